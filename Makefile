@@ -1,0 +1,37 @@
+# Each target bootstraps its own virtualenv in .venv (idempotent).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test run migrate bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev,postgres,redis]'
+	touch $(STAMP)
+
+install: $(STAMP)
+	$(BIN)/pybabel compile -q -d locales -D messages
+
+demo: install
+	$(BIN)/python -m bot demo
+
+test: install
+	$(BIN)/python -m pytest -q
+
+run: install
+	$(BIN)/python -m bot run
+
+migrate: install
+	$(BIN)/python -m bot migrate
+
+bench: install
+	$(BIN)/python bench/routing_accuracy.py
+	$(BIN)/python bench/deadline_scan.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,60 @@
+"""`python -m bot run | demo | migrate` — one clear line on bad settings, never a traceback."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from bot.org import OrgFileError, load_org
+from bot.settings import Settings, SettingsError
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+        raise SettingsError(f"{name}: {err['msg'].removeprefix('Value error, ')}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Huying (呼应) appeals desk bot")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("run", help="run the bot (long polling; webhook when WEBHOOK_URL is set)")
+    demo = sub.add_parser("demo", help="play the whole workflow offline against the built-in sandbox")
+    demo.add_argument("--quiet", action="store_true", help="print only the transcript")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    args = parser.parse_args(argv)
+    try:
+        settings = _settings()
+        logging.basicConfig(level=settings.log_level.upper(),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if args.cmd == "demo":
+            from bot.demo import run_demo
+
+            return asyncio.run(run_demo(quiet=args.quiet))
+        if args.cmd == "migrate":
+            from storage.db import migrate
+
+            asyncio.run(migrate(settings.database_url))
+            print("database is up to date")
+            return 0
+        settings.require_token()
+        load_org(settings.org_file)  # fail early, in one line
+        from bot.app import run_polling, run_webhook
+
+        asyncio.run(run_webhook(settings) if settings.webhook_url else run_polling(settings))
+        return 0
+    except (SettingsError, OrgFileError) as exc:
+        print(f"huying: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

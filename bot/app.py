@@ -1,0 +1,103 @@
+"""Wiring: settings + org file → database, Bot, Dispatcher, outbox worker, scheduler."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+
+from bot.context import App, Clock, system_clock
+from bot.org import OrgFile, load_org
+from bot.outbox import OutboxWorker
+from bot.settings import Settings
+from handlers import build_router
+from handlers.middlewares import setup_middlewares
+from storage.db import make_engine, make_sessionmaker, migrate
+from storage.orgsync import import_org
+
+log = logging.getLogger(__name__)
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+def make_bot(settings: Settings) -> Bot:
+    session = None
+    if settings.telegram_api_url:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
+    return Bot(settings.require_token(), session=session, default=DefaultBotProperties(parse_mode=None))
+
+
+def make_dispatcher(app: App) -> Dispatcher:
+    dp = Dispatcher()
+    setup_middlewares(dp, app)
+    dp.include_router(build_router())
+    return dp
+
+
+@asynccontextmanager
+async def running(settings: Settings, org: OrgFile | None = None, clock: Clock = system_clock,
+                  with_scheduler: bool | None = None) -> AsyncIterator[tuple[App, Bot, Dispatcher]]:
+    """Everything but the update source: database ready, org imported, outbox (and scheduler) running."""
+    org = org or load_org(settings.org_file)
+    await migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    app = App(settings=settings, org=org, sessions=make_sessionmaker(engine), clock=clock)
+    async with app.sessions() as session:
+        await import_org(session, org)
+        await session.commit()
+    bot = make_bot(settings)
+    me = await bot.get_me()
+    app.bot_id, app.bot_username = me.id, me.username or app.bot_username
+    dp = make_dispatcher(app)
+    worker = OutboxWorker(app, bot)
+    worker_task = asyncio.create_task(worker.run(), name="outbox")
+    scheduler = None
+    if settings.run_scheduler if with_scheduler is None else with_scheduler:
+        from scheduler.setup import start_scheduler
+
+        scheduler = start_scheduler(app, bot)
+    try:
+        yield app, bot, dp
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        worker.stop()
+        try:
+            await asyncio.wait_for(worker_task, timeout=5)
+        except (TimeoutError, asyncio.CancelledError):
+            worker_task.cancel()
+        await bot.session.close()
+        await engine.dispose()
+
+
+async def run_polling(settings: Settings) -> None:
+    async with running(settings) as (app, bot, dp):
+        await bot.delete_webhook(drop_pending_updates=False)
+        log.info("polling as @%s", app.bot_username)
+        await dp.start_polling(bot, allowed_updates=ALLOWED_UPDATES, handle_signals=True, close_bot_session=False)
+
+
+async def run_webhook(settings: Settings) -> None:
+    from aiohttp import web
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+
+    async with running(settings) as (app, bot, dp):
+        web_app = web.Application()
+        SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=settings.webhook_secret).register(
+            web_app, path=settings.webhook_path)
+        setup_application(web_app, dp, bot=bot)
+        await bot.set_webhook(settings.webhook_url, secret_token=settings.webhook_secret,
+                              allowed_updates=ALLOWED_UPDATES)
+        runner = web.AppRunner(web_app)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
+        await site.start()
+        log.info("webhook on %s:%s%s", settings.listen_host, settings.listen_port, settings.webhook_path)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()

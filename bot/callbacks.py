@@ -1,0 +1,59 @@
+"""Inline-button payloads: aiogram CallbackData factories carrying ids, never text (≤ 64 bytes)."""
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class TicketAct(CallbackData, prefix="t"):
+    """An action on a ticket: dispatch, route, co, merge, divert, reject, accept, coaccept, return, resolve, extend, nohelp."""
+
+    action: str
+    ticket_id: int
+
+
+class PickDept(CallbackData, prefix="pd"):
+    """A department chosen on the dispatch card (lead or co)."""
+
+    role: str  # lead | co | done
+    ticket_id: int
+    dept: str
+
+
+class ExtDecision(CallbackData, prefix="x"):
+    action: str  # approve | refuse
+    extension_id: int
+
+
+class Rate(CallbackData, prefix="r"):
+    ticket_id: int
+    round: int
+    question: str  # result | process
+    score: int  # 4 very, 3 fairly, 2 basically, 1 unsatisfied, 0 skip
+
+
+class RateReason(CallbackData, prefix="rr"):
+    ticket_id: int
+    round: int
+    reason: str  # unsolved | slow | attitude | other
+
+
+class Review(CallbackData, prefix="rv"):
+    action: str  # close | back
+    ticket_id: int
+
+
+class Flow(CallbackData, prefix="f"):
+    """The private guided appeal: skip, kind choice, confirm, cancel."""
+
+    step: str
+    value: str = ""
+
+
+class Page(CallbackData, prefix="p"):
+    listing: str  # queue | open | mine | my | unsatisfied | cards
+    page: int
+
+
+def button(text: str, data: CallbackData) -> dict:
+    """A button as the outbox stores it (plain JSON)."""
+    return {"text": text, "data": data.pack()}

@@ -1,0 +1,66 @@
+"""What every service needs, built once at start-up and injected into handlers."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.domain.calendar import WorkCalendar
+from bot.domain.routing import Router
+from bot.domain.sla import SlaPolicy
+from bot.org import OrgFile
+from bot.settings import Settings
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class App:
+    settings: Settings
+    org: OrgFile
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock = system_clock
+    bot_id: int = 0
+    bot_username: str = "huying_bot"
+    calendar: WorkCalendar = field(init=False)
+    sla: SlaPolicy = field(init=False)
+    router: Router = field(init=False)
+    outbox_event: asyncio.Event = field(default_factory=asyncio.Event)
+    inflight: int = 0  # updates being handled right now (tests and graceful shutdown wait on it)
+
+    def __post_init__(self) -> None:
+        self.calendar = WorkCalendar.from_org(self.org.holidays, self.org.timezone)
+        self.sla = SlaPolicy.from_org(self.org.sla)
+        self.router = Router.from_org(
+            [c.model_dump() for c in self.org.catalog],
+            [k.model_dump() for k in self.org.knowledge],
+            urgent_words=self.org.urgent_words or None,
+            divert_words=self.org.divert_words or None,
+        )
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.org.timezone)
+
+    @property
+    def default_locale(self) -> str:
+        return self.settings.default_locale or self.org.locale
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def wake_outbox(self) -> None:
+        self.outbox_event.set()
+
+    async def commit(self, session: AsyncSession) -> None:
+        """End one domain operation: commit, then let the outbox deliver at once."""
+        await session.commit()
+        self.wake_outbox()

@@ -1,0 +1,101 @@
+"""Does a message make an appeal? (DESIGN §5 intake triggers) — pure, over plain facts."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+HASHTAG_KINDS = {
+    "诉求": None,
+    "appeal": None,
+    "求助": "help",
+    "投诉": "complaint",
+    "建议": "suggestion",
+    "咨询": "consultation",
+}
+# Telegram caps a message at 4096 characters; an appeal this long is kept whole,
+# but cards and acknowledgements show a summary.
+SUMMARY_CHARS = 120
+MIN_APPEAL_CHARS = 2
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    """What intake needs to know about a message, without Telegram types."""
+
+    text: str = ""
+    command: str | None = None  # 'appeal' for '/appeal@huying_bot …'
+    command_args: str = ""
+    mentions_bot: bool = False
+    hashtags: tuple[str, ...] = ()
+    reply_to_bot: bool = False
+    has_photos: bool = False
+    has_location: bool = False
+    is_forward: bool = False
+    sender_is_volunteer: bool = False
+    in_album: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # appeal | empty | ignore
+    text: str = ""
+    kind: str | None = None
+    on_behalf: bool = False
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+
+_MENTION_RE = re.compile(r"@\w+")
+_HASHTAG_RE = re.compile(r"#(\w+)")
+
+
+def strip_triggers(text: str, bot_username: str) -> str:
+    text = re.sub(rf"@{re.escape(bot_username)}\b", " ", text, flags=re.IGNORECASE)
+    text = _HASHTAG_RE.sub(lambda m: " " if m.group(1).lower() in HASHTAG_KINDS else m.group(0), text)
+    return " ".join(text.split())
+
+
+def hashtag_kind(hashtags: tuple[str, ...]) -> tuple[bool, str | None]:
+    hit, kind = False, None
+    for tag in hashtags:
+        tag = tag.lstrip("#").lower()
+        if tag in HASHTAG_KINDS:
+            hit = True
+            kind = kind or HASHTAG_KINDS[tag]
+    return hit, kind
+
+
+def decide(facts: MessageFacts, bot_username: str, *, community: bool) -> Decision:
+    """Decide what a message in a community chat (or private chat) means for intake."""
+    tag_hit, tag_kind = hashtag_kind(facts.hashtags)
+    reasons: list[str] = []
+    if facts.command == "appeal":
+        reasons.append("command")
+        body = strip_triggers(facts.command_args, bot_username)
+    else:
+        if facts.mentions_bot:
+            reasons.append("mention")
+        if facts.reply_to_bot:
+            reasons.append("reply")
+        if tag_hit:
+            reasons.append("hashtag")
+        if facts.is_forward and facts.sender_is_volunteer:
+            reasons.append("forward")
+        if not community and not facts.command:
+            reasons.append("private")
+        body = strip_triggers(facts.text, bot_username)
+    if not reasons:
+        return Decision("ignore")
+    if len(body) < MIN_APPEAL_CHARS and not facts.has_photos and not facts.has_location:
+        return Decision("empty", reasons=tuple(reasons))
+    return Decision(
+        "appeal",
+        text=body,
+        kind=tag_kind,
+        on_behalf="forward" in reasons,
+        reasons=tuple(reasons),
+    )
+
+
+def summary(text: str, limit: int = SUMMARY_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

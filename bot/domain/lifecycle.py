@@ -1,0 +1,117 @@
+"""The ticket state machine (DESIGN §2): which action moves which status, and who may do it.
+
+Pure: services call `plan()` before their conditional UPDATE; handlers turn the
+errors into polite answers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    NEW = "NEW"
+    TRIAGE = "TRIAGE"
+    DISPATCHED = "DISPATCHED"
+    ACCEPTED = "ACCEPTED"
+    RESOLVED = "RESOLVED"
+    REOPENED = "REOPENED"
+    REVIEW = "REVIEW"
+    ANSWERED = "ANSWERED"
+    DIVERTED = "DIVERTED"
+    MERGED = "MERGED"
+    REJECTED = "REJECTED"
+    CLOSED = "CLOSED"
+
+
+FINAL = frozenset({Status.CLOSED, Status.DIVERTED, Status.MERGED, Status.REJECTED})
+OPEN = frozenset(Status) - FINAL - {Status.ANSWERED}
+# Statuses in which a department is on the clock.
+WORKING = frozenset({Status.DISPATCHED, Status.ACCEPTED, Status.REOPENED})
+
+
+class Actor(StrEnum):
+    SYSTEM = "system"
+    REPORTER = "reporter"
+    DISPATCHER = "dispatcher"
+    HANDLER = "handler"  # of the ticket's lead department
+    OWNER = "owner"  # the handler who accepted
+    LEADER = "leader"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Rule:
+    sources: frozenset[Status]
+    target: Status | None  # None: decided by the service (e.g. unsatisfied → REOPENED or REVIEW)
+    actors: frozenset[Actor]
+
+
+def _r(sources: set[Status], target: Status | None, *actors: Actor) -> Rule:
+    return Rule(frozenset(sources), target, frozenset(actors) | {Actor.SYSTEM, Actor.ADMIN})
+
+
+S, A = Status, Actor
+RULES: dict[str, Rule] = {
+    "triage": _r({S.NEW, S.ANSWERED}, S.TRIAGE, A.REPORTER),
+    "answer": _r({S.NEW, S.TRIAGE}, S.ANSWERED),
+    "dispatch": _r({S.TRIAGE, S.REVIEW}, S.DISPATCHED, A.DISPATCHER),
+    "merge": _r({S.NEW, S.TRIAGE}, S.MERGED, A.DISPATCHER),
+    "divert": _r({S.NEW, S.TRIAGE}, S.DIVERTED, A.DISPATCHER),
+    "reject": _r({S.NEW, S.TRIAGE}, S.REJECTED, A.DISPATCHER),
+    "accept": _r({S.DISPATCHED}, S.ACCEPTED, A.HANDLER),
+    "return": _r({S.DISPATCHED}, S.TRIAGE, A.HANDLER),
+    "progress": _r({S.ACCEPTED, S.REOPENED}, None, A.HANDLER, A.OWNER),
+    "extend": _r({S.DISPATCHED, S.ACCEPTED, S.REOPENED}, None, A.HANDLER, A.OWNER),
+    "decide_extension": _r({S.DISPATCHED, S.ACCEPTED, S.REOPENED}, None, A.DISPATCHER),
+    "resolve": _r({S.ACCEPTED, S.REOPENED}, S.RESOLVED, A.OWNER, A.HANDLER),
+    "rate": _r({S.RESOLVED}, None, A.REPORTER),
+    "close_unrated": _r({S.RESOLVED}, S.CLOSED),
+    "review_close": _r({S.REVIEW}, S.CLOSED, A.DISPATCHER),
+    "review_reopen": _r({S.REVIEW}, S.REOPENED, A.DISPATCHER),
+}
+
+
+class TransitionError(Exception):
+    """Base of the domain's refusals; `code` picks the polite answer."""
+
+    code = "transition.not_allowed"
+
+    def __init__(self, action: str, status: str | None = None) -> None:
+        super().__init__(f"{action} not allowed from {status}")
+        self.action, self.status = action, status
+
+
+class NotAllowed(TransitionError):
+    """The ticket has moved on (or never was there): a stale button, usually."""
+
+    code = "error.stale"
+
+
+class Forbidden(TransitionError):
+    """The person has no right to this action."""
+
+    code = "error.forbidden"
+
+
+def plan(action: str, status: str, actors: set[Actor] | frozenset[Actor]) -> Status | None:
+    """Check `action` from `status` by someone holding `actors`; return the target status."""
+    rule = RULES[action]
+    if not (rule.actors & set(actors)):
+        raise Forbidden(action, status)
+    if Status(status) not in rule.sources:
+        raise NotAllowed(action, status)
+    return rule.target
+
+
+def is_open(status: str) -> bool:
+    return Status(status) in OPEN
+
+
+class Refusal(TransitionError):
+    """A request the domain turns down for a stated reason (`code` is a message key)."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        Exception.__init__(self, code)
+        self.code, self.params = code, params
+        self.action, self.status = code, None

@@ -1,0 +1,79 @@
+"""Word lists and kind detection for `bot.domain.routing` (DESIGN §2 kinds and urgency)."""
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from bot.domain.routing_text import normalize
+
+KINDS = ("consultation", "help", "complaint", "suggestion", "report")
+DEFAULT_THRESHOLD = 0.6
+DOUBT = 0.6  # K in confidence = best / (best + second + K)
+
+DEFAULT_URGENT_WORDS: tuple[str, ...] = (
+    # fire, gas, electricity
+    "火灾", "着火", "起火", "失火", "火警", "浓烟", "冒烟", "爆炸", "燃气泄漏", "煤气泄漏", "煤气",
+    "漏电", "触电",
+    # collapse, natural disasters
+    "坍塌", "塌方", "倒塌", "垮塌", "塌陷", "危房", "洪水", "内涝", "溺水", "落水", "台风", "地震",
+    "山体滑坡", "泥石流",
+    # accidents, injuries, public health, public safety
+    "受伤", "重伤", "流血", "死亡", "车祸", "交通事故", "疫情", "传染病", "中毒", "食物中毒",
+    "危险", "救命", "被困", "持刀", "砍人", "跳楼", "轻生",
+    "fire", "on fire", "explosion", "gas leak", "collapse", "collapsed", "injured",
+    "injury", "hurt", "accident", "flood", "flooded", "flooding", "poisoning", "food poisoning",
+    "trapped", "drowning", "emergency", "bleeding", "electrocuted",
+)
+DEFAULT_DIVERT_WORDS: tuple[str, ...] = (
+    "诉讼", "起诉", "上诉", "法院", "判决", "裁决", "强制执行", "仲裁", "劳动仲裁", "行政复议",
+    "行政诉讼", "纪检", "纪委", "监察", "监委", "举报干部", "贪污", "受贿", "行贿", "腐败",
+    "lawsuit", "sue", "sued", "suing", "court", "judgment", "judgement", "arbitration",
+    "administrative reconsideration", "corruption", "bribe", "bribery", "embezzlement",
+)
+
+# Kind cues. Strong ones override the catalogue entry's kind; weak ones only decide when no
+# entry matched.
+_REPORT_ZH = ("举报", "检举")
+_COMPLAINT_ZH = ("投诉", "我要告")
+_CONSULT_ZH = ("咨询", "怎么办理", "如何办理", "怎样办理", "办理流程", "什么材料", "哪些材料",
+               "要带什么", "需要准备什么", "在哪里办", "在哪办", "去哪里办", "去哪办", "怎么申请",
+               "如何申请", "怎么补办", "如何补办", "怎么提取", "如何提取", "怎么交", "如何缴纳",
+               "申请条件", "有什么条件", "怎么上户口")
+_SUGGEST_ZH = ("建议", "提议", "提个建议", "增设", "多设", "多建", "希望增加", "希望能增加")
+_REPORT_EN = ("report",)
+_COMPLAINT_EN = ("complain", "complaint", "complaining")
+_CONSULT_EN = ("how do i", "how can i", "how to apply", "where can i", "where do i",
+               "what documents", "what do i need", "can i apply", "enquire", "inquire")
+_SUGGEST_EN = ("suggest", "suggestion", "propose", "proposal", "would be nice", "please consider",
+               "could the", "can the", "would it be possible", "install more", "add more", "build more")
+_WEAK_CONSULT_ZH = ("请问", "想问", "问一下", "问问", "吗？", "吗?", "么？", "是否", "能否")
+_WEAK_CONSULT_EN = ("is it possible", "is there", "can i", "could you tell", "when will", "?")
+
+
+def _has_en(text: str, phrases: Iterable[str]) -> bool:
+    return any(re.search(rf"(?<![a-z]){re.escape(p)}(?![a-z])", text) for p in phrases)
+
+
+def stated_kind(text: str) -> str | None:
+    """The kind the text states outright, or None (report > complaint > consultation > suggestion)."""
+    t = normalize(text)
+    if any(c in t for c in _REPORT_ZH) or _has_en(t, _REPORT_EN):
+        return "report"
+    if any(c in t for c in _COMPLAINT_ZH) or _has_en(t, _COMPLAINT_EN):
+        return "complaint"
+    if any(c in t for c in _CONSULT_ZH) or _has_en(t, _CONSULT_EN):
+        return "consultation"
+    if any(c in t for c in _SUGGEST_ZH) or _has_en(t, _SUGGEST_EN):
+        return "suggestion"
+    return None
+
+
+def detect_kind(text: str, default: str = "help") -> str:
+    """Kind guessed from the text alone: stated cues, then weak question cues, else `default`."""
+    kind = stated_kind(text)
+    if kind:
+        return kind
+    t = normalize(text)
+    if any(c in t for c in _WEAK_CONSULT_ZH) or _has_en(t, _WEAK_CONSULT_EN):
+        return "consultation"
+    return default

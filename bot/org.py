@@ -1,0 +1,159 @@
+"""The org file (DESIGN §1): schema, loading and one-line error messages.
+
+Pure: reads YAML and validates it; importing it into the database is
+`storage.orgsync`'s job.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Role = Literal["grid_volunteer", "building_leader", "dispatcher", "handler", "leader", "admin"]
+KINDS = ("consultation", "help", "complaint", "suggestion", "report")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AreaSpec(_Strict):
+    code: str
+    name: str
+    chats: list[int] = []
+
+
+class DutySpec(_Strict):
+    """An on-duty handler for urgent matters outside working hours."""
+
+    user: int
+    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
+
+
+class DepartmentSpec(_Strict):
+    code: str
+    name: str
+    chat: int | None = None
+    handlers: list[int] = []
+    leader: int | None = None
+    duty: list[DutySpec] = []
+
+
+class PersonSpec(_Strict):
+    id: int
+    role: Role
+    area: str | None = None
+    department: str | None = None
+    name: str | None = None
+
+
+class CatalogSpec(_Strict):
+    category: str
+    keywords: list[str]
+    lead: str
+    co: list[str] = []
+    kind: Literal["consultation", "help", "complaint", "suggestion", "report"] = "help"
+
+
+class KnowledgeSpec(_Strict):
+    keywords: list[str]
+    answer: str
+
+
+class SchedulerSpec(_Strict):
+    scan_every: str = "60 s"
+    digest_at: str = "08:30"
+
+
+class DispatchSpec(_Strict):
+    auto: bool = False
+    confidence: float = 0.6
+
+
+class OrgFile(_Strict):
+    timezone: str = "Asia/Shanghai"
+    locale: Literal["zh", "en"] = "zh"
+    admins: list[int] = []
+    dispatch_chat: int | None = None
+    leaders_chat: int | None = None
+    areas: list[AreaSpec] = []
+    departments: list[DepartmentSpec] = []
+    people: list[PersonSpec] = []
+    catalog: list[CatalogSpec] = []
+    knowledge: list[KnowledgeSpec] = []
+    sla: dict = {}
+    holidays: dict[str, str] = {}
+    scheduler: SchedulerSpec = SchedulerSpec()
+    dispatch: DispatchSpec = DispatchSpec()
+    urgent_words: list[str] = []
+    divert_words: list[str] = []
+    working_hours: tuple[int, int] = (9, 18)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r}") from None
+        return v
+
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _holiday_keys(cls, v: object) -> object:
+        # YAML turns unquoted 2027-01-01 into a date; accept both spellings.
+        if isinstance(v, dict):
+            return {str(k): str(val).lower() for k, val in v.items()}
+        return v
+
+    @model_validator(mode="after")
+    def _references(self) -> "OrgFile":
+        areas = {a.code for a in self.areas}
+        depts = {d.code for d in self.departments}
+        for p in self.people:
+            if p.area and p.area not in areas:
+                raise ValueError(f"people: {p.id} names unknown area {p.area!r}")
+            if p.department and p.department not in depts:
+                raise ValueError(f"people: {p.id} names unknown department {p.department!r}")
+        for row in self.catalog:
+            for code in (row.lead, *row.co):
+                if code not in depts:
+                    raise ValueError(f"catalog: {row.category!r} names unknown department {code!r}")
+        # Deferred imports keep this module loadable while the domain grows.
+        from bot.domain.calendar import WorkCalendar
+        from bot.domain.sla import SlaPolicy, parse_duration
+
+        WorkCalendar.from_org(self.holidays, self.timezone)
+        SlaPolicy.from_org(self.sla)
+        parse_duration(self.scheduler.scan_every)
+        return self
+
+
+class OrgFileError(Exception):
+    """The org file cannot be used; the message is one line naming the problem."""
+
+
+def load_org(path: Path | str) -> OrgFile:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise OrgFileError(f"HUYING_ORG_FILE {path}: cannot read it ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise OrgFileError(f"HUYING_ORG_FILE {path}: not valid YAML{where}") from None
+    if not isinstance(raw, dict):
+        raise OrgFileError(f"HUYING_ORG_FILE {path}: expected a mapping of keys at the top")
+    try:
+        return OrgFile.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "(top)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        raise OrgFileError(f"HUYING_ORG_FILE {path}: {loc}: {msg}") from None

@@ -1,0 +1,237 @@
+"""The outbox worker: delivers queued messages within Telegram's limits (DESIGN §5).
+
+Woken by `App.wake_outbox()` after each commit, so an acknowledgement goes out at
+once; it also sleeps until the next delayed row (an album's debounced ack).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timedelta
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import (
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    ReplyParameters,
+)
+
+from bot.context import App
+from bot.ratelimit import FloodGate
+from storage import directory
+from storage import outbox as repo
+from storage import tickets
+from storage.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 12
+CONCURRENCY = 8
+
+
+def keyboard(rows: list[list[dict]] | None) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=b["text"], callback_data=b["data"]) for b in row] for row in rows]
+    )
+
+
+async def call(bot: Bot, row: OutboxMessage, chat_id: int, thread_id: int | None, p: dict) -> list[int]:
+    """Perform one outbox row against the Bot API; return the sent message ids."""
+    reply = ReplyParameters(message_id=p["reply_to"], allow_sending_without_reply=True) if p.get("reply_to") else None
+    markup = ForceReply(selective=True) if p.get("force_reply") else keyboard(p.get("keyboard"))
+    common = dict(chat_id=chat_id, message_thread_id=thread_id, reply_parameters=reply)
+    match row.method:
+        case "message":
+            msg = await bot.send_message(text=p["text"], reply_markup=markup, parse_mode=None, **common)
+        case "photo":
+            msg = await bot.send_photo(photo=p["photo"], caption=p.get("caption"), reply_markup=markup, parse_mode=None, **common)
+        case "album":
+            media = [InputMediaPhoto(media=f) for f in p["media"]]
+            if p.get("caption"):
+                media[0] = InputMediaPhoto(media=p["media"][0], caption=p["caption"], parse_mode=None)
+            msgs = await bot.send_media_group(media=media, **common)
+            return [m.message_id for m in msgs]
+        case "location":
+            msg = await bot.send_location(latitude=p["latitude"], longitude=p["longitude"], **common)
+        case "document":
+            msg = await bot.send_document(document=p["document"], caption=p.get("caption"), parse_mode=None, **common)
+        case "edit_text":
+            await bot.edit_message_text(
+                chat_id=chat_id, message_id=p["message_id"], text=p["text"], reply_markup=keyboard(p.get("keyboard")),
+                parse_mode=None,
+            )
+            return [p["message_id"]]
+        case "edit_markup":
+            await bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=p["message_id"], reply_markup=keyboard(p.get("keyboard"))
+            )
+            return [p["message_id"]]
+        case "delete":
+            await bot.delete_message(chat_id=chat_id, message_id=p["message_id"])
+            return []
+        case _:
+            raise ValueError(f"unknown outbox method {row.method}")
+    return [msg.message_id]
+
+
+class OutboxWorker:
+    def __init__(self, app: App, bot: Bot) -> None:
+        self.app, self.bot = app, bot
+        s = app.settings
+        self.gate = FloodGate(s.outbox_global_per_second, s.outbox_chat_interval, s.outbox_group_per_minute)
+        self._stopping = False
+        self._sem = asyncio.Semaphore(CONCURRENCY)
+
+    async def run(self) -> None:
+        async with self.app.sessions() as session:
+            if n := await repo.release_stuck(session):
+                log.warning("outbox: %d rows were left mid-send; they will be sent again", n)
+            await session.commit()
+        while not self._stopping:
+            try:
+                wait = await self.drain()
+            except Exception:  # the worker must outlive any one bad row or a DB hiccup
+                log.exception("outbox: drain failed")
+                wait = 1.0
+            self.app.outbox_event.clear()
+            try:
+                await asyncio.wait_for(self.app.outbox_event.wait(), timeout=wait)
+            except TimeoutError:
+                pass
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.app.wake_outbox()
+
+    async def drain(self) -> float:
+        """Send what is due now; return how long to sleep before looking again."""
+        while True:
+            now = self.app.now()
+            async with self.app.sessions() as session:
+                rows = await repo.heads(session, now)
+                upcoming = await repo.next_due(session)
+            if not rows:
+                if upcoming is None:
+                    return 30.0
+                return max(0.05, min(30.0, (upcoming - now).total_seconds()))
+            await asyncio.gather(*(self._deliver(r) for r in rows))
+
+    async def _deliver(self, row: OutboxMessage) -> None:
+        async with self._sem:
+            wait = self.gate.wait_time(row.chat_id, time.monotonic())
+            if wait > 0:
+                await asyncio.sleep(wait)
+            async with self.app.sessions() as session:
+                if not await repo.claim(session, row.id):
+                    return
+                await session.commit()
+            self.gate.record(row.chat_id, time.monotonic(), len(row.payload.get("media", [])) or 1)
+            await self._attempt(row)
+
+    async def _attempt(self, row: OutboxMessage) -> None:
+        chat_id, thread_id, payload = row.chat_id, row.thread_id, row.payload
+        try:
+            ids = await call(self.bot, row, chat_id, thread_id, payload)
+        except TelegramRetryAfter as exc:
+            self.gate.block(chat_id, time.monotonic() + exc.retry_after)
+            await self._retry(row, exc.retry_after, str(exc), count=False)
+        except TelegramMigrateToChat as exc:
+            async with self.app.sessions() as session:
+                await directory.migrate_chat(session, chat_id, exc.migrate_to_chat_id)
+                await repo.reroute_chat(session, chat_id, exc.migrate_to_chat_id)
+                await session.commit()
+            log.warning("outbox: chat %s became %s; following it", chat_id, exc.migrate_to_chat_id)
+        except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:
+            await self._retry(row, min(2 ** row.attempts, 300), str(exc))
+        except TelegramBadRequest as exc:
+            await self._bad_request(row, exc)
+        except (TelegramForbiddenError, TelegramNotFound) as exc:
+            await self._unreachable(row, str(exc))
+        except Exception as exc:  # a bug or an unexpected answer: keep the row, back off
+            log.exception("outbox: row %s failed", row.id)
+            await self._retry(row, min(2 ** row.attempts, 300), repr(exc))
+        else:
+            await self._sent(row, chat_id, ids)
+
+    async def _bad_request(self, row: OutboxMessage, exc: TelegramBadRequest) -> None:
+        text = exc.message.lower()
+        if "thread not found" in text and row.thread_id:
+            # A forum's General topic, or a deleted topic: send to the chat itself.
+            await self._update(row, status="pending", thread_id=None, error=exc.message)
+        elif "message is not modified" in text:
+            await self._sent(row, row.chat_id, [row.payload.get("message_id")])
+        elif "message to edit not found" in text or "message to delete not found" in text or "message can't be" in text:
+            await self._update(row, status="failed", error=exc.message)
+        elif "chat not found" in text:
+            await self._unreachable(row, exc.message)
+        else:
+            log.error("outbox: row %s refused by Telegram: %s", row.id, exc.message)
+            await self._update(row, status="failed", error=exc.message)
+
+    async def _unreachable(self, row: OutboxMessage, error: str) -> None:
+        """The chat refuses us: use the fallback route (e.g. the reporter's original chat)."""
+        async with self.app.sessions() as session:
+            if row.chat_id > 0:
+                await directory.mark_unreachable(session, row.chat_id)
+            else:
+                chat = await directory.chat(session, row.chat_id)
+                if chat is not None:
+                    chat.active = False
+            fb = row.fallback
+            values: dict = {"status": "failed", "error": error}
+            if fb:
+                values = {"status": "pending", "chat_id": fb["chat_id"], "thread_id": fb.get("thread_id"),
+                          "payload": fb["payload"], "fallback": None, "error": error}
+            await self._apply(session, row.id, values)
+            await session.commit()
+        log.warning("outbox: chat %s unreachable (%s)%s", row.chat_id, error, "; using fallback" if fb else "")
+        if fb:
+            self.app.wake_outbox()
+
+    async def _retry(self, row: OutboxMessage, after: float, error: str, count: bool = True) -> None:
+        if count and row.attempts >= MAX_ATTEMPTS:
+            log.error("outbox: row %s gave up after %d attempts: %s", row.id, row.attempts, error)
+            await self._update(row, status="failed", error=error)
+            return
+        values = {"status": "pending", "error": error, "not_before": self.app.now() + timedelta(seconds=after)}
+        if not count:
+            values["attempts"] = max(0, row.attempts - 1)
+        await self._update(row, **values)
+
+    async def _sent(self, row: OutboxMessage, chat_id: int, ids: list[int]) -> None:
+        now: datetime = self.app.now()
+        async with self.app.sessions() as session:
+            await self._apply(session, row.id, {"status": "sent", "sent_at": now, "sent_message_ids": ids, "error": None})
+            if row.ticket_id and row.purpose:
+                for mid in ids:
+                    if mid is not None:
+                        await tickets.link(session, chat_id, mid, row.ticket_id, row.purpose, now,
+                                           awaiting_user_id=row.awaiting_user_id,
+                                           data=row.payload.get("link_data"))
+            await session.commit()
+
+    async def _update(self, row: OutboxMessage, **values: object) -> None:
+        async with self.app.sessions() as session:
+            await self._apply(session, row.id, values)
+            await session.commit()
+        if values.get("status") == "pending":
+            self.app.wake_outbox()
+
+    @staticmethod
+    async def _apply(session, row_id: int, values: dict) -> None:  # noqa: ANN001
+        from sqlalchemy import update
+
+        await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))

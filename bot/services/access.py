@@ -1,0 +1,91 @@
+"""Who may do what: roles from the directory, deduplication, language choice."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import App
+from bot.domain.lifecycle import Actor
+from storage import directory
+from storage.common import insert_ignore
+from storage.models import SeenUpdate, Ticket
+
+VOLUNTEER_ROLES = {"grid_volunteer", "building_leader"}
+
+
+@dataclass
+class Roles:
+    user_id: int | None = None
+    admin: bool = False
+    dispatcher: bool = False
+    leader: bool = False
+    volunteer_areas: set[str] = field(default_factory=set)
+    handler_of: set[str] = field(default_factory=set)
+
+    @property
+    def volunteer(self) -> bool:
+        return bool(self.volunteer_areas)
+
+    @property
+    def can_dispatch(self) -> bool:
+        return self.dispatcher or self.admin
+
+    def actors_for(self, ticket: Ticket, member_of_lead: bool = False) -> set[Actor]:
+        actors: set[Actor] = set()
+        if self.admin:
+            actors.add(Actor.ADMIN)
+        if self.dispatcher:
+            actors.add(Actor.DISPATCHER)
+        if self.leader:
+            actors.add(Actor.LEADER)
+        if self.user_id is not None and self.user_id == ticket.reporter_id:
+            actors.add(Actor.REPORTER)
+        if ticket.lead_dept and (ticket.lead_dept in self.handler_of or member_of_lead):
+            actors.add(Actor.HANDLER)
+        if self.user_id is not None and self.user_id == ticket.owner_id:
+            actors.add(Actor.OWNER)
+        return actors
+
+
+async def first_delivery(session: AsyncSession, app: App, update_id: int) -> bool:
+    """Record an update id; False when it was seen before (DESIGN §5: a set, not a high-water mark)."""
+    try:
+        return await insert_ignore(session, SeenUpdate, {"update_id": update_id, "seen_at": app.now()})
+    except IntegrityError:
+        await session.rollback()
+        return False
+
+
+async def roles_of(session: AsyncSession, user_id: int) -> Roles:
+    r = Roles(user_id=user_id)
+    for row in await directory.roles(session, user_id):
+        if row.role == "admin":
+            r.admin = True
+        elif row.role == "dispatcher":
+            r.dispatcher = True
+        elif row.role == "leader":
+            r.leader = True
+        elif row.role in VOLUNTEER_ROLES:
+            r.volunteer_areas.add(row.scope or "*")
+        elif row.role == "handler" and row.scope:
+            r.handler_of.add(row.scope)
+    return r
+
+
+async def remember(session: AsyncSession, app: App, user_id: int, full_name: str | None, username: str | None,
+                   private: bool) -> Roles:
+    await directory.remember_person(session, user_id, full_name, username, started=private or None)
+    return await roles_of(session, user_id)
+
+
+async def locale_for(session: AsyncSession, app: App, chat_id: int | None, chat_type: str | None,
+                     user_id: int | None, user_language: str | None) -> str:
+    if chat_type == "private" or chat_id is None:
+        person = await directory.person(session, user_id) if user_id else None
+        if person and person.locale:
+            return person.locale
+        return user_language or app.default_locale
+    chat = await directory.chat(session, chat_id)
+    return chat.locale if chat and chat.locale else app.default_locale

@@ -1,0 +1,106 @@
+"""The private guided appeal (describe → photos → location → kind → confirm)."""
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import Flow, button
+from bot.context import App
+from bot.domain.intake import MIN_APPEAL_CHARS, summary
+from bot.i18n import Translator
+from bot.services import intake, notify
+from bot.services.intake import Appeal, Photo
+from storage import drafts
+from storage.models import Draft, Ticket
+
+KINDS = ("help", "complaint", "suggestion", "consultation", "report")
+MAX_PHOTOS = 10
+
+
+def _kb(tr: Translator, *pairs: tuple[str, Flow]) -> list[list[dict]]:
+    return [[button(tr(k), cb) for k, cb in pairs]]
+
+
+def prompt(session: AsyncSession, app: App, user_id: int, tr: Translator, d: Draft) -> None:
+    cancel = ("flow.cancel", Flow(step="cancel"))
+    if d.step == "describe":
+        notify.send(session, app, user_id, tr("flow.ask_describe"), keyboard=_kb(tr, cancel))
+    elif d.step == "photos":
+        text = tr("flow.ask_photos") if not d.photos else tr("flow.photo_count", count=len(d.photos))
+        label = "flow.done" if d.photos else "flow.skip"
+        notify.send(session, app, user_id, text, keyboard=_kb(tr, (label, Flow(step="photos_done")), cancel))
+    elif d.step == "location":
+        notify.send(session, app, user_id, tr("flow.ask_location"),
+                    keyboard=_kb(tr, ("flow.skip", Flow(step="location_skip")), cancel))
+    elif d.step == "kind":
+        rows = [[button(tr(f"kind.{k}"), Flow(step="kind", value=k)) for k in KINDS[:3]],
+                [button(tr(f"kind.{k}"), Flow(step="kind", value=k)) for k in KINDS[3:]],
+                [button(tr("flow.cancel"), Flow(step="cancel"))]]
+        notify.send(session, app, user_id, tr("flow.ask_kind"), keyboard=rows)
+    elif d.step == "confirm":
+        where = tr("flow.has_location") if d.latitude is not None else tr("flow.no_location")
+        text = tr("flow.confirm", text=summary(d.text, 300), photos=len(d.photos), where=where,
+                  kind=tr(f"kind.{d.kind or 'help'}"))
+        notify.send(session, app, user_id, text,
+                    keyboard=_kb(tr, ("flow.submit", Flow(step="submit")), cancel))
+
+
+async def begin(session: AsyncSession, app: App, user_id: int, tr: Translator, text: str,
+                photos: list[Photo]) -> Draft:
+    text = text.strip()
+    d = await drafts.start(session, user_id, app.now(), text=text,
+                           step="photos" if len(text) >= MIN_APPEAL_CHARS else "describe")
+    d.photos = [p.__dict__ for p in photos][:MAX_PHOTOS]
+    prompt(session, app, user_id, tr, d)
+    return d
+
+
+async def current(session: AsyncSession, user_id: int) -> Draft | None:
+    return await drafts.get(session, user_id)
+
+
+async def feed(session: AsyncSession, app: App, d: Draft, tr: Translator, *, text: str = "",
+               photos: list[Photo] = (), location: tuple[float, float] | None = None) -> None:
+    """A message during the flow: it fills the current step (or adds what it carries)."""
+    d.updated_at = app.now()
+    if photos:
+        known = {p["file_unique_id"] for p in d.photos}
+        d.photos = d.photos + [p.__dict__ for p in photos if p.file_unique_id not in known][: MAX_PHOTOS - len(d.photos)]
+    if location:
+        d.latitude, d.longitude = location
+    words = text.strip()
+    if d.step == "describe":
+        if len(words) >= MIN_APPEAL_CHARS:
+            d.text, d.step = words, "photos"
+    elif words:
+        d.text = f"{d.text}\n{words}".strip()  # more words at a later step add to the description
+    if d.step == "location" and location:
+        d.step = "kind"
+    prompt(session, app, d.user_id, tr, d)
+
+
+async def step(session: AsyncSession, app: App, d: Draft, tr: Translator, action: str, value: str,
+               origin_message_id: int) -> Ticket | None:
+    d.updated_at = app.now()
+    if action == "photos_done" and d.step == "photos":
+        d.step = "location"
+    elif action == "location_skip" and d.step == "location":
+        d.step = "kind"
+    elif action == "kind" and d.step == "kind" and value in KINDS:
+        d.kind, d.step = value, "confirm"
+    elif action == "submit" and d.step == "confirm":
+        appeal = Appeal(
+            chat_id=d.user_id, chat_kind="private", message_id=origin_message_id, user_id=d.user_id, text=d.text,
+            kind=d.kind, photos=[Photo(**p) for p in d.photos],
+            location=(d.latitude, d.longitude) if d.latitude is not None else None,
+        )
+        await drafts.drop(session, d.user_id)
+        ticket, _ = await intake.file_appeal(session, app, appeal)
+        return ticket
+    else:
+        return None
+    prompt(session, app, d.user_id, tr, d)
+    return None
+
+
+async def cancel(session: AsyncSession, user_id: int) -> bool:
+    return await drafts.drop(session, user_id)

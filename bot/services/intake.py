@@ -1,0 +1,193 @@
+"""Appeals become tickets (the intake end of DESIGN §2)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import App
+from bot.domain.codes import display
+from bot.domain.lifecycle import Status
+from bot.services import notify
+from storage import directory, outbox, tickets
+from storage.models import Ticket
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Photo:
+    file_id: str
+    file_unique_id: str
+    kind: str = "photo"
+
+
+@dataclass
+class Appeal:
+    chat_id: int
+    chat_kind: str  # community | private
+    message_id: int
+    user_id: int
+    text: str
+    thread_id: int | None = None
+    kind: str | None = None
+    photos: list[Photo] = field(default_factory=list)
+    location: tuple[float, float] | None = None
+    media_group_id: str | None = None
+    area_code: str | None = None
+    on_behalf_kind: str | None = None
+    on_behalf_user_id: int | None = None
+    on_behalf_name: str | None = None
+
+
+async def file_appeal(session: AsyncSession, app: App, appeal: Appeal) -> tuple[Ticket, bool]:
+    """Make (or find, for a repeated delivery) the ticket for an appeal; queue the ack."""
+    now = app.now()
+    existing = await tickets.find_by_origin(session, appeal.chat_id, appeal.message_id)
+    if existing is None and appeal.media_group_id:
+        existing = await tickets.find_by_album(session, appeal.chat_id, appeal.media_group_id)
+    if existing is not None:
+        await add_photos(session, app, existing, appeal.photos, appeal.user_id)
+        return existing, False
+
+    suggestion = app.router.suggest(appeal.text) if appeal.text else None
+    kind = appeal.kind or (suggestion.kind if suggestion else "help")
+    urgent = bool(suggestion and suggestion.urgent)
+    ticket = await tickets.create(
+        session, now=now, code_year=now.astimezone(app.tz).year,
+        kind=kind, urgency="urgent" if urgent else "normal", status=Status.NEW.value, text=appeal.text,
+        area_code=appeal.area_code, reporter_id=appeal.user_id,
+        on_behalf_kind=appeal.on_behalf_kind, on_behalf_user_id=appeal.on_behalf_user_id,
+        on_behalf_name=appeal.on_behalf_name, origin_chat_id=appeal.chat_id,
+        origin_message_id=appeal.message_id, origin_thread_id=appeal.thread_id,
+        media_group_id=appeal.media_group_id,
+        latitude=appeal.location[0] if appeal.location else None,
+        longitude=appeal.location[1] if appeal.location else None,
+        category=suggestion.category if suggestion else None,
+        route=suggestion_json(suggestion) if suggestion else None,
+    )
+    await tickets.add_event(session, ticket.id, "created", now, actor_id=appeal.user_id, to_status=Status.NEW.value,
+                            data={"chat_id": appeal.chat_id, "on_behalf": appeal.on_behalf_name})
+    photos = list(appeal.photos)
+    if appeal.media_group_id:
+        photos += [Photo(b.file_id, b.file_unique_id, b.kind)
+                   for b in await tickets.take_buffered(session, appeal.chat_id, appeal.media_group_id)]
+    for p in photos:
+        await tickets.add_attachment(session, ticket.id, file_id=p.file_id, file_unique_id=p.file_unique_id,
+                                     kind=p.kind, now=now, added_by=appeal.user_id)
+    await _ack(session, app, ticket, appeal, len(photos))
+    # Routing, knowledge answers and the dispatch card follow intake in the same transaction.
+    from bot.services import triage
+
+    await triage.after_intake(session, app, ticket)
+    return ticket, True
+
+
+def suggestion_json(s) -> dict:  # noqa: ANN001
+    return {
+        "category": s.category, "lead": s.lead, "co": list(s.co), "kind": s.kind,
+        "confidence": round(float(s.confidence), 3), "matched": list(s.matched),
+        "urgent": bool(s.urgent), "urgent_matched": list(s.urgent_matched),
+        "divert": bool(s.divert), "divert_matched": list(s.divert_matched),
+    }
+
+
+async def _ack(session: AsyncSession, app: App, ticket: Ticket, appeal: Appeal, photo_count: int) -> None:
+    tr = await notify.chat_translator(session, app, appeal.chat_id)
+    text = ack_text(tr, ticket, photo_count)
+    # An album arrives as several updates: hold the ack briefly so it counts them all.
+    delay = app.settings.album_debounce if appeal.media_group_id else 0.0
+    notify.send(session, app, appeal.chat_id, text, thread_id=appeal.thread_id, reply_to=appeal.message_id,
+                ticket=ticket, purpose="ack", delay=delay, link_data={"photos": photo_count})
+
+
+def ack_text(tr, ticket: Ticket, photo_count: int) -> str:  # noqa: ANN001
+    parts = [tr("ack.created", code=display(ticket.code))]
+    if ticket.on_behalf_name:
+        parts.append(tr("ack.on_behalf"))
+    if photo_count:
+        parts.append(tr("ack.photos", count=photo_count))
+    if ticket.urgency == "urgent":
+        parts.append(tr("ack.urgent"))
+    parts.append(tr("ack.next"))
+    return "\n".join(parts)
+
+
+async def add_photos(session: AsyncSession, app: App, ticket: Ticket, photos: list[Photo], user_id: int | None,
+                     source: str = "appeal") -> int:
+    """Attach photos (idempotent by file_unique_id); refresh a pending album ack."""
+    now, added = app.now(), 0
+    for p in photos:
+        added += await tickets.add_attachment(session, ticket.id, file_id=p.file_id, file_unique_id=p.file_unique_id,
+                                              kind=p.kind, source=source, now=now, added_by=user_id)
+    if added and source == "appeal":
+        pending = await outbox.pending_for(session, ticket.id, "ack")
+        if pending is not None:
+            tr = await notify.chat_translator(session, app, pending.chat_id)
+            count = await tickets.count_attachments(session, ticket.id)
+            pending.payload = {**pending.payload, "text": ack_text(tr, ticket, count), "link_data": {"photos": count}}
+        else:
+            await tickets.add_event(session, ticket.id, "photos_added", now, actor_id=user_id, data={"count": added})
+    return added
+
+
+async def set_location(session: AsyncSession, app: App, ticket: Ticket, lat: float, lon: float, user_id: int) -> None:
+    now = app.now()
+    await tickets.touch(session, ticket.id, {"latitude": lat, "longitude": lon}, now)
+    await tickets.add_event(session, ticket.id, "location_set", now, actor_id=user_id, data={"lat": lat, "lon": lon})
+
+
+async def add_note(session: AsyncSession, app: App, ticket: Ticket, text: str, user_id: int) -> None:
+    await tickets.add_event(session, ticket.id, "reporter_note", app.now(), actor_id=user_id, data={"text": text})
+
+
+async def buffer_album_item(session: AsyncSession, app: App, chat_id: int, message_id: int, media_group_id: str,
+                            user_id: int, photo: Photo) -> Ticket | None:
+    """An album item without a trigger: attach to its ticket, or keep it until the ticket exists."""
+    ticket = await tickets.find_by_album(session, chat_id, media_group_id)
+    if ticket is not None:
+        await add_photos(session, app, ticket, [photo], user_id)
+        return ticket
+    await tickets.buffer_media(session, chat_id=chat_id, message_id=message_id, media_group_id=media_group_id,
+                               user_id=user_id, kind=photo.kind, file_id=photo.file_id,
+                               file_unique_id=photo.file_unique_id, created_at=app.now())
+    return None
+
+
+async def follow_migration(session: AsyncSession, app: App, old_id: int, new_id: int) -> None:
+    if await directory.migrate_chat(session, old_id, new_id):
+        await outbox.reroute_chat(session, old_id, new_id)
+        log.warning("chat %s migrated to %s; bindings moved", old_id, new_id)
+
+
+async def record_edit(session: AsyncSession, app: App, chat_id: int, message_id: int, text: str,
+                      user_id: int | None) -> None:
+    ticket = await tickets.find_by_origin(session, chat_id, message_id)
+    if ticket is not None:
+        await tickets.add_event(session, ticket.id, "appeal_edited", app.now(), actor_id=user_id, data={"text": text})
+
+
+async def find_link(session: AsyncSession, chat_id: int, message_id: int):  # noqa: ANN201
+    return await tickets.find_link(session, chat_id, message_id)
+
+
+async def chat_info(session: AsyncSession, chat_id: int):  # noqa: ANN201
+    return await directory.chat(session, chat_id)
+
+
+async def ticket(session: AsyncSession, ticket_id: int) -> Ticket:
+    return await tickets.get(session, ticket_id)
+
+
+RECENT_LOCATION_WINDOW = timedelta(minutes=30)
+
+
+async def locate_recent(session: AsyncSession, app: App, chat_id: int, user_id: int, lat: float, lon: float) -> bool:
+    """A bare location right after an appeal belongs to it (people send the pin second)."""
+    recent = await tickets.recent_by_reporter(session, chat_id, user_id, app.now() - RECENT_LOCATION_WINDOW)
+    if recent is None or recent.latitude is not None:
+        return False
+    await set_location(session, app, recent, lat, lon, user_id)
+    return True

@@ -1,0 +1,109 @@
+"""Queue messages in the outbox in the reader's language (no sending here)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import App
+from bot.i18n import Translator
+from storage import directory
+from storage import outbox
+from storage.models import Ticket
+
+
+async def chat_translator(session: AsyncSession, app: App, chat_id: int) -> Translator:
+    if chat_id > 0:
+        return await person_translator(session, app, chat_id)
+    chat = await directory.chat(session, chat_id)
+    return Translator(chat.locale if chat and chat.locale else app.default_locale)
+
+
+async def person_translator(session: AsyncSession, app: App, user_id: int | None) -> Translator:
+    person = await directory.person(session, user_id) if user_id else None
+    return Translator(person.locale if person and person.locale else app.default_locale)
+
+
+def send(
+    session: AsyncSession, app: App, chat_id: int, text: str, *, thread_id: int | None = None,
+    reply_to: int | None = None, keyboard: list[list[dict]] | None = None, ticket: Ticket | None = None,
+    purpose: str | None = None, awaiting_user_id: int | None = None, force_reply: bool = False,
+    fallback: dict | None = None, delay: float = 0.0, link_data: dict | None = None,
+) -> None:
+    payload: dict[str, Any] = {"text": text}
+    if reply_to:
+        payload["reply_to"] = reply_to
+    if keyboard:
+        payload["keyboard"] = keyboard
+    if force_reply:
+        payload["force_reply"] = True
+    if link_data:
+        payload["link_data"] = link_data
+    outbox.enqueue(
+        session, chat_id=chat_id, method="message", payload=payload, now=app.now(), thread_id=thread_id,
+        ticket_id=ticket.id if ticket else None, purpose=purpose, awaiting_user_id=awaiting_user_id,
+        fallback=fallback, delay=delay,
+    )
+
+
+def send_media(
+    session: AsyncSession, app: App, chat_id: int, file_ids: list[str], caption: str | None, *,
+    thread_id: int | None = None, reply_to: int | None = None, ticket: Ticket | None = None,
+    purpose: str | None = None, keyboard: list[list[dict]] | None = None,
+) -> None:
+    """One photo (with buttons) or an album (buttons cannot ride on an album)."""
+    if not file_ids:
+        return
+    if len(file_ids) == 1:
+        payload: dict[str, Any] = {"photo": file_ids[0], "caption": caption}
+        method = "photo"
+        if keyboard:
+            payload["keyboard"] = keyboard
+    else:
+        payload, method = {"media": file_ids[:10], "caption": caption}, "album"
+    if reply_to:
+        payload["reply_to"] = reply_to
+    outbox.enqueue(
+        session, chat_id=chat_id, method=method, payload=payload, now=app.now(), thread_id=thread_id,
+        ticket_id=ticket.id if ticket else None, purpose=purpose,
+    )
+
+
+def edit(
+    session: AsyncSession, app: App, chat_id: int, message_id: int, text: str | None,
+    keyboard: list[list[dict]] | None = None, ticket: Ticket | None = None,
+) -> None:
+    if text is None:
+        method, payload = "edit_markup", {"message_id": message_id, "keyboard": keyboard}
+    else:
+        method, payload = "edit_text", {"message_id": message_id, "text": text, "keyboard": keyboard}
+    outbox.enqueue(session, chat_id=chat_id, method=method, payload=payload, now=app.now(),
+                   ticket_id=ticket.id if ticket else None)
+
+
+async def tell_reporter(
+    session: AsyncSession, app: App, ticket: Ticket, key: str, *, purpose: str = "reporter_note",
+    keyboard: list[list[dict]] | None = None, awaiting: bool = False, **params: object,
+) -> None:
+    """Tell the reporter in private when they started the bot, else reply where they asked.
+
+    The group variant carries no personal data; if the private chat refuses (blocked),
+    the outbox falls back to the group reply.
+    """
+    reporter = await directory.person(session, ticket.reporter_id) if ticket.reporter_id else None
+    awaiting_id = ticket.reporter_id if awaiting else None
+    group_target = None
+    if ticket.origin_chat_id and ticket.origin_chat_id < 0:
+        tr = await chat_translator(session, app, ticket.origin_chat_id)
+        group_payload: dict[str, Any] = {"text": tr(key, **params), "reply_to": ticket.origin_message_id}
+        if keyboard:
+            group_payload["keyboard"] = keyboard
+        group_target = {"chat_id": ticket.origin_chat_id, "thread_id": ticket.origin_thread_id, "payload": group_payload}
+    if reporter and reporter.started and not reporter.blocked:
+        tr = await person_translator(session, app, reporter.id)
+        send(session, app, reporter.id, tr(key, **params), keyboard=keyboard, ticket=ticket, purpose=purpose,
+             awaiting_user_id=awaiting_id, fallback=group_target)
+    elif group_target:
+        p = group_target["payload"]
+        send(session, app, group_target["chat_id"], p["text"], thread_id=group_target["thread_id"],
+             reply_to=p["reply_to"], keyboard=keyboard, ticket=ticket, purpose=purpose, awaiting_user_id=awaiting_id)

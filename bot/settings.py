@@ -1,0 +1,58 @@
+"""Runtime settings from the environment or `.env` (DESIGN §6).
+
+Every setting has a clear name; a missing or malformed one is reported in one
+line by `bot.__main__`, never as a traceback.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB = "sqlite+aiosqlite:///./data/huying.sqlite3"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    bot_token: str = Field(default="", validation_alias="BOT_TOKEN")
+    database_url: str = Field(default=DEFAULT_DB, validation_alias="DATABASE_URL")
+    telegram_api_url: str | None = Field(default=None, validation_alias="TELEGRAM_API_URL")
+    org_file: Path = Field(default=Path("config/org.example.yaml"), validation_alias="HUYING_ORG_FILE")
+    timezone: str | None = Field(default=None, validation_alias="HUYING_TIMEZONE")
+    default_locale: str | None = Field(default=None, validation_alias="HUYING_LOCALE")
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    webhook_url: str | None = Field(default=None, validation_alias="WEBHOOK_URL")
+    webhook_secret: str | None = Field(default=None, validation_alias="WEBHOOK_SECRET")
+    webhook_path: str = Field(default="/telegram/webhook", validation_alias="WEBHOOK_PATH")
+    listen_host: str = Field(default="0.0.0.0", validation_alias="LISTEN_HOST")
+    listen_port: int = Field(default=8080, validation_alias="LISTEN_PORT")
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    # Outbox pacing (Bot API FAQ): ~30 msg/s overall, ~1 msg/s per chat, 20 msg/min per group.
+    outbox_global_per_second: float = Field(default=25.0, validation_alias="OUTBOX_GLOBAL_PER_SECOND")
+    outbox_chat_interval: float = Field(default=1.0, validation_alias="OUTBOX_CHAT_INTERVAL")
+    outbox_group_per_minute: int = Field(default=19, validation_alias="OUTBOX_GROUP_PER_MINUTE")
+    album_debounce: float = Field(default=1.5, validation_alias="ALBUM_DEBOUNCE_SECONDS")
+    run_scheduler: bool = Field(default=True, validation_alias="RUN_SCHEDULER")
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, v: str) -> str:
+        if v and (":" not in v or not v.split(":", 1)[0].isdigit()):
+            raise ValueError("BOT_TOKEN must look like 123456:ABC-DEF…")
+        return v
+
+    @field_validator("webhook_url", "telegram_api_url", "redis_url", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: object) -> object:
+        return None if v == "" else v
+
+    def require_token(self) -> str:
+        if not self.bot_token:
+            raise SettingsError("BOT_TOKEN is not set: put the bot's token from @BotFather in BOT_TOKEN")
+        return self.bot_token
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message is one line naming it."""

@@ -1,0 +1,90 @@
+"""/start, /help, /lang, /ticket, /my, and a clear answer to commands we do not know."""
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import App
+from bot.domain.codes import display
+from bot.i18n import Translator, normalize_locale
+from bot.services import lookup, settings_svc
+from bot.services.access import Roles
+from handlers.common import _, current_tr, reply
+from handlers.facts import command_of
+
+KNOWN = {"start", "help", "lang", "ticket", "my", "appeal", "bind", "role", "queue", "mine", "open",
+         "cards", "duty", "unsatisfied", "cancel"}
+
+
+def build_commands_router() -> Router:
+    router = Router(name="commands")
+
+    @router.message(CommandStart())
+    async def start(message: Message, session: AsyncSession, app: App) -> None:
+        reply(session, app, message, _("help.start") + "\n\n" + _(help_key(message)))
+
+    @router.message(Command("help"))
+    async def help_(message: Message, session: AsyncSession, app: App) -> None:
+        reply(session, app, message, _(help_key(message)))
+
+    @router.message(Command("lang"))
+    async def lang(message: Message, command: CommandObject, session: AsyncSession, app: App, roles: Roles) -> None:
+        wanted = (command.args or "").strip().lower()
+        if wanted not in ("zh", "en"):
+            reply(session, app, message, _("lang.usage"))
+            return
+        group = message.chat.type != "private"
+        if group and not roles.admin:
+            reply(session, app, message, _("error.admin_only"))
+            return
+        await settings_svc.set_language(session, app, message.chat.id, message.from_user.id, group, wanted)
+        reply(session, app, message, Translator(normalize_locale(wanted))("lang.done"))
+
+    @router.message(Command("ticket"))
+    async def ticket(message: Message, command: CommandObject, session: AsyncSession, app: App, roles: Roles) -> None:
+        if not command.args:
+            reply(session, app, message, _("ticket.usage"))
+            return
+        t = await lookup.find(session, command.args)
+        if t is None or not await lookup.entitled(session, t, roles, message.chat.id):
+            # The same answer for "no such ticket" and "not yours": codes are guessable.
+            reply(session, app, message, _("ticket.not_found", code=command.args.strip()))
+            return
+        v = await lookup.view(session, t)
+        reply(session, app, message, lookup.render(current_tr(), v, app, private_detail=message.chat.type == "private"))
+
+    @router.message(Command("my"))
+    async def my(message: Message, session: AsyncSession, app: App) -> None:
+        rows = await lookup.mine(session, message.from_user.id)
+        if not rows:
+            reply(session, app, message, _("my.none"))
+            return
+        tr = current_tr()
+        lines = [_("my.header")] + [
+            f"{display(t.code)} · {lookup.status_name(tr, t.status)} · {t.text[:30]}" for t in rows
+        ]
+        reply(session, app, message, "\n".join(lines))
+
+    return router
+
+
+def build_unknown_router() -> Router:
+    """Last in line: commands nobody handled get a pointer to /help (ours only, not other bots')."""
+    router = Router(name="unknown")
+
+    @router.message(F.text.startswith("/"))
+    async def unknown(message: Message, session: AsyncSession, app: App) -> None:
+        name, _args = command_of(message, app.bot_username)
+        if name is None:
+            return
+        if message.chat.type != "private" and "@" not in (message.text or "").split(" ", 1)[0] and name in KNOWN:
+            return  # a known command used in the wrong kind of chat without addressing us: stay quiet
+        reply(session, app, message, _("error.unknown_command", command="/" + name))
+
+    return router
+
+
+def help_key(message: Message) -> str:
+    return "help.private" if message.chat.type == "private" else "help.group"

@@ -1,0 +1,85 @@
+"""Turn aiogram messages into the plain values the domain and services take."""
+from __future__ import annotations
+
+from aiogram.types import Message
+
+from bot.domain.intake import MessageFacts
+from bot.services.intake import Photo
+
+
+def message_text(message: Message) -> str:
+    return message.text or message.caption or ""
+
+
+def _entities(message: Message):  # noqa: ANN202
+    return message.entities or message.caption_entities or []
+
+
+def command_of(message: Message, bot_username: str) -> tuple[str | None, str]:
+    """('appeal', 'rest') for '/appeal@huying_bot rest'; a command for another bot is None."""
+    text = message_text(message)
+    if not text.startswith("/"):
+        return None, ""
+    head, _, rest = text.partition(" ")
+    name, _, target = head[1:].partition("@")
+    if target and target.lower() != bot_username.lower():
+        return None, ""
+    return name.lower(), rest.strip()
+
+
+def facts(message: Message, bot_id: int, bot_username: str, *, volunteer: bool) -> MessageFacts:
+    text = message_text(message)
+    command, args = command_of(message, bot_username)
+    mentions, tags = False, []
+    for e in _entities(message):
+        value = e.extract_from(text)
+        if e.type == "mention" and value.lower() == f"@{bot_username.lower()}":
+            mentions = True
+        elif e.type == "text_mention" and e.user and e.user.id == bot_id:
+            mentions = True
+        elif e.type == "hashtag":
+            tags.append(value)
+    reply = message.reply_to_message
+    return MessageFacts(
+        text=text,
+        command=command,
+        command_args=args,
+        mentions_bot=mentions,
+        hashtags=tuple(tags),
+        reply_to_bot=bool(reply and reply.from_user and reply.from_user.id == bot_id),
+        has_photos=bool(message.photo or message.document),
+        has_location=bool(message.location),
+        is_forward=message.forward_origin is not None,
+        sender_is_volunteer=volunteer,
+        in_album=message.media_group_id is not None,
+    )
+
+
+def photos(message: Message) -> list[Photo]:
+    if message.photo:
+        biggest = message.photo[-1]
+        return [Photo(biggest.file_id, biggest.file_unique_id)]
+    if message.document and (message.document.mime_type or "").startswith("image/"):
+        return [Photo(message.document.file_id, message.document.file_unique_id, "document")]
+    return []
+
+
+def origin(message: Message) -> tuple[str | None, int | None, str | None]:
+    """Who a forwarded message came from: (kind, user id, display name)."""
+    o = message.forward_origin
+    if o is None:
+        return None, None, None
+    if o.type == "user":
+        return "user", o.sender_user.id, o.sender_user.full_name
+    if o.type == "hidden_user":
+        return "hidden_user", None, o.sender_user_name
+    if o.type == "chat":
+        return "chat", o.sender_chat.id, o.sender_chat.title
+    if o.type == "channel":
+        return "channel", o.chat.id, o.chat.title
+    return o.type, None, None
+
+
+def thread_of(message: Message) -> int | None:
+    # In a forum's General topic a reply carries a thread id that is not a topic (DESIGN §5).
+    return message.message_thread_id if message.is_topic_message else None

@@ -1,0 +1,125 @@
+"""Community chats: appeals, album items, locations, replies to the bot, edits, migrations."""
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import App
+from bot.domain import intake as rules
+from bot.services import access, intake
+from bot.services.intake import Appeal
+from handlers import replies
+from handlers.common import _, reply
+from handlers.facts import facts, message_text, origin, photos, thread_of
+
+log = logging.getLogger(__name__)
+GROUPS = {"group", "supergroup"}
+
+
+def build_intake_router() -> Router:
+    router = Router(name="intake")
+
+    @router.message(F.migrate_to_chat_id)
+    async def migrated(message: Message, session: AsyncSession, app: App) -> None:
+        # The old group announces its new supergroup id: bindings follow (DESIGN §5).
+        await intake.follow_migration(session, app, message.chat.id, message.migrate_to_chat_id)
+
+    @router.message(F.migrate_from_chat_id)
+    async def migrated_from(message: Message, session: AsyncSession, app: App) -> None:
+        await intake.follow_migration(session, app, message.migrate_from_chat_id, message.chat.id)
+
+    @router.message(F.chat.type.in_(GROUPS), F.reply_to_message)
+    async def reply_in_group(message: Message, session: AsyncSession, app: App, bot: Bot, roles: access.Roles) -> None:
+        if not await route_reply(message, session, app, bot, roles):
+            await group_appeal(message, session, app, roles)
+
+    @router.message(F.chat.type.in_(GROUPS))
+    async def in_group(message: Message, session: AsyncSession, app: App, roles: access.Roles) -> None:
+        await group_appeal(message, session, app, roles)
+
+    @router.edited_message()
+    async def edited(message: Message, session: AsyncSession, app: App) -> None:
+        # Edits never make a second ticket; an edited appeal keeps its new words in the history.
+        await intake.record_edit(session, app, message.chat.id, message.message_id, message_text(message),
+                                 message.from_user.id if message.from_user else None)
+
+    return router
+
+
+async def route_reply(message: Message, session: AsyncSession, app: App, bot: Bot, roles: access.Roles) -> bool:
+    """A reply to one of the bot's ticket messages; False if it is not one."""
+    target = message.reply_to_message
+    if not (target.from_user and target.from_user.id == app.bot_id):
+        return False
+    link = await intake.find_link(session, message.chat.id, target.message_id)
+    if link is None:
+        return False
+    handler = replies.handler_for(link.purpose)
+    if handler is None:
+        return False
+    return await handler(message, link=link, session=session, app=app, bot=bot, roles=roles)
+
+
+async def group_appeal(message: Message, session: AsyncSession, app: App, roles: access.Roles) -> None:
+    chat = await intake.chat_info(session, message.chat.id)
+    f = facts(message, app.bot_id, app.bot_username, volunteer=roles.volunteer)
+    decision = rules.decide(f, app.bot_username, community=True)
+    if decision.action == "ignore":
+        if chat and chat.kind == "community":
+            await _untriggered(message, session, app)
+        return
+    if chat is None or chat.kind != "community":
+        if chat is None or chat.kind == "unknown":
+            reply(session, app, message, _("intake.chat_not_bound"))
+        return
+    if decision.action == "empty":
+        reply(session, app, message, _("intake.empty"))
+        return
+    await file(message, session, app, decision, area=chat.area_code)
+
+
+async def file(message: Message, session: AsyncSession, app: App, decision: rules.Decision,
+               area: str | None) -> None:
+    kind, uid, name = origin(message) if decision.on_behalf else (None, None, None)
+    appeal = Appeal(
+        chat_id=message.chat.id, chat_kind=message.chat.type, message_id=message.message_id,
+        user_id=message.from_user.id, text=decision.text, thread_id=thread_of(message), kind=decision.kind,
+        photos=photos(message), media_group_id=message.media_group_id, area_code=area,
+        location=(message.location.latitude, message.location.longitude) if message.location else None,
+        on_behalf_kind=kind, on_behalf_user_id=uid, on_behalf_name=name,
+    )
+    await intake.file_appeal(session, app, appeal)
+
+
+async def _untriggered(message: Message, session: AsyncSession, app: App) -> None:
+    """Album siblings and follow-up locations belong to a ticket; other chatter is not ours."""
+    user_id = message.from_user.id if message.from_user else None
+    if message.media_group_id and (p := photos(message)) and user_id:
+        await intake.buffer_album_item(session, app, message.chat.id, message.message_id, message.media_group_id,
+                                       user_id, p[0])
+    elif message.location and user_id:
+        await intake.locate_recent(session, app, message.chat.id, user_id,
+                                   message.location.latitude, message.location.longitude)
+
+
+@replies.on_reply("ack")
+async def supplement(message: Message, *, link, session: AsyncSession, app: App, **_kw) -> bool:  # noqa: ANN001
+    """A reply to the acknowledgement adds photos, a location or words to that ticket."""
+    ticket = await intake.ticket(session, link.ticket_id)
+    user = message.from_user.id
+    added = []
+    if p := photos(message):
+        await intake.add_photos(session, app, ticket, p, user)
+        added.append("photo")
+    if message.location:
+        await intake.set_location(session, app, ticket, message.location.latitude, message.location.longitude, user)
+        added.append("location")
+    if text := message_text(message).strip():
+        await intake.add_note(session, app, ticket, text, user)
+        added.append("note")
+    if added:
+        reply(session, app, message, _("intake.supplement_added", code=f"#{ticket.code}"))
+    return True

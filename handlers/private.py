@@ -1,0 +1,93 @@
+"""Private chat with the bot: /appeal files at once; anything else is the guided flow."""
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import Flow
+from bot.context import App
+from bot.domain import intake as rules
+from bot.services import access, drafts
+from handlers.common import _, current_tr, reply
+from handlers.facts import facts, message_text, photos
+from handlers.intake import file, route_reply
+
+
+def build_private_router() -> Router:
+    router = Router(name="private")
+    router.message.filter(F.chat.type == "private")
+
+    @router.message(Command("appeal"))
+    async def appeal_now(message: Message, command: CommandObject, session: AsyncSession, app: App,
+                         roles: access.Roles) -> None:
+        f = facts(message, app.bot_id, app.bot_username, volunteer=roles.volunteer)
+        decision = rules.decide(f, app.bot_username, community=False)
+        if decision.action != "appeal":
+            reply(session, app, message, _("intake.empty"))
+            return
+        await file(message, session, app, decision, area=_area(roles))
+
+    @router.message(Command("cancel"))
+    async def cancel(message: Message, session: AsyncSession, app: App) -> None:
+        done = await drafts.cancel(session, message.from_user.id)
+        reply(session, app, message, _("flow.cancelled" if done else "flow.nothing_to_cancel"))
+
+    @router.message(F.reply_to_message)
+    async def reply_private(message: Message, session: AsyncSession, app: App, bot: Bot,
+                            roles: access.Roles) -> None:
+        if not await route_reply(message, session, app, bot, roles):
+            await guided(message, session, app, roles)
+
+    @router.message(~F.text.startswith("/"))
+    async def any_message(message: Message, session: AsyncSession, app: App, roles: access.Roles) -> None:
+        await guided(message, session, app, roles)
+
+    @router.callback_query(Flow.filter())
+    async def flow_button(query: CallbackQuery, callback_data: Flow, session: AsyncSession, app: App) -> None:
+        d = await drafts.current(session, query.from_user.id)
+        if callback_data.step == "cancel":
+            await drafts.cancel(session, query.from_user.id)
+            await app.commit(session)
+            await query.answer(_("flow.cancelled"))
+            return
+        if d is None:
+            await query.answer(_("flow.expired"), show_alert=True)
+            return
+        ticket = await drafts.step(session, app, d, current_tr(), callback_data.step, callback_data.value,
+                                   query.message.message_id)
+        await app.commit(session)
+        await query.answer(_("flow.submitted", code=f"#{ticket.code}") if ticket else None)
+
+    return router
+
+
+def _area(roles: access.Roles) -> str | None:
+    areas = roles.volunteer_areas - {"*"}
+    return next(iter(areas)) if len(areas) == 1 else None
+
+
+async def guided(message: Message, session: AsyncSession, app: App, roles: access.Roles) -> None:
+    f = facts(message, app.bot_id, app.bot_username, volunteer=roles.volunteer)
+    if f.is_forward and roles.volunteer:
+        # A volunteer passing on someone's message: an appeal on their behalf, filed at once.
+        decision = rules.decide(f, app.bot_username, community=False)
+        if decision.action == "appeal":
+            await file(message, session, app, decision, area=_area(roles))
+            return
+    if message.sticker or message.animation or message.dice or message.poll or message.contact:
+        reply(session, app, message, _("flow.not_understood"))
+        return
+    text = message_text(message)
+    pics = photos(message)
+    loc = (message.location.latitude, message.location.longitude) if message.location else None
+    d = await drafts.current(session, message.from_user.id)
+    tr = current_tr()
+    if d is None:
+        await drafts.begin(session, app, message.from_user.id, tr, text, pics)
+        if loc:
+            d = await drafts.current(session, message.from_user.id)
+            await drafts.feed(session, app, d, tr, location=loc)
+        return
+    await drafts.feed(session, app, d, tr, text=text, photos=pics, location=loc)

@@ -1,0 +1,130 @@
+"""Replies that carry work (reasons, results, progress) and the work lists (/queue, /open, /mine)."""
+from __future__ import annotations
+
+from aiogram import Bot, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import Page
+from bot.context import App
+from bot.domain.lifecycle import TransitionError
+from bot.services import dispatching, handling, notify, workviews
+from bot.services.access import Roles
+from handlers import replies
+from handlers.common import _, current_tr, reply
+from handlers.facts import message_text, photos
+from handlers.membership import MemberCache
+
+_members = MemberCache()
+
+
+async def _member_dept(bot: Bot, session: AsyncSession, message: Message) -> str | None:
+    dept = await workviews.department_of_chat(session, message.chat.id)
+    if dept and await _members.is_member(bot, message.chat.id, message.from_user.id):
+        return dept
+    return None
+
+
+async def _run(session: AsyncSession, app: App, message: Message, op, ok_key: str | None) -> bool:  # noqa: ANN001
+    """Run a domain operation for a reply; a refusal becomes a polite reply, nothing half-done."""
+    try:
+        await op()
+    except TransitionError as exc:
+        await session.rollback()
+        reply(session, app, message, _(exc.code, **getattr(exc, "params", {})))
+        return True
+    if ok_key:
+        reply(session, app, message, _(ok_key))
+    return True
+
+
+def _awaited(message: Message, link) -> bool:  # noqa: ANN001
+    return link.awaiting_user_id is None or link.awaiting_user_id == message.from_user.id
+
+
+@replies.on_reply("return_prompt", "resolve_prompt", "extend_prompt", "merge_prompt", "reject_prompt")
+async def answered_prompt(message: Message, *, link, session: AsyncSession, app: App, bot: Bot,  # noqa: ANN001
+                          roles: Roles, **_kw) -> bool:
+    if not _awaited(message, link):
+        reply(session, app, message, _("prompt.not_yours"))
+        return True
+    words, pics = message_text(message), photos(message)
+    tid = link.ticket_id
+    match link.purpose:
+        case "return_prompt":
+            member = await _member_dept(bot, session, message)
+            return await _run(session, app, message,
+                              lambda: handling.return_ticket(session, app, tid, roles, member, words), "done.returned")
+        case "resolve_prompt":
+            member = await _member_dept(bot, session, message)
+            return await _run(session, app, message,
+                              lambda: handling.resolve(session, app, tid, roles, member, words, pics), "done.resolved")
+        case "extend_prompt":
+            member = await _member_dept(bot, session, message)
+            return await _run(session, app, message,
+                              lambda: handling.request_extension(session, app, tid, roles, member, words),
+                              "done.extension_asked")
+        case "merge_prompt":
+            return await _run(session, app, message,
+                              lambda: dispatching.merge(session, app, tid, roles, words), "done.merged")
+        case "reject_prompt":
+            return await _run(session, app, message,
+                              lambda: dispatching.reject(session, app, tid, roles, words), "done.rejected")
+    return False
+
+
+@replies.on_reply("dept_card", "dept_media", "co_card", "dept_note")
+async def progress_note(message: Message, *, link, session: AsyncSession, app: App, bot: Bot,  # noqa: ANN001
+                        roles: Roles, **_kw) -> bool:
+    """A handler's reply to any bot message about the ticket is a progress note."""
+    member = await _member_dept(bot, session, message)
+    words, pics = message_text(message), photos(message)
+    if not words.strip() and not pics:
+        return True
+    return await _run(session, app, message,
+                      lambda: handling.progress(session, app, link.ticket_id, roles, member, words, pics),
+                      "done.progress")
+
+
+@replies.on_reply("dispatch_card", "ext_card")
+async def dispatch_note(message: Message, *, link, session: AsyncSession, app: App, **_kw) -> bool:  # noqa: ANN001
+    reply(session, app, message, _("dispatch.use_buttons"))
+    return True
+
+
+def build_work_router() -> Router:
+    router = Router(name="work")
+
+    async def show(message: Message, session: AsyncSession, app: App, name: str) -> None:
+        text, kb = await workviews.listing(session, app, current_tr(), name, message.chat.id,
+                                           message.from_user.id, 0)
+        reply(session, app, message, text, keyboard=kb)
+
+    @router.message(Command("queue"))
+    async def queue(message: Message, session: AsyncSession, app: App, roles: Roles) -> None:
+        if not roles.can_dispatch:
+            reply(session, app, message, _("error.forbidden"))
+            return
+        await show(message, session, app, "queue")
+
+    @router.message(Command("open"))
+    async def open_(message: Message, session: AsyncSession, app: App) -> None:
+        await show(message, session, app, "open")
+
+    @router.message(Command("mine"))
+    async def mine(message: Message, session: AsyncSession, app: App) -> None:
+        await show(message, session, app, "mine")
+
+    @router.callback_query(Page.filter())
+    async def page(query: CallbackQuery, callback_data: Page, session: AsyncSession, app: App, roles: Roles) -> None:
+        if callback_data.listing == "queue" and not roles.can_dispatch:
+            await query.answer(_("error.forbidden"), show_alert=True)
+            return
+        text, kb = await workviews.listing(session, app, current_tr(), callback_data.listing,
+                                           query.message.chat.id, query.from_user.id, max(0, callback_data.page))
+        notify.edit(session, app, query.message.chat.id, query.message.message_id, text, kb)
+        await app.commit(session)
+        await query.answer()
+
+    return router

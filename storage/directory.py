@@ -1,0 +1,141 @@
+"""Who is who and which chat is what: chats, people, roles, departments, areas."""
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.common import insert_ignore
+from storage.models import Area, Chat, Department, Person, PersonRole
+
+
+async def chat(session: AsyncSession, chat_id: int) -> Chat | None:
+    return await session.get(Chat, chat_id)
+
+
+async def department(session: AsyncSession, code: str) -> Department | None:
+    return await session.get(Department, code)
+
+
+async def departments(session: AsyncSession) -> list[Department]:
+    return list((await session.execute(select(Department).order_by(Department.code))).scalars())
+
+
+async def department_by_chat(session: AsyncSession, chat_id: int) -> Department | None:
+    q = select(Department).where(Department.chat_id == chat_id)
+    return (await session.execute(q)).scalars().first()
+
+
+async def area(session: AsyncSession, code: str) -> Area | None:
+    return await session.get(Area, code)
+
+
+async def chats_of_kind(session: AsyncSession, kind: str) -> list[Chat]:
+    q = select(Chat).where(Chat.kind == kind, Chat.active.is_(True))
+    return list((await session.execute(q)).scalars())
+
+
+async def first_chat_of_kind(session: AsyncSession, kind: str) -> Chat | None:
+    q = select(Chat).where(Chat.kind == kind, Chat.active.is_(True)).order_by(Chat.id)
+    return (await session.execute(q)).scalars().first()
+
+
+async def person(session: AsyncSession, user_id: int) -> Person | None:
+    return await session.get(Person, user_id)
+
+
+async def remember_person(
+    session: AsyncSession, user_id: int, full_name: str | None, username: str | None,
+    language: str | None = None, started: bool | None = None,
+) -> Person:
+    p = await session.get(Person, user_id)
+    if p is None:
+        p = Person(id=user_id, full_name=full_name, username=username, locale=None, started=bool(started))
+        session.add(p)
+    else:
+        p.full_name, p.username = full_name or p.full_name, username or p.username
+        if started:
+            p.started, p.blocked = True, False
+    return p
+
+
+async def roles(session: AsyncSession, user_id: int) -> list[PersonRole]:
+    return list((await session.execute(select(PersonRole).where(PersonRole.person_id == user_id))).scalars())
+
+
+async def role_holders(session: AsyncSession, role: str, scope: str | None = None) -> list[int]:
+    q = select(PersonRole.person_id).where(PersonRole.role == role)
+    if scope is not None:
+        q = q.where(PersonRole.scope == scope)
+    return list((await session.execute(q)).scalars())
+
+
+async def grant(session: AsyncSession, user_id: int, role: str, scope: str = "", source: str = "command") -> bool:
+    if await session.get(Person, user_id) is None:
+        session.add(Person(id=user_id))
+        await session.flush()
+    return await insert_ignore(session, PersonRole, {"person_id": user_id, "role": role, "scope": scope, "source": source})
+
+
+async def revoke(session: AsyncSession, user_id: int, role: str, scope: str | None = None) -> int:
+    q = delete(PersonRole).where(PersonRole.person_id == user_id, PersonRole.role == role)
+    if scope is not None:
+        q = q.where(PersonRole.scope == scope)
+    return (await session.execute(q)).rowcount
+
+
+async def bind_chat(
+    session: AsyncSession, chat_id: int, kind: str, *, area: str | None = None, department: str | None = None,
+    title: str | None = None, locale: str | None = None,
+) -> Chat:
+    c = await session.get(Chat, chat_id)
+    if c is None:
+        c = Chat(id=chat_id, kind=kind)
+        session.add(c)
+    c.kind, c.area_code, c.department_code, c.active = kind, area, department, True
+    c.title = title or c.title
+    if locale:
+        c.locale = locale
+    if department:
+        await session.execute(update(Department).where(Department.code == department).values(chat_id=chat_id))
+    return c
+
+
+async def set_chat_locale(session: AsyncSession, chat_id: int, locale: str, kind: str = "unknown") -> None:
+    c = await session.get(Chat, chat_id)
+    if c is None:
+        session.add(Chat(id=chat_id, kind=kind, locale=locale))
+    else:
+        c.locale = locale
+
+
+async def set_person_locale(session: AsyncSession, user_id: int, locale: str) -> None:
+    p = await session.get(Person, user_id)
+    if p is None:
+        session.add(Person(id=user_id, locale=locale))
+    else:
+        p.locale = locale
+
+
+async def migrate_chat(session: AsyncSession, old_id: int, new_id: int) -> bool:
+    """Follow a group that became a supergroup (DESIGN §5): the bindings move with it."""
+    old = await session.get(Chat, old_id)
+    if old is None:
+        return False
+    new = await session.get(Chat, new_id)
+    if new is None:
+        new = Chat(id=new_id, kind=old.kind)
+        session.add(new)
+    new.kind, new.title, new.locale = old.kind, old.title, old.locale
+    new.area_code, new.department_code, new.is_forum, new.active = old.area_code, old.department_code, old.is_forum, True
+    old.migrated_to, old.active = new_id, False
+    await session.execute(update(Department).where(Department.chat_id == old_id).values(chat_id=new_id))
+    return True
+
+
+async def is_blocked_person(session: AsyncSession, user_id: int) -> bool:
+    p = await session.get(Person, user_id)
+    return bool(p and p.blocked)
+
+
+async def mark_unreachable(session: AsyncSession, user_id: int) -> None:
+    await session.execute(update(Person).where(Person.id == user_id).values(started=False, blocked=True))

@@ -1,0 +1,30 @@
+"""Extension requests (申请延期)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Extension
+
+
+async def create(session: AsyncSession, ticket_id: int, user_id: int, reason: str, new_due: datetime,
+                 now: datetime) -> Extension:
+    ext = Extension(ticket_id=ticket_id, requested_by=user_id, reason=reason, new_due=new_due, status="pending",
+                    created_at=now)
+    session.add(ext)
+    await session.flush()
+    return ext
+
+
+async def get(session: AsyncSession, ext_id: int) -> Extension | None:
+    return await session.get(Extension, ext_id)
+
+
+async def decide(session: AsyncSession, ext_id: int, status: str, by: int, now: datetime) -> bool:
+    result = await session.execute(
+        update(Extension).where(Extension.id == ext_id, Extension.status == "pending")
+        .values(status=status, decided_by=by, decided_at=now)
+    )
+    return result.rowcount == 1

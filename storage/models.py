@@ -1,0 +1,318 @@
+"""SQLAlchemy 2 typed models: the durable record behind every chat conversation."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+from datetime import timezone
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime, dict: JSON, list: JSON}
+
+
+class Chat(Base):
+    __tablename__ = "chats"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16), default="unknown")  # community/dispatch/department/leaders/private/unknown
+    title: Mapped[str | None] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
+    department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
+    is_forum: Mapped[bool] = mapped_column(Boolean, default=False)
+    migrated_to: Mapped[int | None] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Area(Base):
+    __tablename__ = "areas"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    leader_id: Mapped[int | None] = mapped_column(BigInteger)
+    yellow_streak: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Person(Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    full_name: Mapped[str | None] = mapped_column(String(255))
+    username: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
+    # True once the person opened a private chat with the bot: we can reach them there.
+    started: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PersonRole(Base):
+    __tablename__ = "person_roles"
+    person_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True, default="")  # department/area code
+    source: Mapped[str] = mapped_column(String(16), default="org")  # org | command
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("origin_chat_id", "origin_message_id", name="uq_ticket_origin"),
+        UniqueConstraint("origin_chat_id", "media_group_id", name="uq_ticket_album"),
+        Index("ix_tickets_next_check", "next_check_at"),
+        Index("ix_tickets_status", "status"),
+        Index("ix_tickets_reporter", "reporter_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="help")
+    urgency: Mapped[str] = mapped_column(String(8), default="normal")
+    status: Mapped[str] = mapped_column(String(16), default="NEW")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    text: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str | None] = mapped_column(String(64))
+    lead_dept: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
+    owner_id: Mapped[int | None] = mapped_column(BigInteger)
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    reporter_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Appeals told on behalf of someone else (forwarded by a volunteer): who the origin was.
+    on_behalf_kind: Mapped[str | None] = mapped_column(String(16))  # user/hidden_user/chat/channel
+    on_behalf_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    on_behalf_name: Mapped[str | None] = mapped_column(String(255))
+    origin_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    origin_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    origin_thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    media_group_id: Mapped[str | None] = mapped_column(String(64))
+    route: Mapped[dict | None] = mapped_column(JSON)  # the suggestion and why
+    returns_count: Mapped[int] = mapped_column(Integer, default=0)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    rating_round: Mapped[int] = mapped_column(Integer, default=0)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+    result_text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    dispatched_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    accept_due: Mapped[datetime | None]
+    progress_due: Mapped[datetime | None]
+    resolve_due: Mapped[datetime | None]
+    # The scheduler's cursor (DESIGN §3): the one moment this ticket needs a look again.
+    next_check_at: Mapped[datetime | None]
+    sla_state: Mapped[dict | None] = mapped_column(JSON)  # reminders sent, last nag, cards given
+
+
+class TicketDepartment(Base):
+    __tablename__ = "ticket_departments"
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    dept_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(8))  # lead | co
+    accepted_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+    __table_args__ = (UniqueConstraint("ticket_id", "file_unique_id", name="uq_attachment"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="photo")
+    file_id: Mapped[str] = mapped_column(String(255))
+    file_unique_id: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(16), default="appeal")  # appeal | progress | result
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+
+class TicketEvent(Base):
+    """Append-only history: every transition and note writes one row."""
+
+    __tablename__ = "ticket_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    data: Mapped[dict | None] = mapped_column(JSON)
+
+
+class MessageLink(Base):
+    """A bot (or user) message that belongs to a ticket: replies and buttons find tickets here."""
+
+    __tablename__ = "message_links"
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    # For prompts that wait for one person's answer (a reason, a result): who may answer.
+    awaiting_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    data: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
+class SeenUpdate(Base):
+    __tablename__ = "seen_updates"
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seen_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "not_before"), Index("ix_outbox_chat", "chat_id", "status"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    method: Mapped[str] = mapped_column(String(32))  # message/photo/album/location/document/edit_text/edit_markup/delete
+    payload: Mapped[dict] = mapped_column(JSON)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    purpose: Mapped[str | None] = mapped_column(String(32))
+    awaiting_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Where to send instead if the chat refuses (a reporter who never started the bot).
+    fallback: Mapped[dict | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending/sending/sent/failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    sent_message_ids: Mapped[list | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class MediaBuffer(Base):
+    """Album items that arrived before the item that made the ticket."""
+
+    __tablename__ = "media_buffer"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id", name="uq_media_buffer"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    media_group_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16), default="photo")
+    file_id: Mapped[str] = mapped_column(String(255))
+    file_unique_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+
+
+class Draft(Base):
+    """A private guided appeal in progress; durable so a restart loses nothing."""
+
+    __tablename__ = "drafts"
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    step: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    photos: Mapped[list] = mapped_column(JSON, default=list)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    kind: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime]
+
+
+class Extension(Base):
+    __tablename__ = "extensions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    requested_by: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    new_due: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(12), default="draft")  # draft/pending/approved/refused
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+
+class Card(Base):
+    """Yellow and red cards (seed 002 红黄绿牌)."""
+
+    __tablename__ = "cards"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dept_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    colour: Mapped[str] = mapped_column(String(8))  # yellow | red
+    clock: Mapped[str] = mapped_column(String(16))  # accept | resolve | progress
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+
+
+class Rating(Base):
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("ticket_id", "round", name="uq_rating_round"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    rater_id: Mapped[int | None] = mapped_column(BigInteger)
+    result_score: Mapped[int | None] = mapped_column(Integer)  # 4 very .. 1 unsatisfied; None = not rated
+    process_score: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(32))
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class DutyAssignment(Base):
+    """On-duty handler set with /duty (overrides the org file's roster for that day)."""
+
+    __tablename__ = "duty"
+    dept_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    set_at: Mapped[datetime]
+
+
+class Lease(Base):
+    """Exactly one scheduler at a time across instances."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]
+
+
+class Counter(Base):
+    """Per-year ticket sequence for codes like #2026-000123 (portable across backends)."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)

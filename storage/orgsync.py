@@ -1,0 +1,79 @@
+"""Import the org file into the database (DESIGN §1).
+
+The database is the source of truth after import: re-importing updates what the
+file names and loses nothing else (chats bound with /bind, roles given with /role,
+chat languages changed with /lang all survive).
+"""
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.org import OrgFile
+from storage.common import insert_ignore
+from storage.models import Area, Chat, Department, Person, PersonRole
+
+
+async def _chat(session: AsyncSession, chat_id: int, kind: str, locale: str, **binding: str | None) -> None:
+    c = await session.get(Chat, chat_id)
+    if c is None:
+        session.add(Chat(id=chat_id, kind=kind, locale=None, **binding))
+        return
+    if c.migrated_to:  # the group moved on; the file still names its old id
+        return
+    c.kind, c.active = kind, True
+    for key, value in binding.items():
+        setattr(c, key, value)
+
+
+async def import_org(session: AsyncSession, org: OrgFile) -> None:
+    locale = org.locale
+    for a in org.areas:
+        row = await session.get(Area, a.code)
+        if row is None:
+            session.add(Area(code=a.code, name=a.name))
+        else:
+            row.name = a.name
+    for d in org.departments:
+        row = await session.get(Department, d.code)
+        if row is None:
+            session.add(Department(code=d.code, name=d.name, chat_id=d.chat, leader_id=d.leader))
+        else:
+            row.name, row.leader_id = d.name, d.leader or row.leader_id
+            if d.chat is not None:
+                # Keep a migrated chat id: the file may still name the old group.
+                old = await session.get(Chat, d.chat)
+                row.chat_id = old.migrated_to if old is not None and old.migrated_to else d.chat
+    await session.flush()
+    for a in org.areas:
+        for chat_id in a.chats:
+            await _chat(session, chat_id, "community", locale, area_code=a.code)
+    for d in org.departments:
+        if d.chat is not None:
+            await _chat(session, d.chat, "department", locale, department_code=d.code)
+    if org.dispatch_chat is not None:
+        await _chat(session, org.dispatch_chat, "dispatch", locale)
+    if org.leaders_chat is not None:
+        await _chat(session, org.leaders_chat, "leaders", locale)
+
+    # Roles from the file are replaced wholesale; roles given by command stay.
+    await session.execute(delete(PersonRole).where(PersonRole.source == "org"))
+    grants: list[tuple[int, str, str]] = [(uid, "admin", "") for uid in org.admins]
+    for d in org.departments:
+        grants += [(uid, "handler", d.code) for uid in d.handlers]
+        if d.leader:
+            grants.append((d.leader, "leader", d.code))
+    for p in org.people:
+        scope = p.department or p.area or ""
+        grants.append((p.id, p.role, scope))
+    for uid, role, scope in grants:
+        if await session.get(Person, uid) is None:
+            session.add(Person(id=uid))
+            await session.flush()
+        await insert_ignore(session, PersonRole, {"person_id": uid, "role": role, "scope": scope, "source": "org"})
+    for p in org.people:
+        person = await session.get(Person, p.id)
+        if p.area:
+            person.area_code = p.area
+        if p.name:
+            person.full_name = p.name

@@ -1,0 +1,185 @@
+"""Ticket repository: creation, conditional transitions, events, attachments, links."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.codes import make_code
+from storage.common import insert_ignore
+from storage.models import (
+    Attachment,
+    Counter,
+    MediaBuffer,
+    MessageLink,
+    Ticket,
+    TicketDepartment,
+    TicketEvent,
+)
+
+
+async def next_code(session: AsyncSession, year: int) -> str:
+    name = f"ticket:{year}"
+    await insert_ignore(session, Counter, {"name": name, "value": 0})
+    # The row lock taken by this UPDATE serialises concurrent creators.
+    result = await session.execute(
+        update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
+    )
+    return make_code(year, result.scalar_one())
+
+
+async def create(session: AsyncSession, *, now: datetime, code_year: int, **fields: Any) -> Ticket:
+    ticket = Ticket(code=await next_code(session, code_year), created_at=now, updated_at=now, **fields)
+    session.add(ticket)
+    await session.flush()
+    return ticket
+
+
+async def get(session: AsyncSession, ticket_id: int, *, refresh: bool = True) -> Ticket | None:
+    ticket = await session.get(Ticket, ticket_id, populate_existing=refresh)
+    return ticket
+
+
+async def get_by_code(session: AsyncSession, code: str) -> Ticket | None:
+    return (await session.execute(select(Ticket).where(Ticket.code == code))).scalar_one_or_none()
+
+
+async def find_by_origin(session: AsyncSession, chat_id: int, message_id: int) -> Ticket | None:
+    q = select(Ticket).where(Ticket.origin_chat_id == chat_id, Ticket.origin_message_id == message_id)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def find_by_album(session: AsyncSession, chat_id: int, media_group_id: str) -> Ticket | None:
+    q = select(Ticket).where(Ticket.origin_chat_id == chat_id, Ticket.media_group_id == media_group_id)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def move(
+    session: AsyncSession, ticket_id: int, expected: str | set[str], values: dict[str, Any], now: datetime
+) -> bool:
+    """Conditional update: only one of several concurrent presses wins (DESIGN §2)."""
+    cond = Ticket.status.in_(expected) if isinstance(expected, (set, frozenset)) else Ticket.status == expected
+    result = await session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id, cond)
+        .values(**values, version=Ticket.version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def touch(session: AsyncSession, ticket_id: int, values: dict[str, Any], now: datetime) -> None:
+    await session.execute(
+        update(Ticket).where(Ticket.id == ticket_id).values(**values, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def add_event(
+    session: AsyncSession,
+    ticket_id: int,
+    kind: str,
+    now: datetime,
+    *,
+    actor_id: int | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    data: dict | None = None,
+) -> None:
+    session.add(
+        TicketEvent(
+            ticket_id=ticket_id, at=now, actor_id=actor_id, kind=kind,
+            from_status=from_status, to_status=to_status, data=data,
+        )
+    )
+
+
+async def events(session: AsyncSession, ticket_id: int) -> list[TicketEvent]:
+    q = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+    return list((await session.execute(q)).scalars())
+
+
+async def add_attachment(
+    session: AsyncSession, ticket_id: int, *, file_id: str, file_unique_id: str, now: datetime,
+    kind: str = "photo", source: str = "appeal", added_by: int | None = None,
+) -> bool:
+    return await insert_ignore(
+        session, Attachment,
+        {"ticket_id": ticket_id, "file_id": file_id, "file_unique_id": file_unique_id, "kind": kind,
+         "source": source, "added_by": added_by, "created_at": now},
+    )
+
+
+async def attachments(session: AsyncSession, ticket_id: int, source: str | None = None) -> list[Attachment]:
+    q = select(Attachment).where(Attachment.ticket_id == ticket_id)
+    if source:
+        q = q.where(Attachment.source == source)
+    return list((await session.execute(q.order_by(Attachment.id))).scalars())
+
+
+async def count_attachments(session: AsyncSession, ticket_id: int) -> int:
+    q = select(func.count()).select_from(Attachment).where(Attachment.ticket_id == ticket_id)
+    return (await session.execute(q)).scalar_one()
+
+
+async def buffer_media(session: AsyncSession, **values: Any) -> None:
+    await insert_ignore(session, MediaBuffer, values)
+
+
+async def take_buffered(session: AsyncSession, chat_id: int, media_group_id: str) -> list[MediaBuffer]:
+    q = select(MediaBuffer).where(MediaBuffer.chat_id == chat_id, MediaBuffer.media_group_id == media_group_id)
+    rows = list((await session.execute(q.order_by(MediaBuffer.message_id))).scalars())
+    for row in rows:
+        await session.delete(row)
+    return rows
+
+
+async def link(
+    session: AsyncSession, chat_id: int, message_id: int, ticket_id: int, purpose: str, now: datetime,
+    awaiting_user_id: int | None = None, data: dict | None = None,
+) -> None:
+    await insert_ignore(
+        session, MessageLink,
+        {"chat_id": chat_id, "message_id": message_id, "ticket_id": ticket_id, "purpose": purpose,
+         "awaiting_user_id": awaiting_user_id, "data": data, "created_at": now},
+    )
+
+
+async def find_link(session: AsyncSession, chat_id: int, message_id: int) -> MessageLink | None:
+    return await session.get(MessageLink, (chat_id, message_id))
+
+
+async def links_of(session: AsyncSession, ticket_id: int, purpose: str, chat_id: int | None = None) -> list[MessageLink]:
+    q = select(MessageLink).where(MessageLink.ticket_id == ticket_id, MessageLink.purpose == purpose)
+    if chat_id is not None:
+        q = q.where(MessageLink.chat_id == chat_id)
+    return list((await session.execute(q.order_by(MessageLink.message_id))).scalars())
+
+
+async def set_departments(session: AsyncSession, ticket_id: int, lead: str, co: list[str]) -> None:
+    existing = (await session.execute(select(TicketDepartment).where(TicketDepartment.ticket_id == ticket_id))).scalars()
+    for row in existing:
+        await session.delete(row)
+    await session.flush()
+    session.add(TicketDepartment(ticket_id=ticket_id, dept_code=lead, role="lead"))
+    for code in co:
+        if code != lead:
+            session.add(TicketDepartment(ticket_id=ticket_id, dept_code=code, role="co"))
+
+
+async def departments_of(session: AsyncSession, ticket_id: int) -> list[TicketDepartment]:
+    q = select(TicketDepartment).where(TicketDepartment.ticket_id == ticket_id)
+    return list((await session.execute(q)).scalars())
+
+
+async def list_by_reporter(session: AsyncSession, user_id: int, limit: int = 20) -> list[Ticket]:
+    q = select(Ticket).where(Ticket.reporter_id == user_id).order_by(Ticket.id.desc()).limit(limit)
+    return list((await session.execute(q)).scalars())
+
+
+async def recent_by_reporter(session: AsyncSession, chat_id: int, user_id: int, since: datetime) -> Ticket | None:
+    q = (select(Ticket).where(Ticket.origin_chat_id == chat_id, Ticket.reporter_id == user_id,
+                              Ticket.created_at >= since).order_by(Ticket.id.desc()).limit(1))
+    return (await session.execute(q)).scalar_one_or_none()

@@ -1,0 +1,104 @@
+"""Stories: appeals in community and private chats become tickets (issue: walking skeleton)."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from storage.models import Attachment, Ticket, TicketEvent
+from tests.harness import COMMUNITY, RESIDENT, STRANGER, VOLUNTEER, World
+
+
+async def tickets(world: World) -> list[Ticket]:
+    return await world.rows(select(Ticket).order_by(Ticket.id))
+
+
+async def test_resident_album_in_community_chat_makes_one_ticket_with_three_photos(world: World):
+    # A resident posts three photos as an album, the caption addressed to the bot.
+    await world.sb.user_sends_album(RESIDENT, COMMUNITY, count=3, caption="@huying_bot 小区门口垃圾三天没人清运了，臭得很")
+    ack = await world.reply_from_bot(COMMUNITY, contains="#2026-")
+    assert "3" in ack["text"]  # the ack counts every photo of the album
+    rows = await tickets(world)
+    assert len(rows) == 1
+    t = rows[0]
+    assert t.code == "2026-000001" and t.status == "TRIAGE" and t.area_code == "gangkou"
+    assert await world.scalar(select(func.count()).select_from(Attachment).where(Attachment.ticket_id == t.id)) == 3
+    # The ack replies to the appeal and shows no personal data of the reporter.
+    assert ack["reply_to_message"]["from"]["id"] == RESIDENT
+    assert "张阿姨" not in ack["text"]
+
+
+async def test_plain_chatter_gets_no_answer_and_no_ticket(world: World):
+    await world.send(RESIDENT, COMMUNITY, "今天天气不错，大家早上好")
+    await world.settle()
+    assert await tickets(world) == []
+    assert world.sb.bot_messages(COMMUNITY) == []
+
+
+async def test_appeal_command_hashtag_and_empty_appeal(world: World):
+    await world.send(RESIDENT, COMMUNITY, "/appeal 楼道里的灯坏了一个星期")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    await world.send(RESIDENT, COMMUNITY, "#投诉 晚上十一点还有广场舞，吵得睡不着")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000002")
+    await world.send(RESIDENT, COMMUNITY, "/appeal")
+    answer = await world.reply_from_bot(COMMUNITY, contains="/appeal")
+    assert "#2026" not in answer["text"]
+    rows = await tickets(world)
+    assert [t.kind for t in rows][1] == "complaint"
+    assert len(rows) == 2
+
+
+async def test_same_update_twice_makes_one_ticket(world: World):
+    msg = await world.send(RESIDENT, COMMUNITY, "/appeal 路灯不亮")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    # Telegram delivers the same update again (e.g. a webhook retry).
+    await world.sb.inject_update({"update_id": 999_001, "message": msg})
+    await world.sb.inject_update({"update_id": 999_001, "message": msg})
+    await world.settle()
+    assert len(await tickets(world)) == 1
+
+
+async def test_volunteer_forward_is_on_behalf_of_the_hidden_elder(world: World):
+    fwd = {"type": "hidden_user", "sender_user_name": "王奶奶", "date": 1763859600}
+    await world.send(VOLUNTEER, COMMUNITY, "家里水管漏水好几天了，没人来修", forward_from=fwd)
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    t = (await tickets(world))[0]
+    assert t.reporter_id == VOLUNTEER and t.on_behalf_kind == "hidden_user" and t.on_behalf_name == "王奶奶"
+
+
+async def test_forward_by_a_stranger_is_not_an_appeal(world: World):
+    fwd = {"type": "hidden_user", "sender_user_name": "某人", "date": 1763859600}
+    await world.send(STRANGER, COMMUNITY, "转发一条消息", forward_from=fwd)
+    await world.settle()
+    assert await tickets(world) == []
+
+
+async def test_reply_to_ack_adds_photo_and_location(world: World):
+    appeal = await world.send(RESIDENT, COMMUNITY, "/appeal 井盖丢了，很危险")
+    ack = await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    await world.send(RESIDENT, COMMUNITY, photo=True, caption="补一张照片", reply_to=ack["message_id"])
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    await world.send(RESIDENT, COMMUNITY, location=(31.2304, 121.4737), reply_to=ack["message_id"])
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    t = (await tickets(world))[0]
+    assert t.latitude == 31.2304 and t.origin_message_id == appeal["message_id"]
+    assert await world.scalar(select(func.count()).select_from(Attachment)) == 1
+    kinds = [e.kind for e in await world.rows(select(TicketEvent).where(TicketEvent.ticket_id == t.id))]
+    assert "location_set" in kinds and "photos_added" in kinds
+
+
+async def test_private_guided_flow(world: World):
+    await world.send(RESIDENT, RESIDENT, "我家楼下的下水道堵了，污水漫到路上")
+    ask = await world.reply_from_bot(RESIDENT)
+    assert world.sb.buttons(ask)  # skip / cancel
+    await world.send(RESIDENT, RESIDENT, photo=True)
+    got = await world.reply_from_bot(RESIDENT, contains="1")
+    await world.sb.press(RESIDENT, RESIDENT, got["message_id"], "完成")
+    loc = await world.reply_from_bot(RESIDENT, contains="位置")
+    await world.sb.press(RESIDENT, RESIDENT, loc["message_id"], "跳过")
+    kind = await world.reply_from_bot(RESIDENT)
+    await world.sb.press(RESIDENT, RESIDENT, kind["message_id"], "求助")
+    confirm = await world.reply_from_bot(RESIDENT, contains="下水道")
+    await world.sb.press(RESIDENT, RESIDENT, confirm["message_id"], "提交")
+    await world.reply_from_bot(RESIDENT, contains="#2026-000001")
+    t = (await tickets(world))[0]
+    assert t.kind == "help" and t.origin_chat_id == RESIDENT
+    assert await world.scalar(select(func.count()).select_from(Attachment)) == 1
