@@ -596,6 +596,6 @@ async def test_control_api(sb):
 async def test_get_file_unknown_and_download_404(sb, bot):
     with pytest.raises(TelegramBadRequest):
         await bot.get_file("nope")
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{sb.base_url}/file/bot{TOKEN}/photos/missing.jpg") as resp:
-            assert resp.status == 404
+    url = f"{sb.base_url}/file/bot{TOKEN}/photos/missing.jpg"
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        assert resp.status == 404

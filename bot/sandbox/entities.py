@@ -73,7 +73,5 @@ def addressed_to_bot(message: dict[str, Any], bot_username: str) -> bool:
                     return True
             elif ent["type"] == "mention" and word == "@" + name:
                 return True
-    reply = message.get("reply_to_message")
-    if reply and (reply.get("from") or {}).get("username", "").lower() == name:
-        return True
-    return False
+    reply = message.get("reply_to_message") or {}
+    return (reply.get("from") or {}).get("username", "").lower() == name

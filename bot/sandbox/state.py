@@ -236,9 +236,8 @@ class World:
         fail with "message thread not found".
         """
         if thread_id:
-            if not (chat.is_forum and thread_id in chat.topics):
-                if strict:
-                    raise bad_request(THREAD_NOT_FOUND)
+            if strict and not (chat.is_forum and thread_id in chat.topics):
+                raise bad_request(THREAD_NOT_FOUND)
             return thread_id, True
         if reply is not None and chat.type == "supergroup":
             if reply.get("is_topic_message"):

@@ -10,6 +10,7 @@ belongs to the old, higher sequence.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -277,9 +278,7 @@ class UpdateQueue:
         self._wake()
         if self._worker is not None:
             self._worker.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._worker
-            except (asyncio.CancelledError, Exception):
-                pass
         if self._http is not None:
             await self._http.close()
