@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
-	$(BIN)/pybabel compile -q -d locales -D messages
+	$(BIN)/pybabel compile --statistics -d locales -D messages
 
 demo: install
 	$(BIN)/python -m bot demo

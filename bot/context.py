@@ -44,6 +44,7 @@ class App:
             [k.model_dump() for k in self.org.knowledge],
             urgent_words=self.org.urgent_words or None,
             divert_words=self.org.divert_words or None,
+            threshold=self.org.dispatch.confidence,
         )
 
     @property

@@ -91,7 +91,11 @@ class FloodControl:
         now = time.monotonic()
         self.send_times[chat_id].append(now)
         self._global.append(now)
-        self._chat[chat_id].append(now)
+        chat_times = self._chat[chat_id]
+        chat_times.append(now)
+        # Keep only what a window can still see (the longest is a minute).
+        while chat_times and chat_times[0] <= now - 60.0:
+            chat_times.popleft()
         while self._global and self._global[0] <= now - 1.0:
             self._global.popleft()
 

@@ -273,6 +273,9 @@ class UpdateQueue:
             except Exception:
                 log.debug("webhook response method %s failed", method, exc_info=True)
 
+    def open(self) -> None:
+        self._closing = False
+
     async def close(self) -> None:
         self._closing = True
         self._wake()

@@ -49,7 +49,7 @@ def dispatch_card(tr: Translator, app: App, t: Ticket, photos: int, area: str | 
 
 def dispatch_keyboard(tr: Translator, t: Ticket, names: dict[str, str]) -> list[list[dict]]:
     lead = (t.route or {}).get("lead")
-    first = [button(tr("btn.dispatch_to", dept=names.get(lead, lead)), TicketAct(action="dispatch", ticket_id=t.id))] if lead else []
+    first = [button(tr("btn.dispatch"), TicketAct(action="dispatch", ticket_id=t.id))] if lead else []
     return [
         first + [button(tr("btn.choose_dept"), TicketAct(action="route", ticket_id=t.id))],
         [button(tr("btn.co"), TicketAct(action="co", ticket_id=t.id)),
