@@ -4,16 +4,24 @@ import asyncio
 import logging
 
 import pytest
+import yaml
 
 from bot.app import running
 from bot.sandbox import TelegramSandbox
-from tests.harness import TOKEN, ShiftedClock, World, fresh_database, populate, test_settings
+from tests.harness import DATA, TOKEN, ShiftedClock, World, fresh_database, populate, test_settings
 
 
 @pytest.fixture
 async def world(tmp_path, request):
     """A running bot: sandbox, database, Dispatcher polling, outbox worker."""
-    overrides = getattr(request, "param", {}) or {}
+    overrides = dict(getattr(request, "param", {}) or {})
+    if patch := overrides.pop("org_patch", None):
+        org = yaml.safe_load((DATA / "org.yaml").read_text(encoding="utf-8"))
+        for key, value in patch.items():
+            org[key] = {**org[key], **value} if isinstance(value, dict) and isinstance(org.get(key), dict) else value
+        path = tmp_path / "org.yaml"
+        path.write_text(yaml.safe_dump(org, allow_unicode=True), encoding="utf-8")
+        overrides["HUYING_ORG_FILE"] = str(path)
     sb = TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot", privacy_mode=False)
     await sb.start(host="127.0.0.1", port=0)
     populate(sb)

@@ -599,3 +599,31 @@ async def test_get_file_unknown_and_download_404(sb, bot):
     url = f"{sb.base_url}/file/bot{TOKEN}/photos/missing.jpg"
     async with aiohttp.ClientSession() as http, http.get(url) as resp:
         assert resp.status == 404
+
+
+async def test_membership_updates(sb, bot):
+    await sb.user_sends(AUNTIE, AUNTIE, "/start")
+    sb.block_bot(AUNTIE)
+    sb.delete_chat(GROUP, by_user=VOLUNTEER)
+    updates = await bot.get_updates()
+    changes = [(u.my_chat_member.chat.id, u.my_chat_member.new_chat_member.status)
+               for u in updates if u.my_chat_member]  # fmt: skip
+    assert changes == [(AUNTIE, "kicked"), (GROUP, "kicked")]
+    await sb.user_sends(AUNTIE, AUNTIE, "/start")  # writing to the bot again unblocks it
+    assert (await bot.send_message(AUNTIE, "欢迎回来")).text == "欢迎回来"
+
+
+async def test_markup_checks_and_html_contains(sb, bot):
+    with pytest.raises(TelegramBadRequest, match="Character '.' is reserved"):
+        await bot.send_message(GROUP, "工单 1.2", parse_mode="MarkdownV2")
+    assert await bot.send_message(GROUP, "工单 1\\.2", parse_mode="MarkdownV2")
+    sent = await bot.send_message(
+        GROUP,
+        "<b>工单</b> &lt;#3&gt; 已受理",
+        parse_mode="HTML",
+        reply_markup=keyboard(("签收", "a")),
+    )
+    assert sb.buttons(sent) == [["签收"]]  # aiogram Message objects work too
+    found = await sb.wait_for_bot_message(GROUP, contains="工单 <#3> 已受理")
+    assert found["message_id"] == sent.message_id
+    assert "工单 <#3> 已受理  [签收]" in sb.format_transcript()

@@ -99,6 +99,8 @@ class UserActions:
         world = self.world
         user = self._user(user_id)
         chat = self._private_chat(user) if chat_id == user_id else self._chat(chat_id)
+        if chat.type == "private" and chat.id != user_id:
+            raise SandboxError(f"user {user_id} cannot post in {chat_id}'s private chat")
         if chat.migrated_to is not None:
             raise SandboxError(f"chat {chat_id} migrated to {chat.migrated_to}")
         if chat.type in GROUP_TYPES and chat.members.get(user_id) in (None, "left"):

@@ -21,7 +21,7 @@ from .events import ChatEvents
 from .limits import FaultInjector, FloodControl
 from .markup import button_rows
 from .state import Chat, User, World
-from .transcript import format_transcript
+from .transcript import format_transcript, plain_text
 from .updates import UpdateQueue
 
 
@@ -82,6 +82,7 @@ class TelegramSandbox(UserActions, ChatEvents):
         """Serve on host:port (0 = a free port); returns and sets base_url."""
         if self._runner is not None:
             raise SandboxError("sandbox already started")
+        self.updates.open()
         self._runner = web.AppRunner(self.build_app(), access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -215,7 +216,10 @@ class TelegramSandbox(UserActions, ChatEvents):
         return messages[-1] if messages else None
 
     @staticmethod
-    def buttons(message: dict[str, Any]) -> list[list[str]]:
+    def buttons(message: Any) -> list[list[str]]:
+        """Inline button texts by row; takes a message dict or an aiogram Message."""
+        if not isinstance(message, dict):
+            message = message.model_dump(exclude_none=True)
         return [[b["text"] for b in row] for row in button_rows(message)]
 
     def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
@@ -267,7 +271,8 @@ class TelegramSandbox(UserActions, ChatEvents):
         earlier wait_for_bot_message. Actions never yield to the event loop before
         returning, so the bot's reply cannot slip in before this call: no race. Pass
         `since=<message_id>` to instead take the first match with a greater id.
-        Matching looks at text or caption; deleted messages still count (they were sent).
+        `contains` matches the text or caption, raw or with HTML markup removed. Deleted
+        messages still count (they were sent).
         """
         mark = self._action_seq
 
@@ -285,10 +290,10 @@ class TelegramSandbox(UserActions, ChatEvents):
                 elif meta.seq <= mark or (chat_id, mid) in self._consumed:
                     continue
                 msg = chat.messages[mid]
-                if contains is not None and contains not in (
-                    msg.get("text") or msg.get("caption") or ""
-                ):
-                    continue
+                if contains is not None:
+                    raw = msg.get("text") or msg.get("caption") or ""
+                    if contains not in raw and contains not in plain_text(raw, meta.parse_mode):
+                        continue
                 exported = self._export(chat, mid)
                 if predicate is not None and not predicate(exported):
                     continue

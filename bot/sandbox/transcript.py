@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 
 
-def _plain(text: str, parse_mode: str | None) -> str:
+def plain_text(text: str, parse_mode: str | None) -> str:
     """Readable text: HTML tags dropped, escapes resolved (storage keeps it raw)."""
     if (parse_mode or "").lower() == "html":
         return html.unescape(_HTML_TAG.sub("", text))
@@ -81,7 +81,7 @@ def _body(msg: dict[str, Any], namer: _Namer, album: int, parse_mode: str | None
         parts.append(f"[转发自 {who}]")
     text = msg.get("text") or msg.get("caption")
     if text:
-        parts.append(_plain(text, parse_mode).replace("\n", " │ "))
+        parts.append(plain_text(text, parse_mode).replace("\n", " │ "))
     if "photo" in msg:
         parts.append(f"📷×{album}" if album > 1 else "📷")
     for key, icon in (("document", "📎"), ("video", "🎬"), ("audio", "🎵")):
