@@ -16,6 +16,7 @@ from bot.org import OrgFile, load_org
 from bot.outbox import OutboxWorker
 from bot.settings import Settings
 from handlers import build_router
+from handlers.errors import build_errors_router
 from handlers.middlewares import setup_middlewares
 from storage.db import make_engine, make_sessionmaker, migrate
 from storage.orgsync import import_org
@@ -35,6 +36,7 @@ def make_dispatcher(app: App) -> Dispatcher:
     dp = Dispatcher()
     setup_middlewares(dp, app)
     dp.include_router(build_router())
+    dp.include_router(build_errors_router(app))
     return dp
 
 

@@ -65,7 +65,19 @@ class KnowledgeSpec(_Strict):
 
 class SchedulerSpec(_Strict):
     scan_every: str = "60 s"
-    digest_at: str = "08:30"
+    digest_at: str = "08:30"  # local time of the morning digest
+    digest_on: Literal["working_days", "every_day"] = "working_days"
+    nag_at: str = "09:00"  # local time of the daily nag about overdue tickets (working days)
+
+    @field_validator("digest_at", "nag_at", mode="before")
+    @classmethod
+    def _hhmm(cls, v: object) -> str:
+        if isinstance(v, int) and not isinstance(v, bool):  # YAML 1.1 reads a bare 9:00 as 540
+            v = f"{v // 60}:{v % 60:02d}"
+        hh, sep, mm = str(v).strip().partition(":")
+        if not (hh.isdigit() and mm.isdigit() and sep and 0 <= int(hh) <= 23 and 0 <= int(mm) <= 59):
+            raise ValueError(f"expected a local time like 08:30, got {v!r}")
+        return f"{int(hh):02d}:{int(mm):02d}"
 
 
 class DispatchSpec(_Strict):

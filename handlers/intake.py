@@ -31,16 +31,16 @@ def build_intake_router() -> Router:
     async def migrated_from(message: Message, session: AsyncSession, app: App) -> None:
         await intake.follow_migration(session, app, message.migrate_from_chat_id, message.chat.id)
 
-    @router.message(F.chat.type.in_(GROUPS), F.reply_to_message)
+    @router.message(F.chat.type.in_(GROUPS), F.from_user, F.reply_to_message)
     async def reply_in_group(message: Message, session: AsyncSession, app: App, bot: Bot, roles: access.Roles) -> None:
         if not await route_reply(message, session, app, bot, roles):
             await group_appeal(message, session, app, roles)
 
-    @router.message(F.chat.type.in_(GROUPS))
+    @router.message(F.chat.type.in_(GROUPS), F.from_user)
     async def in_group(message: Message, session: AsyncSession, app: App, roles: access.Roles) -> None:
         await group_appeal(message, session, app, roles)
 
-    @router.edited_message()
+    @router.edited_message(F.from_user)
     async def edited(message: Message, session: AsyncSession, app: App) -> None:
         # Edits never make a second ticket; an edited appeal keeps its new words in the history.
         await intake.record_edit(session, app, message.chat.id, message.message_id, message_text(message),

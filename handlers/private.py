@@ -17,7 +17,7 @@ from handlers.intake import file, route_reply
 
 def build_private_router() -> Router:
     router = Router(name="private")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(F.chat.type == "private", F.from_user)
 
     @router.message(Command("appeal"))
     async def appeal_now(message: Message, command: CommandObject, session: AsyncSession, app: App,

@@ -1,4 +1,8 @@
-"""APScheduler: one periodic deadline scan (never one job per ticket, DESIGN §3)."""
+"""APScheduler: one periodic deadline scan and one digest check (never one job per ticket, DESIGN §3).
+
+Every instance runs the scheduler; the jobs themselves take the database lease first, so
+only one instance at a time does the work and another takes over when it stops renewing.
+"""
 from __future__ import annotations
 
 import logging
@@ -10,14 +14,19 @@ from bot.context import App
 from bot.domain.sla import parse_duration
 
 log = logging.getLogger(__name__)
+DIGEST_EVERY = 60.0  # seconds: the digest job only checks whether today's digest is due
 
 
 def start_scheduler(app: App, bot: Bot) -> AsyncIOScheduler:
-    from scheduler.jobs import scan_job
+    from scheduler.jobs import digest_job, instance_id, scan_job
 
-    every = parse_duration(app.org.scheduler.scan_every).as_timedelta()
+    holder = instance_id()
+    every = max(1.0, parse_duration(app.org.scheduler.scan_every).as_timedelta().total_seconds())
     scheduler = AsyncIOScheduler(timezone=app.org.timezone)
-    scheduler.add_job(scan_job, "interval", seconds=max(1, every.total_seconds()), args=[app],
+    scheduler.add_job(scan_job, "interval", seconds=every, args=[app, holder],
                       id="deadline-scan", max_instances=1, coalesce=True)
+    scheduler.add_job(digest_job, "interval", seconds=max(every, DIGEST_EVERY), args=[app, holder],
+                      id="morning-digest", max_instances=1, coalesce=True)
     scheduler.start()
+    log.info("scheduler started as %s (scan every %.0f s)", holder, every)
     return scheduler

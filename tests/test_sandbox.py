@@ -606,15 +606,18 @@ async def test_membership_updates(sb, bot):
     sb.block_bot(AUNTIE)
     sb.delete_chat(GROUP, by_user=VOLUNTEER)
     updates = await bot.get_updates()
-    changes = [(u.my_chat_member.chat.id, u.my_chat_member.new_chat_member.status)
-               for u in updates if u.my_chat_member]  # fmt: skip
+    changes = [
+        (u.my_chat_member.chat.id, u.my_chat_member.new_chat_member.status)
+        for u in updates
+        if u.my_chat_member
+    ]
     assert changes == [(AUNTIE, "kicked"), (GROUP, "kicked")]
     await sb.user_sends(AUNTIE, AUNTIE, "/start")  # writing to the bot again unblocks it
     assert (await bot.send_message(AUNTIE, "欢迎回来")).text == "欢迎回来"
 
 
 async def test_markup_checks_and_html_contains(sb, bot):
-    with pytest.raises(TelegramBadRequest, match="Character '.' is reserved"):
+    with pytest.raises(TelegramBadRequest, match=r"Character '\.' is reserved"):
         await bot.send_message(GROUP, "工单 1.2", parse_mode="MarkdownV2")
     assert await bot.send_message(GROUP, "工单 1\\.2", parse_mode="MarkdownV2")
     sent = await bot.send_message(

@@ -111,7 +111,7 @@ def is_open(status: str) -> bool:
 class Refusal(TransitionError):
     """A request the domain turns down for a stated reason (`code` is a message key)."""
 
-    def __init__(self, code: str, **params: object) -> None:
-        Exception.__init__(self, code)
-        self.code, self.params = code, params
-        self.action, self.status = code, None
+    def __init__(self, key: str, /, **params: object) -> None:
+        Exception.__init__(self, key)
+        self.code, self.params = key, params
+        self.action, self.status = key, None

@@ -199,6 +199,7 @@ class UserActions:
         self.notify()
         return copy.deepcopy(msg)
 
+    # --- buttons ----------------------------------------------------------------------------
     async def press(
         self: TelegramSandbox, user_id: int, chat_id: int, message_id: int, button: str
     ) -> str:

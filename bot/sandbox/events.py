@@ -107,7 +107,7 @@ class ChatEvents:
         self._emit(new, second)
         return copy.deepcopy(first), copy.deepcopy(second)
 
-    # --- buttons ----------------------------------------------------------------------------
+    # --- raw updates and membership ---------------------------------------------------------
     async def inject_update(self: TelegramSandbox, raw: dict[str, Any]) -> dict[str, Any]:
         """Queue a raw update as-is (update_id assigned if missing). Chats, users and
         messages in it are learned so the bot's replies to it work."""

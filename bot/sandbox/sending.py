@@ -45,11 +45,11 @@ class SendingMethods:
                 raise bad_request(REPLY_NOT_FOUND)
             if reply is not None and source is not chat:
                 # Cross-chat replies become external_reply; keep it minimal.
-                reply = {"external_reply": _external_reply(source, reply)}
+                reply = _external_reply(source, reply)
         thread = world.thread_for(
             chat,
             p.get("message_thread_id"),
-            reply if reply and "external_reply" not in reply else None,
+            None if isinstance(reply, ExternalReply) else reply,
             strict=True,
         )
         return chat, thread, reply
@@ -68,11 +68,8 @@ class SendingMethods:
         inline, other = markup
         if inline:
             content["reply_markup"] = inline
-        external = None
-        if reply is not None and "external_reply" in reply:
-            external, reply = reply["external_reply"], None
-        if external:
-            content["external_reply"] = external
+        if isinstance(reply, ExternalReply):
+            content["external_reply"], reply = dict(reply), None
         if p.get("protect_content"):
             content["has_protected_content"] = True
         msg = world.new_message(
@@ -331,7 +328,11 @@ def _origin(msg: dict[str, Any]) -> dict[str, Any]:
     return {"type": "chat", "sender_chat": msg.get("sender_chat", msg["chat"]), "date": msg["date"]}
 
 
-def _external_reply(source: Chat, msg: dict[str, Any]) -> dict[str, Any]:
-    ext = {"origin": _origin(msg), "chat": source.to_dict(), "message_id": msg["message_id"]}
+class ExternalReply(dict):  # type: ignore[type-arg]
+    """Marks a reply target in another chat (sent as external_reply, not reply_to_message)."""
+
+
+def _external_reply(source: Chat, msg: dict[str, Any]) -> ExternalReply:
+    ext = ExternalReply(origin=_origin(msg), chat=source.to_dict(), message_id=msg["message_id"])
     ext.update({k: msg[k] for k in ("photo", "document", "location", "sticker") if k in msg})
     return ext

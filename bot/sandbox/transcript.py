@@ -127,6 +127,10 @@ def _buttons(msg: dict[str, Any], reply_keyboard: dict[str, Any] | None) -> str:
     return out
 
 
+def _chat_of(sb: TelegramSandbox, chat_id: int) -> Chat | None:
+    return sb.world.chats.get(chat_id)
+
+
 def format_transcript(
     sb: TelegramSandbox, chat_ids: list[int] | None = None, names: dict[int, str] | None = None
 ) -> str:
@@ -156,6 +160,9 @@ def format_transcript(
                     reply.get("text") or reply.get("caption") or ("📷" if "photo" in reply else "…")
                 )
                 line += f" ↪ {namer.sender(reply)}「{_short(quoted)}」"
+            elif ext := msg.get("external_reply"):
+                where = namer.chat(_chat_of(sb, ext["chat"]["id"]) or chat)
+                line += f" ↪ {where}#{ext['message_id']}"
             line += ": " + _body(lead, namer, len(group), meta.parse_mode)
             if buttons := _buttons(msg, meta.reply_keyboard):
                 line += "  " + buttons

@@ -1,7 +1,7 @@
 """Queue messages in the outbox in the reader's language (no sending here)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,12 +83,14 @@ def edit(
 
 async def tell_reporter(
     session: AsyncSession, app: App, ticket: Ticket, key: str, *, purpose: str = "reporter_note",
-    keyboard: list[list[dict]] | None = None, awaiting: bool = False, **params: object,
+    keyboard: list[list[dict]] | Callable[[Translator], list[list[dict]]] | None = None, awaiting: bool = False,
+    **params: object,
 ) -> None:
     """Tell the reporter in private when they started the bot, else reply where they asked.
 
     The group variant carries no personal data; if the private chat refuses (blocked),
-    the outbox falls back to the group reply.
+    the outbox falls back to the group reply. `keyboard` may be a function of the reader's
+    Translator, so each chat gets button labels in its own language.
     """
     reporter = await directory.person(session, ticket.reporter_id) if ticket.reporter_id else None
     awaiting_id = ticket.reporter_id if awaiting else None
@@ -96,14 +98,19 @@ async def tell_reporter(
     if ticket.origin_chat_id and ticket.origin_chat_id < 0:
         tr = await chat_translator(session, app, ticket.origin_chat_id)
         group_payload: dict[str, Any] = {"text": tr(key, **params), "reply_to": ticket.origin_message_id}
-        if keyboard:
-            group_payload["keyboard"] = keyboard
+        if group_kb := _rows(keyboard, tr):
+            group_payload["keyboard"] = group_kb
         group_target = {"chat_id": ticket.origin_chat_id, "thread_id": ticket.origin_thread_id, "payload": group_payload}
     if reporter and reporter.started and not reporter.blocked:
         tr = await person_translator(session, app, reporter.id)
-        send(session, app, reporter.id, tr(key, **params), keyboard=keyboard, ticket=ticket, purpose=purpose,
-             awaiting_user_id=awaiting_id, fallback=group_target)
+        send(session, app, reporter.id, tr(key, **params), keyboard=_rows(keyboard, tr), ticket=ticket,
+             purpose=purpose, awaiting_user_id=awaiting_id, fallback=group_target)
     elif group_target:
         p = group_target["payload"]
         send(session, app, group_target["chat_id"], p["text"], thread_id=group_target["thread_id"],
-             reply_to=p["reply_to"], keyboard=keyboard, ticket=ticket, purpose=purpose, awaiting_user_id=awaiting_id)
+             reply_to=p["reply_to"], keyboard=p.get("keyboard"), ticket=ticket, purpose=purpose,
+             awaiting_user_id=awaiting_id)
+
+
+def _rows(keyboard, tr: Translator) -> list[list[dict]] | None:  # noqa: ANN001
+    return keyboard(tr) if callable(keyboard) else keyboard

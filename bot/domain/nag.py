@@ -1,0 +1,184 @@
+"""What a ticket's clocks owe the department, and when to look again (DESIGN §3).
+
+Pure: no I/O, no clock reads; the caller passes ``now``.  The bookkeeping lives in the
+ticket's ``sla_state`` JSON (other keys in it are kept untouched)::
+
+    {"clocks": {"resolve": {"start": iso, "due": iso, "sent": [0.5], "overdue": iso | null}},
+     "nag_at": iso,            # the next daily nag, while some running clock is overdue
+     "carded": ["cgj:0"],      # department:round pairs that already got a card
+     "on_time": [0]}           # rounds whose on-time resolution already cleared a streak
+
+* ``sync`` records each clock's window when its deadline first appears or moves (an
+  approved extension, a reopen): the window then starts *now* and the reminders whose
+  moment has already passed are counted as sent, so moving a deadline never fires a burst.
+* ``step`` turns the due moments into actions: a ``Reminder`` at each configured fraction
+  of the window (only the latest one when several fell due together), an ``Overdue``
+  notice once when the deadline passes, and a ``Nag`` once per working day afterwards.
+* ``next_check`` is the earliest moment any of that becomes due: the ticket's
+  ``next_check_at``.  After ``step(now)`` it is always later than ``now`` (or None).
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timezone
+
+from bot.domain.calendar import WorkCalendar
+from bot.domain.sla import fraction_point
+
+__all__ = ["CLOCKS", "Nag", "Overdue", "Reminder", "active_clocks", "card_key", "next_check",
+           "next_nag_time", "overdue_clocks", "step", "sync", "tidy"]
+
+CLOCKS = ("accept", "progress", "resolve")
+
+
+@dataclass(frozen=True)
+class Reminder:
+    clock: str
+    fraction: float
+    due: datetime
+
+
+@dataclass(frozen=True)
+class Overdue:
+    clock: str
+    due: datetime
+
+
+@dataclass(frozen=True)
+class Nag:
+    clocks: tuple[str, ...]
+    since: datetime  # the earliest missed deadline among them
+
+
+Action = Reminder | Overdue | Nag
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).isoformat()
+
+
+def _dt(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def active_clocks(status: str, *, progress_done: bool, resolved_before: bool) -> tuple[str, ...]:
+    """The clocks a department is on in ``status``.
+
+    DISPATCHED: accept.  ACCEPTED / REOPENED: resolve, and first progress feedback while no
+    progress was reported and the ticket was never resolved (a result is feedback enough).
+    """
+    if status == "DISPATCHED":
+        return ("accept",)
+    if status in ("ACCEPTED", "REOPENED"):
+        return ("resolve",) if progress_done or resolved_before else ("progress", "resolve")
+    return ()
+
+
+def card_key(dept: str | None, round_: int) -> str:
+    """One card per department per ticket per handling round (reopen_count)."""
+    return f"{dept or '-'}:{round_}"
+
+
+def sync(state: Mapping | None, dues: Mapping[str, datetime | None], now: datetime,
+         fractions: Sequence[float], first_start: datetime | None = None) -> tuple[dict, tuple[str, ...]]:
+    """Record new or moved deadlines; return the new state and the clocks that were (re)started.
+
+    A clock seen for the first time starts at ``first_start`` (the dispatch) or ``now``; a
+    clock whose deadline moved restarts at ``now``.  Clocks without a deadline are dropped.
+    """
+    new = copy.deepcopy(dict(state or {}))
+    clocks: dict = dict(new.get("clocks") or {})
+    fresh: list[str] = []
+    for clock in CLOCKS:
+        due = dues.get(clock)
+        entry = clocks.get(clock)
+        if due is None:
+            clocks.pop(clock, None)
+            continue
+        if entry and _dt(entry.get("due")) == due:
+            continue
+        start = now if entry else (first_start or now)
+        start = min(start, due)
+        sent = [f for f in fractions if start < due and fraction_point(start, due, f) <= now]
+        clocks[clock] = {"start": _iso(start), "due": _iso(due), "sent": sent, "overdue": None}
+        fresh.append(clock)
+    new["clocks"] = clocks
+    return new, tuple(fresh)
+
+
+def overdue_clocks(state: Mapping, active: Iterable[str]) -> list[str]:
+    clocks = state.get("clocks") or {}
+    return [c for c in active if (clocks.get(c) or {}).get("overdue")]
+
+
+def tidy(state: dict, active: Iterable[str]) -> dict:
+    """Forget the daily nag once no running clock is overdue (the ticket moved on)."""
+    if not overdue_clocks(state, active):
+        state.pop("nag_at", None)
+    return state
+
+
+def step(state: Mapping, active: Sequence[str], now: datetime, fractions: Sequence[float],
+         next_nag: Callable[[datetime], datetime]) -> tuple[dict, list[Action]]:
+    """What is due at ``now`` for the ``active`` clocks; the state records it as done."""
+    new = copy.deepcopy(dict(state))
+    clocks = new.setdefault("clocks", {})
+    actions: list[Action] = []
+    for clock in active:
+        entry = clocks.get(clock)
+        if not entry or entry.get("overdue"):
+            continue
+        due, start = _dt(entry["due"]), _dt(entry["start"])
+        sent = list(entry.get("sent") or [])
+        if now >= due:
+            entry["overdue"] = _iso(now)
+            entry["sent"] = sorted(set(sent) | set(fractions))
+            actions.append(Overdue(clock, due))
+            continue
+        pending = [f for f in fractions if f not in sent and fraction_point(start, due, f) <= now]
+        if pending:
+            entry["sent"] = sorted(set(sent) | set(pending))
+            actions.append(Reminder(clock, max(pending), due))
+    late = overdue_clocks(new, active)
+    if not late:
+        new.pop("nag_at", None)
+        return new, actions
+    nag_at = _dt(new.get("nag_at"))
+    if nag_at is None or now >= nag_at:
+        if nag_at is not None and not any(isinstance(a, Overdue) for a in actions):
+            since = min(_dt(clocks[c]["due"]) for c in late)
+            actions.append(Nag(tuple(late), since))
+        new["nag_at"] = _iso(next_nag(now))
+    return new, actions
+
+
+def next_check(state: Mapping, active: Sequence[str], fractions: Sequence[float]) -> datetime | None:
+    """The earliest pending reminder, deadline or nag of the ``active`` clocks."""
+    clocks = state.get("clocks") or {}
+    times: list[datetime] = []
+    for clock in active:
+        entry = clocks.get(clock)
+        if not entry:
+            continue
+        if entry.get("overdue"):
+            continue
+        due, start = _dt(entry["due"]), _dt(entry["start"])
+        sent = entry.get("sent") or []
+        times += [fraction_point(start, due, f) for f in fractions if f not in sent]
+        times.append(due)
+    nag_at = _dt(state.get("nag_at"))
+    if nag_at is not None and overdue_clocks(state, active):
+        times.append(nag_at)
+    return min(times) if times else None
+
+
+def next_nag_time(cal: WorkCalendar, after: datetime, at: time = time(9, 0)) -> datetime:
+    """``at`` local time on the first working day after ``after``'s local date."""
+    day = cal.next_working_day(cal.local(after).date())
+    # Through UTC, so that a wall time in a DST gap still gets a real offset.
+    return datetime.combine(day, at, tzinfo=cal.tz).astimezone(timezone.utc).astimezone(cal.tz)

@@ -1,0 +1,162 @@
+"""Satisfaction rules (DESIGN §4, seed 002 一事一评 and 不满意诉求审核, seed 003 过程+结果满意).
+
+Pure: plain values and a clock in, decisions out. The service (bot/services/ratings.py)
+does the storing and the messages.
+
+Bookkeeping lives in the ticket's `sla_state` JSON under two keys:
+  "rating":          {"round": n, "asked_at": iso, "reminded_at": iso|None,
+                      "await_reason": iso|None, "reason_choice": str|None}
+  "public_response": {"sent_at": iso} or {"skipped": why}
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain.calendar import WorkCalendar
+from bot.domain.lifecycle import Refusal, Status
+from bot.domain.sla import Duration
+
+# The four-level scale of seed 002's 满意度评价表, in button order.
+VERY, FAIRLY, BASICALLY, UNSATISFIED = 4, 3, 2, 1
+SCALE = (VERY, FAIRLY, BASICALLY, UNSATISFIED)
+SKIP = 0  # the process question's "skip" button; never stored as a score
+QUESTIONS = ("result", "process")
+REASONS = ("unsolved", "slow", "attitude", "other")
+NO_REASON = "none"  # the reporter said 不满意 but never told why
+
+# How long we wait for the reason of a 不满意 before acting on it anyway (the ticket never sticks).
+REASON_WAIT = timedelta(hours=1)
+
+CLOSE_SATISFIED, CLOSE_NOT_RATED, CLOSE_EXPLAINED = "satisfied", "not_rated", "explained"
+# Closings after which the community gets a 正面回应.
+PUBLIC_RESPONSE_AFTER = frozenset({CLOSE_SATISFIED, CLOSE_NOT_RATED, CLOSE_EXPLAINED})
+
+
+def is_satisfied(score: int) -> bool:
+    """非常满意 / 比较满意 / 基本满意 count as satisfied; 不满意 does not."""
+    if score not in SCALE:
+        raise ValueError(f"not a score: {score!r}")
+    return score != UNSATISFIED
+
+
+def may_rate(user_id: int | None, reporter_id: int | None, on_behalf_user_id: int | None) -> bool:
+    """The person who posted (a volunteer posting on someone's behalf included) or that someone."""
+    return user_id is not None and user_id in {reporter_id, on_behalf_user_id} - {None}
+
+
+def result_refusal(*, status: str, close_reason: str | None, button_round: int, current_round: int,
+                   rated: bool) -> str | None:
+    """Why a result-rating press must change nothing (a message key), or None when it may.
+
+    `rated`: a result score is already stored for the button's round.
+    """
+    if rated:
+        return "rate.already"
+    if button_round != current_round or button_round < 1:
+        return "rate.stale"
+    if status == Status.CLOSED and close_reason == CLOSE_NOT_RATED:
+        return "rate.auto_closed"
+    if status != Status.RESOLVED:
+        return "rate.closed" if status == Status.CLOSED else "rate.not_resolved"
+    return None
+
+
+def check_result(*, user_id: int | None, reporter_id: int | None, on_behalf_user_id: int | None, status: str,
+                 close_reason: str | None, button_round: int, current_round: int, rated: bool, score: int) -> None:
+    """Raise a Refusal when a result-rating press must change nothing."""
+    if score not in SCALE:
+        raise Refusal("error.bad_button")
+    if not may_rate(user_id, reporter_id, on_behalf_user_id):
+        raise Refusal("rate.not_yours")
+    code = result_refusal(status=status, close_reason=close_reason, button_round=button_round,
+                          current_round=current_round, rated=rated)
+    if code:
+        raise Refusal(code)
+
+
+def after_unsatisfied(unsatisfied_rounds: int) -> Status:
+    """Where a 不满意 sends the ticket: the 1st time back to the department, from the 2nd on to review.
+
+    `unsatisfied_rounds` counts this one too.
+    """
+    if unsatisfied_rounds < 1:
+        raise ValueError("at least this round is unsatisfied")
+    return Status.REOPENED if unsatisfied_rounds == 1 else Status.REVIEW
+
+
+@dataclass(frozen=True)
+class Timers:
+    rating_reminder: Duration
+    rating_close: Duration
+    calendar: WorkCalendar | None = None
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def rating_state(sla_state: dict | None) -> dict:
+    return dict((sla_state or {}).get("rating") or {})
+
+
+def public_response_done(sla_state: dict | None) -> bool:
+    return bool((sla_state or {}).get("public_response"))
+
+
+def _asked_at(state: dict, resolved_at: datetime | None) -> datetime | None:
+    return _when(state.get("asked_at")) or resolved_at
+
+
+def next_check(*, status: str, resolved_at: datetime | None, closed_at: datetime | None,
+               close_reason: str | None, sla_state: dict | None, timers: Timers) -> datetime | None:
+    """When a RESOLVED or CLOSED ticket needs the rating clock looked at again."""
+    if status == Status.RESOLVED:
+        state = rating_state(sla_state)
+        if waiting := _when(state.get("await_reason")):
+            return waiting + REASON_WAIT
+        asked = _asked_at(state, resolved_at)
+        if asked is None:
+            return None
+        if not state.get("reminded_at"):
+            return timers.rating_reminder.after(asked, timers.calendar)
+        return timers.rating_close.after(asked, timers.calendar)
+    if status == Status.CLOSED and close_reason in PUBLIC_RESPONSE_AFTER and not public_response_done(sla_state):
+        return closed_at
+    return None
+
+
+def due_action(*, status: str, now: datetime, resolved_at: datetime | None, closed_at: datetime | None,
+               close_reason: str | None, sla_state: dict | None, timers: Timers) -> str | None:
+    """What the scan should do now: reason_timeout | remind | close_unrated | public_response | None."""
+    when = next_check(status=status, resolved_at=resolved_at, closed_at=closed_at, close_reason=close_reason,
+                      sla_state=sla_state, timers=timers)
+    if when is None or when > now:
+        return None
+    if status == Status.CLOSED:
+        return "public_response"
+    state = rating_state(sla_state)
+    if state.get("await_reason"):
+        return "reason_timeout"
+    if not state.get("reminded_at"):
+        # A close window not longer than the reminder's: remind first all the same, close on the next look.
+        return "remind"
+    return "close_unrated"
+
+
+_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?)\d{7,8}(?!\d)")
+_ID_CARD = re.compile(r"(?<![\dXx])\d{6}(?:19|20)\d{2}\d{7}[\dXx](?![\dXx])")
+
+
+def scrub(text: str) -> str:
+    """Mask phone and ID-card numbers: a public response carries no personal data."""
+    text = _ID_CARD.sub("******************", text)
+    text = _PHONE.sub(r"\1****\2", text)
+    return _LANDLINE.sub(r"\1********", text)
+
+
+def clip(text: str, limit: int = 120) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

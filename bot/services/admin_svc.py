@@ -1,0 +1,50 @@
+"""Admins change the deployment at runtime: /bind a chat, /role a person (DESIGN §1)."""
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import App
+from bot.domain.lifecycle import Refusal
+from storage import directory
+
+CHAT_KINDS = ("community", "department", "dispatch", "leaders")
+ROLES = ("grid_volunteer", "building_leader", "dispatcher", "handler", "leader", "admin")
+SCOPED = {"handler": "department", "leader": "department", "grid_volunteer": "area", "building_leader": "area"}
+
+
+async def bind(session: AsyncSession, app: App, chat_id: int, title: str | None, kind: str, code: str | None) -> str:
+    """Bind a chat; returns the bound name (area or department) or the kind."""
+    if kind not in CHAT_KINDS:
+        raise Refusal("bind.usage")
+    if kind == "community":
+        area = await directory.area(session, code or "")
+        if area is None:
+            raise Refusal("bind.unknown_area", code=code or "")
+        await directory.bind_chat(session, chat_id, kind, area=area.code, title=title)
+        return area.name
+    if kind == "department":
+        dept = await directory.department(session, code or "")
+        if dept is None:
+            raise Refusal("bind.unknown_department", code=code or "")
+        await directory.bind_chat(session, chat_id, kind, department=dept.code, title=title)
+        return dept.name
+    for other in await directory.chats_of_kind(session, kind):
+        if other.id != chat_id:
+            other.active = False  # one dispatch chat and one leaders' chat at a time
+    await directory.bind_chat(session, chat_id, kind, title=title)
+    return kind
+
+
+async def set_role(session: AsyncSession, app: App, user_id: int, role: str, scope: str | None,
+                   revoke: bool) -> None:
+    if role not in ROLES:
+        raise Refusal("role.usage")
+    kind = SCOPED.get(role)
+    if kind == "department" and (scope is None or await directory.department(session, scope) is None):
+        raise Refusal("bind.unknown_department", code=scope or "")
+    if kind == "area" and scope and await directory.area(session, scope) is None:
+        raise Refusal("bind.unknown_area", code=scope)
+    if revoke:
+        await directory.revoke(session, user_id, role, scope)
+    else:
+        await directory.grant(session, user_id, role, scope or "", source="command")

@@ -1,0 +1,165 @@
+"""Yellow and red cards (seed 002 红黄绿牌) and the on-duty handler (seed 004 7×24 response).
+
+* A missed deadline gives the ticket's lead department a card: a yellow one, or a red one
+  when the department's previous card was also yellow with no on-time resolution since
+  (``Department.yellow_streak``).  A red card is announced in the leaders' chat and starts
+  the streak afresh.  A ticket gives a department at most one card per handling round, so
+  the accept, progress and resolve clocks of one ticket cannot make a red card alone.
+* An on-time resolution (resolved by the resolve deadline, and the ticket earned no card
+  this round) clears the department's streak.
+* Urgent tickets outside working hours name the department's on-duty handler.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import App
+from bot.domain import duty as duty_rules
+from bot.domain.codes import display
+from bot.domain.intake import summary
+from bot.domain.nag import card_key
+from bot.i18n import Translator
+from bot.services import notify
+from storage import cards as store
+from storage import directory, tickets
+from storage.models import Card, Ticket
+
+__all__ = ["OnDuty", "credit_on_time", "duty_call", "duty_line", "give_card", "leaders_chat_id", "on_duty",
+           "person_label", "set_duty"]
+
+
+@dataclass(frozen=True)
+class OnDuty:
+    user_id: int
+    source: str  # command | roster
+    until: datetime | None = None
+
+
+def local(app: App, when: datetime, fmt: str = "%m-%d %H:%M") -> str:
+    return when.astimezone(app.tz).strftime(fmt)
+
+
+async def leaders_chat_id(session: AsyncSession, app: App) -> int | None:
+    chat = await directory.first_chat_of_kind(session, "leaders")
+    return chat.id if chat else app.org.leaders_chat
+
+
+# -- cards ------------------------------------------------------------------------------
+
+
+async def give_card(session: AsyncSession, app: App, t: Ticket, state: dict, clock: str, due: datetime,
+                    now: datetime) -> Card | None:
+    """Record the card ``t`` earns its lead department for missing ``clock`` (None if it had one)."""
+    if not t.lead_dept:
+        return None
+    key = card_key(t.lead_dept, t.reopen_count or 0)
+    carded = list(state.get("carded") or [])
+    if key in carded:
+        return None
+    state["carded"] = carded + [key]
+    streak = await store.bump_streak(session, t.lead_dept)
+    colour = "red" if streak >= 2 else "yellow"
+    if colour == "red":
+        await store.reset_streak(session, t.lead_dept)
+    tr = Translator(app.default_locale)
+    reason = tr("cards.reason", clock=tr(f"clock.{clock}"), when=local(app, due, "%Y-%m-%d %H:%M"),
+                code=display(t.code))
+    card = await store.add_card(session, dept=t.lead_dept, ticket_id=t.id, colour=colour, clock=clock,
+                                reason=reason, at=now)
+    await tickets.add_event(session, t.id, f"card_{colour}", now, data={"clock": clock, "dept": t.lead_dept})
+    if colour == "red":
+        await _announce_red(session, app, t, clock, due)
+    return card
+
+
+async def _announce_red(session: AsyncSession, app: App, t: Ticket, clock: str, due: datetime) -> None:
+    chat_id = await leaders_chat_id(session, app)
+    if chat_id is None:
+        return
+    dept = await directory.department(session, t.lead_dept)
+    tr = await notify.chat_translator(session, app, chat_id)
+    notify.send(session, app, chat_id,
+                tr("sla.red_leaders", dept=dept.name if dept else t.lead_dept, code=display(t.code),
+                   clock=tr(f"clock.{clock}"), when=local(app, due), summary=summary(t.text or "", 80)),
+                ticket=t, purpose="red_card")
+
+
+async def credit_on_time(session: AsyncSession, t: Ticket, state: dict) -> bool:
+    """Clear the department's yellow streak once per round resolved on time; True if it did."""
+    if t.status not in ("RESOLVED", "CLOSED") or not t.lead_dept or t.resolved_at is None:
+        return False
+    if t.resolve_due is None or t.resolved_at > t.resolve_due:
+        return False
+    round_ = t.reopen_count or 0
+    done = list(state.get("on_time") or [])
+    if round_ in done or card_key(t.lead_dept, round_) in (state.get("carded") or []):
+        return False
+    state["on_time"] = done + [round_]
+    await store.reset_streak(session, t.lead_dept)
+    return True
+
+
+# -- duty -------------------------------------------------------------------------------
+
+
+def _roster(app: App, dept_code: str) -> list[tuple[int, list[int]]]:
+    for d in app.org.departments:
+        if d.code == dept_code:
+            return [(s.user, list(s.weekdays)) for s in d.duty]
+    return []
+
+
+async def on_duty(session: AsyncSession, app: App, dept_code: str, now: datetime) -> OnDuty | None:
+    """The /duty assignment while it lasts, else the roster's handler for this shift."""
+    hours = tuple(app.org.working_hours)
+    row = await store.duty(session, dept_code)
+    if row is not None:
+        until = duty_rules.shift_end(app.calendar, row.set_at, hours)
+        if now < until:
+            return OnDuty(row.user_id, "command", until)
+    user = duty_rules.roster_pick(_roster(app, dept_code), duty_rules.shift_weekday(app.calendar, now, hours[0]))
+    return OnDuty(user, "roster") if user is not None else None
+
+
+async def person_label(session: AsyncSession, user_id: int, tr: Translator) -> str:
+    """A name people recognise, with the @username that pings them when we know it."""
+    p = await directory.person(session, user_id)
+    name = p.full_name if p and p.full_name else None
+    handle = f"@{p.username}" if p and p.username else None
+    if name and handle:
+        return f"{name} ({handle})"
+    return name or handle or tr("duty.person_id", id=user_id)
+
+
+async def duty_line(session: AsyncSession, app: App, tr: Translator, t: Ticket, now: datetime) -> str | None:
+    """For an urgent ticket outside working hours: who is on duty (or that nobody is)."""
+    if t.urgency != "urgent" or not t.lead_dept:
+        return None
+    if not duty_rules.is_off_hours(app.calendar, now, tuple(app.org.working_hours)):
+        return None
+    who = await on_duty(session, app, t.lead_dept, now)
+    if who is None:
+        return tr("sla.no_duty")
+    return tr("sla.duty", who=await person_label(session, who.user_id, tr))
+
+
+async def duty_call(session: AsyncSession, app: App, t: Ticket, now: datetime) -> None:
+    """An urgent ticket just dispatched outside working hours: call the on-duty handler."""
+    dept = await directory.department(session, t.lead_dept) if t.lead_dept else None
+    if dept is None or dept.chat_id is None or t.accept_due is None:
+        return
+    tr = await notify.chat_translator(session, app, dept.chat_id)
+    line = await duty_line(session, app, tr, t, now)
+    if line is None:
+        return
+    text = tr("sla.duty_call", code=display(t.code), clock=tr("clock.accept"), when=local(app, t.accept_due))
+    notify.send(session, app, dept.chat_id, text + "\n" + line, ticket=t, purpose="dept_note")
+
+
+async def set_duty(session: AsyncSession, app: App, dept_code: str, user_id: int, now: datetime) -> datetime:
+    """Put ``user_id`` on duty for the current (or next) off-hours shift; returns when it lapses."""
+    await store.set_duty(session, dept_code, user_id, now)
+    return duty_rules.shift_end(app.calendar, now, tuple(app.org.working_hours))

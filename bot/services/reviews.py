@@ -1,0 +1,238 @@
+"""After a 不满意: the department's new card, the dispatch chat's review (seed 002 不满意诉求审核),
+the 不满意台账, and the 正面回应 after closing (seed 001)."""
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import Review, button
+from bot.context import App
+from bot.domain import rating as rules
+from bot.domain.codes import display
+from bot.domain.intake import summary
+from bot.domain.lifecycle import Refusal, Status, plan
+from bot.i18n import Translator
+from bot.services import cards, deadlines, notify
+from bot.services.access import Roles
+from bot.services.dispatching import dept_names, dispatch_chat_id, load, post_card, prompt
+from storage import directory, tickets
+from storage import ratings as store
+from storage.models import Rating, Ticket
+
+REVIEW_ACTIONS = ("close", "back", "elsewhere")
+SCORE_KEYS = {4: "rate.very", 3: "rate.fairly", 2: "rate.basically", 1: "rate.unsatisfied"}
+
+
+def _local(app: App, when) -> str:  # noqa: ANN001
+    return when.astimezone(app.tz).strftime("%Y-%m-%d %H:%M") if when else "-"
+
+
+def reason_text(tr: Translator, code: str | None, words: str | None) -> str:
+    label = tr(f"rate.reason.{code}") if code and code in (*rules.REASONS, rules.NO_REASON) else "-"
+    return f"{label}：{rules.clip(words, 300)}" if words else label
+
+
+async def _person_name(session: AsyncSession, user_id: int | None) -> str | None:
+    p = await directory.person(session, user_id) if user_id else None
+    return (p.full_name or (f"@{p.username}" if p.username else str(p.id))) if p else None
+
+
+# ---------------------------------------------------------------- the department
+
+async def tell_department(session: AsyncSession, app: App, t: Ticket, key: str, **params: object) -> None:
+    dept = await directory.department(session, t.lead_dept) if t.lead_dept else None
+    if dept is None or dept.chat_id is None:
+        return
+    tr = await notify.chat_translator(session, app, dept.chat_id)
+    notify.send(session, app, dept.chat_id, tr(key, code=display(t.code), **params), ticket=t, purpose="dept_note")
+
+
+async def post_reopen_card(session: AsyncSession, app: App, t: Ticket, round_: int | None, reason_code: str | None,
+                           words: str | None, by_review: bool = False) -> None:
+    """A new card in the lead department's chat with 办结 / 申请延期 and why the ticket came back."""
+    dept = await directory.department(session, t.lead_dept) if t.lead_dept else None
+    if dept is None or dept.chat_id is None:
+        return
+    tr = await notify.chat_translator(session, app, dept.chat_id)
+    names = await dept_names(session)
+    co = [names.get(d.dept_code, d.dept_code) for d in await tickets.departments_of(session, t.id) if d.role == "co"]
+    note = tr("review.back_note" if by_review else "rate.dept_reopened", count=t.reopen_count,
+              reason=reason_text(tr, reason_code, words), when=_local(app, t.resolve_due))
+    text = cards.dept_card(tr, app, t, await tickets.count_attachments(session, t.id), "lead", co,
+                           await _person_name(session, t.owner_id), note)
+    notify.send(session, app, dept.chat_id, text, keyboard=cards.dept_keyboard(tr, t, "lead"), ticket=t,
+                purpose="dept_card")
+
+
+# ---------------------------------------------------------------- the review
+
+def review_keyboard(tr: Translator, t: Ticket) -> list[list[dict]]:
+    return [[button(tr("review.btn_close"), Review(action="close", ticket_id=t.id)),
+             button(tr("review.btn_back"), Review(action="back", ticket_id=t.id))],
+            [button(tr("review.btn_elsewhere"), Review(action="elsewhere", ticket_id=t.id))]]
+
+
+async def history_lines(session: AsyncSession, tr: Translator, t: Ticket) -> list[str]:
+    """Each round: what the department answered, and what the reporter said of it."""
+    results = [(e.data or {}).get("text") or "" for e in await tickets.events(session, t.id) if e.kind == "resolved"]
+    lines = []
+    for r in await store.of_ticket(session, t.id):
+        answer = results[r.round - 1] if 0 < r.round <= len(results) else (t.result_text or "")
+        verdict = tr(SCORE_KEYS[r.result_score]) if r.result_score in SCORE_KEYS else tr("rate.not_rated")
+        if r.result_score == rules.UNSATISFIED:
+            verdict += "（" + reason_text(tr, r.reason, r.comment) + "）"
+        lines.append(tr("review.round", round=r.round, answer=rules.clip(answer, 200), verdict=verdict))
+    return lines
+
+
+async def _review_text(session: AsyncSession, app: App, tr: Translator, t: Ticket, note: str | None) -> str:
+    names = await dept_names(session)
+    lines = [tr("review.head", code=display(t.code), dept=names.get(t.lead_dept, t.lead_dept or "-"),
+                count=await store.unsatisfied_rounds(session, t.id)),
+             tr("card.summary", text=summary(t.text, 300))]
+    lines += await history_lines(session, tr, t)
+    lines.append(note or tr("review.hint"))
+    return "\n".join(lines)
+
+
+async def post_review_card(session: AsyncSession, app: App, t: Ticket) -> None:
+    chat_id = await dispatch_chat_id(session, app)
+    if chat_id is None:
+        return
+    tr = await notify.chat_translator(session, app, chat_id)
+    notify.send(session, app, chat_id, await _review_text(session, app, tr, t, None),
+                keyboard=review_keyboard(tr, t), ticket=t, purpose="review_card")
+
+
+async def _settle_cards(session: AsyncSession, app: App, t: Ticket, key: str, **params: object) -> None:
+    for link in await tickets.links_of(session, t.id, "review_card"):
+        tr = await notify.chat_translator(session, app, link.chat_id)
+        note = tr(key, **params)
+        notify.edit(session, app, link.chat_id, link.message_id, await _review_text(session, app, tr, t, note),
+                    None, ticket=t)
+
+
+async def ask_explanation(session: AsyncSession, app: App, ticket_id: int, roles: Roles, chat_id: int,
+                          message_id: int) -> Ticket:
+    """关闭并说明: the dispatcher writes, by reply, what the reporter will be told."""
+    t = await load(session, ticket_id)
+    plan("review_close", t.status, roles.actors_for(t))
+    await prompt(session, app, chat_id, t, roles.user_id, "review_close_prompt", "review.prompt_explain",
+                 reply_to=message_id)
+    return t
+
+
+async def close_explained(session: AsyncSession, app: App, ticket_id: int, roles: Roles, words: str) -> Ticket:
+    t = await load(session, ticket_id)
+    plan("review_close", t.status, roles.actors_for(t))
+    words = words.strip()
+    if len(words) < 4:
+        raise Refusal("review.no_explanation")
+    now = app.now()
+    if not await tickets.move(session, t.id, Status.REVIEW.value, {
+            "status": Status.CLOSED.value, "closed_at": now, "close_reason": rules.CLOSE_EXPLAINED}, now):
+        raise Refusal("error.stale")
+    await tickets.add_event(session, t.id, "review_closed", now, actor_id=roles.user_id, from_status="REVIEW",
+                            to_status="CLOSED", data={"explanation": words})
+    t = await load(session, t.id)
+    await _settle_cards(session, app, t, "review.closed_note", text=rules.clip(words, 300))
+    await notify.tell_reporter(session, app, t, "review.closed_reporter", code=display(t.code), text=words)
+    await deadlines.reschedule(session, app, t)
+    return t
+
+
+async def send_back(session: AsyncSession, app: App, ticket_id: int, roles: Roles) -> Ticket:
+    """退回重办: the same department again, with the re-handle deadline."""
+    t = await load(session, ticket_id)
+    plan("review_reopen", t.status, roles.actors_for(t))
+    now = app.now()
+    due = app.sla.reopen.after(now, app.calendar)
+    if not await tickets.move(session, t.id, Status.REVIEW.value, {
+            "status": Status.REOPENED.value, "resolve_due": due, "reopen_count": t.reopen_count + 1}, now):
+        raise Refusal("error.stale")
+    await tickets.add_event(session, t.id, "review_reopened", now, actor_id=roles.user_id, from_status="REVIEW",
+                            to_status="REOPENED", data={"due": due.isoformat()})
+    t = await load(session, t.id)
+    last = (await store.of_ticket(session, t.id) or [None])[-1]
+    await post_reopen_card(session, app, t, None, last.reason if last else None, last.comment if last else None,
+                           by_review=True)
+    await _settle_cards(session, app, t, "review.back_done", when=_local(app, due))
+    await notify.tell_reporter(session, app, t, "rate.reopened", code=display(t.code), when=_local(app, due))
+    await deadlines.reschedule(session, app, t)
+    return t
+
+
+async def elsewhere(session: AsyncSession, app: App, ticket_id: int, roles: Roles) -> Ticket:
+    """改派: a dispatch card for this ticket; 派单 / 另选部门 on it move it from REVIEW."""
+    t = await load(session, ticket_id)
+    plan("dispatch", t.status, roles.actors_for(t))
+    kinds = [e.kind for e in await tickets.events(session, t.id) if e.kind in ("to_review", "review_redirect")]
+    if kinds and kinds[-1] == "review_redirect":
+        raise Refusal("review.already_redirected")
+    now = app.now()
+    await tickets.add_event(session, t.id, "review_redirect", now, actor_id=roles.user_id)
+    await _settle_cards(session, app, t, "review.elsewhere_done")
+    tr = await notify.chat_translator(session, app, await dispatch_chat_id(session, app) or 0)
+    await post_card(session, app, t, tr("review.elsewhere_note"))
+    return t
+
+
+# ---------------------------------------------------------------- the ledger
+
+async def is_dispatch_chat(session: AsyncSession, chat_id: int) -> bool:
+    chat = await directory.chat(session, chat_id)
+    return bool(chat and chat.kind == "dispatch")
+
+
+def follow_up(tr: Translator, app: App, t: Ticket) -> str:
+    if t.status == Status.CLOSED:
+        return tr(f"ledger.closed_{t.close_reason}") if t.close_reason in rules.PUBLIC_RESPONSE_AFTER \
+            else tr("status.CLOSED")
+    if t.status == Status.REOPENED:
+        late = " ⏰" if t.resolve_due and t.resolve_due < app.now() else ""
+        return tr("ledger.reopened", when=_local(app, t.resolve_due)) + late
+    return tr(f"status.{t.status}")
+
+
+async def ledger(session: AsyncSession, app: App, tr: Translator, page: int = 0, size: int = 15) -> str:
+    rows, total = await store.ledger(session, page * size, size)
+    if not rows:
+        return tr("ledger.empty")
+    names = await dept_names(session)
+    by_ticket = await store.ledger_ratings(session, [t.id for t, _ in rows])
+    lines = [tr("ledger.head", total=total)]
+    for t, n in rows:
+        unhappy: list[Rating] = [r for r in by_ticket.get(t.id, []) if r.result_score == rules.UNSATISFIED]
+        last = unhappy[-1] if unhappy else None
+        lines.append(tr("ledger.line", code=display(t.code), dept=names.get(t.lead_dept, t.lead_dept or "-"),
+                        count=n, state=follow_up(tr, app, t),
+                        reason=reason_text(tr, last.reason, last.comment) if last else "-",
+                        text=summary(t.text, 30)))
+    if total > size * (page + 1):
+        lines.append(tr("ledger.more", shown=size * (page + 1), total=total))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- 正面回应
+
+async def public_response(session: AsyncSession, app: App, t: Ticket) -> None:
+    """Once per ticket, in the community chat where the appeal was posted: what was done, nobody named."""
+    state = dict(t.sla_state or {})
+    if rules.public_response_done(state):
+        return
+    chat = await directory.chat(session, t.origin_chat_id) if t.origin_chat_id and t.origin_chat_id < 0 else None
+    now = app.now()
+    if chat is None or chat.kind != "community" or not chat.active:
+        state["public_response"] = {"skipped": "no community chat", "at": now.isoformat()}
+        await tickets.touch(session, t.id, {"sla_state": state}, now)
+        return
+    tr = await notify.chat_translator(session, app, chat.id)
+    names = await dept_names(session)
+    what = t.category or tr(f"kind.{t.kind}")
+    result = rules.clip(rules.scrub(t.result_text or ""), 200) or "-"
+    key = "public.response_explained" if t.close_reason == rules.CLOSE_EXPLAINED else "public.response"
+    text = tr(key, code=display(t.code), what=what, dept=names.get(t.lead_dept, t.lead_dept or "-"), result=result)
+    notify.send(session, app, chat.id, text, thread_id=t.origin_thread_id, reply_to=t.origin_message_id, ticket=t,
+                purpose="public_response")
+    state["public_response"] = {"sent_at": now.isoformat()}
+    await tickets.touch(session, t.id, {"sla_state": state}, now)
+    await tickets.add_event(session, t.id, "public_response", now, data={"chat": chat.id})

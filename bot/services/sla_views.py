@@ -1,0 +1,103 @@
+"""What people ask about deadlines in chats: ``/cards`` (the card record) and ``/duty``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import App
+from bot.domain.codes import display
+from bot.i18n import Translator
+from bot.services import escalation
+from bot.services.access import Roles
+from storage import cards as store
+from storage import directory
+
+PAGE_SIZE = 10
+ALL = ""
+ICONS = {"yellow": "🟨", "red": "🟥"}
+
+
+async def cards_scope(session: AsyncSession, roles: Roles, chat_id: int, private: bool) -> str | None:
+    """Whose cards this chat may see: its department's, ALL, or None (not here)."""
+    chat = await directory.chat(session, chat_id)
+    if chat is not None and chat.kind == "department" and chat.department_code:
+        return chat.department_code
+    if chat is not None and chat.kind in ("dispatch", "leaders"):
+        return ALL
+    if roles.admin or (private and (roles.dispatcher or roles.leader)):
+        return ALL
+    return None
+
+
+async def cards_listing(session: AsyncSession, app: App, tr: Translator, scope: str,
+                        page: int) -> tuple[str, int]:
+    """A page of cards, latest first; returns the text and the number of pages."""
+    rows, total = await store.list_cards(session, scope or None, page * PAGE_SIZE, PAGE_SIZE)
+    if not total:
+        return tr("cards.none"), 0
+    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+    lines = [tr("cards.header", total=total)]
+    for card, dept_name, code in rows:
+        lines.append(tr("cards.line", icon=ICONS.get(card.colour, "▪"), colour=tr(f"cards.colour.{card.colour}"),
+                        when=escalation.local(app, card.at), dept=dept_name, code=display(code),
+                        clock=tr(f"clock.{card.clock}")))
+    if scope:
+        dept = await directory.department(session, scope)
+        if dept is not None:
+            lines.append(tr("cards.streak", dept=dept.name, streak=dept.yellow_streak or 0))
+    if pages > 1:
+        lines.append(tr("list.page", page=page + 1, pages=pages))
+    return "\n".join(lines), pages
+
+
+@dataclass(frozen=True)
+class DutyTarget:
+    """Who /duty names, as the handler could tell from the message."""
+
+    user_id: int | None = None
+    username: str | None = None
+    full_name: str | None = None
+
+
+async def department_of(session: AsyncSession, chat_id: int):  # noqa: ANN201
+    chat = await directory.chat(session, chat_id)
+    if chat is None or chat.kind != "department" or not chat.department_code:
+        return None
+    return await directory.department(session, chat.department_code)
+
+
+async def show_duty(session: AsyncSession, app: App, tr: Translator, dept_code: str, dept_name: str) -> str:
+    now = app.now()
+    who = await escalation.on_duty(session, app, dept_code, now)
+    if who is None:
+        return tr("duty.none", dept=dept_name)
+    label = await escalation.person_label(session, who.user_id, tr)
+    if who.source == "command" and who.until is not None:
+        source = tr("duty.source_command", until=escalation.local(app, who.until))
+    else:
+        source = tr("duty.source_roster")
+    return tr("duty.current", dept=dept_name, who=label, source=source)
+
+
+async def set_duty(session: AsyncSession, app: App, tr: Translator, dept_code: str, dept_name: str,
+                   target: DutyTarget) -> str:
+    """Put the named person on duty; the answer for the chat."""
+    user_id = target.user_id
+    if user_id is None and target.username:
+        person = await store.person_by_username(session, target.username)
+        if person is None:
+            return tr("duty.unknown_person", who="@" + target.username.lstrip("@"))
+        user_id = person.id
+    if user_id is None:
+        return tr("duty.usage")
+    if target.full_name or target.username:
+        await directory.remember_person(session, user_id, target.full_name, target.username)
+    until = await escalation.set_duty(session, app, dept_code, user_id, app.now())
+    return tr("duty.set", dept=dept_name, who=await escalation.person_label(session, user_id, tr),
+              until=escalation.local(app, until))
+
+
+async def clear_duty(session: AsyncSession, tr: Translator, dept_code: str, dept_name: str) -> str:
+    await store.clear_duty(session, dept_code)
+    return tr("duty.cleared", dept=dept_name)

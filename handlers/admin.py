@@ -1,0 +1,62 @@
+"""/bind and /role: admins reshape the deployment from the chat."""
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import App
+from bot.domain.lifecycle import TransitionError
+from bot.services import admin_svc
+from bot.services.access import Roles
+from handlers.common import _, reply
+
+
+def build_admin_router() -> Router:
+    router = Router(name="admin")
+
+    @router.message(Command("bind"))
+    async def bind(message: Message, command: CommandObject, session: AsyncSession, app: App, roles: Roles) -> None:
+        if not roles.admin:
+            reply(session, app, message, _("error.admin_only"))
+            return
+        if message.chat.type == "private":
+            reply(session, app, message, _("bind.group_only"))
+            return
+        parts = (command.args or "").split()
+        if not parts:
+            reply(session, app, message, _("bind.usage"))
+            return
+        try:
+            name = await admin_svc.bind(session, app, message.chat.id, message.chat.title, parts[0],
+                                        parts[1] if len(parts) > 1 else None)
+        except TransitionError as exc:
+            await session.rollback()
+            reply(session, app, message, _(exc.code, **getattr(exc, "params", {})))
+            return
+        reply(session, app, message, _("bind.done", kind=_(f"chatkind.{parts[0]}"), name=name))
+
+    @router.message(Command("role"))
+    async def role(message: Message, command: CommandObject, session: AsyncSession, app: App, roles: Roles) -> None:
+        if not roles.admin:
+            reply(session, app, message, _("error.admin_only"))
+            return
+        parts = (command.args or "").split()
+        target = message.reply_to_message.from_user.id if message.reply_to_message and message.reply_to_message.from_user else None
+        if parts and parts[0].lstrip("-").isdigit() and not parts[0].startswith("-"):
+            target, parts = int(parts[0]), parts[1:]
+        if target is None or not parts:
+            reply(session, app, message, _("role.usage"))
+            return
+        revoke = parts[0].startswith("-")
+        name = parts[0].lstrip("-")
+        try:
+            await admin_svc.set_role(session, app, target, name, parts[1] if len(parts) > 1 else None, revoke)
+        except TransitionError as exc:
+            await session.rollback()
+            reply(session, app, message, _(exc.code, **getattr(exc, "params", {})))
+            return
+        reply(session, app, message, _("role.revoked" if revoke else "role.granted", user=target, role=name))
+
+    return router

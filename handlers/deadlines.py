@@ -1,0 +1,102 @@
+"""/cards (the red and yellow card record) and /duty (who answers urgent matters tonight)."""
+from __future__ import annotations
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import button
+from bot.context import App
+from bot.services import notify, sla_views
+from bot.services.access import Roles
+from handlers.common import _, current_tr, reply
+from handlers.membership import MemberCache
+
+
+class CardsPage(CallbackData, prefix="cg"):
+    """◀ ▶ on the /cards answer; the scope is worked out again from the chat on each press."""
+
+    page: int
+
+
+def _nav(page: int, pages: int) -> list[list[dict]] | None:
+    row = []
+    if page > 0:
+        row.append(button("◀", CardsPage(page=page - 1)))
+    if page + 1 < pages:
+        row.append(button("▶", CardsPage(page=page + 1)))
+    return [row] if row else None
+
+
+def duty_target(message: Message, args: str) -> sla_views.DutyTarget | None:
+    """Whom `/duty …` names: a reply, a text mention, @username or a numeric id."""
+    for e in message.entities or []:
+        if e.type == "text_mention" and e.user:
+            return sla_views.DutyTarget(e.user.id, e.user.username, e.user.full_name)
+    word = args.split()[0] if args.split() else ""
+    if word.startswith("@") and len(word) > 1:
+        return sla_views.DutyTarget(username=word[1:])
+    if word.lstrip("-").isdigit():
+        return sla_views.DutyTarget(user_id=int(word))
+    reply_to = message.reply_to_message
+    if not word and reply_to and reply_to.from_user and not reply_to.from_user.is_bot:
+        u = reply_to.from_user
+        return sla_views.DutyTarget(u.id, u.username, u.full_name)
+    return None
+
+
+def build_deadlines_router(members: MemberCache | None = None) -> Router:
+    router = Router(name="deadlines")
+    members = members or MemberCache()
+
+    @router.message(Command("cards"))
+    async def cards(message: Message, session: AsyncSession, app: App, roles: Roles) -> None:
+        scope = await sla_views.cards_scope(session, roles, message.chat.id, message.chat.type == "private")
+        if scope is None:
+            reply(session, app, message, _("cards.not_here"))
+            return
+        text, pages = await sla_views.cards_listing(session, app, current_tr(), scope, 0)
+        reply(session, app, message, text, keyboard=_nav(0, pages))
+
+    @router.callback_query(CardsPage.filter())
+    async def cards_page(query: CallbackQuery, callback_data: CardsPage, session: AsyncSession, app: App,
+                         roles: Roles) -> None:
+        msg = query.message
+        scope = await sla_views.cards_scope(session, roles, msg.chat.id, msg.chat.type == "private")
+        if scope is None:
+            await query.answer(_("cards.not_here"), show_alert=True)
+            return
+        page = max(0, callback_data.page)
+        text, pages = await sla_views.cards_listing(session, app, current_tr(), scope, page)
+        notify.edit(session, app, msg.chat.id, msg.message_id, text, _nav(page, pages))
+        await app.commit(session)
+        await query.answer()
+
+    @router.message(Command("duty"))
+    async def duty(message: Message, command: CommandObject, session: AsyncSession, app: App, bot: Bot,
+                   roles: Roles) -> None:
+        dept = await sla_views.department_of(session, message.chat.id)
+        if dept is None:
+            reply(session, app, message, _("duty.not_department"))
+            return
+        tr, args = current_tr(), (command.args or "").strip()
+        target = duty_target(message, args)
+        if not args and target is None:
+            reply(session, app, message, await sla_views.show_duty(session, app, tr, dept.code, dept.name))
+            return
+        allowed = roles.admin or dept.code in roles.handler_of or (
+            await members.is_member(bot, message.chat.id, message.from_user.id))
+        if not allowed:
+            reply(session, app, message, _("duty.forbidden"))
+            return
+        if args.lower() in ("off", "clear", "取消", "关闭"):
+            reply(session, app, message, await sla_views.clear_duty(session, tr, dept.code, dept.name))
+            return
+        if target is None:
+            reply(session, app, message, _("duty.usage"))
+            return
+        reply(session, app, message, await sla_views.set_duty(session, app, tr, dept.code, dept.name, target))
+
+    return router

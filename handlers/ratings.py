@@ -1,0 +1,150 @@
+"""Rating buttons and replies (一事一评), the review buttons, and /unsatisfied (不满意台账)."""
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import Rate, RateReason, Review
+from bot.context import App
+from bot.domain.lifecycle import Refusal, TransitionError
+from bot.services import ratings, reviews
+from bot.services.access import Roles
+from handlers import replies
+from handlers.common import _, alert, current_tr, reply
+from handlers.facts import message_text
+
+
+def _where(query: CallbackQuery) -> tuple[int, int] | None:
+    msg = query.message
+    return (msg.chat.id, msg.message_id) if msg is not None and msg.chat is not None else None
+
+
+async def _answer(session: AsyncSession, app: App, query: CallbackQuery, op) -> None:  # noqa: ANN001
+    """Run one domain operation for a press: a refusal is an alert and nothing changes."""
+    try:
+        key = await op()
+    except TransitionError as exc:
+        await session.rollback()
+        await alert(query, exc.code, **getattr(exc, "params", {}))
+        return
+    await app.commit(session)
+    await query.answer(_(key) if key else None)
+
+
+async def _reply_run(session: AsyncSession, app: App, message: Message, op) -> bool:  # noqa: ANN001
+    try:
+        key = await op()
+    except TransitionError as exc:
+        await session.rollback()
+        reply(session, app, message, _(exc.code, **getattr(exc, "params", {})))
+        return True
+    if key:
+        reply(session, app, message, _(key))
+    return True
+
+
+def _awaited(message: Message, link) -> bool:  # noqa: ANN001
+    return link.awaiting_user_id is None or link.awaiting_user_id == message.from_user.id
+
+
+@replies.on_reply("rate_ask")
+async def reply_to_question(message: Message, *, session: AsyncSession, app: App, **_kw) -> bool:
+    reply(session, app, message, _("rate.use_buttons"))
+    return True
+
+
+@replies.on_reply("rate_reason")
+async def reason_in_words(message: Message, *, link, session: AsyncSession, app: App, **_kw) -> bool:  # noqa: ANN001
+    if not _awaited(message, link):
+        reply(session, app, message, _("rate.not_yours"))
+        return True
+    words = message_text(message).strip()
+    if len(words) < 2:
+        reply(session, app, message, _("rate.reason_too_short"))
+        return True
+    return await _reply_run(session, app, message, lambda: ratings.reason(
+        session, app, ticket_id=link.ticket_id, round_=None, reason_code="other", user_id=message.from_user.id,
+        words=words))
+
+
+@replies.on_reply("rate_process")
+async def comment(message: Message, *, link, session: AsyncSession, app: App, **_kw) -> bool:  # noqa: ANN001
+    if not _awaited(message, link):
+        reply(session, app, message, _("rate.not_yours"))
+        return True
+    words = message_text(message)
+    return await _reply_run(session, app, message,
+                            lambda: ratings.comment(session, app, link.ticket_id, message.from_user.id, words))
+
+
+@replies.on_reply("review_close_prompt")
+async def explanation(message: Message, *, link, session: AsyncSession, app: App, roles: Roles,  # noqa: ANN001
+                      **_kw) -> bool:
+    if not _awaited(message, link):
+        reply(session, app, message, _("prompt.not_yours"))
+        return True
+
+    async def op() -> str:
+        await reviews.close_explained(session, app, link.ticket_id, roles, message_text(message))
+        return "review.closed_done"
+
+    return await _reply_run(session, app, message, op)
+
+
+@replies.on_reply("review_card", "public_response")
+async def use_buttons(message: Message, *, link, session: AsyncSession, app: App, **_kw) -> bool:  # noqa: ANN001
+    if link.purpose == "public_response":
+        return True  # people talk about the response in their chat; it is not a new appeal
+    reply(session, app, message, _("dispatch.use_buttons"))
+    return True
+
+
+def build_ratings_router() -> Router:
+    router = Router(name="ratings")
+
+    @router.callback_query(Rate.filter())
+    async def rate(query: CallbackQuery, callback_data: Rate, session: AsyncSession, app: App) -> None:
+        await _answer(session, app, query, lambda: ratings.rate(
+            session, app, ticket_id=callback_data.ticket_id, round_=callback_data.round,
+            question=callback_data.question, score=callback_data.score, user_id=query.from_user.id,
+            where=_where(query)))
+
+    @router.callback_query(RateReason.filter())
+    async def reason(query: CallbackQuery, callback_data: RateReason, session: AsyncSession, app: App) -> None:
+        await _answer(session, app, query, lambda: ratings.reason(
+            session, app, ticket_id=callback_data.ticket_id, round_=callback_data.round,
+            reason_code=callback_data.reason, user_id=query.from_user.id, where=_where(query)))
+
+    @router.callback_query(Review.filter())
+    async def review(query: CallbackQuery, callback_data: Review, session: AsyncSession, app: App,
+                     roles: Roles) -> None:
+        if not roles.can_dispatch:
+            await alert(query, "error.forbidden")
+            return
+        tid, where = callback_data.ticket_id, _where(query)
+
+        async def op() -> str:
+            match callback_data.action:
+                case "close" if where:
+                    await reviews.ask_explanation(session, app, tid, roles, where[0], where[1])
+                    return "done.asked"
+                case "back":
+                    await reviews.send_back(session, app, tid, roles)
+                    return "review.back_ack"
+                case "elsewhere":
+                    await reviews.elsewhere(session, app, tid, roles)
+                    return "review.elsewhere_ack"
+            raise Refusal("error.bad_button")
+
+        await _answer(session, app, query, op)
+
+    @router.message(Command("unsatisfied"))
+    async def unsatisfied(message: Message, session: AsyncSession, app: App, roles: Roles) -> None:
+        if not (roles.can_dispatch or roles.leader or await reviews.is_dispatch_chat(session, message.chat.id)):
+            reply(session, app, message, _("error.forbidden"))
+            return
+        reply(session, app, message, await reviews.ledger(session, app, current_tr()))
+
+    return router

@@ -1,0 +1,66 @@
+"""The outbox keeps its promises: nothing lost on 429/5xx/403, order per chat, flood limits kept."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import MessageLink, OutboxMessage, Person
+from tests.harness import COMMUNITY, RESIDENT, World
+
+
+async def test_429_is_honoured_and_the_ack_still_arrives(world: World):
+    world.sb.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    await world.send(RESIDENT, COMMUNITY, "/appeal 垃圾没人清运")
+    ack = await world.reply_from_bot(COMMUNITY, contains="#2026-000001", timeout=10)
+    row = await world.scalar(select(OutboxMessage).where(OutboxMessage.purpose == "ack"))
+    assert row.status == "sent" and row.sent_message_ids == [ack["message_id"]]
+    assert await world.scalar(select(MessageLink).where(MessageLink.message_id == ack["message_id"]))
+
+
+async def test_server_errors_are_retried(world: World):
+    world.sb.fail_next("sendMessage", 502, "Bad Gateway", count=2)
+    await world.send(RESIDENT, COMMUNITY, "/appeal 路灯不亮")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000001", timeout=15)
+    row = await world.scalar(select(OutboxMessage).where(OutboxMessage.purpose == "ack"))
+    failed = [c for c in world.sb.calls if c.method.lower() == "sendmessage" and not c.ok]
+    assert row.status == "sent" and len(failed) == 2 and row.attempts >= 2
+
+
+async def test_order_per_chat_is_kept(world: World):
+    for n in range(5):
+        await world.send(RESIDENT, COMMUNITY, f"/appeal 第{n + 1}个问题：楼道灯坏了")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000005", timeout=15)
+    acks = [m["text"] for m in world.sb.bot_messages(COMMUNITY) if "#2026-" in m["text"]]
+    assert [a.split("#")[1][:11] for a in acks] == [f"2026-00000{n}" for n in range(1, 6)]
+
+
+async def test_blocked_reporter_gets_the_news_in_the_group_instead(world: World):
+    await world.send(RESIDENT, RESIDENT, "/start")  # the resident opened a private chat
+    await world.reply_from_bot(RESIDENT)
+    await world.send(RESIDENT, COMMUNITY, "/appeal 垃圾没人清运")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    world.sb.block_bot(RESIDENT)
+    # Something the reporter must hear about: the ticket is rejected by the dispatcher.
+    from bot.services import dispatching
+    from bot.services.access import roles_of
+    from tests.harness import DISPATCHER
+
+    async with world.app.sessions() as s:
+        await dispatching.reject(s, world.app, 1, await roles_of(s, DISPATCHER), "重复提交")
+        await world.app.commit(s)
+    told = await world.reply_from_bot(COMMUNITY, contains="重复提交")
+    assert told["reply_to_message"]["from"]["id"] == RESIDENT
+    assert (await world.scalar(select(Person).where(Person.id == RESIDENT))).blocked
+
+
+@pytest.mark.parametrize("world", [{"OUTBOX_CHAT_INTERVAL": 0.25}], indirect=True)
+async def test_flood_limit_is_kept_per_chat(world: World):
+    world.sb.set_flood(True, chat_per_second=4)
+    for n in range(4):
+        await world.send(RESIDENT, COMMUNITY, f"/appeal 问题{n + 1}：井盖松动")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000004", timeout=15)
+    times = world.sb.send_times(COMMUNITY)
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert gaps and min(gaps) >= 0.2
+    rows = await world.rows(select(OutboxMessage))
+    assert all(r.status == "sent" for r in rows)

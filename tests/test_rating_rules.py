@@ -1,0 +1,161 @@
+"""The satisfaction rules (bot/domain/rating.py): pure, no Telegram, no database."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot.domain import rating as r
+from bot.domain.calendar import WorkCalendar
+from bot.domain.lifecycle import Refusal, Status
+from bot.domain.sla import parse_duration
+
+T0 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shanghai
+TIMERS = r.Timers(parse_duration("2 d"), parse_duration("7 d"))
+
+
+def test_scale_order_and_satisfaction():
+    assert r.SCALE == (4, 3, 2, 1)
+    assert [r.is_satisfied(s) for s in r.SCALE] == [True, True, True, False]
+    with pytest.raises(ValueError):
+        r.is_satisfied(0)
+
+
+@pytest.mark.parametrize("user, ok", [(1, True), (2, True), (3, False), (None, False)])
+def test_who_may_rate(user, ok):
+    # 1 posted the appeal (a volunteer), 2 is the person it was told on behalf of.
+    assert r.may_rate(user, 1, 2) is ok
+
+
+def test_nobody_rates_a_ticket_without_a_reporter():
+    assert not r.may_rate(None, None, None)
+    assert not r.may_rate(5, None, None)
+
+
+def check(**kw):
+    base = dict(user_id=1, reporter_id=1, on_behalf_user_id=None, status="RESOLVED", close_reason=None,
+                button_round=1, current_round=1, rated=False, score=4)
+    base.update(kw)
+    r.check_result(**base)
+
+
+def refusal(**kw) -> str:
+    with pytest.raises(Refusal) as exc:
+        check(**kw)
+    return exc.value.code
+
+
+def test_a_fresh_press_by_the_reporter_is_allowed():
+    check()
+    check(user_id=2, reporter_id=1, on_behalf_user_id=2, score=1)
+
+
+@pytest.mark.parametrize("kw, code", [
+    (dict(user_id=9), "rate.not_yours"),
+    (dict(rated=True), "rate.already"),
+    (dict(rated=True, status="CLOSED", close_reason="satisfied"), "rate.already"),
+    (dict(button_round=1, current_round=2), "rate.stale"),
+    (dict(button_round=0, current_round=0), "rate.stale"),
+    (dict(status="CLOSED", close_reason="not_rated"), "rate.auto_closed"),
+    (dict(status="CLOSED", close_reason="explained"), "rate.closed"),
+    (dict(status="ACCEPTED"), "rate.not_resolved"),
+    (dict(status="REOPENED"), "rate.not_resolved"),
+    (dict(score=7), "error.bad_button"),
+    (dict(score=0), "error.bad_button"),
+])
+def test_presses_that_change_nothing(kw, code):
+    assert refusal(**kw) == code
+
+
+def test_a_stranger_hears_not_yours_even_on_a_stale_button():
+    assert refusal(user_id=9, status="CLOSED", rated=True) == "rate.not_yours"
+
+
+def test_first_unsatisfied_reopens_the_second_goes_to_review():
+    assert r.after_unsatisfied(1) == Status.REOPENED
+    assert r.after_unsatisfied(2) == Status.REVIEW
+    assert r.after_unsatisfied(3) == Status.REVIEW
+    with pytest.raises(ValueError):
+        r.after_unsatisfied(0)
+
+
+def nc(status="RESOLVED", state=None, closed_at=None, close_reason=None, resolved_at=T0):
+    return r.next_check(status=status, resolved_at=resolved_at, closed_at=closed_at, close_reason=close_reason,
+                        sla_state=state, timers=TIMERS)
+
+
+def test_no_answer_reminder_then_close():
+    asked = {"rating": {"round": 1, "asked_at": T0.isoformat()}}
+    assert nc(state=asked) == T0 + timedelta(days=2)
+    reminded = {"rating": {"round": 1, "asked_at": T0.isoformat(), "reminded_at": (T0 + timedelta(days=2)).isoformat()}}
+    assert nc(state=reminded) == T0 + timedelta(days=7)
+    # Without bookkeeping (a ticket resolved before this feature), resolved_at is the start.
+    assert nc(state=None) == T0 + timedelta(days=2)
+    assert nc(state=None, resolved_at=None) is None
+
+
+def test_working_day_timers_use_the_calendar():
+    cal = WorkCalendar.from_org({}, "Asia/Shanghai")
+    timers = r.Timers(parse_duration("1 working day"), parse_duration("3 working days"), cal)
+    friday = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)
+    when = r.next_check(status="RESOLVED", resolved_at=friday, closed_at=None, close_reason=None,
+                        sla_state=None, timers=timers)
+    assert when.astimezone(cal.tz).date().isoformat() == "2026-11-30"  # the next Monday
+
+
+def test_waiting_for_a_reason_is_short():
+    state = {"rating": {"round": 1, "asked_at": T0.isoformat(), "await_reason": T0.isoformat()}}
+    assert nc(state=state) == T0 + r.REASON_WAIT
+
+
+def test_closed_tickets_wait_for_the_public_response_once():
+    assert nc("CLOSED", closed_at=T0, close_reason="satisfied") == T0
+    assert nc("CLOSED", closed_at=T0, close_reason="not_rated") == T0
+    assert nc("CLOSED", closed_at=T0, close_reason="explained") == T0
+    assert nc("CLOSED", closed_at=T0, close_reason="rejected") is None
+    done = {"public_response": {"sent_at": T0.isoformat()}}
+    assert nc("CLOSED", state=done, closed_at=T0, close_reason="satisfied") is None
+    assert nc("REOPENED") is None and nc("REVIEW") is None
+
+
+def due(now, **kw):
+    kw.setdefault("status", "RESOLVED")
+    return r.due_action(now=now, resolved_at=kw.pop("resolved_at", T0), closed_at=kw.pop("closed_at", None),
+                        close_reason=kw.pop("close_reason", None), sla_state=kw.pop("state", None),
+                        timers=TIMERS, **kw)
+
+
+def test_due_actions():
+    asked = {"rating": {"round": 1, "asked_at": T0.isoformat()}}
+    assert due(T0 + timedelta(days=1), state=asked) is None
+    assert due(T0 + timedelta(days=2), state=asked) == "remind"
+    reminded = {"rating": {**asked["rating"], "reminded_at": (T0 + timedelta(days=2)).isoformat()}}
+    assert due(T0 + timedelta(days=3), state=reminded) is None
+    assert due(T0 + timedelta(days=7), state=reminded) == "close_unrated"
+    waiting = {"rating": {**asked["rating"], "await_reason": T0.isoformat()}}
+    assert due(T0 + timedelta(minutes=5), state=waiting) is None
+    assert due(T0 + timedelta(hours=2), state=waiting) == "reason_timeout"
+    assert due(T0, status="CLOSED", closed_at=T0, close_reason="satisfied") == "public_response"
+    assert due(T0 + timedelta(days=30), status="ACCEPTED") is None
+
+
+def test_a_close_window_shorter_than_the_reminder_still_reminds_once_first():
+    timers = r.Timers(parse_duration("3 d"), parse_duration("1 d"))
+    state = {"rating": {"round": 1, "asked_at": T0.isoformat()}}
+    args = dict(status="RESOLVED", resolved_at=T0, closed_at=None, close_reason=None, timers=timers)
+    assert r.due_action(now=T0 + timedelta(days=3), sla_state=state, **args) == "remind"
+    state["rating"]["reminded_at"] = (T0 + timedelta(days=3)).isoformat()
+    assert r.due_action(now=T0 + timedelta(days=3), sla_state=state, **args) == "close_unrated"
+
+
+def test_scrub_masks_phone_and_id_numbers():
+    text = "已联系13812345678和0571-87654321，身份证330102199001011234已核实，共清运3车"
+    out = r.scrub(text)
+    assert "13812345678" not in out and "1381234" not in out
+    assert "87654321" not in out and "330102199001011234" not in out
+    assert "共清运3车" in out
+
+
+def test_clip():
+    assert r.clip("  a   b ") == "a b"
+    assert r.clip("x" * 200, 10) == "x" * 9 + "…"

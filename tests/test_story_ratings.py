@@ -1,0 +1,357 @@
+"""Stories: 一事一评 — rating, reopening, review and closing the loop (issue 5), through the sandbox."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.callbacks import Rate, RateReason
+from bot.domain.calendar import WorkCalendar
+from bot.sandbox import TelegramSandbox
+from scheduler.jobs import scan
+from storage.models import Rating, Ticket, TicketEvent
+from tests.harness import (
+    CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, STRANGER, VOLUNTEER, World,
+)
+
+SCALE = [["非常满意", "比较满意"], ["基本满意", "不满意"]]
+
+
+def has_button(label: str):  # noqa: ANN201
+    return lambda m: any(label in row for row in TelegramSandbox.buttons(m))
+
+
+async def ticket(world: World, tid: int = 1) -> Ticket:
+    return await world.scalar(select(Ticket).where(Ticket.id == tid))
+
+
+async def ratings(world: World, tid: int = 1) -> list[Rating]:
+    return await world.rows(select(Rating).where(Rating.ticket_id == tid).order_by(Rating.round))
+
+
+async def events(world: World, tid: int = 1) -> list[str]:
+    return [e.kind for e in await world.rows(select(TicketEvent).where(TicketEvent.ticket_id == tid)
+                                             .order_by(TicketEvent.id))]
+
+
+async def press(world: World, user: int, chat: int, msg: dict, label: str) -> dict:
+    qid = await world.sb.press(user, chat, msg["message_id"], label)
+    answer = await world.sb.callback_answer(qid)
+    await world.settle()
+    return answer
+
+
+async def press_raw(world: World, user: int, chat: int, message_id: int, data: str) -> dict:
+    qid = await world.sb.press_raw(user, chat, message_id, data)
+    answer = await world.sb.callback_answer(qid)
+    await world.settle()
+    return answer
+
+
+async def run_scan(world: World) -> int:
+    n = await scan(world.app, world.clock())
+    await world.settle()
+    return n
+
+
+async def resolve_on(world: World, card: dict, result: str, rating_chat: int) -> dict:
+    """办结 on a department card, the result by reply; returns the rating question."""
+    await press(world, HANDLER_A, CGJ_CHAT, card, "办结")
+    prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
+    await world.send(HANDLER_A, CGJ_CHAT, result, reply_to=prompt["message_id"])
+    return await world.reply_from_bot(rating_chat, predicate=has_button("非常满意"))
+
+
+async def resolved(world: World, reporter: int = RESIDENT, rating_chat: int = COMMUNITY,
+                   result: str = "垃圾已全部清运，并增加了一个垃圾桶，联系电话13812345678") -> dict:
+    """The real flow: appeal in the community chat, 派单, 签收, 办结; returns the rating question."""
+    await world.send(reporter, COMMUNITY, "@huying_bot 小区门口垃圾三天没人清运了，异味很大")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-")
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
+    dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
+    await press(world, HANDLER_A, CGJ_CHAT, dept_card, "签收")
+    return await resolve_on(world, world.sb.message(CGJ_CHAT, dept_card["message_id"]), result, rating_chat)
+
+
+async def test_satisfied_closes_then_process_comment_and_public_response(world: World):
+    question = await resolved(world)
+    # The reporter never started the bot: the question is a reply to the appeal in the community chat.
+    assert world.sb.buttons(question) == SCALE
+    assert question["reply_to_message"]["from"]["id"] == RESIDENT
+    answer = await press(world, RESIDENT, COMMUNITY, question, "比较满意")
+    assert not answer.get("show_alert")
+    t = await ticket(world)
+    assert t.status == "CLOSED" and t.close_reason == "satisfied" and t.closed_at
+    # The answered question keeps what was recorded and loses its buttons.
+    edited = world.sb.message(COMMUNITY, question["message_id"])
+    assert "比较满意" in edited["text"] and world.sb.buttons(edited) == []
+
+    # The second question (seed 003 过程满意), skippable; then a comment by reply.
+    process = await world.reply_from_bot(COMMUNITY, predicate=has_button("跳过"))
+    assert world.sb.buttons(process) == SCALE + [["跳过"]]
+    await press(world, RESIDENT, COMMUNITY, process, "非常满意")
+    await world.send(RESIDENT, COMMUNITY, "师傅们辛苦了，希望以后按时清运", reply_to=process["message_id"])
+    await world.reply_from_bot(COMMUNITY, contains="意见已记录")
+    [r] = await ratings(world)
+    assert (r.round, r.result_score, r.process_score, r.rater_id) == (1, 3, 4, RESIDENT)
+    assert "按时清运" in r.comment
+
+    # Pressing again: already recorded, nothing changes.
+    again = await press_raw(world, RESIDENT, COMMUNITY, question["message_id"],
+                            Rate(ticket_id=t.id, round=1, question="result", score=1).pack())
+    assert again["show_alert"] and "已经记录" in again["text"]
+    assert (await ticket(world)).status == "CLOSED" and len(await ratings(world)) == 1
+
+    # The scan posts the 正面回应 once, in the community chat, without personal data.
+    assert (await ticket(world)).next_check_at is not None
+    await run_scan(world)
+    response = await world.reply_from_bot(COMMUNITY, contains="正面回应")
+    assert "城市管理局" in response["text"] and "垃圾已全部清运" in response["text"]
+    assert "张阿姨" not in response["text"] and "13812345678" not in response["text"]
+    world.clock.advance(days=2)
+    await run_scan(world)
+    assert sum("正面回应" in (m.get("text") or "") for m in world.sb.bot_messages(COMMUNITY)) == 1
+    assert (await ticket(world)).next_check_at is None
+    kinds = await events(world)
+    assert kinds[-4:] == ["rated_satisfied", "process_rated", "rating_comment", "public_response"]
+
+    # The history shows the rating in words.
+    await world.send(DISPATCHER, DISPATCH_CHAT, "/ticket 2026-000001")
+    history = await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
+    assert "诉求人评价满意" in history["text"] and "正面回应" in history["text"]
+
+
+async def test_unsatisfied_reopens_to_the_same_department_then_satisfied(world: World):
+    question = await resolved(world)
+    await press(world, RESIDENT, COMMUNITY, question, "不满意")
+    assert (await ticket(world)).status == "RESOLVED"  # waiting for the reason
+    ask = await world.reply_from_bot(COMMUNITY, predicate=has_button("办理太慢"))
+    assert world.sb.buttons(ask) == [["问题没有解决", "办理太慢"], ["工作人员态度不好", "其他原因"]]
+    # Someone else's answer changes nothing.
+    a = await press(world, STRANGER, COMMUNITY, ask, "办理太慢")
+    assert a["show_alert"]
+    before = world.clock()
+    await press(world, RESIDENT, COMMUNITY, ask, "办理太慢")
+    t = await ticket(world)
+    assert t.status == "REOPENED" and t.reopen_count == 1 and t.owner_id == HANDLER_A
+    cal = WorkCalendar.from_org({}, "Asia/Shanghai")
+    assert abs(t.resolve_due - cal.add_working_days(before, 3)) < timedelta(minutes=1)
+    # A new card in the department chat with the reason and 办结 / 申请延期.
+    card = await world.reply_from_bot(CGJ_CHAT, contains="办理太慢")
+    assert world.sb.buttons(card) == [["办结", "申请延期"]]
+    assert "李承办" in card["text"]
+    await world.reply_from_bot(COMMUNITY, contains="重新办理")
+
+    question2 = await resolve_on(world, card, "已安排每天早晚两次清运", COMMUNITY)
+    assert (await ticket(world)).rating_round == 2
+    # The first round's buttons are stale now.
+    old = await press_raw(world, RESIDENT, COMMUNITY, question["message_id"],
+                          Rate(ticket_id=1, round=1, question="result", score=4).pack())
+    assert old["show_alert"]
+    await press(world, RESIDENT, COMMUNITY, question2, "非常满意")
+    t = await ticket(world)
+    assert t.status == "CLOSED" and t.close_reason == "satisfied"
+    assert [(r.round, r.result_score, r.reason) for r in await ratings(world)] == [(1, 1, "slow"), (2, 4, None)]
+    kinds = await events(world)
+    assert "rated_unsatisfied" in kinds and "reopened" in kinds and kinds.count("resolved") == 2
+
+
+async def test_unsatisfied_twice_goes_to_review_and_is_closed_as_explained(world: World):
+    # This reporter started the bot: everything about the rating comes in private.
+    await world.send(RESIDENT, RESIDENT, "/start")
+    await world.reply_from_bot(RESIDENT)
+    question = await resolved(world, rating_chat=RESIDENT)
+    await press(world, RESIDENT, RESIDENT, question, "不满意")
+    ask = await world.reply_from_bot(RESIDENT, predicate=has_button("其他原因"))
+    # The reason in the reporter's own words, by reply.
+    await world.send(RESIDENT, RESIDENT, "垃圾桶放在我家窗户下面，味道更大了", reply_to=ask["message_id"])
+    card = await world.reply_from_bot(CGJ_CHAT, contains="窗户下面")
+    assert (await ticket(world)).status == "REOPENED"
+
+    question2 = await resolve_on(world, card, "已对垃圾桶进行消毒", RESIDENT)
+    await press(world, RESIDENT, RESIDENT, question2, "不满意")
+    ask2 = await world.reply_from_bot(RESIDENT, predicate=has_button("问题没有解决"))
+    await press(world, RESIDENT, RESIDENT, ask2, "问题没有解决")
+    t = await ticket(world)
+    assert t.status == "REVIEW" and t.reopen_count == 1
+    review = await world.reply_from_bot(DISPATCH_CHAT, contains="不满意诉求审核")
+    # The history: both rounds, what was done and why the reporter was unhappy.
+    assert "已对垃圾桶进行消毒" in review["text"] and "窗户下面" in review["text"]
+    assert "问题没有解决" in review["text"]
+    assert world.sb.buttons(review) == [["关闭并说明", "退回重办"], ["改派其他部门"]]
+    # Only a dispatcher decides.
+    a = await press(world, HANDLER_A, DISPATCH_CHAT, review, "关闭并说明")
+    assert a["show_alert"]
+    await press(world, DISPATCHER, DISPATCH_CHAT, review, "关闭并说明")
+    prompt = await world.reply_from_bot(DISPATCH_CHAT, contains="说明")
+    await world.send(DISPATCHER, DISPATCH_CHAT, "好", reply_to=prompt["message_id"])
+    await world.reply_from_bot(DISPATCH_CHAT, contains="太短")
+    assert (await ticket(world)).status == "REVIEW"
+    why = "垃圾桶点位按规划只能设在该处，已改为密闭式并每日消毒两次"
+    await world.send(DISPATCHER, DISPATCH_CHAT, why, reply_to=prompt["message_id"])
+    told = await world.reply_from_bot(RESIDENT, contains="密闭式")
+    assert "审核" in told["text"]
+    t = await ticket(world)
+    assert t.status == "CLOSED" and t.close_reason == "explained"
+    assert world.sb.buttons(world.sb.message(DISPATCH_CHAT, review["message_id"])) == []
+    kinds = await events(world)
+    assert "to_review" in kinds and "review_closed" in kinds
+
+    # The unsatisfied ledger (不满意台账) in the dispatch chat.
+    await world.send(DISPATCHER, DISPATCH_CHAT, "/unsatisfied")
+    ledger = await world.reply_from_bot(DISPATCH_CHAT, contains="不满意台账")
+    assert "#2026-000001" in ledger["text"] and "2次" in ledger["text"] and "审核说明" in ledger["text"]
+    await world.send(RESIDENT, COMMUNITY, "/unsatisfied")
+    await world.reply_from_bot(COMMUNITY, contains="权限")
+
+
+async def test_review_sends_back_to_the_department(world: World):
+    question = await resolved(world)
+    await press(world, RESIDENT, COMMUNITY, question, "不满意")
+    await press(world, RESIDENT, COMMUNITY, await world.reply_from_bot(COMMUNITY, predicate=has_button("办理太慢")),
+                "办理太慢")
+    card = await world.reply_from_bot(CGJ_CHAT, contains="办理太慢")
+    question2 = await resolve_on(world, card, "已清运完毕", COMMUNITY)
+    await press(world, RESIDENT, COMMUNITY, question2, "不满意")
+    await press(world, RESIDENT, COMMUNITY, await world.reply_from_bot(COMMUNITY, predicate=has_button("办理太慢")),
+                "工作人员态度不好")
+    review = await world.reply_from_bot(DISPATCH_CHAT, contains="不满意诉求审核")
+    await world.send(DISPATCHER, DISPATCH_CHAT, "/unsatisfied")
+    ledger = await world.reply_from_bot(DISPATCH_CHAT, contains="不满意台账")
+    assert "待审核" in ledger["text"] or "审核" in ledger["text"]
+    await press(world, DISPATCHER, DISPATCH_CHAT, review, "退回重办")
+    t = await ticket(world)
+    assert t.status == "REOPENED" and t.reopen_count == 2
+    back = await world.reply_from_bot(CGJ_CHAT, contains="审核后退回重办")
+    assert world.sb.buttons(back) == [["办结", "申请延期"]] and "态度" in back["text"]
+    # A stale press on the settled review card changes nothing.
+    from bot.callbacks import Review
+
+    a = await press_raw(world, DISPATCHER, DISPATCH_CHAT, review["message_id"],
+                        Review(action="back", ticket_id=1).pack())
+    assert a["show_alert"] and (await ticket(world)).reopen_count == 2
+
+
+async def test_only_the_reporter_or_their_volunteer_may_rate(world: World):
+    # A volunteer reports on behalf of an elder who is not on Telegram.
+    fwd = {"type": "hidden_user", "sender_user_name": "王奶奶", "date": 1763859600}
+    await world.send(VOLUNTEER, COMMUNITY, "楼下垃圾好几天没人清运了，王奶奶腿脚不便", forward_from=fwd)
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
+    dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
+    # A rating before the ticket is resolved: refused.
+    early = await press_raw(world, VOLUNTEER, COMMUNITY, 1, Rate(ticket_id=1, round=1, question="result",
+                                                                  score=4).pack())
+    assert early["show_alert"] and (await ticket(world)).status == "DISPATCHED"
+    await press(world, HANDLER_A, CGJ_CHAT, dept_card, "签收")
+    question = await resolve_on(world, world.sb.message(CGJ_CHAT, dept_card["message_id"]), "已清运", COMMUNITY)
+
+    for stranger in (STRANGER, RESIDENT, HANDLER_A):
+        answer = await press(world, stranger, COMMUNITY, question, "非常满意")
+        assert answer["show_alert"] and "本人" in answer["text"]
+    assert (await ticket(world)).status == "RESOLVED" and await ratings(world) == []
+    # Forged data: another ticket, another round, nonsense.
+    for data in (Rate(ticket_id=999, round=1, question="result", score=4).pack(),
+                 Rate(ticket_id=1, round=7, question="result", score=4).pack(),
+                 Rate(ticket_id=1, round=1, question="result", score=9).pack(),
+                 RateReason(ticket_id=1, round=1, reason="unsolved").pack(), "r:1:1:result:x"):
+        answer = await press_raw(world, VOLUNTEER, COMMUNITY, question["message_id"], data)
+        assert answer["show_alert"], data
+    assert (await ticket(world)).status == "RESOLVED" and await ratings(world) == []
+
+    # The volunteer who reported it rates for the elder.
+    await press(world, VOLUNTEER, COMMUNITY, question, "基本满意")
+    t = await ticket(world)
+    assert t.status == "CLOSED" and (await ratings(world))[0].rater_id == VOLUNTEER
+
+
+async def test_a_reason_reply_from_someone_else_is_refused(world: World):
+    question = await resolved(world)
+    await press(world, RESIDENT, COMMUNITY, question, "不满意")
+    ask = await world.reply_from_bot(COMMUNITY, predicate=has_button("其他原因"))
+    await world.send(STRANGER, COMMUNITY, "我觉得挺好的啊", reply_to=ask["message_id"])
+    await world.reply_from_bot(COMMUNITY, contains="本人")
+    assert (await ticket(world)).status == "RESOLVED"
+    # "其他原因" asks for words; the reporter's reply reopens.
+    await press(world, RESIDENT, COMMUNITY, ask, "其他原因")
+    words = await world.reply_from_bot(COMMUNITY, contains="回复本消息")
+    await world.send(RESIDENT, COMMUNITY, "清运的时候把绿化带压坏了", reply_to=words["message_id"])
+    await world.reply_from_bot(CGJ_CHAT, contains="绿化带")
+    [r] = await ratings(world)
+    assert r.reason == "other" and "绿化带" in r.comment and (await ticket(world)).status == "REOPENED"
+    # Words sent after the decision are not lost: kept and passed to the department.
+    await world.send(RESIDENT, COMMUNITY, "还有，垃圾车太吵", reply_to=words["message_id"])
+    await world.reply_from_bot(CGJ_CHAT, contains="垃圾车太吵")
+
+
+async def test_unsatisfied_without_a_reason_does_not_stick(world: World):
+    question = await resolved(world)
+    await press(world, RESIDENT, COMMUNITY, question, "不满意")
+    await world.reply_from_bot(COMMUNITY, predicate=has_button("其他原因"))
+    world.clock.advance(hours=2)
+    await run_scan(world)
+    t = await ticket(world)
+    assert t.status == "REOPENED"
+    await world.reply_from_bot(CGJ_CHAT, contains="未说明原因")
+    assert (await ratings(world))[0].reason == "none"
+
+
+async def test_no_answer_reminder_then_closed_as_not_rated(world: World):
+    question = await resolved(world)
+    await run_scan(world)  # nothing due yet
+    assert (await ticket(world)).status == "RESOLVED"
+    world.clock.advance(days=2, minutes=1)
+    await run_scan(world)
+    reminder = await world.reply_from_bot(COMMUNITY, contains="提醒")
+    assert world.sb.buttons(reminder) == SCALE
+    await run_scan(world)  # one reminder only
+    assert sum("提醒" in (m.get("text") or "") for m in world.sb.bot_messages(COMMUNITY)) == 1
+    world.clock.advance(days=5)
+    await run_scan(world)
+    await world.reply_from_bot(COMMUNITY, contains="未评价")
+    t = await ticket(world)
+    assert t.status == "CLOSED" and t.close_reason == "not_rated"
+    [r] = await ratings(world)
+    assert r.result_score is None  # counted apart, never as satisfied
+    # A rating after auto-close: a clear answer, nothing changes.
+    late = await press_raw(world, RESIDENT, COMMUNITY, question["message_id"],
+                           Rate(ticket_id=1, round=1, question="result", score=4).pack())
+    assert late["show_alert"] and "未评价" in late["text"]
+    assert (await ticket(world)).close_reason == "not_rated"
+    assert world.sb.buttons(world.sb.message(COMMUNITY, reminder["message_id"])) == []
+    await run_scan(world)
+    await world.reply_from_bot(COMMUNITY, contains="正面回应")
+    assert (await events(world))[-3:] == ["rating_reminded", "closed_unrated", "public_response"]
+
+
+async def test_english_chat_gets_english_labels(world: World):
+    async with world.app.sessions() as s:
+        from storage import directory
+
+        await directory.set_chat_locale(s, COMMUNITY, "en", "community")
+        await s.commit()
+    await world.send(RESIDENT, COMMUNITY, "@huying_bot garbage not collected for three days")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-")
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
+    dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
+    await press(world, HANDLER_A, CGJ_CHAT, dept_card, "签收")
+    await press(world, HANDLER_A, CGJ_CHAT, world.sb.message(CGJ_CHAT, dept_card["message_id"]), "办结")
+    prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
+    await world.send(HANDLER_A, CGJ_CHAT, "已清运", reply_to=prompt["message_id"])
+    question = await world.reply_from_bot(COMMUNITY, predicate=has_button("Very satisfied"))
+    assert world.sb.buttons(question) == [["Very satisfied", "Fairly satisfied"], ["Basically satisfied", "Unsatisfied"]]
+    await press(world, RESIDENT, COMMUNITY, question, "Very satisfied")
+    assert (await ticket(world)).status == "CLOSED"
+
+
+async def test_reporter_who_blocked_the_bot_still_gets_the_question_in_the_group(world: World):
+    await world.send(RESIDENT, RESIDENT, "/start")
+    await world.reply_from_bot(RESIDENT)
+    world.sb.block_bot(RESIDENT)
+    question = await resolved(world, rating_chat=COMMUNITY)
+    assert world.sb.buttons(question) == SCALE
+    await press(world, RESIDENT, COMMUNITY, question, "非常满意")
+    assert (await ticket(world)).status == "CLOSED"
