@@ -50,8 +50,9 @@ def _awaited(message: Message, link) -> bool:  # noqa: ANN001
 
 
 @replies.on_reply("rate_ask")
-async def reply_to_question(message: Message, *, session: AsyncSession, app: App, **_kw) -> bool:
-    reply(session, app, message, _("rate.use_buttons"))
+async def reply_to_question(message: Message, *, link, session: AsyncSession, app: App,  # noqa: ANN001
+                            **_kw) -> bool:
+    reply(session, app, message, _("rate.use_buttons" if _awaited(message, link) else "rate.not_yours"))
     return True
 
 

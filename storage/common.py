@@ -1,7 +1,10 @@
 """Small portable helpers over SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import zlib
 from typing import Any
+
+from sqlalchemy import text
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,3 +26,14 @@ async def upsert(session: AsyncSession, model: type, values: dict[str, Any], key
     else:
         ins = ins.on_conflict_do_nothing(index_elements=keys)
     await session.execute(ins)
+
+
+async def serialize(session: AsyncSession, *parts: object) -> None:
+    """Hold a transaction-scoped lock on a name (PostgreSQL advisory lock).
+
+    SQLite needs none: BEGIN IMMEDIATE already serialises writers.
+    """
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return
+    key = zlib.crc32(repr(parts).encode()) - 2**31
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.common import insert_ignore
+from storage.common import insert_ignore, upsert
 from storage.models import Area, Chat, Department, Person, PersonRole
 
 
@@ -46,16 +46,11 @@ async def person(session: AsyncSession, user_id: int) -> Person | None:
 async def remember_person(
     session: AsyncSession, user_id: int, full_name: str | None, username: str | None,
     language: str | None = None, started: bool | None = None,
-) -> Person:
-    p = await session.get(Person, user_id)
-    if p is None:
-        p = Person(id=user_id, full_name=full_name, username=username, locale=None, started=bool(started))
-        session.add(p)
-    else:
-        p.full_name, p.username = full_name or p.full_name, username or p.username
-        if started:
-            p.started, p.blocked = True, False
-    return p
+) -> None:
+    """Upsert: two updates from one person may arrive at once (an album)."""
+    values = {"id": user_id, "full_name": full_name, "username": username, "started": bool(started), "blocked": False}
+    update = ["full_name", "username"] + (["started", "blocked"] if started else [])
+    await upsert(session, Person, values, keys=["id"], update=update)
 
 
 async def roles(session: AsyncSession, user_id: int) -> list[PersonRole]:

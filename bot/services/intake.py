@@ -12,6 +12,7 @@ from bot.domain.codes import display
 from bot.domain.lifecycle import Status
 from bot.services import notify
 from storage import directory, outbox, tickets
+from storage.common import serialize
 from storage.models import Ticket
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ class Appeal:
 async def file_appeal(session: AsyncSession, app: App, appeal: Appeal) -> tuple[Ticket, bool]:
     """Make (or find, for a repeated delivery) the ticket for an appeal; queue the ack."""
     now = app.now()
+    if appeal.media_group_id:
+        await serialize(session, "album", appeal.chat_id, appeal.media_group_id)
     existing = await tickets.find_by_origin(session, appeal.chat_id, appeal.message_id)
     if existing is None and appeal.media_group_id:
         existing = await tickets.find_by_album(session, appeal.chat_id, appeal.media_group_id)
@@ -146,6 +149,7 @@ async def add_note(session: AsyncSession, app: App, ticket: Ticket, text: str, u
 async def buffer_album_item(session: AsyncSession, app: App, chat_id: int, message_id: int, media_group_id: str,
                             user_id: int, photo: Photo) -> Ticket | None:
     """An album item without a trigger: attach to its ticket, or keep it until the ticket exists."""
+    await serialize(session, "album", chat_id, media_group_id)
     ticket = await tickets.find_by_album(session, chat_id, media_group_id)
     if ticket is not None:
         await add_photos(session, app, ticket, [photo], user_id)

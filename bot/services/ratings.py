@@ -155,6 +155,7 @@ async def rate(session: AsyncSession, app: App, *, ticket_id: int, round_: int, 
         await _edit_pressed(session, app, t, where, "rate.recorded", label_key=LABELS[score])
         await _strip(session, app, t, "rate_ask", since, keep=where)
         await _ask_process(session, app, t, round_)
+        await reviews.tell_department(session, app, t, "rate.dept_satisfied", label_key=LABELS[score])
         await _reschedule(session, app, t.id)
         return "rate.thanks"
     await tickets.add_event(session, t.id, "rated_unsatisfied", now, actor_id=user_id,
@@ -202,6 +203,8 @@ async def reason(session: AsyncSession, app: App, *, ticket_id: int, round_: int
     round_ = t.rating_round if round_ is None else round_
     rating = await store.get(session, t.id, round_)
     if rating is None or rating.result_score != rules.UNSATISFIED:
+        if words:  # a late reply to an old question: kept as a comment, never lost
+            return await comment(session, app, t.id, user_id, words)
         raise Refusal("rate.stale" if round_ != t.rating_round else "error.bad_button")
     if rating.reason is not None:
         if words:  # too late to steer the decision, but never lost: on the record and with the department
@@ -280,9 +283,11 @@ async def comment(session: AsyncSession, app: App, ticket_id: int, user_id: int 
     words = words.strip()
     if not words:
         return "rate.comment_empty"
-    round_ = t.rating_round
-    if not await store.add_comment(session, t.id, round_, words):
-        raise Refusal("rate.stale")
+    rated = [r for r in await store.of_ticket(session, t.id) if r.result_score is not None]
+    if not rated:
+        raise Refusal("rate.use_buttons")
+    round_ = rated[-1].round
+    await store.add_comment(session, t.id, round_, words)
     await tickets.add_event(session, t.id, "rating_comment", app.now(), actor_id=user_id,
                             data={"round": round_, "text": words})
     return "rate.comment_saved"
@@ -304,7 +309,9 @@ async def on_due(session: AsyncSession, app: App, t: Ticket, now: datetime) -> N
     t = await _load(session, t.id)
     action = rules.due_action(status=t.status, now=now, resolved_at=t.resolved_at, closed_at=t.closed_at,
                               close_reason=t.close_reason, sla_state=t.sla_state, timers=_timers(app))
-    if action == "remind":
+    if action == "remind" and t.rating_round == 0:
+        await ask(session, app, t)
+    elif action == "remind":
         t = await _put_state(session, app, t.id, reminded_at=now.isoformat())
         await tickets.add_event(session, t.id, "rating_reminded", now, data={"round": t.rating_round})
         await notify.tell_reporter(session, app, t, "rate.reminder", purpose="rate_ask", awaiting=True,

@@ -38,11 +38,15 @@ async def _person_name(session: AsyncSession, user_id: int | None) -> str | None
 
 # ---------------------------------------------------------------- the department
 
-async def tell_department(session: AsyncSession, app: App, t: Ticket, key: str, **params: object) -> None:
+async def tell_department(session: AsyncSession, app: App, t: Ticket, key: str, label_key: str | None = None,
+                          **params: object) -> None:
+    """A note in the lead department's chat (`label_key` is translated in that chat's language)."""
     dept = await directory.department(session, t.lead_dept) if t.lead_dept else None
     if dept is None or dept.chat_id is None:
         return
     tr = await notify.chat_translator(session, app, dept.chat_id)
+    if label_key:
+        params["label"] = tr(label_key)
     notify.send(session, app, dept.chat_id, tr(key, code=display(t.code), **params), ticket=t, purpose="dept_note")
 
 
