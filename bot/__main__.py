@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = _settings()
-        logging.basicConfig(level=settings.log_level.upper(),
+        level = "WARNING" if args.cmd == "demo" else settings.log_level.upper()
+        logging.basicConfig(level=level,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         if args.cmd == "demo":
             from bot.demo import run_demo

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import running
+from bot.clock import ShiftedClock as BaseShiftedClock
 from bot.sandbox import TelegramSandbox
 from bot.settings import Settings
 from storage.models import OutboxMessage
@@ -44,21 +45,11 @@ DEPT_MEMBERS = {CGJ_CHAT: [HANDLER_A, HANDLER_B, CGJ_LEADER], SW_CHAT: [SW_HANDL
 START = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
 
 
-class ShiftedClock:
-    """Real time moving on, shifted to a chosen start; `advance` jumps ahead (no sleeping)."""
+class ShiftedClock(BaseShiftedClock):
+    """Starts on a working Monday morning unless told otherwise."""
 
     def __init__(self, start: datetime = START) -> None:
-        self.offset = start - datetime.now(timezone.utc)
-
-    def __call__(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
-
-    def advance(self, delta: timedelta | None = None, **kw: float) -> datetime:
-        self.offset += delta or timedelta(**kw)
-        return self()
-
-    def set(self, when: datetime) -> None:
-        self.offset = when - datetime.now(timezone.utc)
+        super().__init__(start)
 
 
 async def fresh_database(tmp_path: Path) -> str:

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.callbacks import Rate, RateReason
+from bot.callbacks import Rate, RateReason, Review
 from bot.domain.calendar import WorkCalendar
 from bot.sandbox import TelegramSandbox
 from scheduler.jobs import scan
@@ -226,8 +226,6 @@ async def test_review_sends_back_to_the_department(world: World):
     back = await world.reply_from_bot(CGJ_CHAT, contains="审核后退回重办")
     assert world.sb.buttons(back) == [["办结", "申请延期"]] and "态度" in back["text"]
     # A stale press on the settled review card changes nothing.
-    from bot.callbacks import Review
-
     a = await press_raw(world, DISPATCHER, DISPATCH_CHAT, review["message_id"],
                         Review(action="back", ticket_id=1).pack())
     assert a["show_alert"] and (await ticket(world)).reopen_count == 2
@@ -355,3 +353,25 @@ async def test_reporter_who_blocked_the_bot_still_gets_the_question_in_the_group
     assert world.sb.buttons(question) == SCALE
     await press(world, RESIDENT, COMMUNITY, question, "非常满意")
     assert (await ticket(world)).status == "CLOSED"
+
+
+async def test_review_dispatches_elsewhere(world: World):
+    question = await resolved(world)
+    for q in (question, None):
+        if q is None:
+            card = await world.reply_from_bot(CGJ_CHAT, contains="问题没有解决")
+            q = await resolve_on(world, card, "再次清运", COMMUNITY)
+        await press(world, RESIDENT, COMMUNITY, q, "不满意")
+        ask = await world.reply_from_bot(COMMUNITY, predicate=has_button("问题没有解决"))
+        await press(world, RESIDENT, COMMUNITY, ask, "问题没有解决")
+    review = await world.reply_from_bot(DISPATCH_CHAT, contains="不满意诉求审核")
+    await press(world, DISPATCHER, DISPATCH_CHAT, review, "改派其他部门")
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="审核后改派")
+    again = await press_raw(world, DISPATCHER, DISPATCH_CHAT, review["message_id"],
+                            Review(action="elsewhere", ticket_id=1).pack())
+    assert again["show_alert"]
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "另选部门")
+    await press(world, DISPATCHER, DISPATCH_CHAT, world.sb.message(DISPATCH_CHAT, card["message_id"]), "水务局")
+    t = await ticket(world)
+    assert t.status == "DISPATCHED" and t.lead_dept == "sw"
+    assert "review_redirect" in await events(world)

@@ -47,7 +47,7 @@ def _active(t: Ticket, state: dict) -> tuple[str, ...]:
 
 
 def nag_time(app: App) -> time:
-    return parse_hhmm(getattr(app.org.scheduler, "nag_at", "09:00"))
+    return parse_hhmm(app.org.scheduler.nag_at)
 
 
 def parse_hhmm(text: str) -> time:
@@ -115,32 +115,43 @@ async def on_due(session: AsyncSession, app: App, t: Ticket, now: datetime) -> N
     await _store(session, t, state, when)
 
 
+def _group(actions: list[nag.Action]) -> list[tuple[type, datetime, float, list[str]]]:
+    """One line per (kind, deadline, fraction): clocks sharing a deadline are told together."""
+    lines: dict[tuple, list[str]] = {}
+    for a in actions:
+        if isinstance(a, nag.Nag):
+            lines.setdefault((nag.Nag, a.since, 0.0), []).extend(a.clocks)
+        else:
+            lines.setdefault((type(a), a.due, getattr(a, "fraction", 0.0)), []).append(a.clock)
+    return [(kind, due, fraction, clocks) for (kind, due, fraction), clocks in lines.items()]
+
+
 async def _tell(session: AsyncSession, app: App, t: Ticket, state: dict, actions: list[nag.Action],
                 now: datetime) -> None:
     dept = await directory.department(session, t.lead_dept) if t.lead_dept else None
     chat_id = dept.chat_id if dept else None
     tr = await notify.chat_translator(session, app, chat_id or 0)
-    code, text = display(t.code), summary(t.text or "", 60)
-    lines: list[str] = []
+    code, lines, card_lines = display(t.code), [], []
     for a in actions:
-        if isinstance(a, nag.Reminder):
-            lines.append(tr("sla.reminder", code=code, clock=tr(f"clock.{a.clock}"),
-                            when=escalation.local(app, a.due), pct=round(a.fraction * 100), summary=text))
-        elif isinstance(a, nag.Overdue):
+        if isinstance(a, nag.Overdue):
             await tickets.add_event(session, t.id, "sla_overdue", now, data={"clock": a.clock})
-            lines.append(tr("sla.overdue", code=code, clock=tr(f"clock.{a.clock}"),
-                            when=escalation.local(app, a.due), summary=text))
             card = await escalation.give_card(session, app, t, state, a.clock, a.due, now)
             if card is not None:
-                name = dept.name if dept else t.lead_dept
-                lines.append(tr(f"sla.card_{card.colour}", dept=name))
-        elif isinstance(a, nag.Nag):
-            days = max(1, app.calendar.working_days_between(a.since, now))
-            clocks = "、".join(tr(f"clock.{c}") for c in a.clocks)
-            lines.append(tr("sla.nag", code=code, clocks=clocks, days=days,
-                            when=escalation.local(app, a.since), summary=text))
+                card_lines.append(tr(f"sla.card_{card.colour}", dept=dept.name if dept else t.lead_dept))
+    for kind, due, fraction, clocks in _group(actions):
+        clock = tr("sla.clock_sep").join(tr(f"clock.{c}") for c in clocks)
+        when = escalation.local(app, due)
+        if kind is nag.Reminder:
+            lines.append(tr("sla.reminder", code=code, clock=clock, when=when, pct=round(fraction * 100)))
+        elif kind is nag.Overdue:
+            lines.append(tr("sla.overdue", code=code, clock=clock, when=when))
+        else:
+            days = max(1, app.calendar.working_days_between(due, now))
+            lines.append(tr("sla.nag", code=code, clock=clock, when=when, days=days))
     if chat_id is None or not lines:
         return
+    lines.append(tr("card.summary", text=summary(t.text or "", 60)))
+    lines += card_lines
     duty = await escalation.duty_line(session, app, tr, t, now)
     if duty:
         lines.append(duty)

@@ -50,7 +50,7 @@ async def refresh_dept_cards(session: AsyncSession, app: App, t: Ticket, note: s
     owner = await _person_name(session, t.owner_id)
     depts = await tickets.departments_of(session, t.id)
     co_names = [names.get(d.dept_code, d.dept_code) for d in depts if d.role == "co"]
-    photos = await tickets.count_attachments(session, t.id)
+    photos = len(await tickets.attachments(session, t.id, "appeal"))
     for link in await tickets.links_of(session, t.id, "dept_card"):
         tr = await notify.chat_translator(session, app, link.chat_id)
         text = cards.dept_card(tr, app, t, photos, "lead", co_names, owner, note(tr) if callable(note) else note)
