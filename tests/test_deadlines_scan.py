@@ -1,0 +1,183 @@
+"""The scan's guarantees: restart and concurrency safe, one lease holder, the digest once a day,
+/cards paging, and the due query on the index (issue 4)."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.dialects import sqlite
+
+from bot.context import App
+from bot.services import deadlines, dispatching
+from scheduler import jobs
+from scheduler.jobs import digest_job, hold_lease, scan, scan_job
+from storage import cards as card_store
+from storage import scan as scan_store
+from storage import tickets
+from storage.db import make_engine, make_sessionmaker
+from storage.models import OutboxMessage, Ticket
+from tests.harness import COMMUNITY, DISPATCH_CHAT, DISPATCHER, LEADERS_CHAT, RESIDENT, World
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def sh(*args: int) -> datetime:
+    return datetime(*args, tzinfo=SH)
+
+
+class Crash(BaseException):
+    """The process dies mid-scan (not an error the scan would catch and retry)."""
+
+
+async def dispatched(world: World, n: int, urgency: str = "normal", dispatch: bool = True) -> list[int]:
+    """``n`` tickets dispatched to 城市管理局 through the dispatch service (no chat round trips)."""
+    ids = []
+    async with world.app.sessions() as s:
+        for _ in range(n):
+            t = await tickets.create(s, now=world.app.now(), code_year=2026, status="TRIAGE", kind="help",
+                                     urgency=urgency, text="垃圾没人清运", reporter_id=RESIDENT,
+                                     origin_chat_id=COMMUNITY, origin_message_id=None)
+            if dispatch:
+                await dispatching.dispatch(s, world.app, t.id, None, "cgj", [])
+            ids.append(t.id)
+        await world.app.commit(s)
+    await world.settle()
+    return ids
+
+
+async def told(world: World, words: str) -> dict[int, int]:
+    """How many outbox messages containing ``words`` each ticket got."""
+    rows = await world.rows(select(OutboxMessage).where(OutboxMessage.method == "message"))
+    counts: dict[int, int] = {}
+    for r in rows:
+        if words in (r.payload or {}).get("text", ""):
+            counts[r.ticket_id] = counts.get(r.ticket_id, 0) + 1
+    return counts
+
+
+def second_instance(world: World) -> tuple[App, object]:
+    engine = make_engine(world.app.settings.database_url)
+    app = App(settings=world.app.settings, org=world.app.org, sessions=make_sessionmaker(engine), clock=world.clock)
+    return app, engine
+
+
+async def test_a_crash_mid_scan_then_a_restart_loses_and_doubles_nothing(world: World, monkeypatch):
+    ids = await dispatched(world, 6)
+    world.clock.set(sh(2026, 11, 23, 21, 5))  # past the 50 % mark of every accept window
+    real, calls = deadlines._tell, []
+
+    async def dying(*args, **kw):  # noqa: ANN002, ANN003
+        calls.append(1)
+        if len(calls) == 4:
+            raise Crash()
+        return await real(*args, **kw)
+
+    monkeypatch.setattr(deadlines, "_tell", dying)
+    with pytest.raises(Crash):
+        await scan(world.app)
+    monkeypatch.setattr(deadlines, "_tell", real)
+    assert await told(world, "时限提醒") == {i: 1 for i in ids[:3]}  # the 4th rolled back whole
+
+    app2, engine = second_instance(world)  # "after the restart"
+    try:
+        assert await scan(app2) == 3
+        assert await scan(world.app) == 0 and await scan(app2) == 0
+        assert await told(world, "时限提醒") == {i: 1 for i in ids}
+        # Two schedulers scanning at the same moment (a lease lost mid-scan): each row once.
+        world.clock.set(sh(2026, 11, 24, 5))  # past 80 %
+        counts = await asyncio.gather(scan(world.app), scan(app2), scan(world.app))
+        assert sum(counts) == 6
+        assert await told(world, "80%") == {i: 1 for i in ids}
+    finally:
+        await engine.dispose()
+    await world.settle()
+    assert len([m for m in world.sb.bot_messages(-1001000000020) if "80%" in m["text"]]) == 6
+
+
+async def test_a_failing_ticket_is_retried_later_and_does_not_stop_the_others(world: World, monkeypatch):
+    ids = await dispatched(world, 3)
+    world.clock.set(sh(2026, 11, 23, 21, 5))
+    real = deadlines.on_due
+
+    async def broken(session, app, t, now):  # noqa: ANN001
+        if t.id == ids[1]:
+            raise RuntimeError("boom")
+        return await real(session, app, t, now)
+
+    monkeypatch.setattr(deadlines, "on_due", broken)
+    assert await scan(world.app) == 2
+    t = await world.scalar(select(Ticket).where(Ticket.id == ids[1]))
+    assert t.next_check_at > world.clock() + timedelta(minutes=4)
+    monkeypatch.setattr(deadlines, "on_due", real)
+    world.clock.advance(minutes=6)
+    assert await scan(world.app) == 1
+    assert await told(world, "时限提醒") == {i: 1 for i in ids}
+
+
+async def test_only_the_lease_holder_scans(world: World):
+    await dispatched(world, 1)
+    world.clock.set(sh(2026, 11, 23, 21, 5))
+    assert await hold_lease(world.app, "instance-a")
+    assert not await hold_lease(world.app, "instance-b")
+    assert await scan_job(world.app, "instance-b") == 0
+    assert await scan_job(world.app, "instance-a") == 1
+    # Instance A stops renewing; after the lease runs out (3 scan intervals) B takes over.
+    world.clock.advance(seconds=jobs.lease_ttl(world.app).total_seconds() + 1)
+    assert await hold_lease(world.app, "instance-b")
+    assert not await hold_lease(world.app, "instance-a")
+
+
+async def test_morning_digest_once_a_day_on_working_days(world: World):
+    await dispatched(world, 2)
+    await dispatched(world, 1, urgency="urgent")
+    await dispatched(world, 1, dispatch=False)  # waits for a dispatcher
+    assert not await digest_job(world.app, "a", now=sh(2026, 11, 24, 8, 0))  # before digest_at 08:30
+    assert await digest_job(world.app, "a", now=sh(2026, 11, 24, 8, 31))
+    assert not await digest_job(world.app, "a", now=sh(2026, 11, 24, 8, 40))  # once a day
+    assert not await digest_job(world.app, "b", now=sh(2026, 11, 24, 9, 0))  # not the lease holder
+    await world.settle()
+    for chat in (DISPATCH_CHAT, LEADERS_CHAT):
+        [digest] = [m["text"] for m in world.sb.bot_messages(chat) if "每日简报" in m["text"]]
+        assert "2026-11-24" in digest and "新增 4 件" in digest and "待派单 1 件" in digest
+        assert "城市管理局：在办 3，今日到期 2，超时 1" in digest and "#2026-000003" in digest
+    assert not await digest_job(world.app, "a", now=sh(2026, 11, 28, 9, 0))  # Saturday
+    assert await digest_job(world.app, "a", now=sh(2026, 11, 30, 8, 45))
+
+
+async def test_cards_are_paged_latest_first(world: World):
+    [tid] = await dispatched(world, 1)
+    async with world.app.sessions() as s:
+        for i in range(12):
+            await card_store.add_card(s, dept="cgj", ticket_id=tid, colour="red" if i % 2 else "yellow",
+                                      clock="accept", reason="", at=sh(2026, 11, 1 + i, 10))
+        await s.commit()
+    await world.send(DISPATCHER, LEADERS_CHAT, "/cards")
+    first = await world.reply_from_bot(LEADERS_CHAT, contains="共 12 张")
+    assert "11-12 10:00" in first["text"] and "11-02 10:00" not in first["text"] and "第 1/2 页" in first["text"]
+    qid = await world.sb.press(DISPATCHER, LEADERS_CHAT, first["message_id"], "▶")
+    await world.sb.callback_answer(qid)
+    await world.settle()
+    second = world.sb.message(LEADERS_CHAT, first["message_id"])
+    assert "11-02 10:00" in second["text"] and "第 2/2 页" in second["text"]
+    assert world.sb.buttons(second) == [["◀"]]
+
+
+async def test_the_due_query_uses_the_next_check_index(world: World):
+    if not world.app.settings.database_url.startswith("sqlite"):
+        pytest.skip("query plan checked on SQLite")
+    async with world.app.sessions() as s:
+        captured = []
+        real_execute = s.execute
+
+        async def spy(stmt, *a, **kw):  # noqa: ANN001, ANN002, ANN003
+            captured.append(stmt)
+            return await real_execute(stmt, *a, **kw)
+
+        s.execute = spy  # type: ignore[method-assign]
+        await scan_store.due(s, world.app.now(), 100, (world.app.now(), 5))
+        sql = str(captured[0].compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+        plan = " ".join(str(r) for r in (await real_execute(text("EXPLAIN QUERY PLAN " + sql))).all())
+    assert "ix_tickets_next_check" in plan and "SCAN tickets" not in plan.replace("USING", "")
