@@ -180,4 +180,5 @@ async def test_the_due_query_uses_the_next_check_index(world: World):
         await scan_store.due(s, world.app.now(), 100, (world.app.now(), 5))
         sql = str(captured[0].compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
         plan = " ".join(str(r) for r in (await real_execute(text("EXPLAIN QUERY PLAN " + sql))).all())
-    assert "ix_tickets_next_check" in plan and "SCAN tickets" not in plan.replace("USING", "")
+    assert "SEARCH tickets USING COVERING INDEX ix_tickets_next_check" in plan, plan
+    assert "SCAN tickets" not in plan, plan

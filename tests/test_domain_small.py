@@ -1,0 +1,114 @@
+"""Pure domain pieces: lifecycle rules, intake triggers, codes, typed dates, flood pacing."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.domain.codes import display, make_code, parse_code
+from bot.domain.dates import find_date, strip_date
+from bot.domain.intake import MessageFacts, decide, summary
+from bot.domain.lifecycle import RULES, Actor, Forbidden, NotAllowed, Status, plan
+from bot.ratelimit import FloodGate
+
+
+class TestLifecycle:
+    def test_dispatcher_dispatches_from_triage(self):
+        assert plan("dispatch", "TRIAGE", {Actor.DISPATCHER}) is Status.DISPATCHED
+
+    def test_reporter_cannot_dispatch(self):
+        with pytest.raises(Forbidden):
+            plan("dispatch", "TRIAGE", {Actor.REPORTER})
+
+    def test_stale_accept_is_not_allowed(self):
+        with pytest.raises(NotAllowed):
+            plan("accept", "ACCEPTED", {Actor.HANDLER})
+
+    @pytest.mark.parametrize("action", sorted(RULES))
+    def test_every_action_refuses_final_states(self, action):
+        for status in (Status.CLOSED, Status.MERGED, Status.REJECTED, Status.DIVERTED):
+            with pytest.raises(NotAllowed):
+                plan(action, status, {Actor.SYSTEM})
+
+    def test_handler_may_not_rate_or_decide_extensions(self):
+        with pytest.raises(Forbidden):
+            plan("rate", "RESOLVED", {Actor.HANDLER, Actor.OWNER})
+        with pytest.raises(Forbidden):
+            plan("decide_extension", "ACCEPTED", {Actor.HANDLER, Actor.OWNER})
+
+
+class TestIntake:
+    bot = "huying_bot"
+
+    def test_plain_group_chatter_is_ignored(self):
+        assert decide(MessageFacts(text="大家好"), self.bot, community=True).action == "ignore"
+
+    def test_command_with_text_is_an_appeal(self):
+        d = decide(MessageFacts(text="/appeal 路灯坏了", command="appeal", command_args="路灯坏了"), self.bot,
+                   community=True)
+        assert (d.action, d.text) == ("appeal", "路灯坏了")
+
+    def test_empty_command_is_empty_unless_it_has_a_photo(self):
+        assert decide(MessageFacts(command="appeal"), self.bot, community=True).action == "empty"
+        assert decide(MessageFacts(command="appeal", has_photos=True), self.bot, community=True).action == "appeal"
+
+    def test_mention_is_stripped_and_hashtag_sets_kind(self):
+        d = decide(MessageFacts(text="@huying_bot #投诉 噪音扰民", mentions_bot=True, hashtags=("#投诉",)), self.bot,
+                   community=True)
+        assert d.text == "噪音扰民" and d.kind == "complaint"
+
+    def test_forward_counts_only_from_volunteers(self):
+        f = MessageFacts(text="水管漏水", is_forward=True, sender_is_volunteer=False)
+        assert decide(f, self.bot, community=True).action == "ignore"
+        f = MessageFacts(text="水管漏水", is_forward=True, sender_is_volunteer=True)
+        assert decide(f, self.bot, community=True).on_behalf
+
+    def test_summary_keeps_short_text_and_cuts_long(self):
+        assert summary("短") == "短"
+        long = "长" * 5000
+        assert len(summary(long)) == 120 and summary(long).endswith("…")
+
+
+class TestCodes:
+    def test_round_trip(self):
+        assert display(make_code(2026, 123)) == "#2026-000123"
+        assert parse_code("#2026-000123") == parse_code("2026-123") == "2026-000123"
+        assert parse_code("hello") is None
+
+
+class TestDates:
+    today = date(2026, 11, 23)
+
+    @pytest.mark.parametrize("text, expected", [
+        ("需要协调 2026-12-05", date(2026, 12, 5)),
+        ("12月5日前完成", date(2026, 12, 5)),
+        ("延到 1/10", date(2027, 1, 10)),
+        ("2026年12月31日", date(2026, 12, 31)),
+        ("没有日期", None),
+        ("2026-13-45", None),
+    ])
+    def test_find_date(self, text, expected):
+        assert find_date(text, self.today) == expected
+
+    def test_strip_date_keeps_the_reason(self):
+        assert strip_date("需要协调施工队 2026-12-05") == "需要协调施工队"
+
+
+class TestFloodGate:
+    def test_one_message_per_second_per_chat(self):
+        gate = FloodGate(global_per_second=1000, chat_interval=1.0, group_per_minute=1000)
+        gate.record(-1, now=10.0)
+        assert gate.wait_time(-1, now=10.2) == pytest.approx(0.8)
+        assert gate.wait_time(-2, now=10.2) == 0
+
+    def test_twenty_per_minute_per_group(self):
+        gate = FloodGate(global_per_second=1000, chat_interval=0.0, group_per_minute=20)
+        for i in range(20):
+            gate.record(-5, now=float(i))
+        assert gate.wait_time(-5, now=20.0) == pytest.approx(40.0)
+        assert gate.wait_time(5, now=20.0) == 0  # private chats have no per-minute cap
+
+    def test_retry_after_blocks_the_chat(self):
+        gate = FloodGate()
+        gate.block(-1, until=100.0)
+        assert gate.wait_time(-1, now=95.0) == pytest.approx(5.0)
