@@ -183,3 +183,8 @@ async def recent_by_reporter(session: AsyncSession, chat_id: int, user_id: int, 
     q = (select(Ticket).where(Ticket.origin_chat_id == chat_id, Ticket.reporter_id == user_id,
                               Ticket.created_at >= since).order_by(Ticket.id.desc()).limit(1))
     return (await session.execute(q)).scalar_one_or_none()
+
+
+async def merged_into(session: AsyncSession, ticket_id: int) -> list[Ticket]:
+    q = select(Ticket).where(Ticket.merged_into_id == ticket_id).order_by(Ticket.id)
+    return list((await session.execute(q)).scalars())

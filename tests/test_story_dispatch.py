@@ -169,6 +169,24 @@ async def test_merge_into_another_ticket(world: World):
     await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
     t2 = await ticket(world, 2)
     assert t2.status == "MERGED" and t2.merged_into_id == 1
+    # The merged reporter follows the surviving ticket: they hear when it is dispatched.
+    card1 = next(m for m in world.sb.bot_messages(DISPATCH_CHAT) if "#2026-000001" in m["text"])
+    await press(world, DISPATCHER, DISPATCH_CHAT, card1, "派单")
+    news = await world.reply_from_bot(COMMUNITY, predicate=lambda m: m.get("reply_to_message", {}).get(
+        "from", {}).get("id") == RESIDENT_2 and "城市管理局" in m["text"])
+    assert "#2026-000001" in news["text"]
+
+
+async def test_co_department_gets_an_information_card(world: World):
+    await world.send(RESIDENT, COMMUNITY, "@huying_bot 小区电梯坏了三天，物业不管")
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
+    assert "住房和城乡建设局" in card["text"]
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
+    co_card = await world.reply_from_bot(CGJ_CHAT, predicate=lambda m: "协办签收" in str(world.sb.buttons(m)))
+    await world.reply_from_bot(ZJJ_CHAT, predicate=lambda m: "签收" in str(world.sb.buttons(m)))
+    answer = await press(world, HANDLER_A, CGJ_CHAT, co_card, "协办签收")
+    assert not answer.get("show_alert")
+    assert "co_accepted" in await events(world)
 
 
 async def test_divert_and_reject(world: World):

@@ -375,3 +375,32 @@ async def test_review_dispatches_elsewhere(world: World):
     t = await ticket(world)
     assert t.status == "DISPATCHED" and t.lead_dept == "sw"
     assert "review_redirect" in await events(world)
+
+
+async def test_skip_the_process_question_once(world: World):
+    question = await resolved(world)
+    await press(world, RESIDENT, COMMUNITY, question, "非常满意")
+    process = await world.reply_from_bot(COMMUNITY, predicate=has_button("跳过"))
+    first = await press(world, RESIDENT, COMMUNITY, process, "跳过")
+    assert not first.get("show_alert")
+    assert world.sb.buttons(world.sb.message(COMMUNITY, process["message_id"])) == []
+    again = await press_raw(world, RESIDENT, COMMUNITY, process["message_id"],
+                            Rate(ticket_id=1, round=1, question="process", score=0).pack())
+    assert again["show_alert"]
+    [r] = await ratings(world)
+    assert r.result_score == 4 and r.process_score is None
+    assert (await events(world)).count("process_skipped") == 1
+
+
+async def test_a_resolved_ticket_never_asked_gets_its_question_from_the_scan(world: World):
+    await resolved(world)
+    async with world.app.sessions() as s:  # as if resolved before ratings existed
+        t = await s.get(Ticket, 1)
+        t.rating_round, t.sla_state = 0, {}
+        await s.commit()
+    world.clock.advance(days=2, minutes=1)
+    await run_scan(world)
+    question = await world.reply_from_bot(COMMUNITY, predicate=has_button("非常满意"))
+    assert (await ticket(world)).rating_round == 1
+    await press(world, RESIDENT, COMMUNITY, question, "比较满意")
+    assert (await ticket(world)).status == "CLOSED"

@@ -9,6 +9,7 @@ from bot.context import App
 from bot.i18n import Translator
 from storage import directory
 from storage import outbox
+from storage import tickets as tickets_repo
 from storage.models import Ticket
 
 
@@ -90,8 +91,21 @@ async def tell_reporter(
 
     The group variant carries no personal data; if the private chat refuses (blocked),
     the outbox falls back to the group reply. `keyboard` may be a function of the reader's
-    Translator, so each chat gets button labels in its own language.
+    Translator, so each chat gets button labels in its own language. Reporters of tickets
+    merged into this one follow it too (news only: buttons stay with its own reporter).
     """
+    await _tell_one(session, app, ticket, key, purpose=purpose, keyboard=keyboard, awaiting=awaiting, **params)
+    if keyboard is None and not awaiting:
+        for merged in await tickets_repo.merged_into(session, ticket.id):
+            if merged.reporter_id != ticket.reporter_id:
+                await _tell_one(session, app, merged, key, purpose="follower_note", **params)
+
+
+async def _tell_one(
+    session: AsyncSession, app: App, ticket: Ticket, key: str, *, purpose: str,
+    keyboard: list[list[dict]] | Callable[[Translator], list[list[dict]]] | None = None, awaiting: bool = False,
+    **params: object,
+) -> None:
     reporter = await directory.person(session, ticket.reporter_id) if ticket.reporter_id else None
     awaiting_id = ticket.reporter_id if awaiting else None
     group_target = None

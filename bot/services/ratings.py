@@ -19,7 +19,7 @@ from bot.callbacks import Rate, RateReason, button
 from bot.context import App
 from bot.domain import rating as rules
 from bot.domain.codes import display
-from bot.domain.lifecycle import Actor, Refusal, Status, plan
+from bot.domain.lifecycle import Actor, Refusal, Status, TransitionError, plan
 from bot.i18n import Translator
 from bot.services import deadlines, notify, reviews
 from storage import ratings as store
@@ -182,6 +182,9 @@ async def _process(session: AsyncSession, app: App, t: Ticket, round_: int, scor
         raise Refusal("rate.already")
     now = app.now()
     if score == rules.SKIP:
+        if any(e.kind == "process_skipped" and (e.data or {}).get("round") == round_
+               for e in await tickets.events(session, t.id)):
+            raise Refusal("rate.already")
         await tickets.add_event(session, t.id, "process_skipped", now, actor_id=user_id, data={"round": round_})
         await _edit_pressed(session, app, t, where, "rate.process_skipped")
         return "rate.thanks"
@@ -219,8 +222,6 @@ async def reason(session: AsyncSession, app: App, *, ticket_id: int, round_: int
         await notify.tell_reporter(session, app, t, "rate.ask_reason_words", purpose="rate_reason", awaiting=True,
                                    code=display(t.code))
         return "rate.tell_more"
-    if words and reason_code == "other":
-        reason_code = rules.rating_state(t.sla_state).get("reason_choice") or "other"
     await _edit_pressed(session, app, t, where, "rate.reason_chosen", label_key=f"rate.reason.{reason_code}")
     await unsatisfied(session, app, t.id, round_, reason_code, words, user_id, REPORTER)
     return "rate.reopened_ack"
@@ -321,7 +322,10 @@ async def on_due(session: AsyncSession, app: App, t: Ticket, now: datetime) -> N
         await _close_unrated(session, app, t, now)
     elif action == "reason_timeout":
         choice = rules.rating_state(t.sla_state).get("reason_choice") or rules.NO_REASON
-        await unsatisfied(session, app, t.id, t.rating_round, choice, None, None, SYSTEM)
+        try:
+            await unsatisfied(session, app, t.id, t.rating_round, choice, None, None, SYSTEM)
+        except TransitionError:  # the reporter's own answer got there first (nothing was written)
+            log.info("ticket %s: reason arrived while timing out", t.id)
     elif action == "public_response":
         await reviews.public_response(session, app, t)
     await _reschedule(session, app, t.id)
