@@ -81,13 +81,15 @@ def test_moved_deadline_restarts_the_window_now_and_stops_the_nags():
     assert nag.next_check(state, ("resolve",), FR) == sh(2026, 11, 26, 11)  # 50 % of the new window
 
 
-def test_sync_keeps_other_keys_and_counts_passed_reminders_as_sent():
+def test_sync_keeps_other_keys_and_a_late_first_look_still_owes_the_latest_reminder():
     state = {"progress_at": "x", "rating": {"round": 1}}
     due = sh(2026, 11, 24, 9)
     new, _ = nag.sync(state, {"resolve": due}, sh(2026, 11, 24, 6), FR, first_start=sh(2026, 11, 23, 9))
     assert new["progress_at"] == "x" and new["rating"] == {"round": 1}
-    assert new["clocks"]["resolve"]["sent"] == [0.5, 0.8]
     assert state == {"progress_at": "x", "rating": {"round": 1}}  # the input is not mutated
+    assert new["clocks"]["resolve"]["sent"] == []
+    _, acts = run(new, ("resolve",), sh(2026, 11, 24, 6))
+    assert acts == [nag.Reminder("resolve", 0.8, due)]
 
 
 def test_status_moving_on_stops_everything():

@@ -8,9 +8,9 @@ ticket's ``sla_state`` JSON (other keys in it are kept untouched)::
      "carded": ["cgj:0"],      # department:round pairs that already got a card
      "on_time": [0]}           # rounds whose on-time resolution already cleared a streak
 
-* ``sync`` records each clock's window when its deadline first appears or moves (an
-  approved extension, a reopen): the window then starts *now* and the reminders whose
-  moment has already passed are counted as sent, so moving a deadline never fires a burst.
+* ``sync`` records each clock's window when its deadline first appears (it starts at the
+  dispatch) or moves (an approved extension, a reopen: it restarts *now*, and the reminder
+  marks already behind it count as sent, so moving a deadline never fires a burst).
 * ``step`` turns the due moments into actions: a ``Reminder`` at each configured fraction
   of the window (only the latest one when several fell due together), an ``Overdue``
   notice once when the deadline passes, and a ``Nag`` once per working day afterwards.
@@ -102,9 +102,10 @@ def sync(state: Mapping | None, dues: Mapping[str, datetime | None], now: dateti
             continue
         if entry and _dt(entry.get("due")) == due:
             continue
-        start = now if entry else (first_start or now)
-        start = min(start, due)
-        sent = [f for f in fractions if start < due and fraction_point(start, due, f) <= now]
+        start = min(now if entry else (first_start or now), due)
+        # A moved deadline owes no reminders for marks already behind it; a clock seen for
+        # the first time late (registered after its dispatch) still owes the latest one.
+        sent = [f for f in fractions if entry and start < due and fraction_point(start, due, f) <= now]
         clocks[clock] = {"start": _iso(start), "due": _iso(due), "sent": sent, "overdue": None}
         fresh.append(clock)
     new["clocks"] = clocks
