@@ -40,19 +40,20 @@ CHUNK = 50_000
 def rows(total: int, due: int, depts: list[str]):  # noqa: ANN201
     """Ticket rows: ``due`` of them due at NOW, the rest checked again days from now."""
     rnd = random.Random(7)
-    due_ids = set(rnd.sample(range(total), due))
+    # Exactly half of the due tickets at a reminder mark, half overdue, whatever the size.
+    reminding = {i: n % 2 == 1 for n, i in enumerate(sorted(rnd.sample(range(total), due)))}
     for i in range(total):
         dept = depts[i % len(depts)]
         base = {"code": f"B-{i:09d}", "kind": "help", "urgency": "normal", "text": f"bench ticket {i}",
                 "lead_dept": dept, "created_at": NOW - timedelta(days=2), "updated_at": NOW,
                 "version": 1, "returns_count": 0, "reopen_count": 0, "rating_round": 0}
-        if i in due_ids and i % 2:
+        if reminding.get(i) is True:
             # Dispatched 13 h ago with 24 h to accept: the 50 % reminder is due.
             start = NOW - timedelta(hours=13)
             base.update(status="DISPATCHED", dispatched_at=start, accept_due=start + timedelta(hours=24),
                         progress_due=start + timedelta(days=7), resolve_due=start + timedelta(days=7),
                         next_check_at=start + timedelta(hours=12))
-        elif i in due_ids:
+        elif reminding.get(i) is False:
             # Accepted, resolve deadline an hour ago: overdue notice and a card.
             start = NOW - timedelta(days=7, hours=1)
             base.update(status="ACCEPTED", dispatched_at=start, accepted_at=start + timedelta(hours=1),

@@ -16,6 +16,8 @@ from bot.org import OrgFile
 from bot.settings import Settings
 
 Clock = Callable[[], datetime]
+# Handlers receive the update's session under this name; they never build SQL with it.
+DbSession = AsyncSession
 
 
 def system_clock() -> datetime:

@@ -4,9 +4,8 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import App
+from bot.context import App, DbSession
 from bot.domain.lifecycle import TransitionError
 from bot.services import admin_svc
 from bot.services.access import Roles
@@ -17,7 +16,7 @@ def build_admin_router() -> Router:
     router = Router(name="admin")
 
     @router.message(Command("bind"))
-    async def bind(message: Message, command: CommandObject, session: AsyncSession, app: App, roles: Roles) -> None:
+    async def bind(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles) -> None:
         if not roles.admin:
             reply(session, app, message, _("error.admin_only"))
             return
@@ -38,7 +37,7 @@ def build_admin_router() -> Router:
         reply(session, app, message, _("bind.done", kind=_(f"chatkind.{parts[0]}"), name=name))
 
     @router.message(Command("role"))
-    async def role(message: Message, command: CommandObject, session: AsyncSession, app: App, roles: Roles) -> None:
+    async def role(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles) -> None:
         if not roles.admin:
             reply(session, app, message, _("error.admin_only"))
             return

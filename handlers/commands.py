@@ -4,9 +4,8 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import App
+from bot.context import App, DbSession
 from bot.domain.codes import display
 from bot.i18n import Translator, normalize_locale
 from bot.services import lookup, settings_svc
@@ -22,15 +21,15 @@ def build_commands_router() -> Router:
     router = Router(name="commands")
 
     @router.message(CommandStart())
-    async def start(message: Message, session: AsyncSession, app: App) -> None:
+    async def start(message: Message, session: DbSession, app: App) -> None:
         reply(session, app, message, _("help.start") + "\n\n" + _(help_key(message)))
 
     @router.message(Command("help"))
-    async def help_(message: Message, session: AsyncSession, app: App) -> None:
+    async def help_(message: Message, session: DbSession, app: App) -> None:
         reply(session, app, message, _(help_key(message)))
 
     @router.message(Command("lang"))
-    async def lang(message: Message, command: CommandObject, session: AsyncSession, app: App, roles: Roles) -> None:
+    async def lang(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles) -> None:
         wanted = (command.args or "").strip().lower()
         if wanted not in ("zh", "en"):
             reply(session, app, message, _("lang.usage"))
@@ -43,7 +42,7 @@ def build_commands_router() -> Router:
         reply(session, app, message, Translator(normalize_locale(wanted))("lang.done"))
 
     @router.message(Command("ticket"))
-    async def ticket(message: Message, command: CommandObject, session: AsyncSession, app: App, roles: Roles) -> None:
+    async def ticket(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles) -> None:
         if not command.args:
             reply(session, app, message, _("ticket.usage"))
             return
@@ -56,7 +55,7 @@ def build_commands_router() -> Router:
         reply(session, app, message, lookup.render(current_tr(), v, app, private_detail=message.chat.type == "private"))
 
     @router.message(Command("my"))
-    async def my(message: Message, session: AsyncSession, app: App) -> None:
+    async def my(message: Message, session: DbSession, app: App) -> None:
         rows = await lookup.mine(session, message.from_user.id)
         if not rows:
             reply(session, app, message, _("my.none"))
@@ -75,7 +74,7 @@ def build_unknown_router() -> Router:
     router = Router(name="unknown")
 
     @router.message(F.text.startswith("/"))
-    async def unknown(message: Message, session: AsyncSession, app: App) -> None:
+    async def unknown(message: Message, session: DbSession, app: App) -> None:
         name, _args = command_of(message, app.bot_username)
         if name is None:
             return

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import get_i18n, gettext
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import App
+from bot.context import App, DbSession
 from bot.i18n import Translator
 from bot.services import notify
 from handlers.facts import thread_of
@@ -17,7 +16,7 @@ def _(key: str, /, **params: object) -> str:
     return text.format(**params) if params else text
 
 
-def reply(session: AsyncSession, app: App, message: Message, text: str, **kw: object) -> None:
+def reply(session: DbSession, app: App, message: Message, text: str, **kw: object) -> None:
     """Answer a message in its chat and topic, through the outbox."""
     notify.send(session, app, message.chat.id, text, thread_id=thread_of(message), reply_to=message.message_id, **kw)
 

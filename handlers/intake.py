@@ -5,9 +5,8 @@ import logging
 
 from aiogram import Bot, F, Router
 from aiogram.types import Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import App
+from bot.context import App, DbSession
 from bot.domain import intake as rules
 from bot.services import access, intake
 from bot.services.intake import Appeal
@@ -23,25 +22,25 @@ def build_intake_router() -> Router:
     router = Router(name="intake")
 
     @router.message(F.migrate_to_chat_id)
-    async def migrated(message: Message, session: AsyncSession, app: App) -> None:
+    async def migrated(message: Message, session: DbSession, app: App) -> None:
         # The old group announces its new supergroup id: bindings follow (DESIGN §5).
         await intake.follow_migration(session, app, message.chat.id, message.migrate_to_chat_id)
 
     @router.message(F.migrate_from_chat_id)
-    async def migrated_from(message: Message, session: AsyncSession, app: App) -> None:
+    async def migrated_from(message: Message, session: DbSession, app: App) -> None:
         await intake.follow_migration(session, app, message.migrate_from_chat_id, message.chat.id)
 
     @router.message(F.chat.type.in_(GROUPS), F.from_user, F.reply_to_message)
-    async def reply_in_group(message: Message, session: AsyncSession, app: App, bot: Bot, roles: access.Roles) -> None:
+    async def reply_in_group(message: Message, session: DbSession, app: App, bot: Bot, roles: access.Roles) -> None:
         if not await route_reply(message, session, app, bot, roles):
             await group_appeal(message, session, app, roles)
 
     @router.message(F.chat.type.in_(GROUPS), F.from_user)
-    async def in_group(message: Message, session: AsyncSession, app: App, roles: access.Roles) -> None:
+    async def in_group(message: Message, session: DbSession, app: App, roles: access.Roles) -> None:
         await group_appeal(message, session, app, roles)
 
     @router.edited_message(F.from_user)
-    async def edited(message: Message, session: AsyncSession, app: App) -> None:
+    async def edited(message: Message, session: DbSession, app: App) -> None:
         # Edits never make a second ticket; an edited appeal keeps its new words in the history.
         await intake.record_edit(session, app, message.chat.id, message.message_id, message_text(message),
                                  message.from_user.id if message.from_user else None)
@@ -49,7 +48,7 @@ def build_intake_router() -> Router:
     return router
 
 
-async def route_reply(message: Message, session: AsyncSession, app: App, bot: Bot, roles: access.Roles) -> bool:
+async def route_reply(message: Message, session: DbSession, app: App, bot: Bot, roles: access.Roles) -> bool:
     """A reply to one of the bot's ticket messages; False if it is not one."""
     target = message.reply_to_message
     if not (target.from_user and target.from_user.id == app.bot_id):
@@ -63,7 +62,7 @@ async def route_reply(message: Message, session: AsyncSession, app: App, bot: Bo
     return await handler(message, link=link, session=session, app=app, bot=bot, roles=roles)
 
 
-async def group_appeal(message: Message, session: AsyncSession, app: App, roles: access.Roles) -> None:
+async def group_appeal(message: Message, session: DbSession, app: App, roles: access.Roles) -> None:
     chat = await intake.chat_info(session, message.chat.id)
     f = facts(message, app.bot_id, app.bot_username, volunteer=roles.volunteer)
     decision = rules.decide(f, app.bot_username, community=True)
@@ -81,7 +80,7 @@ async def group_appeal(message: Message, session: AsyncSession, app: App, roles:
     await file(message, session, app, decision, area=chat.area_code)
 
 
-async def file(message: Message, session: AsyncSession, app: App, decision: rules.Decision,
+async def file(message: Message, session: DbSession, app: App, decision: rules.Decision,
                area: str | None) -> None:
     kind, uid, name = origin(message) if decision.on_behalf else (None, None, None)
     appeal = Appeal(
@@ -94,7 +93,7 @@ async def file(message: Message, session: AsyncSession, app: App, decision: rule
     await intake.file_appeal(session, app, appeal)
 
 
-async def _untriggered(message: Message, session: AsyncSession, app: App) -> None:
+async def _untriggered(message: Message, session: DbSession, app: App) -> None:
     """Album siblings and follow-up locations belong to a ticket; other chatter is not ours."""
     user_id = message.from_user.id if message.from_user else None
     if message.media_group_id and (p := photos(message)) and user_id:
@@ -106,7 +105,7 @@ async def _untriggered(message: Message, session: AsyncSession, app: App) -> Non
 
 
 @replies.on_reply("ack")
-async def supplement(message: Message, *, link, session: AsyncSession, app: App, **_kw) -> bool:  # noqa: ANN001
+async def supplement(message: Message, *, link, session: DbSession, app: App, **_kw) -> bool:  # noqa: ANN001
     """A reply to the acknowledgement adds photos, a location or words to that ticket."""
     ticket = await intake.ticket(session, link.ticket_id)
     user = message.from_user.id

@@ -10,11 +10,11 @@ from typing import Any, Awaitable, Callable
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from aiogram.utils.i18n import I18n, I18nMiddleware
-from sqlalchemy.exc import OperationalError
 
 from bot.context import App
 from bot.i18n import DEFAULT_LOCALE, LOCALES_DIR, catalogs, normalize_locale
 from bot.services import access
+from storage.db import is_transient
 
 log = logging.getLogger(__name__)
 LOCK_RETRIES = 3
@@ -50,10 +50,10 @@ class SessionMiddleware(BaseMiddleware):
                     result = await handler(event, data)
                     await self.app.commit(session)
                     return result
-                except OperationalError as exc:
-                    # SQLite "database is locked" beyond the busy timeout: try the update again.
+                except Exception as exc:
+                    # A briefly busy database (beyond SQLite's busy timeout): try the update again.
                     await session.rollback()
-                    if "locked" not in str(exc).lower() or attempt == LOCK_RETRIES - 1:
+                    if not is_transient(exc) or attempt == LOCK_RETRIES - 1:
                         raise
                     log.warning("database locked; retrying update %s", event.update_id)
                     await asyncio.sleep(0.2 * (attempt + 1))

@@ -4,10 +4,9 @@ from __future__ import annotations
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import Flow
-from bot.context import App
+from bot.context import App, DbSession
 from bot.domain import intake as rules
 from bot.services import access, drafts
 from handlers.common import _, current_tr, reply
@@ -20,7 +19,7 @@ def build_private_router() -> Router:
     router.message.filter(F.chat.type == "private", F.from_user)
 
     @router.message(Command("appeal"))
-    async def appeal_now(message: Message, command: CommandObject, session: AsyncSession, app: App,
+    async def appeal_now(message: Message, command: CommandObject, session: DbSession, app: App,
                          roles: access.Roles) -> None:
         f = facts(message, app.bot_id, app.bot_username, volunteer=roles.volunteer)
         decision = rules.decide(f, app.bot_username, community=False)
@@ -30,22 +29,22 @@ def build_private_router() -> Router:
         await file(message, session, app, decision, area=_area(roles))
 
     @router.message(Command("cancel"))
-    async def cancel(message: Message, session: AsyncSession, app: App) -> None:
+    async def cancel(message: Message, session: DbSession, app: App) -> None:
         done = await drafts.cancel(session, message.from_user.id)
         reply(session, app, message, _("flow.cancelled" if done else "flow.nothing_to_cancel"))
 
     @router.message(F.reply_to_message)
-    async def reply_private(message: Message, session: AsyncSession, app: App, bot: Bot,
+    async def reply_private(message: Message, session: DbSession, app: App, bot: Bot,
                             roles: access.Roles) -> None:
         if not await route_reply(message, session, app, bot, roles):
             await guided(message, session, app, roles)
 
     @router.message(~F.text.startswith("/"))
-    async def any_message(message: Message, session: AsyncSession, app: App, roles: access.Roles) -> None:
+    async def any_message(message: Message, session: DbSession, app: App, roles: access.Roles) -> None:
         await guided(message, session, app, roles)
 
     @router.callback_query(Flow.filter())
-    async def flow_button(query: CallbackQuery, callback_data: Flow, session: AsyncSession, app: App) -> None:
+    async def flow_button(query: CallbackQuery, callback_data: Flow, session: DbSession, app: App) -> None:
         d = await drafts.current(session, query.from_user.id)
         if callback_data.step == "cancel":
             await drafts.cancel(session, query.from_user.id)
@@ -68,7 +67,7 @@ def _area(roles: access.Roles) -> str | None:
     return next(iter(areas)) if len(areas) == 1 else None
 
 
-async def guided(message: Message, session: AsyncSession, app: App, roles: access.Roles) -> None:
+async def guided(message: Message, session: DbSession, app: App, roles: access.Roles) -> None:
     f = facts(message, app.bot_id, app.bot_username, volunteer=roles.volunteer)
     if f.is_forward and roles.volunteer:
         # A volunteer passing on someone's message: an appeal on their behalf, filed at once.

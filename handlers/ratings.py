@@ -4,10 +4,9 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import Rate, RateReason, Review
-from bot.context import App
+from bot.context import App, DbSession
 from bot.domain.lifecycle import Refusal, TransitionError
 from bot.services import ratings, reviews
 from bot.services.access import Roles
@@ -21,7 +20,7 @@ def _where(query: CallbackQuery) -> tuple[int, int] | None:
     return (msg.chat.id, msg.message_id) if msg is not None and msg.chat is not None else None
 
 
-async def _answer(session: AsyncSession, app: App, query: CallbackQuery, op) -> None:  # noqa: ANN001
+async def _answer(session: DbSession, app: App, query: CallbackQuery, op) -> None:  # noqa: ANN001
     """Run one domain operation for a press: a refusal is an alert and nothing changes."""
     try:
         key = await op()
@@ -33,7 +32,7 @@ async def _answer(session: AsyncSession, app: App, query: CallbackQuery, op) -> 
     await query.answer(_(key) if key else None)
 
 
-async def _reply_run(session: AsyncSession, app: App, message: Message, op) -> bool:  # noqa: ANN001
+async def _reply_run(session: DbSession, app: App, message: Message, op) -> bool:  # noqa: ANN001
     try:
         key = await op()
     except TransitionError as exc:
@@ -50,14 +49,14 @@ def _awaited(message: Message, link) -> bool:  # noqa: ANN001
 
 
 @replies.on_reply("rate_ask")
-async def reply_to_question(message: Message, *, link, session: AsyncSession, app: App,  # noqa: ANN001
+async def reply_to_question(message: Message, *, link, session: DbSession, app: App,  # noqa: ANN001
                             **_kw) -> bool:
     reply(session, app, message, _("rate.use_buttons" if _awaited(message, link) else "rate.not_yours"))
     return True
 
 
 @replies.on_reply("rate_reason")
-async def reason_in_words(message: Message, *, link, session: AsyncSession, app: App, **_kw) -> bool:  # noqa: ANN001
+async def reason_in_words(message: Message, *, link, session: DbSession, app: App, **_kw) -> bool:  # noqa: ANN001
     """不满意 in the reporter's words (who may answer is the service's rule, as for the buttons)."""
     words = message_text(message).strip()
     if len(words) < 2:
@@ -69,14 +68,14 @@ async def reason_in_words(message: Message, *, link, session: AsyncSession, app:
 
 
 @replies.on_reply("rate_process")
-async def comment(message: Message, *, link, session: AsyncSession, app: App, **_kw) -> bool:  # noqa: ANN001
+async def comment(message: Message, *, link, session: DbSession, app: App, **_kw) -> bool:  # noqa: ANN001
     words = message_text(message)
     return await _reply_run(session, app, message,
                             lambda: ratings.comment(session, app, link.ticket_id, message.from_user.id, words))
 
 
 @replies.on_reply("review_close_prompt")
-async def explanation(message: Message, *, link, session: AsyncSession, app: App, roles: Roles,  # noqa: ANN001
+async def explanation(message: Message, *, link, session: DbSession, app: App, roles: Roles,  # noqa: ANN001
                       **_kw) -> bool:
     if not _awaited(message, link):
         reply(session, app, message, _("prompt.not_yours"))
@@ -90,7 +89,7 @@ async def explanation(message: Message, *, link, session: AsyncSession, app: App
 
 
 @replies.on_reply("review_card")
-async def use_buttons(message: Message, *, session: AsyncSession, app: App, **_kw) -> bool:
+async def use_buttons(message: Message, *, session: DbSession, app: App, **_kw) -> bool:
     reply(session, app, message, _("dispatch.use_buttons"))
     return True
 
@@ -103,20 +102,20 @@ def build_ratings_router() -> Router:
     router = Router(name="ratings")
 
     @router.callback_query(Rate.filter())
-    async def rate(query: CallbackQuery, callback_data: Rate, session: AsyncSession, app: App) -> None:
+    async def rate(query: CallbackQuery, callback_data: Rate, session: DbSession, app: App) -> None:
         await _answer(session, app, query, lambda: ratings.rate(
             session, app, ticket_id=callback_data.ticket_id, round_=callback_data.round,
             question=callback_data.question, score=callback_data.score, user_id=query.from_user.id,
             where=_where(query)))
 
     @router.callback_query(RateReason.filter())
-    async def reason(query: CallbackQuery, callback_data: RateReason, session: AsyncSession, app: App) -> None:
+    async def reason(query: CallbackQuery, callback_data: RateReason, session: DbSession, app: App) -> None:
         await _answer(session, app, query, lambda: ratings.reason(
             session, app, ticket_id=callback_data.ticket_id, round_=callback_data.round,
             reason_code=callback_data.reason, user_id=query.from_user.id, where=_where(query)))
 
     @router.callback_query(Review.filter())
-    async def review(query: CallbackQuery, callback_data: Review, session: AsyncSession, app: App,
+    async def review(query: CallbackQuery, callback_data: Review, session: DbSession, app: App,
                      roles: Roles) -> None:
         if not roles.can_dispatch:
             await alert(query, "error.forbidden")
@@ -139,7 +138,7 @@ def build_ratings_router() -> Router:
         await _answer(session, app, query, op)
 
     @router.message(Command("unsatisfied"))
-    async def unsatisfied(message: Message, session: AsyncSession, app: App, roles: Roles) -> None:
+    async def unsatisfied(message: Message, session: DbSession, app: App, roles: Roles) -> None:
         if not (roles.can_dispatch or roles.leader or await reviews.is_dispatch_chat(session, message.chat.id)):
             reply(session, app, message, _("error.forbidden"))
             return

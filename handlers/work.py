@@ -4,10 +4,9 @@ from __future__ import annotations
 from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import Page
-from bot.context import App
+from bot.context import App, DbSession
 from bot.domain.lifecycle import TransitionError
 from bot.services import dispatching, handling, notify, workviews
 from bot.services.access import Roles
@@ -19,14 +18,14 @@ from handlers.membership import MemberCache
 _members = MemberCache()
 
 
-async def _member_dept(bot: Bot, session: AsyncSession, message: Message) -> str | None:
+async def _member_dept(bot: Bot, session: DbSession, message: Message) -> str | None:
     dept = await workviews.department_of_chat(session, message.chat.id)
     if dept and await _members.is_member(bot, message.chat.id, message.from_user.id):
         return dept
     return None
 
 
-async def _run(session: AsyncSession, app: App, message: Message, op, ok_key: str | None) -> bool:  # noqa: ANN001
+async def _run(session: DbSession, app: App, message: Message, op, ok_key: str | None) -> bool:  # noqa: ANN001
     """Run a domain operation for a reply; a refusal becomes a polite reply, nothing half-done."""
     try:
         await op()
@@ -44,7 +43,7 @@ def _awaited(message: Message, link) -> bool:  # noqa: ANN001
 
 
 @replies.on_reply("return_prompt", "resolve_prompt", "extend_prompt", "merge_prompt", "reject_prompt")
-async def answered_prompt(message: Message, *, link, session: AsyncSession, app: App, bot: Bot,  # noqa: ANN001
+async def answered_prompt(message: Message, *, link, session: DbSession, app: App, bot: Bot,  # noqa: ANN001
                           roles: Roles, **_kw) -> bool:
     if not _awaited(message, link):
         reply(session, app, message, _("prompt.not_yours"))
@@ -75,7 +74,7 @@ async def answered_prompt(message: Message, *, link, session: AsyncSession, app:
 
 
 @replies.on_reply("dept_card", "dept_media", "co_card", "dept_note")
-async def progress_note(message: Message, *, link, session: AsyncSession, app: App, bot: Bot,  # noqa: ANN001
+async def progress_note(message: Message, *, link, session: DbSession, app: App, bot: Bot,  # noqa: ANN001
                         roles: Roles, **_kw) -> bool:
     """A handler's reply to any bot message about the ticket is a progress note."""
     member = await _member_dept(bot, session, message)
@@ -88,7 +87,7 @@ async def progress_note(message: Message, *, link, session: AsyncSession, app: A
 
 
 @replies.on_reply("dispatch_card", "ext_card")
-async def dispatch_note(message: Message, *, link, session: AsyncSession, app: App, **_kw) -> bool:  # noqa: ANN001
+async def dispatch_note(message: Message, *, link, session: DbSession, app: App, **_kw) -> bool:  # noqa: ANN001
     reply(session, app, message, _("dispatch.use_buttons"))
     return True
 
@@ -96,28 +95,28 @@ async def dispatch_note(message: Message, *, link, session: AsyncSession, app: A
 def build_work_router() -> Router:
     router = Router(name="work")
 
-    async def show(message: Message, session: AsyncSession, app: App, name: str) -> None:
+    async def show(message: Message, session: DbSession, app: App, name: str) -> None:
         text, kb = await workviews.listing(session, app, current_tr(), name, message.chat.id,
                                            message.from_user.id, 0)
         reply(session, app, message, text, keyboard=kb)
 
     @router.message(Command("queue"))
-    async def queue(message: Message, session: AsyncSession, app: App, roles: Roles) -> None:
+    async def queue(message: Message, session: DbSession, app: App, roles: Roles) -> None:
         if not roles.can_dispatch:
             reply(session, app, message, _("error.forbidden"))
             return
         await show(message, session, app, "queue")
 
     @router.message(Command("open"))
-    async def open_(message: Message, session: AsyncSession, app: App) -> None:
+    async def open_(message: Message, session: DbSession, app: App) -> None:
         await show(message, session, app, "open")
 
     @router.message(Command("mine"))
-    async def mine(message: Message, session: AsyncSession, app: App) -> None:
+    async def mine(message: Message, session: DbSession, app: App) -> None:
         await show(message, session, app, "mine")
 
     @router.callback_query(Page.filter())
-    async def page(query: CallbackQuery, callback_data: Page, session: AsyncSession, app: App, roles: Roles) -> None:
+    async def page(query: CallbackQuery, callback_data: Page, session: DbSession, app: App, roles: Roles) -> None:
         if callback_data.listing == "queue" and not roles.can_dispatch:
             await query.answer(_("error.forbidden"), show_alert=True)
             return

@@ -5,10 +5,9 @@ import logging
 
 from aiogram import Bot, Router
 from aiogram.types import CallbackQuery
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import ExtDecision, PickDept, TicketAct
-from bot.context import App
+from bot.context import App, DbSession
 from bot.domain.lifecycle import TransitionError
 from bot.services import dispatching, handling, triage, workviews
 from bot.services.access import Roles
@@ -24,7 +23,7 @@ def build_workflow_router(members: MemberCache | None = None) -> Router:
     router = Router(name="workflow")
     members = members or MemberCache()
 
-    async def member_dept(bot: Bot, session: AsyncSession, query: CallbackQuery) -> str | None:
+    async def member_dept(bot: Bot, session: DbSession, query: CallbackQuery) -> str | None:
         chat_id = query.message.chat.id if query.message else None
         dept = await workviews.department_of_chat(session, chat_id) if chat_id else None
         if dept and await members.is_member(bot, chat_id, query.from_user.id):
@@ -32,7 +31,7 @@ def build_workflow_router(members: MemberCache | None = None) -> Router:
         return None
 
     @router.callback_query(TicketAct.filter())
-    async def ticket_action(query: CallbackQuery, callback_data: TicketAct, session: AsyncSession, app: App,
+    async def ticket_action(query: CallbackQuery, callback_data: TicketAct, session: DbSession, app: App,
                             bot: Bot, roles: Roles) -> None:
         action, tid = callback_data.action, callback_data.ticket_id
         msg = query.message
@@ -81,7 +80,7 @@ def build_workflow_router(members: MemberCache | None = None) -> Router:
         await query.answer(_(done) if done else None)
 
     @router.callback_query(PickDept.filter())
-    async def pick(query: CallbackQuery, callback_data: PickDept, session: AsyncSession, app: App,
+    async def pick(query: CallbackQuery, callback_data: PickDept, session: DbSession, app: App,
                    roles: Roles) -> None:
         if not roles.can_dispatch:
             await alert(query, "error.forbidden")
@@ -111,7 +110,7 @@ def build_workflow_router(members: MemberCache | None = None) -> Router:
         await query.answer(_(done) if done else None)
 
     @router.callback_query(ExtDecision.filter())
-    async def extension(query: CallbackQuery, callback_data: ExtDecision, session: AsyncSession, app: App,
+    async def extension(query: CallbackQuery, callback_data: ExtDecision, session: DbSession, app: App,
                         roles: Roles) -> None:
         if not roles.can_dispatch:
             await alert(query, "error.forbidden")

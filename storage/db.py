@@ -69,3 +69,14 @@ async def migrate(url: str) -> None:
         _prepare_sqlite(url)
     # Alembic's env runs its own event loop; keep it off ours.
     await asyncio.to_thread(_upgrade, url)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database that is briefly busy (SQLite "database is locked", a PostgreSQL serialization
+    failure or deadlock): the whole update may simply be tried again."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    text = str(exc).lower()
+    if isinstance(exc, OperationalError) and "locked" in text:
+        return True
+    return isinstance(exc, DBAPIError) and ("deadlock detected" in text or "could not serialize" in text)

@@ -56,7 +56,8 @@ async def test_bot_run_serves_an_appeal(tmp_path, mode):
             ack = await sb.wait_for_bot_message(COMMUNITY, contains="#2026-000001", timeout=20)
             assert ack["reply_to_message"]["from"]["id"] == RESIDENT
         finally:
-            proc.send_signal(signal.SIGINT)
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGINT)
             try:
                 await asyncio.wait_for(proc.wait(), timeout=15)
             except TimeoutError:
