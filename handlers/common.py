@@ -1,10 +1,13 @@
 """Small helpers shared by routers: replies through the outbox, localized text."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import get_i18n, gettext
 
 from bot.context import App, DbSession
+from bot.domain.lifecycle import TransitionError
 from bot.i18n import Translator
 from bot.services import notify
 from handlers.facts import thread_of
@@ -28,3 +31,33 @@ async def alert(query: CallbackQuery, key: str, **params: object) -> None:
 def current_tr() -> Translator:
     """A Translator for the current update's language (for services that render)."""
     return Translator(get_i18n().current_locale)
+
+
+async def press_op(session: DbSession, app: App, query: CallbackQuery,
+                   op: Callable[[], Awaitable[str | None]]) -> None:
+    """Run one domain operation for a button press; it returns the key of the short answer.
+
+    A refusal becomes an alert and nothing changes (the transaction is rolled back).
+    """
+    try:
+        key = await op()
+    except TransitionError as exc:
+        await session.rollback()
+        await alert(query, exc.code, **getattr(exc, "params", {}))
+        return
+    await app.commit(session)
+    await query.answer(_(key) if key else None)
+
+
+async def reply_op(session: DbSession, app: App, message: Message,
+                   op: Callable[[], Awaitable[str | None]]) -> bool:
+    """The same for a reply that carries work: a refusal is answered politely, nothing half-done."""
+    try:
+        key = await op()
+    except TransitionError as exc:
+        await session.rollback()
+        reply(session, app, message, _(exc.code, **getattr(exc, "params", {})))
+        return True
+    if key:
+        reply(session, app, message, _(key))
+    return True

@@ -11,37 +11,13 @@ from bot.domain.lifecycle import Refusal, TransitionError
 from bot.services import ratings, reviews
 from bot.services.access import Roles
 from handlers import replies
-from handlers.common import _, alert, current_tr, reply
+from handlers.common import _, alert, current_tr, press_op, reply, reply_op
 from handlers.facts import message_text
 
 
 def _where(query: CallbackQuery) -> tuple[int, int] | None:
     msg = query.message
     return (msg.chat.id, msg.message_id) if msg is not None and msg.chat is not None else None
-
-
-async def _answer(session: DbSession, app: App, query: CallbackQuery, op) -> None:  # noqa: ANN001
-    """Run one domain operation for a press: a refusal is an alert and nothing changes."""
-    try:
-        key = await op()
-    except TransitionError as exc:
-        await session.rollback()
-        await alert(query, exc.code, **getattr(exc, "params", {}))
-        return
-    await app.commit(session)
-    await query.answer(_(key) if key else None)
-
-
-async def _reply_run(session: DbSession, app: App, message: Message, op) -> bool:  # noqa: ANN001
-    try:
-        key = await op()
-    except TransitionError as exc:
-        await session.rollback()
-        reply(session, app, message, _(exc.code, **getattr(exc, "params", {})))
-        return True
-    if key:
-        reply(session, app, message, _(key))
-    return True
 
 
 def _awaited(message: Message, link) -> bool:  # noqa: ANN001
@@ -62,7 +38,7 @@ async def reason_in_words(message: Message, *, link, session: DbSession, app: Ap
     if len(words) < 2:
         reply(session, app, message, _("rate.reason_too_short"))
         return True
-    return await _reply_run(session, app, message, lambda: ratings.reason(
+    return await reply_op(session, app, message, lambda: ratings.reason(
         session, app, ticket_id=link.ticket_id, round_=None, reason_code="other", user_id=message.from_user.id,
         words=words))
 
@@ -70,7 +46,7 @@ async def reason_in_words(message: Message, *, link, session: DbSession, app: Ap
 @replies.on_reply("rate_process")
 async def comment(message: Message, *, link, session: DbSession, app: App, **_kw) -> bool:  # noqa: ANN001
     words = message_text(message)
-    return await _reply_run(session, app, message,
+    return await reply_op(session, app, message,
                             lambda: ratings.comment(session, app, link.ticket_id, message.from_user.id, words))
 
 
@@ -85,7 +61,7 @@ async def explanation(message: Message, *, link, session: DbSession, app: App, r
         await reviews.close_explained(session, app, link.ticket_id, roles, message_text(message))
         return "review.closed_done"
 
-    return await _reply_run(session, app, message, op)
+    return await reply_op(session, app, message, op)
 
 
 @replies.on_reply("review_card")
@@ -103,14 +79,14 @@ def build_ratings_router() -> Router:
 
     @router.callback_query(Rate.filter())
     async def rate(query: CallbackQuery, callback_data: Rate, session: DbSession, app: App) -> None:
-        await _answer(session, app, query, lambda: ratings.rate(
+        await press_op(session, app, query, lambda: ratings.rate(
             session, app, ticket_id=callback_data.ticket_id, round_=callback_data.round,
             question=callback_data.question, score=callback_data.score, user_id=query.from_user.id,
             where=_where(query)))
 
     @router.callback_query(RateReason.filter())
     async def reason(query: CallbackQuery, callback_data: RateReason, session: DbSession, app: App) -> None:
-        await _answer(session, app, query, lambda: ratings.reason(
+        await press_op(session, app, query, lambda: ratings.reason(
             session, app, ticket_id=callback_data.ticket_id, round_=callback_data.round,
             reason_code=callback_data.reason, user_id=query.from_user.id, where=_where(query)))
 
@@ -135,7 +111,7 @@ def build_ratings_router() -> Router:
                     return "review.elsewhere_ack"
             raise Refusal("error.bad_button")
 
-        await _answer(session, app, query, op)
+        await press_op(session, app, query, op)
 
     @router.message(Command("unsatisfied"))
     async def unsatisfied(message: Message, session: DbSession, app: App, roles: Roles) -> None:

@@ -11,7 +11,7 @@ from bot.domain.lifecycle import TransitionError
 from bot.services import dispatching, handling, notify, workviews
 from bot.services.access import Roles
 from handlers import replies
-from handlers.common import _, current_tr, reply
+from handlers.common import _, current_tr, reply, reply_op
 from handlers.facts import message_text, photos
 from handlers.membership import MemberCache
 
@@ -23,19 +23,6 @@ async def _member_dept(bot: Bot, session: DbSession, message: Message) -> str | 
     if dept and await _members.is_member(bot, message.chat.id, message.from_user.id):
         return dept
     return None
-
-
-async def _run(session: DbSession, app: App, message: Message, op, ok_key: str | None) -> bool:  # noqa: ANN001
-    """Run a domain operation for a reply; a refusal becomes a polite reply, nothing half-done."""
-    try:
-        await op()
-    except TransitionError as exc:
-        await session.rollback()
-        reply(session, app, message, _(exc.code, **getattr(exc, "params", {})))
-        return True
-    if ok_key:
-        reply(session, app, message, _(ok_key))
-    return True
 
 
 def _awaited(message: Message, link) -> bool:  # noqa: ANN001
@@ -50,27 +37,22 @@ async def answered_prompt(message: Message, *, link, session: DbSession, app: Ap
         return True
     words, pics = message_text(message), photos(message)
     tid = link.ticket_id
-    match link.purpose:
-        case "return_prompt":
-            member = await _member_dept(bot, session, message)
-            return await _run(session, app, message,
-                              lambda: handling.return_ticket(session, app, tid, roles, member, words), "done.returned")
-        case "resolve_prompt":
-            member = await _member_dept(bot, session, message)
-            return await _run(session, app, message,
-                              lambda: handling.resolve(session, app, tid, roles, member, words, pics), "done.resolved")
-        case "extend_prompt":
-            member = await _member_dept(bot, session, message)
-            return await _run(session, app, message,
-                              lambda: handling.request_extension(session, app, tid, roles, member, words),
-                              "done.extension_asked")
-        case "merge_prompt":
-            return await _run(session, app, message,
-                              lambda: dispatching.merge(session, app, tid, roles, words), "done.merged")
-        case "reject_prompt":
-            return await _run(session, app, message,
-                              lambda: dispatching.reject(session, app, tid, roles, words), "done.rejected")
-    return False
+    member = await _member_dept(bot, session, message)
+    operations = {
+        "return_prompt": (lambda: handling.return_ticket(session, app, tid, roles, member, words), "done.returned"),
+        "resolve_prompt": (lambda: handling.resolve(session, app, tid, roles, member, words, pics), "done.resolved"),
+        "extend_prompt": (lambda: handling.request_extension(session, app, tid, roles, member, words),
+                          "done.extension_asked"),
+        "merge_prompt": (lambda: dispatching.merge(session, app, tid, roles, words), "done.merged"),
+        "reject_prompt": (lambda: dispatching.reject(session, app, tid, roles, words), "done.rejected"),
+    }
+    run, done = operations[link.purpose]
+
+    async def op() -> str:
+        await run()
+        return done
+
+    return await reply_op(session, app, message, op)
 
 
 @replies.on_reply("dept_card", "dept_media", "co_card", "dept_note")
@@ -81,9 +63,11 @@ async def progress_note(message: Message, *, link, session: DbSession, app: App,
     words, pics = message_text(message), photos(message)
     if not words.strip() and not pics:
         return True
-    return await _run(session, app, message,
-                      lambda: handling.progress(session, app, link.ticket_id, roles, member, words, pics),
-                      "done.progress")
+    async def op() -> str:
+        await handling.progress(session, app, link.ticket_id, roles, member, words, pics)
+        return "done.progress"
+
+    return await reply_op(session, app, message, op)
 
 
 @replies.on_reply("dispatch_card", "ext_card")

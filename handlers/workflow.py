@@ -8,15 +8,13 @@ from aiogram.types import CallbackQuery
 
 from bot.callbacks import ExtDecision, PickDept, TicketAct
 from bot.context import App, DbSession
-from bot.domain.lifecycle import TransitionError
 from bot.services import dispatching, handling, triage, workviews
 from bot.services.access import Roles
-from handlers.common import _, alert, current_tr
+from handlers.common import alert, press_op
 from handlers.membership import MemberCache
 
 log = logging.getLogger(__name__)
 DISPATCHER_ACTIONS = {"dispatch", "route", "co", "merge", "divert", "reject"}
-DEPARTMENT_ACTIONS = {"accept", "return", "resolve", "extend", "coaccept"}
 
 
 def build_workflow_router(members: MemberCache | None = None) -> Router:
@@ -24,6 +22,7 @@ def build_workflow_router(members: MemberCache | None = None) -> Router:
     members = members or MemberCache()
 
     async def member_dept(bot: Bot, session: DbSession, query: CallbackQuery) -> str | None:
+        """The department whose chat the presser is a member of (members count as its handlers)."""
         chat_id = query.message.chat.id if query.message else None
         dept = await workviews.department_of_chat(session, chat_id) if chat_id else None
         if dept and await members.is_member(bot, chat_id, query.from_user.id):
@@ -33,51 +32,39 @@ def build_workflow_router(members: MemberCache | None = None) -> Router:
     @router.callback_query(TicketAct.filter())
     async def ticket_action(query: CallbackQuery, callback_data: TicketAct, session: DbSession, app: App,
                             bot: Bot, roles: Roles) -> None:
-        action, tid = callback_data.action, callback_data.ticket_id
-        msg = query.message
-        try:
-            if action in DISPATCHER_ACTIONS and not roles.can_dispatch:
-                await alert(query, "error.forbidden")
-                return
+        action, tid, msg = callback_data.action, callback_data.ticket_id, query.message
+        if action in DISPATCHER_ACTIONS and not roles.can_dispatch:
+            await alert(query, "error.forbidden")
+            return
+
+        async def op() -> str | None:
             if action == "dispatch":
-                t = await dispatching.load(session, tid)
-                route = t.route or {}
-                if not route.get("lead"):
-                    await alert(query, "dispatch.choose_first")
-                    return
-                await dispatching.dispatch(session, app, tid, roles, route["lead"], list(route.get("co") or []))
-                done = "done.dispatched"
-            elif action in ("route", "co", "divert"):
+                await dispatching.dispatch_suggested(session, app, tid, roles)
+                return "done.dispatched"
+            if action in ("route", "co", "divert"):
                 await workviews.show_picker(session, app, tid, roles, msg.chat.id, msg.message_id, action)
-                done = None
-            elif action in ("merge", "reject"):
+                return None
+            if action in ("merge", "reject"):
                 await dispatching.ask(session, app, tid, roles, action, msg.chat.id, msg.message_id)
-                done = "done.asked"
-            elif action == "accept":
+                return "done.asked"
+            if action == "accept":
                 await handling.accept(session, app, tid, roles, await member_dept(bot, session, query))
-                done = "done.accepted"
-            elif action in ("return", "resolve", "extend"):
+                return "done.accepted"
+            if action in ("return", "resolve", "extend"):
                 await handling.ask(session, app, tid, roles, await member_dept(bot, session, query), action,
                                    msg.chat.id, msg.message_id)
-                done = "done.asked"
-            elif action == "coaccept":
+                return "done.asked"
+            if action == "coaccept":
                 chat_dept = await workviews.department_of_chat(session, msg.chat.id)
                 allowed = chat_dept and (chat_dept in roles.handler_of or await member_dept(bot, session, query))
-                dept = chat_dept if allowed else None
-                await handling.coaccept(session, app, tid, roles, dept)
-                done = "done.coaccepted"
-            elif action == "nohelp":
+                await handling.coaccept(session, app, tid, roles, chat_dept if allowed else None)
+                return "done.coaccepted"
+            if action == "nohelp":
                 await triage.not_helpful(session, app, tid, roles)
-                done = "done.to_triage"
-            else:
-                await alert(query, "error.bad_button")
-                return
-        except TransitionError as exc:
-            await session.rollback()
-            await alert(query, exc.code, **getattr(exc, "params", {}))
-            return
-        await app.commit(session)
-        await query.answer(_(done) if done else None)
+                return "done.to_triage"
+            raise dispatching.Refusal("error.bad_button")
+
+        await press_op(session, app, query, op)
 
     @router.callback_query(PickDept.filter())
     async def pick(query: CallbackQuery, callback_data: PickDept, session: DbSession, app: App,
@@ -85,29 +72,23 @@ def build_workflow_router(members: MemberCache | None = None) -> Router:
         if not roles.can_dispatch:
             await alert(query, "error.forbidden")
             return
-        msg, tid = query.message, callback_data.ticket_id
-        try:
+        msg, tid, dept = query.message, callback_data.ticket_id, callback_data.dept
+
+        async def op() -> str | None:
             if callback_data.role == "lead":
-                t = await dispatching.load(session, tid)
-                co = [c for c in (t.route or {}).get("co") or [] if c != callback_data.dept]
-                await dispatching.dispatch(session, app, tid, roles, callback_data.dept, co)
-                done = "done.dispatched"
-            elif callback_data.role == "co":
-                await dispatching.set_co(session, app, tid, roles, callback_data.dept)
+                await dispatching.dispatch_elsewhere(session, app, tid, roles, dept)
+                return "done.dispatched"
+            if callback_data.role == "co":
+                await dispatching.set_co(session, app, tid, roles, dept)
                 await workviews.show_picker(session, app, tid, roles, msg.chat.id, msg.message_id, "co")
-                done = None
-            elif callback_data.role == "divert":
-                await dispatching.divert(session, app, tid, roles, callback_data.dept)
-                done = "done.diverted"
-            else:  # back to the card
-                await workviews.show_card_buttons(session, app, tid, roles, msg.chat.id, msg.message_id)
-                done = None
-        except TransitionError as exc:
-            await session.rollback()
-            await alert(query, exc.code, **getattr(exc, "params", {}))
-            return
-        await app.commit(session)
-        await query.answer(_(done) if done else None)
+                return None
+            if callback_data.role == "divert":
+                await dispatching.divert(session, app, tid, roles, dept)
+                return "done.diverted"
+            await workviews.show_card_buttons(session, app, tid, roles, msg.chat.id, msg.message_id)
+            return None
+
+        await press_op(session, app, query, op)
 
     @router.callback_query(ExtDecision.filter())
     async def extension(query: CallbackQuery, callback_data: ExtDecision, session: DbSession, app: App,
@@ -115,15 +96,13 @@ def build_workflow_router(members: MemberCache | None = None) -> Router:
         if not roles.can_dispatch:
             await alert(query, "error.forbidden")
             return
-        try:
+
+        async def op() -> str:
             await handling.decide_extension(session, app, callback_data.extension_id, roles,
                                             callback_data.action == "approve")
-        except TransitionError as exc:
-            await session.rollback()
-            await alert(query, exc.code, **getattr(exc, "params", {}))
-            return
-        await app.commit(session)
-        await query.answer(_("done.decided"))
+            return "done.decided"
+
+        await press_op(session, app, query, op)
 
     return router
 
@@ -138,6 +117,3 @@ def build_forged_router() -> Router:
         await alert(query, "error.bad_button")
 
     return router
-
-
-__all__ = ["build_workflow_router", "build_forged_router", "current_tr"]

@@ -182,3 +182,18 @@ async def test_the_due_query_uses_the_next_check_index(world: World):
         plan = " ".join(str(r) for r in (await real_execute(text("EXPLAIN QUERY PLAN " + sql))).all())
     assert "SEARCH tickets USING COVERING INDEX ix_tickets_next_check" in plan, plan
     assert "SCAN tickets" not in plan, plan
+
+
+async def test_the_scheduler_has_one_scan_job_and_one_digest_job_never_one_per_ticket(world: World):
+    from scheduler.setup import start_scheduler
+
+    await dispatched(world, 3)
+    sched = start_scheduler(world.app, world.bot)
+    try:
+        assert sorted(j.id for j in sched.get_jobs()) == ["deadline-scan", "morning-digest"]
+        holder = sched.get_job("deadline-scan").args[1]
+        world.clock.set(sh(2026, 11, 23, 21, 5))
+        assert await scan_job(world.app, holder) == 3
+        assert not await hold_lease(world.app, jobs.instance_id())  # a second instance waits
+    finally:
+        sched.shutdown(wait=False)

@@ -245,3 +245,22 @@ async def test_duty_roster_from_the_org_file(world: World):
     world.clock.set(sh(2026, 11, 24, 23))  # Tuesday night
     await world.send(HANDLER_A, CGJ_CHAT, "/duty")
     await world.reply_from_bot(CGJ_CHAT, contains="李承办")
+
+
+async def test_duty_by_username_by_reply_and_off(world: World):
+    world.sb.add_user(20088, "钱值班", username="qian_duty")
+    world.sb.add_member(CGJ_CHAT, 20088, "member")
+    await world.send(20088, CGJ_CHAT, "大家好")
+    await world.settle()
+    await world.send(HANDLER_A, CGJ_CHAT, "/duty @qian_duty")
+    done = await world.reply_from_bot(CGJ_CHAT, contains="钱值班")
+    assert "@qian_duty" in done["text"]
+    await world.send(HANDLER_A, CGJ_CHAT, "/duty @nobody_here")
+    await world.reply_from_bot(CGJ_CHAT, contains="还不认识 @nobody_here")
+    hello = await world.send(HANDLER_B, CGJ_CHAT, "今晚我来")
+    await world.send(HANDLER_A, CGJ_CHAT, "/duty", reply_to=hello["message_id"])
+    await world.reply_from_bot(CGJ_CHAT, contains="赵承办")
+    await world.send(HANDLER_A, CGJ_CHAT, "/duty off")
+    await world.reply_from_bot(CGJ_CHAT, contains="已取消")
+    await world.send(HANDLER_A, CGJ_CHAT, "/duty")
+    await world.reply_from_bot(CGJ_CHAT, contains="没有值班人员")

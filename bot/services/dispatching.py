@@ -195,3 +195,20 @@ async def ask(session: AsyncSession, app: App, ticket_id: int, roles: Roles, act
     await prompt(session, app, chat_id, t, roles.user_id, f"{action}_prompt", f"prompt.{action}",
                  reply_to=card_message_id)
     return t
+
+
+async def dispatch_suggested(session: AsyncSession, app: App, ticket_id: int, roles: Roles) -> Ticket:
+    """派单 on the card: to the suggested lead department, with the chosen co-departments."""
+    t = await load(session, ticket_id)
+    route = t.route or {}
+    if not route.get("lead"):
+        plan("dispatch", t.status, roles.actors_for(t))
+        raise Refusal("dispatch.choose_first")
+    return await dispatch(session, app, ticket_id, roles, route["lead"], list(route.get("co") or []))
+
+
+async def dispatch_elsewhere(session: AsyncSession, app: App, ticket_id: int, roles: Roles, lead: str) -> Ticket:
+    """另选部门: another lead department; the chosen co-departments stay (minus the new lead)."""
+    t = await load(session, ticket_id)
+    co = [c for c in (t.route or {}).get("co") or [] if c != lead]
+    return await dispatch(session, app, ticket_id, roles, lead, co)
