@@ -12,6 +12,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from bot.context import App, Clock, system_clock
+from bot.i18n import t
 from bot.org import OrgFile, load_org
 from bot.outbox import OutboxWorker
 from bot.settings import Settings
@@ -40,6 +41,22 @@ def make_dispatcher(app: App) -> Dispatcher:
     return dp
 
 
+PUBLIC_COMMANDS = ("appeal", "ticket", "my", "help", "lang", "cancel")
+
+
+async def publish_commands(bot: Bot) -> None:
+    """The command menu in both languages; a failure here must not stop the bot."""
+    from aiogram.exceptions import TelegramAPIError
+    from aiogram.types import BotCommand
+
+    for lang, code in (("zh_CN", None), ("en", "en")):
+        commands = [BotCommand(command=c, description=t(lang, f"cmd.{c}")) for c in PUBLIC_COMMANDS]
+        try:
+            await bot.set_my_commands(commands, language_code=code)
+        except TelegramAPIError as exc:
+            log.warning("could not publish the command menu (%s): %s", lang, exc)
+
+
 @asynccontextmanager
 async def running(settings: Settings, org: OrgFile | None = None, clock: Clock = system_clock,
                   with_scheduler: bool | None = None) -> AsyncIterator[tuple[App, Bot, Dispatcher]]:
@@ -54,6 +71,7 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
     bot = make_bot(settings)
     me = await bot.get_me()
     app.bot_id, app.bot_username = me.id, me.username or app.bot_username
+    await publish_commands(bot)
     dp = make_dispatcher(app)
     worker = OutboxWorker(app, bot)
     worker_task = asyncio.create_task(worker.run(), name="outbox")

@@ -52,7 +52,7 @@ def build_commands_router() -> Router:
             reply(session, app, message, _("ticket.not_found", code=command.args.strip()))
             return
         v = await lookup.view(session, t)
-        reply(session, app, message, lookup.render(current_tr(), v, app, private_detail=message.chat.type == "private"))
+        reply(session, app, message, lookup.render(current_tr(), v, app))
 
     @router.message(Command("my"))
     async def my(message: Message, session: DbSession, app: App) -> None:

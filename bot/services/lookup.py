@@ -48,7 +48,7 @@ def status_name(tr: Translator, status: str) -> str:
     return tr(f"status.{status}")
 
 
-def render(tr: Translator, v: TicketView, app: App, *, private_detail: bool) -> str:
+def render(tr: Translator, v: TicketView, app: App) -> str:
     """The /ticket answer: status, deadlines, history. No personal data unless private."""
     t = v.ticket
     lines = [tr("ticket.header", code=display(t.code), status=status_name(tr, t.status)),
