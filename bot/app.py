@@ -85,6 +85,12 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+            from scheduler.jobs import instance_id, release_lease
+
+            try:  # let another instance take the scan over at once
+                await release_lease(app, instance_id())
+            except Exception:  # noqa: BLE001 — shutting down; the lease expires anyway
+                log.warning("could not release the scheduler lease", exc_info=True)
         worker.stop()
         try:
             await asyncio.wait_for(worker_task, timeout=5)

@@ -101,12 +101,14 @@ class OutboxWorker:
                 log.warning("outbox: %d rows were left mid-send; they will be sent again", n)
             await session.commit()
         while not self._stopping:
+            # Clear before draining: a commit that lands while we drain sets it again,
+            # so its message is not left waiting for the timeout.
+            self.app.outbox_event.clear()
             try:
                 wait = await self.drain()
             except Exception:  # the worker must outlive any one bad row or a DB hiccup
                 log.exception("outbox: drain failed")
                 wait = 1.0
-            self.app.outbox_event.clear()
             try:
                 await asyncio.wait_for(self.app.outbox_event.wait(), timeout=wait)
             except TimeoutError:

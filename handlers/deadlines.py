@@ -5,10 +5,9 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import button
-from bot.context import App
+from bot.context import App, DbSession
 from bot.services import notify, sla_views
 from bot.services.access import Roles
 from handlers.common import _, current_tr, reply
@@ -52,7 +51,7 @@ def build_deadlines_router(members: MemberCache | None = None) -> Router:
     members = members or MemberCache()
 
     @router.message(Command("cards"))
-    async def cards(message: Message, session: AsyncSession, app: App, roles: Roles) -> None:
+    async def cards(message: Message, session: DbSession, app: App, roles: Roles) -> None:
         scope = await sla_views.cards_scope(session, roles, message.chat.id, message.chat.type == "private")
         if scope is None:
             reply(session, app, message, _("cards.not_here"))
@@ -61,7 +60,7 @@ def build_deadlines_router(members: MemberCache | None = None) -> Router:
         reply(session, app, message, text, keyboard=_nav(0, pages))
 
     @router.callback_query(CardsPage.filter())
-    async def cards_page(query: CallbackQuery, callback_data: CardsPage, session: AsyncSession, app: App,
+    async def cards_page(query: CallbackQuery, callback_data: CardsPage, session: DbSession, app: App,
                          roles: Roles) -> None:
         msg = query.message
         scope = await sla_views.cards_scope(session, roles, msg.chat.id, msg.chat.type == "private")
@@ -75,7 +74,7 @@ def build_deadlines_router(members: MemberCache | None = None) -> Router:
         await query.answer()
 
     @router.message(Command("duty"))
-    async def duty(message: Message, command: CommandObject, session: AsyncSession, app: App, bot: Bot,
+    async def duty(message: Message, command: CommandObject, session: DbSession, app: App, bot: Bot,
                    roles: Roles) -> None:
         dept = await sla_views.department_of(session, message.chat.id)
         if dept is None:

@@ -93,6 +93,7 @@ async def test_a_crash_mid_scan_then_a_restart_loses_and_doubles_nothing(world: 
         assert await told(world, "80%") == {i: 1 for i in ids}
     finally:
         await engine.dispose()
+    world.app.wake_outbox()  # the second instance's commits woke only its own (absent) outbox worker
     await world.settle()
     assert len([m for m in world.sb.bot_messages(-1001000000020) if "80%" in m["text"]]) == 6
 

@@ -258,6 +258,7 @@ async def test_duty_by_username_by_reply_and_off(world: World):
     await world.send(HANDLER_A, CGJ_CHAT, "/duty @nobody_here")
     await world.reply_from_bot(CGJ_CHAT, contains="还不认识 @nobody_here")
     hello = await world.send(HANDLER_B, CGJ_CHAT, "今晚我来")
+    await world.settle()
     await world.send(HANDLER_A, CGJ_CHAT, "/duty", reply_to=hello["message_id"])
     await world.reply_from_bot(CGJ_CHAT, contains="赵承办")
     await world.send(HANDLER_A, CGJ_CHAT, "/duty off")
