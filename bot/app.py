@@ -77,18 +77,20 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
     worker_task = asyncio.create_task(worker.run(), name="outbox")
     scheduler = None
     if settings.run_scheduler if with_scheduler is None else with_scheduler:
+        from scheduler.jobs import instance_id
         from scheduler.setup import start_scheduler
 
-        scheduler = start_scheduler(app, bot)
+        holder = instance_id()
+        scheduler = start_scheduler(app, bot, holder)
     try:
         yield app, bot, dp
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
-            from scheduler.jobs import instance_id, release_lease
+            from scheduler.jobs import release_lease
 
             try:  # let another instance take the scan over at once
-                await release_lease(app, instance_id())
+                await release_lease(app, holder)
             except Exception:  # noqa: BLE001 — shutting down; the lease expires anyway
                 log.warning("could not release the scheduler lease", exc_info=True)
         worker.stop()

@@ -17,10 +17,10 @@ log = logging.getLogger(__name__)
 DIGEST_EVERY = 60.0  # seconds: the digest job only checks whether today's digest is due
 
 
-def start_scheduler(app: App, bot: Bot) -> AsyncIOScheduler:
-    from scheduler.jobs import digest_job, instance_id, scan_job
+def start_scheduler(app: App, bot: Bot, holder: str) -> AsyncIOScheduler:
+    """`holder` names this instance in the scheduler lease (release it with the same name)."""
+    from scheduler.jobs import digest_job, scan_job
 
-    holder = instance_id()
     every = max(1.0, parse_duration(app.org.scheduler.scan_every).as_timedelta().total_seconds())
     scheduler = AsyncIOScheduler(timezone=app.org.timezone)
     scheduler.add_job(scan_job, "interval", seconds=every, args=[app, holder],

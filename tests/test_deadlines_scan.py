@@ -189,7 +189,7 @@ async def test_the_scheduler_has_one_scan_job_and_one_digest_job_never_one_per_t
     from scheduler.setup import start_scheduler
 
     await dispatched(world, 3)
-    sched = start_scheduler(world.app, world.bot)
+    sched = start_scheduler(world.app, world.bot, jobs.instance_id())
     try:
         assert sorted(j.id for j in sched.get_jobs()) == ["deadline-scan", "morning-digest"]
         holder = sched.get_job("deadline-scan").args[1]
