@@ -8,7 +8,7 @@ from aiogram.types import Message
 from bot.context import App, DbSession
 from bot.domain.codes import display
 from bot.i18n import Translator, normalize_locale
-from bot.services import lookup, settings_svc
+from bot.services import intake, lookup, settings_svc
 from bot.services.access import Roles
 from handlers.common import _, current_tr, reply
 from handlers.facts import command_of
@@ -22,11 +22,11 @@ def build_commands_router() -> Router:
 
     @router.message(CommandStart())
     async def start(message: Message, session: DbSession, app: App) -> None:
-        reply(session, app, message, _("help.start") + "\n\n" + _(help_key(message)))
+        reply(session, app, message, _("help.start") + "\n\n" + _(await help_key(session, message)))
 
     @router.message(Command("help"))
     async def help_(message: Message, session: DbSession, app: App) -> None:
-        reply(session, app, message, _(help_key(message)))
+        reply(session, app, message, _(await help_key(session, message)))
 
     @router.message(Command("lang"))
     async def lang(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles) -> None:
@@ -85,5 +85,10 @@ def build_unknown_router() -> Router:
     return router
 
 
-def help_key(message: Message) -> str:
-    return "help.private" if message.chat.type == "private" else "help.group"
+async def help_key(session: DbSession, message: Message) -> str:
+    """Help fits the chat: private, community, dispatch or department."""
+    if message.chat.type == "private":
+        return "help.private"
+    chat = await intake.chat_info(session, message.chat.id)
+    kind = chat.kind if chat else None
+    return {"dispatch": "help.dispatch", "department": "help.department"}.get(kind, "help.group")

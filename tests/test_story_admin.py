@@ -95,3 +95,14 @@ async def test_stickers_edits_and_service_messages_are_quiet(world: World):
     # The private chat gets a gentle word for a sticker.
     await world.send(RESIDENT, RESIDENT, sticker=True)
     await world.reply_from_bot(RESIDENT, contains="文字")
+
+
+async def test_help_fits_the_chat(world: World):
+    from tests.harness import CGJ_CHAT, HANDLER_A
+
+    await world.send(HANDLER_A, CGJ_CHAT, "/help")
+    assert "签收" in (await world.reply_from_bot(CGJ_CHAT))["text"]
+    await world.send(DISPATCHER, DISPATCH_CHAT, "/help")
+    assert "/queue" in (await world.reply_from_bot(DISPATCH_CHAT))["text"]
+    await world.send(RESIDENT, COMMUNITY, "/help")
+    assert "/appeal" in (await world.reply_from_bot(COMMUNITY))["text"]
