@@ -6,11 +6,19 @@ Pure: reads YAML and validates it; importing it into the database is
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 Role = Literal["grid_volunteer", "building_leader", "dispatcher", "handler", "leader", "admin"]
 KINDS = ("consultation", "help", "complaint", "suggestion", "report")
@@ -20,8 +28,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Codes ride in callback data (64 bytes at most, ':' separates fields): keep them short and plain.
+Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,24}$")]
+
+
 class AreaSpec(_Strict):
-    code: str
+    code: Code
     name: str
     chats: list[int] = []
 
@@ -34,7 +46,7 @@ class DutySpec(_Strict):
 
 
 class DepartmentSpec(_Strict):
-    code: str
+    code: Code
     name: str
     chat: int | None = None
     handlers: list[int] = []

@@ -8,7 +8,7 @@ from aiogram.types import Message
 from bot.context import App, DbSession
 from bot.domain.codes import display
 from bot.i18n import Translator, normalize_locale
-from bot.services import intake, lookup, settings_svc
+from bot.services import access, intake, lookup, settings_svc
 from bot.services.access import Roles
 from handlers.common import _, current_tr, reply
 from handlers.facts import command_of
@@ -52,10 +52,16 @@ def build_commands_router() -> Router:
             reply(session, app, message, _("ticket.not_found", code=command.args.strip()))
             return
         v = await lookup.view(session, t)
-        reply(session, app, message, lookup.render(current_tr(), v, app))
+        # In a public chat the answer leaves out the appeal's words, place and photos.
+        public = not await access.staff_chat(session, message.chat.id, message.chat.type)
+        reply(session, app, message, lookup.render(current_tr(), v, app, public=public))
 
     @router.message(Command("my"))
     async def my(message: Message, session: DbSession, app: App) -> None:
+        if message.chat.type != "private":
+            # One's own list holds words from private appeals: answer it in private only.
+            reply(session, app, message, _("my.private_only"))
+            return
         rows = await lookup.mine(session, message.from_user.id)
         if not rows:
             reply(session, app, message, _("my.none"))

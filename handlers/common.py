@@ -50,13 +50,21 @@ async def press_op(session: DbSession, app: App, query: CallbackQuery,
 
 
 async def reply_op(session: DbSession, app: App, message: Message,
-                   op: Callable[[], Awaitable[str | None]]) -> bool:
-    """The same for a reply that carries work: a refusal is answered politely, nothing half-done."""
+                   op: Callable[[], Awaitable[str | None]], *, retry_link=None) -> bool:  # noqa: ANN001
+    """The same for a reply that carries work: a refusal is answered politely, nothing half-done.
+
+    `retry_link` (a message link): the refusal is linked like the prompt it answers, so
+    replying to the refusal is another try at the same question.
+    """
+    # Read the link now: a rollback expires ORM rows.
+    link = {} if retry_link is None else {
+        "ticket_id": retry_link.ticket_id, "purpose": retry_link.purpose,
+        "awaiting_user_id": retry_link.awaiting_user_id}
     try:
         key = await op()
     except TransitionError as exc:
         await session.rollback()
-        reply(session, app, message, _(exc.code, **getattr(exc, "params", {})))
+        reply(session, app, message, _(exc.code, **getattr(exc, "params", {})), **link)
         return True
     if key:
         reply(session, app, message, _(key))

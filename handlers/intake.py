@@ -73,6 +73,9 @@ async def group_appeal(message: Message, session: DbSession, app: App, roles: ac
     if chat is None or chat.kind != "community":
         if chat is None or chat.kind == "unknown":
             reply(session, app, message, _("intake.chat_not_bound"))
+        elif f.reply_to_bot:
+            # A reply in a staff chat to a bot message that is no ticket's: say where words go.
+            reply(session, app, message, _("staff.reply_hint"))
         return
     if decision.action == "empty":
         reply(session, app, message, _("intake.empty"))
@@ -104,21 +107,16 @@ async def _untriggered(message: Message, session: DbSession, app: App) -> None:
                                    message.location.latitude, message.location.longitude)
 
 
-@replies.on_reply("ack")
+@replies.on_reply("ack", "reporter_note", "follower_note", "progress_media", "result_media")
 async def supplement(message: Message, *, link, session: DbSession, app: App, **_kw) -> bool:  # noqa: ANN001
-    """A reply to the acknowledgement adds photos, a location or words to that ticket."""
-    ticket = await intake.ticket(session, link.ticket_id)
-    user = message.from_user.id
-    added = []
-    if p := photos(message):
-        await intake.add_photos(session, app, ticket, p, user)
-        added.append("photo")
-    if message.location:
-        await intake.set_location(session, app, ticket, message.location.latitude, message.location.longitude, user)
-        added.append("location")
-    if text := message_text(message).strip():
-        await intake.add_note(session, app, ticket, text, user)
-        added.append("note")
-    if added:
-        reply(session, app, message, _("intake.supplement_added", code=f"#{ticket.code}"))
+    """The reporter's reply to the bot's words about their ticket adds to that ticket.
+
+    Anyone else replying is treated as raising their own matter (False: intake goes on).
+    """
+    loc = (message.location.latitude, message.location.longitude) if message.location else None
+    words = message_text(message).strip()
+    t = await intake.supplement(session, app, link.ticket_id, message.from_user.id, words, photos(message), loc)
+    if t is None:
+        return False
+    reply(session, app, message, _("intake.supplement_added", code=f"#{t.code}"))
     return True

@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.callbacks import Rate, RateReason, Review
 from bot.context import App, DbSession
 from bot.domain.lifecycle import Refusal, TransitionError
-from bot.services import ratings, reviews
+from bot.services import access, ratings, reviews
 from bot.services.access import Roles
 from handlers import replies
 from handlers.common import _, alert, current_tr, press_op, reply, reply_op
@@ -117,6 +117,9 @@ def build_ratings_router() -> Router:
     async def unsatisfied(message: Message, session: DbSession, app: App, roles: Roles) -> None:
         if not (roles.can_dispatch or roles.leader or await reviews.is_dispatch_chat(session, message.chat.id)):
             reply(session, app, message, _("error.forbidden"))
+            return
+        if not await access.staff_chat(session, message.chat.id, message.chat.type):
+            reply(session, app, message, _("list.staff_only"))
             return
         reply(session, app, message, await reviews.ledger(session, app, current_tr()))
 

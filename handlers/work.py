@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.callbacks import Page
 from bot.context import App, DbSession
 from bot.domain.lifecycle import TransitionError
-from bot.services import dispatching, handling, notify, workviews
+from bot.services import access, dispatching, handling, notify, workviews
 from bot.services.access import Roles
 from handlers import replies
 from handlers.common import _, current_tr, reply, reply_op
@@ -52,7 +52,7 @@ async def answered_prompt(message: Message, *, link, session: DbSession, app: Ap
         await run()
         return done
 
-    return await reply_op(session, app, message, op)
+    return await reply_op(session, app, message, op, retry_link=link)
 
 
 @replies.on_reply("dept_card", "dept_media", "co_card", "dept_note")
@@ -62,6 +62,7 @@ async def progress_note(message: Message, *, link, session: DbSession, app: App,
     member = await _member_dept(bot, session, message)
     words, pics = message_text(message), photos(message)
     if not words.strip() and not pics:
+        reply(session, app, message, _("progress.words_or_photos"))
         return True
     async def op() -> str:
         await handling.progress(session, app, link.ticket_id, roles, member, words, pics)
@@ -88,6 +89,9 @@ def build_work_router() -> Router:
     async def queue(message: Message, session: DbSession, app: App, roles: Roles) -> None:
         if not roles.can_dispatch:
             reply(session, app, message, _("error.forbidden"))
+            return
+        if not await access.staff_chat(session, message.chat.id, message.chat.type):
+            reply(session, app, message, _("list.staff_only"))
             return
         await show(message, session, app, "queue")
 

@@ -188,3 +188,14 @@ async def recent_by_reporter(session: AsyncSession, chat_id: int, user_id: int, 
 async def merged_into(session: AsyncSession, ticket_id: int) -> list[Ticket]:
     q = select(Ticket).where(Ticket.merged_into_id == ticket_id).order_by(Ticket.id)
     return list((await session.execute(q)).scalars())
+
+
+async def mark_co_accepted(session: AsyncSession, ticket_id: int, dept: str, user_id: int | None) -> bool:
+    """First press wins: a co-department accepts once."""
+    result = await session.execute(
+        update(TicketDepartment)
+        .where(TicketDepartment.ticket_id == ticket_id, TicketDepartment.dept_code == dept,
+               TicketDepartment.role == "co", TicketDepartment.accepted_by.is_(None))
+        .values(accepted_by=user_id)
+    )
+    return result.rowcount == 1

@@ -89,3 +89,14 @@ async def locale_for(session: AsyncSession, app: App, chat_id: int | None, chat_
         return user_language or app.default_locale
     chat = await directory.chat(session, chat_id)
     return chat.locale if chat and chat.locale else app.default_locale
+
+
+STAFF_CHATS = ("dispatch", "leaders", "department")
+
+
+async def staff_chat(session: AsyncSession, chat_id: int, chat_type: str) -> bool:
+    """Private chats and the office's own chats; never a community chat (it is public)."""
+    if chat_type == "private":
+        return True
+    chat = await directory.chat(session, chat_id)
+    return bool(chat and chat.active and chat.kind in STAFF_CHATS)

@@ -64,10 +64,13 @@ async def to_triage(session: AsyncSession, app: App, t: Ticket, note: str | None
     route = t.route or {}
     confident = route.get("confidence", 0) >= app.org.dispatch.confidence and route.get("lead")
     if app.org.dispatch.auto and confident and not route.get("divert") and not t.returns_count:
-        lead_dept = await directory.department(session, route["lead"])
-        if lead_dept is not None and lead_dept.chat_id is not None:
+        try:
             await dispatch(session, app, t.id, None, route["lead"], list(route.get("co") or []))
             return
+        except Refusal:
+            # The department cannot receive it (no chat, chat gone; refused before any write):
+            # a dispatcher decides instead.
+            pass
     await post_card(session, app, t, note)
 
 

@@ -51,7 +51,11 @@ async def refresh_dept_cards(session: AsyncSession, app: App, t: Ticket, note: s
     depts = await tickets.departments_of(session, t.id)
     co_names = [names.get(d.dept_code, d.dept_code) for d in depts if d.role == "co"]
     photos = len(await tickets.attachments(session, t.id, "appeal"))
-    for link in await tickets.links_of(session, t.id, "dept_card"):
+    # Only the current lead department's card: an old one (after 退单) must stay disarmed.
+    lead = await directory.department(session, t.lead_dept) if t.lead_dept else None
+    if lead is None or lead.chat_id is None:
+        return
+    for link in await tickets.links_of(session, t.id, "dept_card", lead.chat_id):
         tr = await notify.chat_translator(session, app, link.chat_id)
         text = cards.dept_card(tr, app, t, photos, "lead", co_names, owner, note(tr) if callable(note) else note)
         notify.edit(session, app, link.chat_id, link.message_id, text,
@@ -83,13 +87,24 @@ async def accept(session: AsyncSession, app: App, ticket_id: int, roles: Roles, 
 
 
 async def coaccept(session: AsyncSession, app: App, ticket_id: int, roles: Roles, dept_code: str | None) -> Ticket:
+    """协办签收: a co-department confirms it takes part; once per department."""
     t = await load(session, ticket_id)
     if Status(t.status) not in (Status.DISPATCHED, Status.ACCEPTED, Status.REOPENED):
         raise Refusal("error.stale")
-    if dept_code is None:
+    co = {d.dept_code for d in await tickets.departments_of(session, t.id) if d.role == "co"}
+    if dept_code is None or dept_code not in co:
         raise Refusal("error.forbidden")
     now = app.now()
+    if not await tickets.mark_co_accepted(session, t.id, dept_code, roles.user_id):
+        raise Refusal("coaccept.already")
     await tickets.add_event(session, t.id, "co_accepted", now, actor_id=roles.user_id, data={"dept": dept_code})
+    dept = await directory.department(session, dept_code)
+    for link in await tickets.links_of(session, t.id, "co_card", dept.chat_id if dept else None):
+        tr = await notify.chat_translator(session, app, link.chat_id)
+        notify.edit(session, app, link.chat_id, link.message_id, None, None, ticket=t)
+        notify.send(session, app, link.chat_id, tr("coaccept.done", code=display(t.code),
+                                                    name=await _person_name(session, roles.user_id) or ""),
+                    reply_to=link.message_id, ticket=t, purpose="dept_note")
     return t
 
 

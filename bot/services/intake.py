@@ -195,3 +195,33 @@ async def locate_recent(session: AsyncSession, app: App, chat_id: int, user_id: 
         return False
     await set_location(session, app, recent, lat, lon, user_id)
     return True
+
+
+async def supplement(session: AsyncSession, app: App, ticket_id: int, user_id: int, text: str,
+                     photos: list[Photo], location: tuple[float, float] | None) -> Ticket | None:
+    """The reporter adds words, photos or a place to their ticket (by replying to the bot).
+
+    Only the reporter (or the person reported for) may; None means "not theirs". While a
+    department works the ticket it gets the addition too, so nothing waits unseen.
+    """
+    t = await tickets.get(session, ticket_id)
+    if t is not None and t.status == "MERGED" and t.merged_into_id:
+        t = await tickets.get(session, t.merged_into_id)
+    if t is None or user_id not in (t.reporter_id, t.on_behalf_user_id):
+        return None
+    if photos:
+        await add_photos(session, app, t, photos, user_id)
+    if location:
+        await set_location(session, app, t, location[0], location[1], user_id)
+    if text:
+        await add_note(session, app, t, text, user_id)
+    dept = await directory.department(session, t.lead_dept) if t.lead_dept else None
+    if dept and dept.chat_id and t.status in ("DISPATCHED", "ACCEPTED", "REOPENED"):
+        tr = await notify.chat_translator(session, app, dept.chat_id)
+        where = tr("dept.supplement_location") if location else ""
+        notify.send(session, app, dept.chat_id,
+                    tr("dept.supplement", code=display(t.code), text=text or "📷", where=where),
+                    ticket=t, purpose="dept_note")
+        notify.send_media(session, app, dept.chat_id, [p.file_id for p in photos if p.kind == "photo"], None,
+                          ticket=t, purpose="dept_media")
+    return t

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
 from bot.domain.codes import display, parse_code
+from bot.domain.intake import summary
 from bot.i18n import Translator
 from bot.services.access import Roles
 from storage import directory, tickets
@@ -48,20 +49,19 @@ def status_name(tr: Translator, status: str) -> str:
     return tr(f"status.{status}")
 
 
-def render(tr: Translator, v: TicketView, app: App) -> str:
-    """The /ticket answer: status, deadlines, history. No personal data unless private."""
+def render(tr: Translator, v: TicketView, app: App, *, public: bool = False) -> str:
+    """The /ticket answer: status, deadlines, history. `public`: no words, place or photos."""
     t = v.ticket
     lines = [tr("ticket.header", code=display(t.code), status=status_name(tr, t.status)),
              tr("ticket.kind_line", kind=tr(f"kind.{t.kind}"), urgency=tr(f"urgency.{t.urgency}"))]
     if t.category:
         lines.append(tr("ticket.category_line", category=t.category))
-    from bot.domain.intake import summary
-
-    lines.append(tr("ticket.text_line", text=summary(t.text or "", 300)))
-    if v.photo_count:
-        lines.append(tr("ticket.photos_line", count=v.photo_count))
-    if t.latitude is not None:
-        lines.append(tr("ticket.location_line", lat=f"{t.latitude:.5f}", lon=f"{t.longitude:.5f}"))
+    if not public:
+        lines.append(tr("ticket.text_line", text=summary(t.text or "", 300)))
+        if v.photo_count:
+            lines.append(tr("ticket.photos_line", count=v.photo_count))
+        if t.latitude is not None:
+            lines.append(tr("ticket.location_line", lat=f"{t.latitude:.5f}", lon=f"{t.longitude:.5f}"))
     lines += deadline_lines(tr, t, app)
     lines.append(tr("ticket.history"))
     for e in v.events[-15:]:

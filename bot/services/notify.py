@@ -6,6 +6,7 @@ from typing import Any, Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
+from bot.domain.rating import scrub
 from bot.i18n import Translator
 from storage import directory
 from storage import outbox
@@ -25,13 +26,25 @@ async def person_translator(session: AsyncSession, app: App, user_id: int | None
     return Translator(person.locale if person and person.locale else app.default_locale)
 
 
+# Telegram's limits: 4096 characters of text, 1024 of caption. Longer words stay whole in the
+# ticket (and /ticket); the message carries a clipped copy rather than failing.
+TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
+
+
+def clip(text: str | None, limit: int = TEXT_LIMIT) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
 def send(
     session: AsyncSession, app: App, chat_id: int, text: str, *, thread_id: int | None = None,
     reply_to: int | None = None, keyboard: list[list[dict]] | None = None, ticket: Ticket | None = None,
     purpose: str | None = None, awaiting_user_id: int | None = None, force_reply: bool = False,
-    fallback: dict | None = None, delay: float = 0.0, link_data: dict | None = None,
+    fallback: dict | None = None, delay: float = 0.0, link_data: dict | None = None, ticket_id: int | None = None,
 ) -> None:
-    payload: dict[str, Any] = {"text": text}
+    """Queue a text message; `ticket`/`ticket_id` + `purpose` link the sent message to a ticket."""
+    payload: dict[str, Any] = {"text": clip(text)}
     if reply_to:
         payload["reply_to"] = reply_to
     if keyboard:
@@ -42,7 +55,7 @@ def send(
         payload["link_data"] = link_data
     outbox.enqueue(
         session, chat_id=chat_id, method="message", payload=payload, now=app.now(), thread_id=thread_id,
-        ticket_id=ticket.id if ticket else None, purpose=purpose, awaiting_user_id=awaiting_user_id,
+        ticket_id=ticket.id if ticket else ticket_id, purpose=purpose, awaiting_user_id=awaiting_user_id,
         fallback=fallback, delay=delay,
     )
 
@@ -56,12 +69,12 @@ def send_media(
     if not file_ids:
         return
     if len(file_ids) == 1:
-        payload: dict[str, Any] = {"photo": file_ids[0], "caption": caption}
+        payload: dict[str, Any] = {"photo": file_ids[0], "caption": clip(caption, CAPTION_LIMIT)}
         method = "photo"
         if keyboard:
             payload["keyboard"] = keyboard
     else:
-        payload, method = {"media": file_ids[:10], "caption": caption}, "album"
+        payload, method = {"media": file_ids[:10], "caption": clip(caption, CAPTION_LIMIT)}, "album"
     if reply_to:
         payload["reply_to"] = reply_to
     outbox.enqueue(
@@ -77,7 +90,7 @@ def edit(
     if text is None:
         method, payload = "edit_markup", {"message_id": message_id, "keyboard": keyboard}
     else:
-        method, payload = "edit_text", {"message_id": message_id, "text": text, "keyboard": keyboard}
+        method, payload = "edit_text", {"message_id": message_id, "text": clip(text), "keyboard": keyboard}
     outbox.enqueue(session, chat_id=chat_id, method=method, payload=payload, now=app.now(),
                    ticket_id=ticket.id if ticket else None)
 
@@ -111,7 +124,9 @@ async def _tell_one(
     group_target = None
     if ticket.origin_chat_id and ticket.origin_chat_id < 0:
         tr = await chat_translator(session, app, ticket.origin_chat_id)
-        group_payload: dict[str, Any] = {"text": tr(key, **params), "reply_to": ticket.origin_message_id}
+        # A community chat is public: mask phone and ID numbers a handler may have written.
+        public = {k: scrub(v) if isinstance(v, str) else v for k, v in params.items()}
+        group_payload: dict[str, Any] = {"text": clip(tr(key, **public)), "reply_to": ticket.origin_message_id}
         if group_kb := _rows(keyboard, tr):
             group_payload["keyboard"] = group_kb
         group_target = {"chat_id": ticket.origin_chat_id, "thread_id": ticket.origin_thread_id, "payload": group_payload}

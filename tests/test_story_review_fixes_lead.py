@@ -1,0 +1,111 @@
+"""Stories from the review: privacy in public chats, replies that belong to tickets, stale cards."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.models import Ticket, TicketEvent
+from tests.harness import (
+    CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, RESIDENT_2, SW_CHAT, SW_HANDLER, World,
+)
+from tests.test_story_dispatch import dispatch_and_accept, file_garbage_appeal, press
+
+
+async def count_tickets(world: World) -> int:
+    return await world.scalar(select(func.count()).select_from(Ticket))
+
+
+async def test_reporter_thanks_is_a_note_not_a_new_ticket_and_reaches_the_department(world: World):
+    await dispatch_and_accept(world)
+    note = next(m for m in world.sb.bot_messages(COMMUNITY) if "签收" in m["text"])
+    await world.send(RESIDENT, COMMUNITY, "好的谢谢，门口那堆在东侧", reply_to=note["message_id"])
+    await world.reply_from_bot(COMMUNITY, contains="已补充")
+    await world.reply_from_bot(CGJ_CHAT, contains="门口那堆在东侧")
+    assert await count_tickets(world) == 1
+    # Someone else replying to the same note raises their own matter.
+    await world.send(RESIDENT_2, COMMUNITY, "我们楼下也有垃圾没人清运", reply_to=note["message_id"])
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000002")
+    assert await count_tickets(world) == 2
+
+
+async def test_public_chats_get_no_appeal_details(world: World):
+    await world.send(RESIDENT, RESIDENT, "/appeal 我要举报邻居在家开设赌场")
+    await world.reply_from_bot(RESIDENT, contains="#2026-000001")
+    await world.send(DISPATCHER, COMMUNITY, "/ticket #2026-000001")
+    view = await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    assert "赌场" not in view["text"]
+    await world.send(DISPATCHER, COMMUNITY, "/queue")
+    refused = await world.reply_from_bot(COMMUNITY)
+    assert "赌场" not in refused["text"]
+    await world.send(RESIDENT, COMMUNITY, "/my")
+    assert "私聊" in (await world.reply_from_bot(COMMUNITY))["text"]
+
+
+async def test_phone_numbers_in_results_are_masked_in_the_community_chat(world: World):
+    card = await dispatch_and_accept(world)
+    await press(world, HANDLER_A, CGJ_CHAT, card, "办结")
+    prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
+    await world.send(HANDLER_A, CGJ_CHAT, "已清运，有问题联系13812345678", reply_to=prompt["message_id"])
+    told = await world.reply_from_bot(COMMUNITY, contains="已清运")
+    assert "13812345678" not in told["text"]
+
+
+async def test_a_refused_answer_can_be_answered_again_by_replying_to_the_refusal(world: World):
+    card = await dispatch_and_accept(world)
+    await press(world, HANDLER_A, CGJ_CHAT, card, "申请延期")
+    prompt = await world.reply_from_bot(CGJ_CHAT, contains="日期")
+    await world.send(HANDLER_A, CGJ_CHAT, "需要协调车辆", reply_to=prompt["message_id"])
+    refusal = await world.reply_from_bot(CGJ_CHAT, contains="2026-12-05")
+    await world.send(HANDLER_A, CGJ_CHAT, "需要协调车辆 2026-12-10", reply_to=refusal["message_id"])
+    await world.reply_from_bot(DISPATCH_CHAT, contains="2026-12-10")
+
+
+async def test_an_old_department_card_stays_disarmed_after_return_and_redispatch(world: World):
+    card = await file_garbage_appeal(world)
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
+    old = await world.reply_from_bot(CGJ_CHAT, predicate=lambda m: "退单" in str(world.sb.buttons(m)))
+    await press(world, HANDLER_A, CGJ_CHAT, old, "退单")
+    prompt = await world.reply_from_bot(CGJ_CHAT, contains="理由")
+    await world.send(HANDLER_A, CGJ_CHAT, "属于水务局的排水设施", reply_to=prompt["message_id"])
+    new_card = await world.reply_from_bot(DISPATCH_CHAT, contains="排水设施")
+    await press(world, DISPATCHER, DISPATCH_CHAT, new_card, "另选部门")
+    await press(world, DISPATCHER, DISPATCH_CHAT, world.sb.message(DISPATCH_CHAT, new_card["message_id"]), "水务局")
+    sw_card = await world.reply_from_bot(SW_CHAT, predicate=lambda m: "签收" in str(world.sb.buttons(m)))
+    await press(world, SW_HANDLER, SW_CHAT, sw_card, "签收")
+    assert world.sb.buttons(world.sb.message(CGJ_CHAT, old["message_id"])) == []
+
+
+async def test_co_department_confirms_once(world: World):
+    await world.send(RESIDENT, COMMUNITY, "@huying_bot 小区电梯坏了三天，物业不管")
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
+    co_card = await world.reply_from_bot(CGJ_CHAT, predicate=lambda m: "协办签收" in str(world.sb.buttons(m)))
+    stale = co_card["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await press(world, HANDLER_A, CGJ_CHAT, co_card, "协办签收")
+    qid = await world.sb.press_raw(HANDLER_A, CGJ_CHAT, co_card["message_id"], stale)
+    assert (await world.sb.callback_answer(qid))["show_alert"]
+    events = await world.rows(select(TicketEvent).where(TicketEvent.kind == "co_accepted"))
+    assert len(events) == 1
+
+
+@pytest.mark.parametrize("world", [{"org_patch": {"dispatch": {"auto": True}}}], indirect=True)
+async def test_auto_dispatch_to_a_department_whose_chat_is_gone_falls_back_to_a_dispatcher(world: World):
+    async with world.app.sessions() as s:
+        from storage import directory
+
+        (await directory.chat(s, CGJ_CHAT)).active = False
+        await s.commit()
+    await world.send(RESIDENT, COMMUNITY, "@huying_bot 小区门口垃圾三天没人清运，异味很大")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
+    assert (await world.scalar(select(Ticket))).status == "TRIAGE"
+
+
+async def test_a_result_longer_than_telegram_allows_still_reaches_the_reporter(world: World):
+    card = await dispatch_and_accept(world)
+    await press(world, HANDLER_A, CGJ_CHAT, card, "办结")
+    prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
+    await world.send(HANDLER_A, CGJ_CHAT, "已清运。" + "详细情况说明，" * 700, reply_to=prompt["message_id"])
+    told = await world.reply_from_bot(COMMUNITY, contains="已清运")
+    assert len(told["text"]) <= 4096
+    assert len((await world.scalar(select(Ticket))).result_text) > 4096
