@@ -25,6 +25,10 @@ async def _member_dept(bot: Bot, session: DbSession, message: Message) -> str | 
     return None
 
 
+def _album(message: Message) -> handling.Album | None:
+    return handling.Album(message.chat.id, message.media_group_id) if message.media_group_id else None
+
+
 def _awaited(message: Message, link) -> bool:  # noqa: ANN001
     return link.awaiting_user_id is None or link.awaiting_user_id == message.from_user.id
 
@@ -37,10 +41,15 @@ async def answered_prompt(message: Message, *, link, session: DbSession, app: Ap
         return True
     words, pics = message_text(message), photos(message)
     tid = link.ticket_id
+    album = _album(message)
+    if link.purpose == "resolve_prompt" and album and not words.strip():
+        await handling.album_item(session, app, tid, album, message.message_id, message.from_user.id, pics)
+        return True
     member = await _member_dept(bot, session, message)
     operations = {
         "return_prompt": (lambda: handling.return_ticket(session, app, tid, roles, member, words), "done.returned"),
-        "resolve_prompt": (lambda: handling.resolve(session, app, tid, roles, member, words, pics), "done.resolved"),
+        "resolve_prompt": (lambda: handling.resolve(session, app, tid, roles, member, words, pics, album),
+                           "done.resolved"),
         "extend_prompt": (lambda: handling.request_extension(session, app, tid, roles, member, words),
                           "done.extension_asked"),
         "merge_prompt": (lambda: dispatching.merge(session, app, tid, roles, words), "done.merged"),
@@ -61,11 +70,16 @@ async def progress_note(message: Message, *, link, session: DbSession, app: App,
     """A handler's reply to any bot message about the ticket is a progress note."""
     member = await _member_dept(bot, session, message)
     words, pics = message_text(message), photos(message)
+    album = _album(message)
     if not words.strip() and not pics:
         reply(session, app, message, _("progress.words_or_photos"))
         return True
+    if album and not words.strip():
+        await handling.album_item(session, app, link.ticket_id, album, message.message_id, message.from_user.id, pics)
+        return True
+
     async def op() -> str:
-        await handling.progress(session, app, link.ticket_id, roles, member, words, pics)
+        await handling.progress(session, app, link.ticket_id, roles, member, words, pics, album)
         return "done.progress"
 
     return await reply_op(session, app, message, op)

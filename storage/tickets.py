@@ -199,3 +199,13 @@ async def mark_co_accepted(session: AsyncSession, ticket_id: int, dept: str, use
         .values(accepted_by=user_id)
     )
     return result.rowcount == 1
+
+
+async def event_for_album(session: AsyncSession, ticket_id: int, group: str) -> TicketEvent | None:
+    """The progress note or result that an album's captioned photo made, if it was handled."""
+    q = (select(TicketEvent).where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind.in_(("progress", "resolved")))
+         .order_by(TicketEvent.id.desc()).limit(10))
+    for event in (await session.execute(q)).scalars():
+        if (event.data or {}).get("album") == group:
+            return event
+    return None

@@ -109,3 +109,20 @@ async def test_a_result_longer_than_telegram_allows_still_reaches_the_reporter(w
     told = await world.reply_from_bot(COMMUNITY, contains="已清运")
     assert len(told["text"]) <= 4096
     assert len((await world.scalar(select(Ticket))).result_text) > 4096
+
+
+async def test_resolve_with_an_album_of_after_photos_keeps_every_photo(world: World):
+    from storage.models import Attachment
+
+    card = await dispatch_and_accept(world)
+    await press(world, HANDLER_A, CGJ_CHAT, card, "办结")
+    prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
+    await world.sb.user_sends_album(HANDLER_A, CGJ_CHAT, count=3, caption="垃圾已清运，现场照片如下",
+                                    reply_to=prompt["message_id"])
+    await world.reply_from_bot(COMMUNITY, contains="垃圾已清运")
+    await world.settle()
+    results = await world.rows(select(Attachment).where(Attachment.source == "result"))
+    assert len(results) == 3
+    assert (await world.scalar(select(Ticket))).status == "RESOLVED"
+    # Nothing was refused along the way.
+    assert not any("请回复办理结果" in (m.get("text") or "") for m in world.sb.bot_messages(CGJ_CHAT)[-4:])

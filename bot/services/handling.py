@@ -1,6 +1,7 @@
 """In the department chat: 签收, 退单, progress by reply, 办结, 申请延期 (DESIGN §2, issue 3)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +16,7 @@ from bot.services.access import Roles
 from bot.services.dispatching import dept_names, dispatch_chat_id, load, post_card
 from bot.services.intake import Photo
 from storage import directory, extensions, outbox, tickets
+from storage.common import serialize
 from storage.models import Ticket
 
 CARD_PURPOSES = ("dept_card", "co_card")
@@ -144,18 +146,56 @@ async def return_ticket(session: AsyncSession, app: App, ticket_id: int, roles: 
     return t
 
 
+@dataclass(frozen=True)
+class Album:
+    """Where an album reply came from: its other photos arrive as separate messages."""
+
+    chat_id: int
+    group: str
+
+
+async def _with_album(session: AsyncSession, album: Album | None, photos: list[Photo]) -> list[Photo]:
+    """Serialise the album's items and collect those that arrived before the captioned one."""
+    if album is None:
+        return photos
+    await serialize(session, "album", album.chat_id, album.group)
+    early = await tickets.take_buffered(session, album.chat_id, album.group)
+    return photos + [Photo(b.file_id, b.file_unique_id, b.kind) for b in early]
+
+
+async def album_item(session: AsyncSession, app: App, ticket_id: int, album: Album, message_id: int,
+                     user_id: int, photos: list[Photo]) -> None:
+    """A wordless photo of an album replying to a card or the 办结 prompt: it belongs with its
+    captioned sibling — attached (and passed on) if that one was handled, else kept until it is."""
+    await serialize(session, "album", album.chat_id, album.group)
+    done = await tickets.event_for_album(session, ticket_id, album.group)
+    if done is None:
+        for p in photos:
+            await tickets.buffer_media(session, chat_id=album.chat_id, message_id=message_id,
+                                       media_group_id=album.group, user_id=user_id, kind=p.kind, file_id=p.file_id,
+                                       file_unique_id=p.file_unique_id, created_at=app.now())
+        return
+    source = "result" if done.kind == "resolved" else "progress"
+    t = await load(session, ticket_id)
+    for p in photos:
+        await tickets.add_attachment(session, t.id, file_id=p.file_id, file_unique_id=p.file_unique_id, kind=p.kind,
+                                     source=source, now=app.now(), added_by=user_id)
+    await _media_to_reporter(session, app, t, [p.file_id for p in photos if p.kind == "photo"], f"{source}_media")
+
+
 async def progress(session: AsyncSession, app: App, ticket_id: int, roles: Roles, member: str | None, text: str,
-                   photos: list[Photo]) -> Ticket:
+                   photos: list[Photo], album: Album | None = None) -> Ticket:
     t = await load(session, ticket_id)
     if t.status == Status.DISPATCHED.value:
         raise Refusal("progress.accept_first")
     plan("progress", t.status, _actors(t, roles, member))
+    photos = await _with_album(session, album, photos)
     now = app.now()
     for p in photos:
         await tickets.add_attachment(session, t.id, file_id=p.file_id, file_unique_id=p.file_unique_id, kind=p.kind,
                                      source="progress", now=now, added_by=roles.user_id)
     await tickets.add_event(session, t.id, "progress", now, actor_id=roles.user_id,
-                            data={"text": text, "photos": len(photos)})
+                            data={"text": text, "photos": len(photos), "album": album.group if album else None})
     state = dict(t.sla_state or {})
     state.setdefault("progress_at", now.isoformat())
     await tickets.touch(session, t.id, {"sla_state": state}, now)
@@ -178,12 +218,13 @@ async def _media_to_reporter(session: AsyncSession, app: App, t: Ticket, file_id
 
 
 async def resolve(session: AsyncSession, app: App, ticket_id: int, roles: Roles, member: str | None, text: str,
-                  photos: list[Photo]) -> Ticket:
+                  photos: list[Photo], album: Album | None = None) -> Ticket:
     t = await load(session, ticket_id)
     plan("resolve", t.status, _actors(t, roles, member))
     text = text.strip()
     if len(text) < 2:
         raise Refusal("resolve.no_result")
+    photos = await _with_album(session, album, photos)
     now = app.now()
     if not await tickets.move(session, t.id, {"ACCEPTED", "REOPENED"}, {
             "status": "RESOLVED", "resolved_at": now, "result_text": text,
@@ -193,7 +234,8 @@ async def resolve(session: AsyncSession, app: App, ticket_id: int, roles: Roles,
         await tickets.add_attachment(session, t.id, file_id=p.file_id, file_unique_id=p.file_unique_id, kind=p.kind,
                                      source="result", now=now, added_by=roles.user_id)
     await tickets.add_event(session, t.id, "resolved", now, actor_id=roles.user_id, from_status=t.status,
-                            to_status="RESOLVED", data={"text": text, "photos": len(photos)})
+                            to_status="RESOLVED",
+                            data={"text": text, "photos": len(photos), "album": album.group if album else None})
     t = await load(session, t.id)
     await refresh_dept_cards(session, app, t, lambda tr: tr("card.resolved"), buttons=False)
     await notify.tell_reporter(session, app, t, "reporter.resolved", code=display(t.code), text=text)
