@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Draft
 
 
-async def get(session: AsyncSession, user_id: int) -> Draft | None:
-    return await session.get(Draft, user_id)
+async def get(session: AsyncSession, user_id: int, refresh: bool = False) -> Draft | None:
+    return await session.get(Draft, user_id, populate_existing=refresh)
 
 
 async def start(session: AsyncSession, user_id: int, now: datetime, text: str = "", step: str = "describe") -> Draft:

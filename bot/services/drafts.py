@@ -10,6 +10,7 @@ from bot.i18n import Translator
 from bot.services import intake, notify
 from bot.services.intake import Appeal, Photo
 from storage import drafts
+from storage.common import serialize
 from storage.models import Draft, Ticket
 
 KINDS = ("help", "complaint", "suggestion", "consultation", "report")
@@ -47,6 +48,7 @@ def prompt(session: AsyncSession, app: App, user_id: int, tr: Translator, d: Dra
 async def begin(session: AsyncSession, app: App, user_id: int, tr: Translator, text: str,
                 photos: list[Photo]) -> Draft:
     text = text.strip()
+    await serialize(session, "draft", user_id)
     d = await drafts.start(session, user_id, app.now(), text=text,
                            step="photos" if len(text) >= MIN_APPEAL_CHARS else "describe")
     d.photos = [p.__dict__ for p in photos][:MAX_PHOTOS]
@@ -55,7 +57,9 @@ async def begin(session: AsyncSession, app: App, user_id: int, tr: Translator, t
 
 
 async def current(session: AsyncSession, user_id: int) -> Draft | None:
-    return await drafts.get(session, user_id)
+    """The person's draft; the lock keeps an album's photos from racing on it (PostgreSQL)."""
+    await serialize(session, "draft", user_id)
+    return await drafts.get(session, user_id, refresh=True)
 
 
 async def feed(session: AsyncSession, app: App, d: Draft, tr: Translator, *, text: str = "",
