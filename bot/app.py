@@ -10,6 +10,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
 
 from bot.context import App, Clock, system_clock
 from bot.i18n import t
@@ -46,7 +47,6 @@ PUBLIC_COMMANDS = ("appeal", "ticket", "my", "help", "lang", "cancel")
 
 async def publish_commands(bot: Bot) -> None:
     """The command menu in both languages; a failure here must not stop the bot."""
-    from aiogram.exceptions import TelegramAPIError
     from aiogram.types import BotCommand
 
     for lang, code in (("zh_CN", None), ("en", "en")):
@@ -104,7 +104,10 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
 
 async def run_polling(settings: Settings) -> None:
     async with running(settings) as (app, bot, dp):
-        await bot.delete_webhook(drop_pending_updates=False)
+        try:  # a webhook left over from another deployment would block getUpdates
+            await bot.delete_webhook(drop_pending_updates=False)
+        except TelegramAPIError as exc:
+            log.warning("deleteWebhook failed (%s); polling anyway", exc)
         log.info("polling as @%s", app.bot_username)
         await dp.start_polling(bot, allowed_updates=ALLOWED_UPDATES, handle_signals=True, close_bot_session=False)
 

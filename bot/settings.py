@@ -43,6 +43,18 @@ class Settings(BaseSettings):
             raise ValueError("BOT_TOKEN must look like 123456:ABC-DEF…")
         return v
 
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, v: str) -> str:
+        """Accept the plain spellings deployments use and pick the async driver."""
+        for plain, driver in (("postgres://", "postgresql+asyncpg://"), ("postgresql://", "postgresql+asyncpg://"),
+                              ("sqlite://", "sqlite+aiosqlite://")):
+            if v.startswith(plain):
+                return driver + v[len(plain):]
+        if not v.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError("DATABASE_URL must be sqlite+aiosqlite:///… or postgresql+asyncpg://…")
+        return v
+
     @field_validator("webhook_url", "telegram_api_url", "redis_url", "webhook_secret", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
