@@ -120,6 +120,18 @@ async def set_co(session: AsyncSession, app: App, ticket_id: int, roles: Roles, 
     return t
 
 
+async def _close_from_triage(session: AsyncSession, app: App, t: Ticket, roles: Roles, status: str, event: str,
+                             data: dict, **values: object) -> Ticket:
+    """合并 / 分流 / 驳回 end a ticket before dispatch: one conditional move plus its event row."""
+    now = app.now()
+    if not await tickets.move(session, t.id, t.status,
+                              {"status": status, "closed_at": now, "next_check_at": None, **values}, now):
+        raise Refusal("error.stale")
+    await tickets.add_event(session, t.id, event, now, actor_id=roles.user_id, from_status=t.status,
+                            to_status=status, data=data)
+    return await load(session, t.id)
+
+
 async def merge(session: AsyncSession, app: App, ticket_id: int, roles: Roles, target_text: str) -> Ticket:
     t = await load(session, ticket_id)
     plan("merge", t.status, roles.actors_for(t))
@@ -131,14 +143,9 @@ async def merge(session: AsyncSession, app: App, ticket_id: int, roles: Roles, t
         raise Refusal("merge.self")
     if Status(target.status) in FINAL:
         raise Refusal("merge.closed", code=display(target.code))
-    now = app.now()
-    if not await tickets.move(session, t.id, t.status, {"status": "MERGED", "merged_into_id": target.id,
-                                                          "closed_at": now, "next_check_at": None}, now):
-        raise Refusal("error.stale")
-    await tickets.add_event(session, t.id, "merged", now, actor_id=roles.user_id, from_status=t.status,
-                            to_status="MERGED", data={"into": target.code})
-    await tickets.add_event(session, target.id, "absorbed", now, actor_id=roles.user_id, data={"from": t.code})
-    t = await load(session, t.id)
+    t = await _close_from_triage(session, app, t, roles, "MERGED", "merged", {"into": target.code},
+                                 merged_into_id=target.id)
+    await tickets.add_event(session, target.id, "absorbed", app.now(), actor_id=roles.user_id, data={"from": t.code})
     tr = await dispatch_tr(session, app)
     await refresh_card(session, app, t, tr("card.merged", code=display(target.code)))
     await notify.tell_reporter(session, app, t, "reporter.merged", code=display(t.code), target=display(target.code))
@@ -150,13 +157,8 @@ async def divert(session: AsyncSession, app: App, ticket_id: int, roles: Roles, 
     plan("divert", t.status, roles.actors_for(t))
     if channel not in cards.DIVERT_CHANNELS:
         raise Refusal("error.bad_button")
-    now = app.now()
-    if not await tickets.move(session, t.id, t.status, {"status": "DIVERTED", "closed_at": now,
-                                                          "close_reason": channel, "next_check_at": None}, now):
-        raise Refusal("error.stale")
-    await tickets.add_event(session, t.id, "diverted", now, actor_id=roles.user_id, from_status=t.status,
-                            to_status="DIVERTED", data={"channel": channel})
-    t = await load(session, t.id)
+    t = await _close_from_triage(session, app, t, roles, "DIVERTED", "diverted", {"channel": channel},
+                                 close_reason=channel)
     tr = await dispatch_tr(session, app)
     await refresh_card(session, app, t, tr("card.diverted", channel=tr(f"divert.{channel}")))
     await notify.tell_reporter(session, app, t, f"reporter.diverted_{channel}", code=display(t.code))
@@ -169,13 +171,8 @@ async def reject(session: AsyncSession, app: App, ticket_id: int, roles: Roles, 
     reason = reason.strip()
     if len(reason) < 2:
         raise Refusal("reject.no_reason")
-    now = app.now()
-    if not await tickets.move(session, t.id, t.status, {"status": "REJECTED", "closed_at": now,
-                                                          "close_reason": "rejected", "next_check_at": None}, now):
-        raise Refusal("error.stale")
-    await tickets.add_event(session, t.id, "rejected", now, actor_id=roles.user_id, from_status=t.status,
-                            to_status="REJECTED", data={"reason": reason})
-    t = await load(session, t.id)
+    t = await _close_from_triage(session, app, t, roles, "REJECTED", "rejected", {"reason": reason},
+                                 close_reason="rejected")
     tr = await dispatch_tr(session, app)
     await refresh_card(session, app, t, tr("card.rejected", reason=reason))
     await notify.tell_reporter(session, app, t, "reporter.rejected", code=display(t.code), reason=reason)
