@@ -22,7 +22,6 @@ class Settings(BaseSettings):
     org_file: Path = Field(default=Path("config/org.example.yaml"), validation_alias="HUYING_ORG_FILE")
     timezone: str | None = Field(default=None, validation_alias="HUYING_TIMEZONE")
     default_locale: str | None = Field(default=None, validation_alias="HUYING_LOCALE")
-    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
     webhook_url: str | None = Field(default=None, validation_alias="WEBHOOK_URL")
     webhook_secret: str | None = Field(default=None, validation_alias="WEBHOOK_SECRET")
     webhook_path: str = Field(default="/telegram/webhook", validation_alias="WEBHOOK_PATH")
@@ -55,7 +54,7 @@ class Settings(BaseSettings):
             raise ValueError("DATABASE_URL must be sqlite+aiosqlite:///… or postgresql+asyncpg://…")
         return v
 
-    @field_validator("webhook_url", "telegram_api_url", "redis_url", "webhook_secret", mode="before")
+    @field_validator("webhook_url", "telegram_api_url", "webhook_secret", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return None if v == "" else v
