@@ -7,7 +7,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import Rate, RateReason, Review
 from bot.context import App, DbSession
-from bot.domain.lifecycle import Refusal, TransitionError
+from bot.domain.lifecycle import Refusal
 from bot.services import access, ratings, reviews
 from bot.services.access import Roles
 from handlers import replies

@@ -7,7 +7,6 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import Page
 from bot.context import App, DbSession
-from bot.domain.lifecycle import TransitionError
 from bot.services import access, dispatching, handling, notify, workviews
 from bot.services.access import Roles
 from handlers import replies

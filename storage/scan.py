@@ -57,6 +57,34 @@ async def set_next(session: AsyncSession, ticket_id: int, when: datetime | None,
                           .execution_options(synchronize_session=False))
 
 
+async def lock(session: AsyncSession, ticket_id: int) -> Ticket | None:
+    """The ticket, read afresh under its row lock for the rest of the transaction.
+
+    ``FOR NO KEY UPDATE`` is the lock a plain UPDATE of the row takes: it waits for (and
+    holds off) other writers of the row, such as the scan between its claim and commit, but
+    not the inserts of rows that merely reference the ticket (events, links, outbox).
+    SQLite has no row locks: there BEGIN IMMEDIATE already serialises the writers.
+    """
+    q = (select(Ticket).where(Ticket.id == ticket_id).with_for_update(key_share=True)
+         .execution_options(populate_existing=True))
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def lock_state(session: AsyncSession, ticket_id: int) -> tuple[bool, dict | None]:
+    """(found, sla_state) of a ticket, read under its row lock (see ``lock``)."""
+    q = select(Ticket.sla_state).where(Ticket.id == ticket_id).with_for_update(key_share=True)
+    row = (await session.execute(q)).first()
+    return (row is not None, row[0] if row is not None else None)
+
+
+async def set_state(session: AsyncSession, ticket_id: int, state: dict, now: datetime | None = None) -> None:
+    values: dict = {"sla_state": state}
+    if now is not None:
+        values["updated_at"] = now
+    await session.execute(update(Ticket).where(Ticket.id == ticket_id).values(**values)
+                          .execution_options(synchronize_session=False))
+
+
 async def take_lease(session: AsyncSession, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
     """Take or renew the lease ``name`` for ``holder``; False while someone else holds it."""
     until = now + ttl

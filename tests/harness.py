@@ -4,14 +4,13 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.app import running
 from bot.clock import ShiftedClock as BaseShiftedClock
 from bot.sandbox import TelegramSandbox
 from bot.settings import Settings

@@ -5,7 +5,8 @@ from sqlalchemy import select
 
 from storage.models import Chat, Department, Ticket
 from tests.harness import (
-    ADMIN, CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, RESIDENT, RESIDENT_2, STRANGER, UNKNOWN_GROUP, World,
+    ADMIN, CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, RESIDENT_2, STRANGER, UNKNOWN_GROUP,
+    World,
 )
 
 
@@ -98,7 +99,6 @@ async def test_stickers_edits_and_service_messages_are_quiet(world: World):
 
 
 async def test_help_fits_the_chat(world: World):
-    from tests.harness import CGJ_CHAT, HANDLER_A
 
     await world.send(HANDLER_A, CGJ_CHAT, "/help")
     assert "签收" in (await world.reply_from_bot(CGJ_CHAT))["text"]

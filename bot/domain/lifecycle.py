@@ -69,6 +69,8 @@ RULES: dict[str, Rule] = {
     "close_unrated": _r({S.RESOLVED}, S.CLOSED),
     "review_close": _r({S.REVIEW}, S.CLOSED, A.DISPATCHER),
     "review_reopen": _r({S.REVIEW}, S.REOPENED, A.DISPATCHER),
+    # The scan closes an answered consultation nobody contested (DESIGN §2: ANSWERED ─▶ CLOSED).
+    "close_answered": Rule(frozenset({S.ANSWERED}), S.CLOSED, frozenset({A.SYSTEM})),
 }
 
 

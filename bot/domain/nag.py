@@ -6,7 +6,8 @@ ticket's ``sla_state`` JSON (other keys in it are kept untouched)::
     {"clocks": {"resolve": {"start": iso, "due": iso, "sent": [0.5], "overdue": iso | null}},
      "nag_at": iso,            # the next daily nag, while some running clock is overdue
      "carded": ["cgj:0"],      # department:round pairs that already got a card
-     "on_time": [0]}           # rounds whose on-time resolution already cleared a streak
+     "on_time": [0],           # rounds whose on-time resolution already cleared a streak
+     "waiting": {"status": "REVIEW", "since": iso, "due": iso, "nag_at": iso | null, "sent": 0}}
 
 * ``sync`` records each clock's window when its deadline first appears (it starts at the
   dispatch) or moves (an approved extension, a reopen: it restarts *now*, and the reminder
@@ -16,6 +17,9 @@ ticket's ``sla_state`` JSON (other keys in it are kept untouched)::
   notice once when the deadline passes, and a ``Nag`` once per working day afterwards.
 * ``next_check`` is the earliest moment any of that becomes due: the ticket's
   ``next_check_at``.  After ``step(now)`` it is always later than ``now`` (or None).
+* ``waiting`` / ``waiting_step`` / ``waiting_next``: the dispatchers' own clock while a ticket
+  waits for them (TRIAGE, REVIEW): a reminder once the wait outlasts its window, then one
+  each working day until the ticket moves on.
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ from bot.domain.calendar import WorkCalendar
 from bot.domain.sla import fraction_point
 
 __all__ = ["CLOCKS", "Nag", "Overdue", "Reminder", "active_clocks", "card_key", "next_check",
-           "next_nag_time", "overdue_clocks", "step", "sync", "tidy"]
+           "next_nag_time", "overdue_clocks", "step", "sync", "tidy", "waiting", "waiting_next", "waiting_step"]
 
 CLOCKS = ("accept", "progress", "resolve")
 
@@ -183,3 +187,28 @@ def next_nag_time(cal: WorkCalendar, after: datetime, at: time = time(9, 0)) -> 
     day = cal.next_working_day(cal.local(after).date())
     # Through UTC, so that a wall time in a DST gap still gets a real offset.
     return datetime.combine(day, at, tzinfo=cal.tz).astimezone(timezone.utc).astimezone(cal.tz)
+
+
+def waiting(state: Mapping, status: str, since: datetime, due: datetime) -> dict:
+    """The wait entry for ``status`` entered at ``since``: kept while that same wait goes on,
+    fresh (nothing sent, first reminder at ``due``) when the ticket entered the status anew."""
+    entry = dict(state.get("waiting") or {})
+    if entry.get("status") == status and _dt(entry.get("since")) == since and entry.get("due"):
+        return entry
+    return {"status": status, "since": _iso(since), "due": _iso(due), "nag_at": None, "sent": 0}
+
+
+def waiting_next(entry: Mapping) -> datetime:
+    """When the wait needs a look again: the next daily reminder, or the first one."""
+    return _dt(entry.get("nag_at")) or _dt(entry["due"])
+
+
+def waiting_step(entry: Mapping, now: datetime,
+                 next_nag: Callable[[datetime], datetime]) -> tuple[dict, bool]:
+    """Whether a reminder is due at ``now``; the entry records it as sent (next one: ``next_nag``)."""
+    new = dict(entry)
+    if now < waiting_next(entry):
+        return new, False
+    new["sent"] = int(new.get("sent") or 0) + 1
+    new["nag_at"] = _iso(next_nag(now))
+    return new, True

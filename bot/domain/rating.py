@@ -30,6 +30,8 @@ NO_REASON = "none"  # the reporter said 不满意 but never told why
 REASON_WAIT = timedelta(hours=1)
 
 CLOSE_SATISFIED, CLOSE_NOT_RATED, CLOSE_EXPLAINED = "satisfied", "not_rated", "explained"
+# A consultation answered from the knowledge base and not contested within the close window.
+CLOSE_ANSWERED = "answered"
 # Closings after which the community gets a 正面回应.
 PUBLIC_RESPONSE_AFTER = frozenset({CLOSE_SATISFIED, CLOSE_NOT_RATED, CLOSE_EXPLAINED})
 
@@ -125,6 +127,12 @@ def next_check(*, status: str, resolved_at: datetime | None, closed_at: datetime
     if status == Status.CLOSED and close_reason in PUBLIC_RESPONSE_AFTER and not public_response_done(sla_state):
         return closed_at
     return None
+
+
+def answered_close_at(answered_at: datetime, timers: Timers) -> datetime:
+    """When an ANSWERED consultation closes unless the person said the answer did not help:
+    the same window a resolved ticket waits for its rating (``rating_close``)."""
+    return timers.rating_close.after(answered_at, timers.calendar)
 
 
 def due_action(*, status: str, now: datetime, resolved_at: datetime | None, closed_at: datetime | None,

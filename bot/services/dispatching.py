@@ -71,6 +71,7 @@ async def to_triage(session: AsyncSession, app: App, t: Ticket, note: str | None
             # The department cannot receive it (no chat, chat gone; refused before any write):
             # a dispatcher decides instead.
             pass
+    await deadlines.reschedule(session, app, t)  # a ticket waiting for a dispatcher has a clock too
     await post_card(session, app, t, note)
 
 

@@ -140,6 +140,7 @@ async def return_ticket(session: AsyncSession, app: App, ticket_id: int, roles: 
     names = await dept_names(session)
     await refresh_dept_cards(session, app, t, lambda tr: tr("card.returned", reason=reason), buttons=False)
     t = await load(session, t.id)
+    await deadlines.reschedule(session, app, t)
     tr = await notify.chat_translator(session, app, await dispatch_chat_id(session, app) or 0)
     await post_card(session, app, t, tr("card.returned_note", dept=names.get(dept, dept), reason=reason,
                                          count=t.returns_count))
@@ -196,10 +197,8 @@ async def progress(session: AsyncSession, app: App, ticket_id: int, roles: Roles
                                      source="progress", now=now, added_by=roles.user_id)
     await tickets.add_event(session, t.id, "progress", now, actor_id=roles.user_id,
                             data={"text": text, "photos": len(photos), "album": album.group if album else None})
-    state = dict(t.sla_state or {})
-    state.setdefault("progress_at", now.isoformat())
-    await tickets.touch(session, t.id, {"sla_state": state}, now)
-    t.sla_state = state
+    await deadlines.update_state(session, t.id, lambda state: state.setdefault("progress_at", now.isoformat()),
+                                 now=now)
     await deadlines.reschedule(session, app, t)
     await notify.tell_reporter(session, app, t, "reporter.progress", code=display(t.code), text=text or "📷")
     await _media_to_reporter(session, app, t, [p.file_id for p in photos if p.kind == "photo"], "progress_media")

@@ -63,11 +63,13 @@ async def _load(session: AsyncSession, ticket_id: int) -> Ticket:
 
 
 async def _put_state(session: AsyncSession, app: App, ticket_id: int, **rating: object) -> Ticket:
-    """Merge keys into sla_state["rating"] of a freshly read ticket (other keys belong to others)."""
-    t = await _load(session, ticket_id)
-    state = dict(t.sla_state or {})
-    state["rating"] = {**rules.rating_state(state), **rating}
-    await tickets.touch(session, t.id, {"sla_state": state}, app.now())
+    """Merge keys into sla_state["rating"], under the row lock (other keys belong to others)."""
+    await _load(session, ticket_id)
+
+    def merge(state: dict) -> None:
+        state["rating"] = {**rules.rating_state(state), **rating}
+
+    await deadlines.update_state(session, ticket_id, merge, now=app.now())
     return await _load(session, ticket_id)
 
 
@@ -112,9 +114,12 @@ async def ask(session: AsyncSession, app: App, t: Ticket) -> None:
     """A new rating round: the result question with 非常满意 / 比较满意 / 基本满意 / 不满意."""
     round_ = t.rating_round + 1
     now = app.now()
-    state = dict(t.sla_state or {})
-    state["rating"] = {"round": round_, "asked_at": now.isoformat(), "reminded_at": None, "await_reason": None}
-    await tickets.touch(session, t.id, {"rating_round": round_, "sla_state": state}, now)
+
+    def new_round(state: dict) -> None:
+        state["rating"] = {"round": round_, "asked_at": now.isoformat(), "reminded_at": None, "await_reason": None}
+
+    await deadlines.update_state(session, t.id, new_round, now=now)
+    await tickets.touch(session, t.id, {"rating_round": round_}, now)
     t = await _load(session, t.id)  # refreshes the caller's instance too (same identity)
     await notify.tell_reporter(session, app, t, "rate.ask", purpose="rate_ask", awaiting=True,
                                keyboard=lambda tr: result_keyboard(tr, t.id, round_), code=display(t.code))
@@ -296,20 +301,20 @@ async def comment(session: AsyncSession, app: App, ticket_id: int, user_id: int 
 
 # ---------------------------------------------------------------- the clock
 
-def _timers(app: App) -> rules.Timers:
+def timers(app: App) -> rules.Timers:
     return rules.Timers(app.sla.rating_reminder, app.sla.rating_close, app.calendar)
 
 
 def next_check(app: App, t: Ticket) -> datetime | None:
     return rules.next_check(status=t.status, resolved_at=t.resolved_at, closed_at=t.closed_at,
-                            close_reason=t.close_reason, sla_state=t.sla_state, timers=_timers(app))
+                            close_reason=t.close_reason, sla_state=t.sla_state, timers=timers(app))
 
 
 async def on_due(session: AsyncSession, app: App, t: Ticket, now: datetime) -> None:
     """One reminder, then 'not rated'; a 不满意 without a reason acted on; the 正面回应 once."""
     t = await _load(session, t.id)
     action = rules.due_action(status=t.status, now=now, resolved_at=t.resolved_at, closed_at=t.closed_at,
-                              close_reason=t.close_reason, sla_state=t.sla_state, timers=_timers(app))
+                              close_reason=t.close_reason, sla_state=t.sla_state, timers=timers(app))
     if action == "remind" and t.rating_round == 0:
         await ask(session, app, t)
     elif action == "remind":

@@ -2,6 +2,8 @@
 the 不满意台账, and the 正面回应 after closing (seed 001)."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import Review, button
@@ -220,14 +222,12 @@ async def ledger(session: AsyncSession, app: App, tr: Translator, page: int = 0,
 
 async def public_response(session: AsyncSession, app: App, t: Ticket) -> None:
     """Once per ticket, in the community chat where the appeal was posted: what was done, nobody named."""
-    state = dict(t.sla_state or {})
-    if rules.public_response_done(state):
+    if rules.public_response_done(t.sla_state):
         return
     chat = await directory.chat(session, t.origin_chat_id) if t.origin_chat_id and t.origin_chat_id < 0 else None
     now = app.now()
     if chat is None or chat.kind != "community" or not chat.active:
-        state["public_response"] = {"skipped": "no community chat", "at": now.isoformat()}
-        await tickets.touch(session, t.id, {"sla_state": state}, now)
+        await _mark_public_response(session, t, {"skipped": "no community chat", "at": now.isoformat()}, now)
         return
     tr = await notify.chat_translator(session, app, chat.id)
     names = await dept_names(session)
@@ -237,6 +237,9 @@ async def public_response(session: AsyncSession, app: App, t: Ticket) -> None:
     text = tr(key, code=display(t.code), what=what, dept=names.get(t.lead_dept, t.lead_dept or "-"), result=result)
     notify.send(session, app, chat.id, text, thread_id=t.origin_thread_id, reply_to=t.origin_message_id, ticket=t,
                 purpose="public_response")
-    state["public_response"] = {"sent_at": now.isoformat()}
-    await tickets.touch(session, t.id, {"sla_state": state}, now)
+    await _mark_public_response(session, t, {"sent_at": now.isoformat()}, now)
     await tickets.add_event(session, t.id, "public_response", now, data={"chat": chat.id})
+
+
+async def _mark_public_response(session: AsyncSession, t: Ticket, mark: dict, now: datetime) -> None:
+    await deadlines.update_state(session, t.id, lambda state: state.__setitem__("public_response", mark), now=now)

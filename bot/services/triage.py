@@ -7,7 +7,7 @@ from bot.callbacks import TicketAct, button
 from bot.context import App
 from bot.domain.codes import display
 from bot.domain.lifecycle import Actor, Refusal, Status, plan
-from bot.services import dispatching, notify
+from bot.services import deadlines, dispatching, notify
 from bot.services.access import Roles
 from storage import tickets
 from storage.models import Ticket
@@ -21,6 +21,7 @@ async def after_intake(session: AsyncSession, app: App, ticket: Ticket) -> None:
         if await tickets.move(session, ticket.id, Status.NEW.value, {"status": Status.ANSWERED.value}, now):
             await tickets.add_event(session, ticket.id, "answered", now, from_status="NEW", to_status="ANSWERED")
             ticket = await tickets.get(session, ticket.id)
+            await deadlines.reschedule(session, app, ticket)  # an answered consultation closes by itself
             tr = await notify.person_translator(session, app, ticket.reporter_id)
             kb = [[button(tr("btn.not_helpful"), TicketAct(action="nohelp", ticket_id=ticket.id))]]
             await notify.tell_reporter(session, app, ticket, "reporter.answered", keyboard=kb,

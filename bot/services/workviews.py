@@ -37,10 +37,28 @@ async def show_picker(session: AsyncSession, app: App, ticket_id: int, roles: Ro
 
 async def show_card_buttons(session: AsyncSession, app: App, ticket_id: int, roles: Roles, chat_id: int,
                             message_id: int) -> None:
+    """返回 from a picker: the card with its buttons again while any of them may still act.
+
+    The same rules as the buttons themselves (lifecycle.plan): 派单 / 另选部门 / 协办部门 from
+    TRIAGE and from REVIEW (a dispatch card posted by 改派), 合并 / 分流 / 驳回 from NEW and
+    TRIAGE — so a REVIEW ticket is never left on a card without buttons.
+    """
+    from bot.domain.lifecycle import TransitionError
+
     t = await load(session, ticket_id)
     tr = await notify.chat_translator(session, app, chat_id)
     names = await dept_names(session)
-    kb = cards.dispatch_keyboard(tr, t, names) if t.status in (Status.TRIAGE, Status.NEW) else None
+    actors = roles.actors_for(t)
+
+    def allowed(action: str) -> bool:
+        try:
+            plan(action, Status(t.status), actors)
+        except TransitionError:
+            return False
+        return True
+
+    card_actions = ("dispatch", "merge", "divert", "reject")
+    kb = cards.dispatch_keyboard(tr, t, names) if any(allowed(a) for a in card_actions) else None
     area = await directory.area(session, t.area_code) if t.area_code else None
     text = cards.dispatch_card(tr, app, t, await tickets.count_attachments(session, t.id),
                                area.name if area else None, names)
