@@ -8,6 +8,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import button
 from bot.context import App, DbSession
+from bot.domain import duty as duty_rules
 from bot.services import notify, sla_views
 from bot.services.access import Roles
 from handlers.common import _, current_tr, reply
@@ -90,7 +91,7 @@ def build_deadlines_router(members: MemberCache | None = None) -> Router:
         if not allowed:
             reply(session, app, message, _("duty.forbidden"))
             return
-        if args.lower() in ("off", "clear", "取消", "关闭"):
+        if args.lower() in duty_rules.CLEAR_WORDS:
             reply(session, app, message, await sla_views.clear_duty(session, tr, dept.code, dept.name))
             return
         if target is None:

@@ -43,3 +43,7 @@ def roster_pick(roster: Iterable[tuple[int, Iterable[int]]], weekday: int) -> in
         if weekday in set(weekdays):
             return user
     return None
+
+
+# What people type after /duty to clear the on-duty handler (input words, in both languages).
+CLEAR_WORDS = frozenset({"off", "clear", "none", "取消", "关闭", "无"})
