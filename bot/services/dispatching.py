@@ -121,9 +121,10 @@ async def set_co(session: AsyncSession, app: App, ticket_id: int, roles: Roles, 
     return t
 
 
-async def _close_from_triage(session: AsyncSession, app: App, t: Ticket, roles: Roles, status: str, event: str,
+async def close_ticket(session: AsyncSession, app: App, t: Ticket, roles: Roles, status: str, event: str,
                              data: dict, **values: object) -> Ticket:
-    """合并 / 分流 / 驳回 end a ticket before dispatch: one conditional move plus its event row."""
+    """End a ticket (合并 / 分流 / 驳回 before dispatch, closing a review): one conditional move
+    from its current status plus the event row; the caller reschedules if a later clock applies."""
     now = app.now()
     if not await tickets.move(session, t.id, t.status,
                               {"status": status, "closed_at": now, "next_check_at": None, **values}, now):
@@ -144,7 +145,7 @@ async def merge(session: AsyncSession, app: App, ticket_id: int, roles: Roles, t
         raise Refusal("merge.self")
     if Status(target.status) in FINAL:
         raise Refusal("merge.closed", code=display(target.code))
-    t = await _close_from_triage(session, app, t, roles, "MERGED", "merged", {"into": target.code},
+    t = await close_ticket(session, app, t, roles, "MERGED", "merged", {"into": target.code},
                                  merged_into_id=target.id)
     await tickets.add_event(session, target.id, "absorbed", app.now(), actor_id=roles.user_id, data={"from": t.code})
     tr = await dispatch_tr(session, app)
@@ -158,7 +159,7 @@ async def divert(session: AsyncSession, app: App, ticket_id: int, roles: Roles, 
     plan("divert", t.status, roles.actors_for(t))
     if channel not in cards.DIVERT_CHANNELS:
         raise Refusal("error.bad_button")
-    t = await _close_from_triage(session, app, t, roles, "DIVERTED", "diverted", {"channel": channel},
+    t = await close_ticket(session, app, t, roles, "DIVERTED", "diverted", {"channel": channel},
                                  close_reason=channel)
     tr = await dispatch_tr(session, app)
     await refresh_card(session, app, t, tr("card.diverted", channel=tr(f"divert.{channel}")))
@@ -172,7 +173,7 @@ async def reject(session: AsyncSession, app: App, ticket_id: int, roles: Roles, 
     reason = reason.strip()
     if len(reason) < 2:
         raise Refusal("reject.no_reason")
-    t = await _close_from_triage(session, app, t, roles, "REJECTED", "rejected", {"reason": reason},
+    t = await close_ticket(session, app, t, roles, "REJECTED", "rejected", {"reason": reason},
                                  close_reason="rejected")
     tr = await dispatch_tr(session, app)
     await refresh_card(session, app, t, tr("card.rejected", reason=reason))

@@ -15,7 +15,7 @@ from bot.domain.lifecycle import Refusal, Status, plan
 from bot.i18n import Translator
 from bot.services import cards, deadlines, notify
 from bot.services.access import Roles
-from bot.services.dispatching import dept_names, dispatch_chat_id, load, post_card, prompt
+from bot.services.dispatching import close_ticket, dept_names, dispatch_chat_id, load, post_card, prompt
 from storage import directory, tickets
 from storage import ratings as store
 from storage.models import Rating, Ticket
@@ -133,13 +133,8 @@ async def close_explained(session: AsyncSession, app: App, ticket_id: int, roles
     words = words.strip()
     if len(words) < 4:
         raise Refusal("review.no_explanation")
-    now = app.now()
-    if not await tickets.move(session, t.id, Status.REVIEW.value, {
-            "status": Status.CLOSED.value, "closed_at": now, "close_reason": rules.CLOSE_EXPLAINED}, now):
-        raise Refusal("error.stale")
-    await tickets.add_event(session, t.id, "review_closed", now, actor_id=roles.user_id, from_status="REVIEW",
-                            to_status="CLOSED", data={"explanation": words})
-    t = await load(session, t.id)
+    t = await close_ticket(session, app, t, roles, Status.CLOSED.value, "review_closed", {"explanation": words},
+                           close_reason=rules.CLOSE_EXPLAINED)
     await _settle_cards(session, app, t, "review.closed_note", text=rules.clip(words, 300))
     await notify.tell_reporter(session, app, t, "review.closed_reporter", code=display(t.code), text=words)
     await deadlines.reschedule(session, app, t)
