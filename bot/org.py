@@ -97,6 +97,30 @@ class DispatchSpec(_Strict):
     confidence: float = 0.6
 
 
+class ReportWeightsSpec(_Strict):
+    """Weights of the three rates in the ranking score (bot.domain.ranking)."""
+
+    response: float = 0.2
+    resolution: float = 0.4
+    satisfaction: float = 0.4
+
+
+class ReportsSpec(_Strict):
+    """督/考 (issue #10): ranking weights, the red-card penalty, who submits the ledgers."""
+
+    weights: ReportWeightsSpec = ReportWeightsSpec()
+    red_card_penalty: float = 5.0  # points off the 0-100 score per red card in the period
+    unit: str = ""  # 提报单位 on the exported ledgers; empty: the locale's default
+
+    @model_validator(mode="after")
+    def _sane(self) -> "ReportsSpec":
+        from bot.domain.ranking import Weights
+
+        w = self.weights
+        Weights.of(w.response, w.resolution, w.satisfaction, self.red_card_penalty)
+        return self
+
+
 class OrgFile(_Strict):
     timezone: str = "Asia/Shanghai"
     locale: Literal["zh", "en"] = "zh"
@@ -112,6 +136,7 @@ class OrgFile(_Strict):
     holidays: dict[str, str] = {}
     scheduler: SchedulerSpec = SchedulerSpec()
     dispatch: DispatchSpec = DispatchSpec()
+    reports: ReportsSpec = ReportsSpec()
     urgent_words: list[str] = []
     divert_words: list[str] = []
     working_hours: tuple[int, int] = (9, 18)

@@ -1,0 +1,86 @@
+"""One report (通报 / 测评 / 排名 / 总评) for one period: the figures, the ranking, the worst overdue.
+
+Pure: `build` takes the period, the moment of reporting and the fact records (bot.domain.rates)
+and returns everything the text, the chart and the 通报 job need.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from bot.domain.calendar import WorkCalendar
+from bot.domain.periods import Period, PeriodKind, last_complete
+from bot.domain.ranking import Place, Weights, bottom_two, rank
+from bot.domain.rates import (
+    CardFact,
+    DispatchFact,
+    Figures,
+    Overdue,
+    RatingFact,
+    ReopenFact,
+    department_figures,
+    overall,
+    worst_overdue,
+)
+
+WORST_LIMIT = 5
+
+
+@dataclass(frozen=True)
+class Report:
+    period: Period
+    as_of: datetime
+    complete: bool  # False: the period has not ended yet (figures "to date")
+    received: int  # tickets received (created) in the period, all kinds and channels
+    places: list[Place]  # every department, ranked ones first
+    total: Figures  # all departments pooled
+    worst: list[Overdue]
+    bottom: list[Place]  # named for a written review (half-year and year only)
+    weights: Weights
+
+    @property
+    def ranked(self) -> list[Place]:
+        return [p for p in self.places if p.position is not None]
+
+    @property
+    def unranked(self) -> list[Place]:
+        return [p for p in self.places if p.position is None]
+
+
+def build(period: Period, tz: tzinfo, as_of: datetime, *, received: int, dispatches: list[DispatchFact],
+          ratings: list[RatingFact], cards: list[CardFact], reopens: list[ReopenFact],
+          departments: list[str], weights: Weights, worst_limit: int = WORST_LIMIT) -> Report:
+    start, end = period.bounds(tz)
+    figures = department_figures(start, end, as_of, dispatches, ratings, cards, reopens)
+    places = rank(figures, departments, weights)
+    named = bottom_two(places) if period.kind in (PeriodKind.HALF, PeriodKind.YEAR) else []
+    return Report(
+        period=period, as_of=as_of, complete=end <= as_of, received=received, places=places,
+        total=overall(figures), worst=worst_overdue(start, end, as_of, dispatches, worst_limit),
+        bottom=named, weights=weights,
+    )
+
+
+# -- the automatic 通报 (seed 002: 一月一通报、一季度一测评、半年一排名、年终总评) -----------------
+
+BULLETIN_HOUR = 9  # 09:00 local on the first working day after the period
+BULLETIN_KINDS = (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.HALF, PeriodKind.YEAR)
+
+
+def bulletin_due_at(period: Period, cal: WorkCalendar) -> datetime:
+    """09:00 local on the first working day after the period (the 1st itself when it is one)."""
+    return cal.next_working_time(period.bounds(cal.tz)[1], BULLETIN_HOUR)
+
+
+def bulletins_due(now: datetime, cal: WorkCalendar) -> list[Period]:
+    """The latest complete period of each kind whose 通报 time has come, month first.
+
+    Only the latest: a deployment started mid-year does not post a year of back numbers. The
+    caller skips the ones already posted (a durable record) and those before the first ticket.
+    """
+    out = []
+    for kind in BULLETIN_KINDS:
+        period = last_complete(now, cal.tz, kind)
+        if bulletin_due_at(period, cal) <= now:
+            out.append(period)
+    return out
