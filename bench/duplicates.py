@@ -1,6 +1,15 @@
 """Precision and recall of "is a duplicate of" on the labelled set (tests/data/duplicates.yaml).
 
-    .venv/bin/python bench/duplicates.py [--data tests/data/duplicates.yaml] [--threshold 0.3] [-v]
+    .venv/bin/python bench/duplicates.py [--data FILE …] [--threshold 0.3] [-v]
+
+By default both labelled sets: tests/data/duplicates.yaml (written blind, then tuned on) and
+tests/data/duplicates_holdout.yaml (written after tuning, never tuned on).
+
+History on duplicates.yaml: the first, blind version scored precision 0.900, recall 0.474
+(F1 0.621); tuned (search-mode sub-words at half weight, a few synonyms, an English glossary,
+stop words common to a whole category, building numbers compared apart): precision 1.000,
+recall 0.868 (F1 0.930). The held-out set then: precision 1.000, recall 0.600 (F1 0.750) —
+most misses there are an English appeal against a Chinese one.
 
 Each ticket of a scene is put to the suggester with every ticket of its scene filed before it as
 the candidates (the storage query would hand it the same: same area, same category, recent). A
@@ -9,7 +18,7 @@ that the candidate rules admit (an old closed ticket outside the window is not a
 is counted as a miss only under "recall, all pairs").
 
 For scale, the same pairs are scored by a naive baseline: Jaccard similarity of character bigrams
-of the two texts ≥ 0.2, with no places and no segmentation.
+of the two texts ≥ 0.1, with no places and no segmentation.
 """
 from __future__ import annotations
 
@@ -26,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.domain.duplicates import Matter, Policy, is_candidate, suggest_all  # noqa: E402
+from bot.domain.duplicates import Matter, Policy, is_candidate, score_pair, suggest_all  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -65,7 +74,7 @@ def _bigrams(text: str) -> set[str]:
 
 def baseline(a: str, b: str) -> bool:
     x, y = _bigrams(a), _bigrams(b)
-    return bool(x and y) and len(x & y) / len(x | y) >= 0.2
+    return bool(x and y) and len(x & y) / len(x | y) >= 0.1
 
 
 @dataclass
@@ -116,21 +125,28 @@ def evaluate(scenes: list[list[Labelled]], policy: Policy, verbose: bool = False
                     elif truth:
                         score.fn_outside += 1
                 if verbose and hit != truth and (inside or hit):
-                    s = predicted.get(old.matter.id)
+                    s = predicted.get(old.matter.id) or score_pair(new.matter, old.matter, policy)
                     tag = "FALSE DUP" if hit else "MISSED"
-                    print(f"  {tag:9} {s.score if s else '-':>6}  {new.matter.text[:40]}  ~  {old.matter.text[:40]}")
+                    why = f"{s.score:>6} {'/'.join(s.shared_words)}" if s else "ruled out by place"
+                    print(f"  {tag:9} {why}\n      {new.matter.text[:50]}\n      {old.matter.text[:50]}")
     return ours, base
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(ROOT / "tests/data/duplicates.yaml"))
+    ap.add_argument("--data", nargs="+", default=[str(ROOT / "tests/data/duplicates.yaml"),
+                                                  str(ROOT / "tests/data/duplicates_holdout.yaml")])
     ap.add_argument("--threshold", type=float, default=Policy.threshold)
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
-    scenes = load(Path(args.data))
     policy = Policy(threshold=args.threshold)
-    ours, base = evaluate(scenes, policy, args.verbose)
+    for data in args.data:
+        print(f"== {Path(data).name}")
+        report(load(Path(data)), policy, args.verbose)
+
+
+def report(scenes: list[list[Labelled]], policy: Policy, verbose: bool) -> None:
+    ours, base = evaluate(scenes, policy, verbose)
     pairs = sum(len(r) * (len(r) - 1) // 2 for r in scenes)
     print(f"scenes {len(scenes)}, tickets {sum(map(len, scenes))}, pairs {pairs}, "
           f"true duplicates {ours.tp + ours.fn + ours.fn_outside} ({ours.fn_outside} outside the candidate window)")
