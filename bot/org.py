@@ -121,6 +121,15 @@ class ReportsSpec(_Strict):
         return self
 
 
+class HotspotsSpec(_Strict):
+    """高频共性 alerts (DESIGN §8): `threshold` tickets of one category in one area within `window`,
+    or one matter merged/supported `matter` times."""
+
+    threshold: int = 3
+    window: str = "7 d"
+    matter: int = 3
+
+
 class OrgFile(_Strict):
     timezone: str = "Asia/Shanghai"
     locale: Literal["zh", "en"] = "zh"
@@ -137,6 +146,7 @@ class OrgFile(_Strict):
     scheduler: SchedulerSpec = SchedulerSpec()
     dispatch: DispatchSpec = DispatchSpec()
     reports: ReportsSpec = ReportsSpec()
+    hotspots: HotspotsSpec = HotspotsSpec()
     urgent_words: list[str] = []
     divert_words: list[str] = []
     working_hours: tuple[int, int] = (9, 18)
@@ -178,6 +188,12 @@ class OrgFile(_Strict):
         WorkCalendar.from_org(self.holidays, self.timezone)
         SlaPolicy.from_org(self.sla)
         parse_duration(self.scheduler.scan_every)
+        from bot.domain.hotspots import HotspotPolicy
+
+        try:
+            HotspotPolicy.from_org(self.hotspots.threshold, self.hotspots.window, self.hotspots.matter)
+        except ValueError as exc:
+            raise ValueError(f"hotspots: {str(exc).removeprefix('hotspots: ')}") from None
         return self
 
 

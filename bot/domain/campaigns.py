@@ -1,0 +1,166 @@
+"""专项: a campaign for 一类事 (seed 001: "一类问题由一位分管市领导统筹，一个市直部门牵头").
+
+From a 高频共性 alert a leader opens a 专项 for one area and one category: one lead department, one
+responsible leader, a goal and a deadline. The open tickets of that area and category join it, and
+new ones join as they arrive; a ticket belongs to at most one 专项. The lead department is asked for
+a 成因排查 (cause analysis, seed 003) when it opens. The 专项 has its own clock — reminders at the
+configured fractions of the time from opening to the deadline, an overdue notice at the deadline,
+then one nag per working day — and a closing report: how many tickets, how many solved,
+satisfaction among those rated.
+
+Pure: plain values and a clock; the service stores and sends.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Iterable, Sequence
+
+from bot.domain.sla import fraction_point
+
+# Ticket statuses that can still be worked on (so may join a 专项).
+JOINABLE = frozenset({"NEW", "TRIAGE", "DISPATCHED", "ACCEPTED", "RESOLVED", "REOPENED", "REVIEW"})
+SOLVED = frozenset({"RESOLVED", "CLOSED"})
+GOAL_MAX = 500
+
+
+class CampaignRefusal(Exception):
+    """Why a 专项 cannot be opened or a ticket cannot join; `key` is a message key."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass(frozen=True)
+class CampaignFacts:
+    area: str
+    category: str
+    opened_at: datetime
+    deadline: datetime
+    closed_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.closed_at is None
+
+
+def check_open(*, is_leader: bool, goal: str, deadline: datetime | None, now: datetime,
+               lead_dept: str | None, already_open: bool) -> None:
+    """May a 专项 be opened with these? Raises CampaignRefusal with the reason."""
+    if not is_leader:
+        raise CampaignRefusal("campaign.leaders_only")
+    if already_open:
+        raise CampaignRefusal("campaign.already_open")
+    if not lead_dept:
+        raise CampaignRefusal("campaign.no_lead")
+    if not goal.strip():
+        raise CampaignRefusal("campaign.no_goal")
+    if len(goal) > GOAL_MAX:
+        raise CampaignRefusal("campaign.goal_too_long", limit=GOAL_MAX)
+    if deadline is None or deadline <= now:
+        raise CampaignRefusal("campaign.bad_deadline")
+
+
+def joins(*, campaign: CampaignFacts, area: str | None, category: str | None, status: str,
+          campaign_id: int | None) -> bool:
+    """Does a ticket belong in this open 专项? Same area and category, still workable, in no other."""
+    return (campaign.open and campaign_id is None and status in JOINABLE
+            and area == campaign.area and category == campaign.category)
+
+
+# --------------------------------------------------------------------------- clock
+
+
+@dataclass(frozen=True)
+class ClockState:
+    """The 专项's clock bookkeeping (columns of its row)."""
+
+    reminded: float = 0.0  # the highest reminder fraction sent
+    overdue_sent: bool = False
+    nag_at: datetime | None = None  # the next daily nag once overdue
+
+
+@dataclass(frozen=True)
+class CampaignReminder:
+    fraction: float
+
+
+@dataclass(frozen=True)
+class CampaignOverdue:
+    pass
+
+
+@dataclass(frozen=True)
+class CampaignNag:
+    pass
+
+
+CampaignAction = CampaignReminder | CampaignOverdue | CampaignNag
+
+
+def clock_step(c: CampaignFacts, state: ClockState, now: datetime, fractions: Sequence[float],
+               next_nag: Callable[[datetime], datetime]) -> tuple[list[CampaignAction], ClockState]:
+    """What the 专项's clock owes now; only the latest reminder when several fell due together."""
+    if not c.open:
+        return [], state
+    actions: list[CampaignAction] = []
+    if now >= c.deadline:
+        if not state.overdue_sent:
+            return [CampaignOverdue()], ClockState(1.0, True, next_nag(now))
+        if state.nag_at is not None and now >= state.nag_at:
+            return [CampaignNag()], ClockState(state.reminded, True, next_nag(now))
+        return [], state
+    due = [f for f in sorted(fractions) if f > state.reminded and fraction_point(c.opened_at, c.deadline, f) <= now]
+    if due:
+        actions.append(CampaignReminder(due[-1]))
+        state = ClockState(due[-1], state.overdue_sent, state.nag_at)
+    return actions, state
+
+
+def clock_next(c: CampaignFacts, state: ClockState, fractions: Sequence[float]) -> datetime | None:
+    """When the 专项 needs a look again (its `next_check_at`)."""
+    if not c.open:
+        return None
+    if state.overdue_sent:
+        return state.nag_at
+    ahead = [fraction_point(c.opened_at, c.deadline, f) for f in sorted(fractions) if f > state.reminded]
+    return min(ahead + [c.deadline])
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    status: str
+    score: int | None = None  # the latest result rating (4..1), None when not rated
+
+
+@dataclass(frozen=True)
+class CampaignReport:
+    tickets: int
+    solved: int
+    rated: int
+    satisfied: int
+
+    @property
+    def satisfaction(self) -> float | None:
+        """Share satisfied (非常/比较/基本满意) among the rated; None when nobody rated."""
+        return self.satisfied / self.rated if self.rated else None
+
+    @property
+    def solved_share(self) -> float | None:
+        return self.solved / self.tickets if self.tickets else None
+
+
+def report(members: Iterable[MemberFacts]) -> CampaignReport:
+    rows = list(members)
+    rated = [m for m in rows if m.score]
+    return CampaignReport(
+        tickets=len(rows),
+        solved=sum(1 for m in rows if m.status in SOLVED),
+        rated=len(rated),
+        satisfied=sum(1 for m in rated if m.score and m.score >= 2),
+    )
