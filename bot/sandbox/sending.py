@@ -87,8 +87,8 @@ class SendingMethods:
         self.sb.flood.record(chat.id)
         return copy.deepcopy(msg)
 
-    def _flood_check(self, chat: Chat) -> None:
-        self.sb.flood.check(chat.id, chat.type in (*GROUP_TYPES, "channel"))
+    def _flood_check(self, chat: Chat, count: int = 1) -> None:
+        self.sb.flood.check(chat.id, chat.type in (*GROUP_TYPES, "channel"), count)
 
     def _caption(self, p: dict[str, Any], content: dict[str, Any]) -> None:
         caption = p.get("caption")
@@ -200,7 +200,7 @@ class SendingMethods:
             if item.get("has_spoiler"):
                 content["has_media_spoiler"] = True
             contents.append(content)
-        self._flood_check(chat)
+        self._flood_check(chat, len(contents))  # each item of an album counts against the limits
         group_id = str(next(_media_group_ids))
         sent = []
         for i, content in enumerate(contents):
