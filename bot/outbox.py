@@ -9,6 +9,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timedelta
+from typing import Callable
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -29,7 +30,7 @@ from aiogram.types import (
 )
 
 from bot.context import App
-from bot.ratelimit import FloodGate
+from bot.ratelimit import FloodGate, Slot
 from storage import directory
 from storage import outbox as repo
 from storage import tickets
@@ -37,7 +38,10 @@ from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
-CONCURRENCY = 8
+# Book slots at most this far ahead: an ack committed now waits at most this long behind
+# messages already booked, and a global 429 strands at most this much.
+HORIZON = 0.5
+MAX_IN_FLIGHT = 32
 
 
 def keyboard(rows: list[list[dict]] | None) -> InlineKeyboardMarkup | None:
@@ -88,19 +92,23 @@ async def call(bot: Bot, row: OutboxMessage, chat_id: int, thread_id: int | None
 
 
 class OutboxWorker:
-    def __init__(self, app: App, bot: Bot) -> None:
+    """Rounds: read what may go now, book each row's slot in the flood gate, claim the booked rows
+    in one statement, then let each delivery sleep until its slot (see bot/ratelimit.py)."""
+
+    def __init__(self, app: App, bot: Bot, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.app, self.bot = app, bot
         s = app.settings
         self.gate = FloodGate(s.outbox_global_per_second, s.outbox_chat_interval, s.outbox_group_per_minute)
-        self._stopping = False
-        self._sem = asyncio.Semaphore(CONCURRENCY)
+        self.monotonic = monotonic
+        self._stopping = asyncio.Event()
+        self._inflight: set[asyncio.Task] = set()
 
     async def run(self) -> None:
         async with self.app.sessions() as session:
             if n := await repo.release_stuck(session):
                 log.warning("outbox: %d rows were left mid-send; they will be sent again", n)
             await session.commit()
-        while not self._stopping:
+        while not self._stopping.is_set():
             # Clear before draining: a commit that lands while we drain sets it again,
             # so its message is not left waiting for the timeout.
             self.app.outbox_event.clear()
@@ -113,42 +121,86 @@ class OutboxWorker:
                 await asyncio.wait_for(self.app.outbox_event.wait(), timeout=wait)
             except TimeoutError:
                 pass
+        # Deliveries still asleep put their rows back; those talking to Telegram finish.
+        if self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
 
     def stop(self) -> None:
-        self._stopping = True
+        self._stopping.set()
         self.app.wake_outbox()
 
     async def drain(self) -> float:
-        """Send what is due now; return how long to sleep before looking again."""
-        while True:
-            now = self.app.now()
+        """Book and start what may go now; return how long to sleep before the next round."""
+        now_m = self.monotonic()
+        if self.gate.next_free(now_m) - now_m > HORIZON or len(self._inflight) >= MAX_IN_FLIGHT:
+            return max(0.01, self.gate.next_free(now_m) - now_m - HORIZON / 2)  # booked far enough ahead
+        now = self.app.now()
+        async with self.app.sessions() as session:
+            rows = await repo.heads(session, now)
+            upcoming = await repo.next_due(session, after=now)
+        wait = 30.0 if upcoming is None else (upcoming - now).total_seconds()
+        plan: list[tuple[OutboxMessage, Slot]] = []
+        for row in rows:
+            count = len(row.payload.get("media", [])) or 1
+            ready = self.gate.chat_ready_at(row.chat_id, now_m, count)
+            if ready > self.gate.next_free(now_m):  # its chat is not free yet: do not hold the others up
+                wait = min(wait, ready - now_m)
+                continue
+            if len(self._inflight) + len(plan) >= MAX_IN_FLIGHT:
+                break
+            slot = self.gate.reserve(row.chat_id, now_m, count, horizon=HORIZON)
+            if slot is None:  # booked far enough ahead; the rest waits for the next round
+                wait = min(wait, HORIZON / 2)
+                break
+            plan.append((row, slot))
+        if plan:
             async with self.app.sessions() as session:
-                rows = await repo.heads(session, now)
-                upcoming = await repo.next_due(session)
-            if not rows:
-                if upcoming is None:
-                    return 30.0
-                return max(0.05, min(30.0, (upcoming - now).total_seconds()))
-            await asyncio.gather(*(self._deliver(r) for r in rows))
-
-    async def _deliver(self, row: OutboxMessage) -> None:
-        async with self._sem:
-            wait = self.gate.wait_time(row.chat_id, time.monotonic())
-            if wait > 0:
-                await asyncio.sleep(wait)
-            async with self.app.sessions() as session:
-                if not await repo.claim(session, row.id):
-                    return
+                claimed = await repo.claim_many(session, [row.id for row, _ in plan])
                 await session.commit()
-            self.gate.record(row.chat_id, time.monotonic(), len(row.payload.get("media", [])) or 1)
-            await self._attempt(row)
+            for row, slot in plan:
+                if row.id not in claimed:  # sent or rerouted meanwhile
+                    self.gate.cancel(slot)
+                    continue
+                task = asyncio.create_task(self._deliver(row, slot), name=f"outbox-{row.id}")
+                self._inflight.add(task)
+                task.add_done_callback(self._inflight.discard)
+        self.gate.sweep(now_m)
+        return max(0.01, min(30.0, wait))
 
-    async def _attempt(self, row: OutboxMessage) -> None:
+    async def _deliver(self, row: OutboxMessage, slot: Slot) -> None:
+        try:
+            while True:
+                delay = slot.at - self.monotonic()
+                if delay > 0 and await self._stopped_within(delay):
+                    self.gate.cancel(slot)
+                    await self._update(row, status="pending", attempts=row.attempts)  # not tried after all
+                    return
+                if self.gate.still_valid(slot):
+                    break
+                # The bot was told to pause (a 429 for everyone) after this slot was booked.
+                self.gate.cancel(slot)
+                slot = self.gate.reserve(row.chat_id, self.monotonic(), slot.count)
+            await self._attempt(row, slot)
+        finally:
+            self.app.wake_outbox()  # the chat is free again: its next row may go
+
+    async def _stopped_within(self, delay: float) -> bool:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _attempt(self, row: OutboxMessage, slot: Slot) -> None:
         chat_id, thread_id, payload = row.chat_id, row.thread_id, row.payload
         try:
-            ids = await call(self.bot, row, chat_id, thread_id, payload)
+            try:
+                ids = await call(self.bot, row, chat_id, thread_id, payload)
+            finally:
+                self.gate.done(slot, self.monotonic())
         except TelegramRetryAfter as exc:
-            self.gate.block(chat_id, time.monotonic() + exc.retry_after)
+            if self.gate.on_retry_after(chat_id, exc.retry_after, self.monotonic(), failed=slot):
+                log.warning("outbox: Telegram's overall limit hit; pausing every chat for %s s", exc.retry_after)
             await self._retry(row, exc.retry_after, str(exc), count=False)
         except TelegramMigrateToChat as exc:
             async with self.app.sessions() as session:
@@ -209,8 +261,8 @@ class OutboxWorker:
             await self._update(row, status="failed", error=error)
             return
         values = {"status": "pending", "error": error, "not_before": self.app.now() + timedelta(seconds=after)}
-        if not count:
-            values["attempts"] = max(0, row.attempts - 1)
+        if not count:  # `row` was read before it was claimed: this puts the claim's +1 back
+            values["attempts"] = row.attempts
         await self._update(row, **values)
 
     async def _sent(self, row: OutboxMessage, chat_id: int, ids: list[int]) -> None:

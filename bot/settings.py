@@ -28,10 +28,11 @@ class Settings(BaseSettings):
     listen_host: str = Field(default="0.0.0.0", validation_alias="LISTEN_HOST")
     listen_port: int = Field(default=8080, validation_alias="LISTEN_PORT")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
-    # Outbox pacing (Bot API FAQ): ~30 msg/s overall, ~1 msg/s per chat, 20 msg/min per group.
-    outbox_global_per_second: float = Field(default=25.0, validation_alias="OUTBOX_GLOBAL_PER_SECOND")
+    # Outbox pacing: Telegram's limits as the Bot API FAQ states them (30 msg/s overall, 1 msg/s per
+    # chat, 20 msg/min per group). The flood gate keeps them exactly (bot/ratelimit.py), so no margin here.
+    outbox_global_per_second: float = Field(default=30.0, validation_alias="OUTBOX_GLOBAL_PER_SECOND")
     outbox_chat_interval: float = Field(default=1.0, validation_alias="OUTBOX_CHAT_INTERVAL")
-    outbox_group_per_minute: int = Field(default=19, validation_alias="OUTBOX_GROUP_PER_MINUTE")
+    outbox_group_per_minute: int = Field(default=20, validation_alias="OUTBOX_GROUP_PER_MINUTE")
     album_debounce: float = Field(default=1.5, validation_alias="ALBUM_DEBOUNCE_SECONDS")
     run_scheduler: bool = Field(default=True, validation_alias="RUN_SCHEDULER")
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -202,11 +203,17 @@ class SeenUpdate(Base):
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "not_before"), Index("ix_outbox_chat", "chat_id", "status"))
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "not_before"), Index("ix_outbox_chat", "chat_id", "status"),
+        Index("ix_outbox_queue", "status", "chat_id", "priority", "id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     thread_id: Mapped[int | None] = mapped_column(BigInteger)
     method: Mapped[str] = mapped_column(String(32))  # message/photo/album/location/document/edit_text/edit_markup/delete
+    # 0 = an answer someone is waiting for (ack, a reply, a card's new state), 1 = news, 2 = digests.
+    # Within a chat a more urgent row goes first; rows of one ticket keep their order regardless.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
     payload: Mapped[dict] = mapped_column(JSON)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     purpose: Mapped[str | None] = mapped_column(String(32))

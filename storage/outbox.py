@@ -10,39 +10,91 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import OutboxMessage
 
 
+# Within a chat: what someone is waiting for first, then news, then digests (see `heads`).
+URGENT, NEWS, DIGEST = 0, 1, 2
+EDITS = ("edit_text", "edit_markup", "delete")
+
+
+def priority_of(method: str, purpose: str | None, payload: dict[str, Any]) -> int:
+    """An ack, a direct reply to someone's message or command, and the new state of a card a button
+    was pressed on are answers someone is waiting for; digests can wait for everything else."""
+    if purpose == "ack" or method in EDITS or (purpose is None and payload.get("reply_to")):
+        return URGENT
+    return DIGEST if purpose == "digest" else NEWS
+
+
 def enqueue(
     session: AsyncSession, *, chat_id: int, method: str, payload: dict[str, Any], now: datetime,
     thread_id: int | None = None, ticket_id: int | None = None, purpose: str | None = None,
     awaiting_user_id: int | None = None, fallback: dict | None = None, delay: float = 0.0,
+    priority: int | None = None,
 ) -> OutboxMessage:
     row = OutboxMessage(
         chat_id=chat_id, thread_id=thread_id, method=method, payload=payload, ticket_id=ticket_id,
         purpose=purpose, awaiting_user_id=awaiting_user_id, fallback=fallback, status="pending",
         attempts=0, not_before=now + timedelta(seconds=delay), created_at=now,
+        priority=priority_of(method, purpose, payload) if priority is None else priority,
     )
     session.add(row)
     return row
 
 
 async def heads(session: AsyncSession, now: datetime, limit: int = 200) -> list[OutboxMessage]:
-    """The oldest unsent row of each chat, when it is due: per-chat order is kept."""
-    first = (
-        select(func.min(OutboxMessage.id))
-        .where(OutboxMessage.status.in_(("pending", "sending")))
-        .group_by(OutboxMessage.chat_id)
-        .scalar_subquery()
-    )
-    q = (
-        select(OutboxMessage)
-        .where(OutboxMessage.id.in_(first), OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
-        .order_by(OutboxMessage.not_before, OutboxMessage.id)
-        .limit(limit)
-    )
-    return list((await session.execute(q)).scalars())
+    """What may be sent now: at most one row per chat, none for a chat with a send in flight.
+
+    A chat's next row is its most urgent due row that no older unsent row of the same chat
+    blocks; an older row blocks when it is at least as urgent (first in, first out within a
+    priority) or belongs to the same ticket (a ticket's messages never overtake each other).
+    Ordered most urgent first, then by due time.
+    """
+    unsent = OutboxMessage.status.in_(("pending", "sending"))
+    busy = set((await session.execute(
+        select(OutboxMessage.chat_id).where(OutboxMessage.status == "sending").distinct())).scalars())
+    # The oldest pending row of each (chat, priority): only these can be next in their chat.
+    firsts = (await session.execute(
+        select(OutboxMessage.chat_id, OutboxMessage.priority, func.min(OutboxMessage.id))
+        .where(OutboxMessage.status == "pending")
+        .group_by(OutboxMessage.chat_id, OutboxMessage.priority)
+    )).all()
+    levels: dict[int, list[tuple[int, int]]] = {}
+    for chat_id, priority, first_id in firsts:
+        if chat_id not in busy:
+            levels.setdefault(chat_id, []).append((priority, first_id))
+    candidates: list[int] = []
+    for chat_levels in levels.values():
+        older = None  # the oldest row of any more urgent level
+        for _priority, first_id in sorted(chat_levels):
+            if older is None or first_id < older:
+                candidates.append(first_id)
+            older = first_id if older is None else min(older, first_id)
+    if not candidates:
+        return []
+    rows = []
+    for chunk in range(0, len(candidates), 500):
+        rows += list((await session.execute(select(OutboxMessage).where(
+            OutboxMessage.id.in_(candidates[chunk:chunk + 500]), OutboxMessage.not_before <= now))).scalars())
+    ticketed = {r.ticket_id for r in rows if r.ticket_id is not None}
+    first_of_ticket: dict[tuple[int, int], int] = {}
+    for chunk in range(0, len(ticketed), 500):
+        q = (select(OutboxMessage.ticket_id, OutboxMessage.chat_id, func.min(OutboxMessage.id))
+             .where(OutboxMessage.ticket_id.in_(sorted(ticketed)[chunk:chunk + 500]), unsent)
+             .group_by(OutboxMessage.ticket_id, OutboxMessage.chat_id))
+        first_of_ticket.update({(t, c): i for t, c, i in (await session.execute(q)).all()})
+    chosen: dict[int, OutboxMessage] = {}
+    for row in sorted(rows, key=lambda r: (r.priority, r.id)):
+        if row.chat_id in chosen:
+            continue
+        if row.ticket_id is not None and first_of_ticket.get((row.ticket_id, row.chat_id), row.id) < row.id:
+            continue  # an older message of the same ticket goes first
+        chosen[row.chat_id] = row
+    return sorted(chosen.values(), key=lambda r: (r.priority, r.not_before, r.id))[:limit]
 
 
-async def next_due(session: AsyncSession) -> datetime | None:
+async def next_due(session: AsyncSession, after: datetime | None = None) -> datetime | None:
+    """When the next pending row falls due (only rows not yet due, when `after` is given)."""
     q = select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == "pending")
+    if after is not None:
+        q = q.where(OutboxMessage.not_before > after)
     return (await session.execute(q)).scalar_one_or_none()
 
 
@@ -52,6 +104,18 @@ async def claim(session: AsyncSession, row_id: int) -> bool:
         .values(status="sending", attempts=OutboxMessage.attempts + 1)
     )
     return result.rowcount == 1
+
+
+async def claim_many(session: AsyncSession, row_ids: list[int]) -> set[int]:
+    """Mark rows as being sent (one statement for a whole round); returns the ids that were still pending."""
+    if not row_ids:
+        return set()
+    result = await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "pending")
+        .values(status="sending", attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.id)
+    )
+    return set(result.scalars())
 
 
 async def release_stuck(session: AsyncSession) -> int:

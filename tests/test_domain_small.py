@@ -1,4 +1,4 @@
-"""Pure domain pieces: lifecycle rules, intake triggers, codes, typed dates, flood pacing."""
+"""Pure domain pieces: lifecycle rules, intake triggers, codes, typed dates (flood pacing: test_flood_gate.py)."""
 from __future__ import annotations
 
 from datetime import date
@@ -9,7 +9,6 @@ from bot.domain.codes import display, make_code, parse_code
 from bot.domain.dates import find_date, strip_date
 from bot.domain.intake import MessageFacts, decide, summary
 from bot.domain.lifecycle import RULES, Actor, Forbidden, NotAllowed, Status, plan
-from bot.ratelimit import FloodGate
 
 
 class TestLifecycle:
@@ -93,22 +92,3 @@ class TestDates:
     def test_strip_date_keeps_the_reason(self):
         assert strip_date("需要协调施工队 2026-12-05") == "需要协调施工队"
 
-
-class TestFloodGate:
-    def test_one_message_per_second_per_chat(self):
-        gate = FloodGate(global_per_second=1000, chat_interval=1.0, group_per_minute=1000)
-        gate.record(-1, now=10.0)
-        assert gate.wait_time(-1, now=10.2) == pytest.approx(0.8)
-        assert gate.wait_time(-2, now=10.2) == 0
-
-    def test_twenty_per_minute_per_group(self):
-        gate = FloodGate(global_per_second=1000, chat_interval=0.0, group_per_minute=20)
-        for i in range(20):
-            gate.record(-5, now=float(i))
-        assert gate.wait_time(-5, now=20.0) == pytest.approx(40.0)
-        assert gate.wait_time(5, now=20.0) == 0  # private chats have no per-minute cap
-
-    def test_retry_after_blocks_the_chat(self):
-        gate = FloodGate()
-        gate.block(-1, until=100.0)
-        assert gate.wait_time(-1, now=95.0) == pytest.approx(5.0)

@@ -5,7 +5,18 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import MessageLink, OutboxMessage, Person
-from tests.harness import COMMUNITY, RESIDENT, World
+from tests.harness import (
+    CGJ_CHAT,
+    COMMUNITY,
+    COMMUNITY_2,
+    DISPATCH_CHAT,
+    LEADERS_CHAT,
+    RESIDENT,
+    SW_CHAT,
+    UNKNOWN_GROUP,
+    ZJJ_CHAT,
+    World,
+)
 
 
 async def test_429_is_honoured_and_the_ack_still_arrives(world: World):
@@ -64,3 +75,56 @@ async def test_flood_limit_is_kept_per_chat(world: World):
     assert gaps and min(gaps) >= 0.2
     rows = await world.rows(select(OutboxMessage))
     assert all(r.status == "sent" for r in rows)
+
+
+async def _queue(world: World, *rows: dict) -> None:
+    """Queue rows in one transaction, as a service would, and wake the worker."""
+    from storage import outbox
+
+    async with world.app.sessions() as s:
+        for row in rows:
+            outbox.enqueue(s, now=world.clock(), method="message", **row)
+        await world.app.commit(s)
+
+
+@pytest.mark.parametrize("world", [{"OUTBOX_GLOBAL_PER_SECOND": 4}], indirect=True)
+async def test_concurrent_deliveries_never_share_a_slot(world: World):
+    # Telegram (the sandbox) allows 4 messages a second overall; eight chats have one each.
+    world.sb.set_flood(True, global_per_second=4, chat_per_second=100, group_per_minute=100)
+    chats = [DISPATCH_CHAT, LEADERS_CHAT, COMMUNITY, COMMUNITY_2, CGJ_CHAT, ZJJ_CHAT, SW_CHAT, UNKNOWN_GROUP]
+    await _queue(world, *({"chat_id": c, "payload": {"text": f"news {n}"}} for n, c in enumerate(chats)))
+    await world.settle(timeout=15)
+    assert world.sb.flood.rejections == 0
+    assert sorted(len(world.sb.send_times(c)) for c in chats) == [1] * 8
+    rows = await world.rows(select(OutboxMessage))
+    assert [(r.status, r.attempts) for r in rows] == [("sent", 1)] * 8
+
+
+async def test_acks_and_replies_go_ahead_of_news_in_the_same_chat(world: World):
+    await _queue(
+        world,
+        {"chat_id": COMMUNITY, "payload": {"text": "news 1"}, "purpose": "dept_note"},
+        {"chat_id": COMMUNITY, "payload": {"text": "daily digest"}, "purpose": "digest"},
+        {"chat_id": COMMUNITY, "payload": {"text": "news 2"}, "purpose": "dept_note"},
+        {"chat_id": COMMUNITY, "payload": {"text": "the ack"}, "purpose": "ack"},
+        {"chat_id": COMMUNITY, "payload": {"text": "a reply", "reply_to": 1}},
+    )
+    await world.settle()
+    texts = [m["text"] for m in world.sb.bot_messages(COMMUNITY)]
+    assert texts == ["the ack", "a reply", "news 1", "news 2", "daily digest"]
+
+
+async def test_a_tickets_messages_never_overtake_each_other(world: World):
+    await world.send(RESIDENT, COMMUNITY, "/appeal 路灯不亮")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    before = len(world.sb.bot_messages(COMMUNITY))
+    await _queue(
+        world,
+        {"chat_id": COMMUNITY, "payload": {"text": "ticket news"}, "purpose": "reporter_note", "ticket_id": 1},
+        {"chat_id": COMMUNITY, "payload": {"text": "other answer", "reply_to": 1}},
+        {"chat_id": COMMUNITY, "payload": {"text": "ticket answer"}, "ticket_id": 1, "priority": 0},
+    )
+    # The other answer overtakes the news; the ticket's own answer does not.
+    await world.settle()
+    texts = [m["text"] for m in world.sb.bot_messages(COMMUNITY)[before:]]
+    assert texts == ["other answer", "ticket news", "ticket answer"]
