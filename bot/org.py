@@ -75,6 +75,13 @@ class KnowledgeSpec(_Strict):
     answer: str
 
 
+class ChannelSpec(_Strict):
+    """Another channel that files appeals through Open311 (a hotline, a web form): its name and key."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    api_key: Annotated[str, StringConstraints(min_length=8, max_length=200)]
+
+
 class SchedulerSpec(_Strict):
     scan_every: str = "60 s"
     digest_at: str = "08:30"  # local time of the morning digest
@@ -150,6 +157,7 @@ class OrgFile(_Strict):
     urgent_words: list[str] = []
     divert_words: list[str] = []
     working_hours: tuple[int, int] = (9, 18)
+    channels: list[ChannelSpec] = []
 
     @field_validator("timezone")
     @classmethod
@@ -177,6 +185,11 @@ class OrgFile(_Strict):
                 raise ValueError(f"people: {p.id} names unknown area {p.area!r}")
             if p.department and p.department not in depts:
                 raise ValueError(f"people: {p.id} names unknown department {p.department!r}")
+        names = [c.name for c in self.channels]
+        if "telegram" in names or len(set(names)) != len(names):
+            raise ValueError("channels: names must be unique and not 'telegram'")
+        if len({c.api_key for c in self.channels}) != len(self.channels):
+            raise ValueError("channels: every channel needs its own api_key")
         for row in self.catalog:
             for code in (row.lead, *row.co):
                 if code not in depts:

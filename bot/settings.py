@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     webhook_path: str = Field(default="/telegram/webhook", validation_alias="WEBHOOK_PATH")
     listen_host: str = Field(default="0.0.0.0", validation_alias="LISTEN_HOST")
     listen_port: int = Field(default=8080, validation_alias="LISTEN_PORT")
+    # The console's public base (its root); Open311 lives under {CONSOLE_URL}open311/v2/.
+    console_url: str | None = Field(default=None, validation_alias="CONSOLE_URL")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     # Outbox pacing: Telegram's limits as the Bot API FAQ states them (30 msg/s overall, 1 msg/s per
     # chat, 20 msg/min per group). The flood gate keeps them exactly (bot/ratelimit.py), so no margin here.
@@ -55,7 +57,16 @@ class Settings(BaseSettings):
             raise ValueError("DATABASE_URL must be sqlite+aiosqlite:///… or postgresql+asyncpg://…")
         return v
 
-    @field_validator("webhook_url", "telegram_api_url", "webhook_secret", mode="before")
+    @field_validator("console_url")
+    @classmethod
+    def _console_base(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("CONSOLE_URL must start with http:// or https://")
+        return v.rstrip("/") + "/"
+
+    @field_validator("webhook_url", "telegram_api_url", "webhook_secret", "console_url", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return None if v == "" else v

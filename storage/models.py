@@ -323,3 +323,44 @@ class Counter(Base):
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ChannelRequest(Base):
+    """A ticket another channel filed through Open311: which channel, and how to reach the requester.
+
+    Staff see it in the console; Open311 GET never shows it (DESIGN §9).
+    """
+
+    __tablename__ = "channel_requests"
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True, autoincrement=False)
+    channel: Mapped[str] = mapped_column(String(64), index=True)
+    email: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    first_name: Mapped[str | None] = mapped_column(String(128))
+    last_name: Mapped[str | None] = mapped_column(String(128))
+    address_string: Mapped[str | None] = mapped_column(Text)
+    address_id: Mapped[str | None] = mapped_column(String(128))
+    device_id: Mapped[str | None] = mapped_column(String(128))
+    account_id: Mapped[str | None] = mapped_column(String(128))
+    media_url: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+
+
+class ConsoleLogin(Base):
+    """A one-time console link that was used: its nonce can never open a session again."""
+
+    __tablename__ = "console_logins"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    used_at: Mapped[datetime]
+
+
+class ConsoleSession(Base):
+    """A console session; the cookie carries a secret whose SHA-256 is the id (a leaked table opens nothing)."""
+
+    __tablename__ = "console_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -1,0 +1,139 @@
+"""Console sessions, used login links, the queue query and Open311's channel requests."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, delete, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.common import insert_ignore
+from storage.models import (
+    Card,
+    ChannelRequest,
+    ConsoleLogin,
+    ConsoleSession,
+    Ticket,
+    TicketDepartment,
+)
+
+# ---------------------------------------------------------------- login links and sessions
+
+
+async def use_login(session: AsyncSession, nonce: str, user_id: int, now: datetime) -> bool:
+    """Spend a one-time link; False when it was spent before (single use, also across instances)."""
+    return await insert_ignore(session, ConsoleLogin, {"nonce": nonce, "user_id": user_id, "used_at": now})
+
+
+async def open_session(session: AsyncSession, *, sid_hash: str, user_id: int, csrf: str, now: datetime,
+                       expires_at: datetime) -> None:
+    session.add(ConsoleSession(id=sid_hash, user_id=user_id, csrf=csrf, created_at=now, expires_at=expires_at))
+    await session.flush()
+
+
+async def find_session(session: AsyncSession, sid_hash: str, now: datetime) -> ConsoleSession | None:
+    q = select(ConsoleSession).where(ConsoleSession.id == sid_hash, ConsoleSession.expires_at > now)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def close_session(session: AsyncSession, sid_hash: str, now: datetime) -> None:
+    """Log out, and sweep sessions that expired (the table stays small)."""
+    await session.execute(delete(ConsoleSession).where(
+        or_(ConsoleSession.id == sid_hash, ConsoleSession.expires_at <= now)))
+
+
+# ---------------------------------------------------------------- the queue
+
+WORKING = ("DISPATCHED", "ACCEPTED", "REOPENED")
+
+
+@dataclass
+class QueueFilter:
+    statuses: list[str] = field(default_factory=list)
+    department: str | None = None
+    area: str | None = None
+    kind: str | None = None
+    urgency: str | None = None
+    overdue: bool = False
+    channel: str | None = None  # "telegram" or a channel's name
+    departments_allowed: set[str] | None = None  # a handler: only these departments' tickets
+    limit: int = 200
+
+
+def _due_column() -> Any:
+    """The clock a ticket is on now: acceptance before 签收, resolution after."""
+    return case((Ticket.accepted_at.is_(None) & Ticket.accept_due.is_not(None), Ticket.accept_due),
+                else_=Ticket.resolve_due)
+
+
+async def queue(session: AsyncSession, f: QueueFilter, now: datetime) -> list[tuple[Ticket, str | None]]:
+    """Tickets with their channel (None: Telegram), urgent first, then the nearest deadline."""
+    due = _due_column()
+    q = select(Ticket, ChannelRequest.channel).outerjoin(ChannelRequest, ChannelRequest.ticket_id == Ticket.id)
+    if f.statuses:
+        q = q.where(Ticket.status.in_(f.statuses))
+    if f.department:
+        q = q.where(_in_department(f.department))
+    if f.departments_allowed is not None:
+        q = q.where(or_(*[_in_department(d) for d in f.departments_allowed]) if f.departments_allowed
+                    else Ticket.id.is_(None))
+    if f.area:
+        q = q.where(Ticket.area_code == f.area)
+    if f.kind:
+        q = q.where(Ticket.kind == f.kind)
+    if f.urgency:
+        q = q.where(Ticket.urgency == f.urgency)
+    if f.overdue:
+        q = q.where(Ticket.status.in_(WORKING), due.is_not(None), due < now)
+    if f.channel == "telegram":
+        q = q.where(ChannelRequest.ticket_id.is_(None))
+    elif f.channel:
+        q = q.where(ChannelRequest.channel == f.channel)
+    q = q.order_by(case((Ticket.urgency == "urgent", 0), else_=1), case((due.is_(None), 1), else_=0), due,
+                   Ticket.created_at.desc()).limit(f.limit)
+    return [(t, ch) for t, ch in (await session.execute(q)).all()]
+
+
+def _in_department(code: str) -> Any:
+    return or_(Ticket.lead_dept == code, exists().where(and_(
+        TicketDepartment.ticket_id == Ticket.id, TicketDepartment.dept_code == code)))
+
+
+async def cards_of(session: AsyncSession, ticket_id: int) -> list[Card]:
+    return list((await session.execute(select(Card).where(Card.ticket_id == ticket_id).order_by(Card.at))).scalars())
+
+
+# ---------------------------------------------------------------- Open311
+
+
+async def add_channel_request(session: AsyncSession, ticket_id: int, channel: str, now: datetime,
+                              **contact: str | None) -> None:
+    session.add(ChannelRequest(ticket_id=ticket_id, channel=channel, received_at=now, **contact))
+    await session.flush()
+
+
+async def channel_request(session: AsyncSession, ticket_id: int) -> ChannelRequest | None:
+    return await session.get(ChannelRequest, ticket_id)
+
+
+async def public_requests(session: AsyncSession, *, codes: list[str] | None, categories: list[str] | None,
+                          start: datetime, end: datetime, statuses: list[str] | None,
+                          limit: int) -> list[Ticket]:
+    """Tickets for Open311 GET /requests (newest first). With `codes`, the other filters are ignored (spec)."""
+    q = select(Ticket)
+    if codes:
+        q = q.where(Ticket.code.in_(codes))
+    else:
+        q = q.where(Ticket.created_at >= start, Ticket.created_at <= end)
+        if categories:
+            q = q.where(Ticket.category.in_(categories))
+        if statuses:
+            q = q.where(Ticket.status.in_(statuses))
+    q = q.order_by(Ticket.created_at.desc()).limit(limit)
+    return list((await session.execute(q)).scalars())
+
+
+async def channel_counts(session: AsyncSession) -> dict[str, int]:
+    q = select(ChannelRequest.channel, func.count()).group_by(ChannelRequest.channel)
+    return {ch: n for ch, n in (await session.execute(q)).all()}

@@ -1,0 +1,135 @@
+"""Open311 GeoReport v2: an independent client (the `georeport` package) reads what the bot serves;
+a plain form POST from a channel becomes a ticket that reaches the dispatch chat; bad posts get the
+spec's errors and create nothing; GET never shows the requester's contact details."""
+from __future__ import annotations
+
+import asyncio
+import json
+import xml.etree.ElementTree as ET
+
+import aiohttp
+import pytest
+from georeport import GeoReport
+from sqlalchemy import func, select
+
+from storage.models import ChannelRequest, Ticket, TicketEvent
+from tests.harness import DISPATCH_CHAT, World
+from tests.webharness import HOTLINE_KEY, serving
+from web.open311 import PREFIX, build_open311
+
+FORM = {"api_key": HOTLINE_KEY, "service_code": "市容环卫", "description": "新河街道路口垃圾桶满了没人清运",
+        "address_string": "新河街道幸福路12号", "email": "lisi@example.com", "phone": "13812345678",
+        "first_name": "四", "last_name": "李"}
+
+
+def mount(world: World):
+    return lambda root: root.add_subapp(PREFIX + "/", build_open311(world.app))
+
+
+async def post(base: str, path: str, data: dict) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(base + PREFIX.lstrip("/") + "/" + path, data=data) as resp:
+            return resp.status, await resp.text()
+
+
+async def get(base: str, path: str) -> tuple[int, str, str]:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base + PREFIX.lstrip("/") + "/" + path) as resp:
+            return resp.status, resp.headers["Content-Type"], await resp.text()
+
+
+async def count(world: World, model) -> int:  # noqa: ANN001
+    return await world.scalar(select(func.count()).select_from(model))
+
+
+async def test_georeport_client_reads_services_and_a_posted_request(world: World):
+    async with serving(mount(world)) as base:
+        root = base + PREFIX.lstrip("/")
+        as_json, as_xml = GeoReport(root), GeoReport(root, output_format="xml")
+        services = await asyncio.to_thread(as_json.get_service_list)
+        assert [s["service_code"] for s in services] == ["市容环卫", "供水排水", "物业与房屋"]
+        assert services[0]["group"] == "城市管理局" and services[0]["metadata"] is False
+        xml_services = await asyncio.to_thread(as_xml.get_service_list)
+        assert [s["service_code"] for s in xml_services] == ["市容环卫", "供水排水", "物业与房屋"]
+        assert xml_services[1]["group"] == "水务局"
+        definition = await asyncio.to_thread(as_xml.get_service_definition, "供水排水")
+        assert definition["service_code"] == "供水排水"
+
+        # A plain form POST, as a hotline's system sends it.
+        status, body = await post(base, "requests.json", FORM)
+        assert status == 200, body
+        [made] = json.loads(body)
+        assert made["service_request_id"] == "2026-000001"
+        card = await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
+        assert "城市管理局" in card["text"] and "新河街道" in card["text"]
+        assert "13812345678" not in card["text"] and "lisi@example.com" not in card["text"]
+        t = await world.scalar(select(Ticket))
+        assert (t.status, t.category, t.lead_dept, t.area_code, t.reporter_id) == (
+            "TRIAGE", "市容环卫", None, "xinhe", None)
+        contact = await world.scalar(select(ChannelRequest))
+        assert (contact.channel, contact.email, contact.phone) == ("12345热线", "lisi@example.com", "13812345678")
+        created = await world.scalar(select(TicketEvent).where(TicketEvent.kind == "created"))
+        assert created.data == {"channel": "12345热线"}
+
+        listed = await asyncio.to_thread(as_json.get_service_requests)
+        assert [r["service_request_id"] for r in listed] == ["2026-000001"]
+        one = listed[0]
+        assert (one["status"], one["service_code"], one["requested_datetime"]) == (
+            "open", "市容环卫", "2026-11-23T09:00:00+08:00")
+        for private in ("lisi@example.com", "13812345678", "幸福路", "垃圾桶满了"):
+            assert private not in json.dumps(listed, ensure_ascii=False)
+        xml_one = await asyncio.to_thread(as_xml.get_service_request, "2026-000001")
+        assert (xml_one["service_request_id"], xml_one["status"]) == ("2026-000001", "open")
+        by_id = await asyncio.to_thread(as_json.get_service_request, "2026-000001")
+        assert by_id["service_request_id"] == "2026-000001"
+
+        # The spec's filters.
+        assert await asyncio.to_thread(as_json.get_service_requests, status="closed") == []
+        assert await asyncio.to_thread(as_json.get_service_requests, service_code="供水排水") == []
+        assert len(await asyncio.to_thread(as_json.get_service_requests, service_code="市容环卫,供水排水")) == 1
+        assert len(await asyncio.to_thread(as_json.get_service_requests, start_date="2026-11-23T00:00:00Z",
+                                           end_date="2026-11-24T00:00:00+08:00")) == 1
+        assert await asyncio.to_thread(as_json.get_service_requests, start_date="2026-11-24T00:00:00Z") == []
+
+
+@pytest.mark.parametrize("fields, status, words", [
+    ({"api_key": "wrong-key-9999"}, 403, "api_key"),
+    ({"api_key": ""}, 403, "api_key"),
+    ({"service_code": "不存在的服务"}, 404, "service_code"),
+    ({"service_code": ""}, 400, "service_code"),
+    ({"description": ""}, 400, "description"),
+    ({"address_string": "", "lat": "", "long": ""}, 400, "location"),
+    ({"lat": "91", "long": "120"}, 400, "lat"),
+    ({"lat": "31.2"}, 400, "long"),
+])
+async def test_bad_posts_get_the_spec_error_and_create_nothing(world: World, fields, status, words):
+    async with serving(mount(world)) as base:
+        got, body = await post(base, "requests.json", {**FORM, **fields})
+        assert got == status
+        [err] = json.loads(body)
+        assert err["code"] == status and words in err["description"]
+        got, body = await post(base, "requests.xml", {**FORM, **fields})
+        assert got == status
+        root = ET.fromstring(body.encode())
+        assert root.tag == "errors" and root.find("error/code").text == str(status)
+    assert await count(world, Ticket) == 0
+    assert await count(world, ChannelRequest) == 0
+
+
+async def test_formats_dates_and_unknown_things(world: World):
+    async with serving(mount(world)) as base:
+        status, ctype, body = await get(base, "discovery.json")
+        assert status == 200 and ctype.startswith("application/json")
+        assert json.loads(body)["endpoints"][0]["url"].endswith("/open311/v2")
+        status, ctype, body = await get(base, "services.xml")
+        assert ctype == "text/xml; charset=utf-8" and body.startswith('<?xml version="1.0" encoding="UTF-8"?>')
+        status, _, body = await get(base, "requests/2026-999999.json")
+        assert status == 404 and json.loads(body)[0]["code"] == 404
+        status, _, body = await get(base, "requests.json?start_date=yesterday")
+        assert status == 400 and "start_date" in json.loads(body)[0]["description"]
+        status, _, body = await get(base, "requests.json?status=pending")
+        assert status == 400
+        status, _, body = await get(base, "nothing-here.xml")
+        assert status == 404 and ET.fromstring(body.encode()).tag == "errors"
+        status, _, body = await get(base, "services/不存在.json")
+        assert status == 404
