@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     listen_port: int = Field(default=8080, validation_alias="LISTEN_PORT")
     # The console's public base (its root); Open311 lives under {CONSOLE_URL}open311/v2/.
     console_url: str | None = Field(default=None, validation_alias="CONSOLE_URL")
+    console_cache_dir: Path = Field(default=Path("data/console-cache"), validation_alias="CONSOLE_CACHE_DIR")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     # Outbox pacing: Telegram's limits as the Bot API FAQ states them (30 msg/s overall, 1 msg/s per
     # chat, 20 msg/min per group). The flood gate keeps them exactly (bot/ratelimit.py), so no margin here.

@@ -7,6 +7,7 @@ from aiogram import Router
 def build_router() -> Router:
     from handlers.admin import build_admin_router
     from handlers.commands import build_commands_router, build_unknown_router
+    from handlers.console import build_console_router
     from handlers.deadlines import build_deadlines_router
     from handlers.intake import build_intake_router
     from handlers.private import build_private_router
@@ -18,6 +19,7 @@ def build_router() -> Router:
     for sub in (
         build_commands_router(),
         build_admin_router(),
+        build_console_router(),
         build_work_router(),
         build_workflow_router(),
         build_ratings_router(),

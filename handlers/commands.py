@@ -14,7 +14,7 @@ from handlers.common import _, current_tr, reply
 from handlers.facts import command_of
 
 KNOWN = {"start", "help", "lang", "ticket", "my", "appeal", "bind", "role", "queue", "mine", "open",
-         "cards", "duty", "unsatisfied", "cancel"}
+         "cards", "duty", "unsatisfied", "cancel", "console"}
 
 
 def build_commands_router() -> Router:

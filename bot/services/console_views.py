@@ -1,0 +1,175 @@
+"""What the console shows and does: the queue, a ticket's page, its photos, and its actions.
+
+Actions are the very operations the buttons call (dispatching.dispatch / merge / reject),
+with the staff member's roles, so the chats hear exactly what a button press tells them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import App
+from bot.domain.codes import parse_code
+from bot.domain.lifecycle import WORKING, Refusal, Status
+from bot.services import triage  # noqa: F401 — loads the services in the order their imports need
+from bot.services import dispatching
+from bot.services.console_auth import Staff
+from storage import console as store
+from storage import directory, tickets
+from storage import ratings as ratings_store
+from storage.console import QueueFilter
+from storage.models import Attachment, Card, ChannelRequest, Rating, Ticket, TicketEvent
+
+OPEN_STATUSES = [s.value for s in Status if s.value not in ("CLOSED", "DIVERTED", "MERGED", "REJECTED")]
+
+
+class NotFound(Exception):
+    """No such ticket (or not one this person may see: the console does not tell which)."""
+
+
+@dataclass
+class QueueRow:
+    ticket: Ticket
+    channel: str
+    dept: str
+    area: str
+    due: datetime | None
+    overdue: bool
+
+
+@dataclass
+class Choices:
+    """What the filters can be set to (also what a filter value is checked against)."""
+
+    statuses: list[str]
+    departments: dict[str, str]
+    areas: dict[str, str]
+    kinds: list[str]
+    channels: list[str]
+
+
+@dataclass
+class TicketPage:
+    ticket: Ticket
+    channel: str
+    events: list[TicketEvent]
+    photos: list[Attachment]
+    departments: list[tuple[str, str, str]]  # (code, lead|co, name)
+    ratings: list[Rating]
+    cards: list[Card]
+    contact: ChannelRequest | None
+    merged: list[Ticket]
+    merged_into: Ticket | None
+    area: str
+    dept_names: dict[str, str]
+    people: dict[int, str] = field(default_factory=dict)
+    due: datetime | None = None
+    overdue: bool = False
+
+
+def current_due(t: Ticket) -> datetime | None:
+    return t.accept_due if t.accepted_at is None and t.accept_due else t.resolve_due
+
+
+def is_overdue(t: Ticket, now: datetime) -> bool:
+    due = current_due(t)
+    return bool(due and due < now and Status(t.status) in WORKING)
+
+
+async def choices(session: AsyncSession, app: App) -> Choices:
+    return Choices(
+        statuses=[s.value for s in Status],
+        departments={d.code: d.name for d in await directory.departments(session)},
+        areas={a.code: a.name for a in app.org.areas},
+        kinds=["consultation", "help", "complaint", "suggestion", "report"],
+        channels=["telegram"] + [c.name for c in app.org.channels],
+    )
+
+
+async def queue(session: AsyncSession, app: App, staff: Staff, f: QueueFilter) -> list[QueueRow]:
+    f.departments_allowed = staff.departments
+    if not f.statuses:
+        f.statuses = OPEN_STATUSES
+    now = app.now()
+    names = {d.code: d.name for d in await directory.departments(session)}
+    areas = {a.code: a.name for a in app.org.areas}
+    return [QueueRow(ticket=t, channel=ch or "telegram", dept=names.get(t.lead_dept or "", ""),
+                     area=areas.get(t.area_code or "", ""), due=current_due(t), overdue=is_overdue(t, now))
+            for t, ch in await store.queue(session, f, now)]
+
+
+async def _visible(session: AsyncSession, staff: Staff, code_text: str) -> Ticket:
+    code = parse_code(code_text or "")
+    t = await tickets.get_by_code(session, code) if code else None
+    if t is None:
+        raise NotFound(code_text)
+    depts = {d.dept_code for d in await tickets.departments_of(session, t.id)} | ({t.lead_dept} - {None})
+    if not staff.may_see(depts):
+        raise NotFound(code_text)
+    return t
+
+
+async def ticket_page(session: AsyncSession, app: App, staff: Staff, code_text: str) -> TicketPage:
+    t = await _visible(session, staff, code_text)
+    names = {d.code: d.name for d in await directory.departments(session)}
+    contact = await store.channel_request(session, t.id)
+    events = await tickets.events(session, t.id)
+    people: dict[int, str] = {}
+    for uid in {e.actor_id for e in events if e.actor_id} | {t.reporter_id, t.owner_id} - {None}:
+        person = await directory.person(session, uid)
+        people[uid] = (person.full_name or person.username or str(uid)) if person else str(uid)
+    merged_into = await tickets.get(session, t.merged_into_id) if t.merged_into_id else None
+    return TicketPage(
+        ticket=t, channel=contact.channel if contact else "telegram", events=events,
+        photos=[a for a in await tickets.attachments(session, t.id) if a.kind == "photo"],
+        departments=[(d.dept_code, d.role, names.get(d.dept_code, d.dept_code))
+                     for d in await tickets.departments_of(session, t.id)],
+        ratings=await ratings_store.of_ticket(session, t.id), cards=await store.cards_of(session, t.id),
+        contact=contact, merged=await tickets.merged_into(session, t.id), merged_into=merged_into,
+        area=next((a.name for a in app.org.areas if a.code == t.area_code), ""), dept_names=names,
+        people=people, due=current_due(t), overdue=is_overdue(t, app.now()))
+
+
+async def photo(session: AsyncSession, staff: Staff, code_text: str, attachment_id: int) -> Attachment:
+    t = await _visible(session, staff, code_text)
+    for a in await tickets.attachments(session, t.id):
+        if a.id == attachment_id:
+            return a
+    raise NotFound(str(attachment_id))
+
+
+# ---------------------------------------------------------------- actions (the buttons' operations)
+
+
+async def dispatch(session: AsyncSession, app: App, staff: Staff, code_text: str, lead: str,
+                   co: list[str]) -> Ticket:
+    t = await _visible(session, staff, code_text)
+    if not staff.roles.can_dispatch:
+        raise Refusal("error.forbidden")
+    return await dispatching.dispatch(session, app, t.id, staff.roles, lead, [c for c in co if c != lead])
+
+
+async def merge(session: AsyncSession, app: App, staff: Staff, code_text: str, target: str) -> Ticket:
+    t = await _visible(session, staff, code_text)
+    if not staff.roles.can_dispatch:
+        raise Refusal("error.forbidden")
+    return await dispatching.merge(session, app, t.id, staff.roles, target)
+
+
+async def reject(session: AsyncSession, app: App, staff: Staff, code_text: str, reason: str) -> Ticket:
+    t = await _visible(session, staff, code_text)
+    if not staff.roles.can_dispatch:
+        raise Refusal("error.forbidden")
+    return await dispatching.reject(session, app, t.id, staff.roles, reason)
+
+
+def allowed_actions(staff: Staff, t: Ticket) -> list[str]:
+    """Which forms the ticket page offers this person (the server checks again on POST)."""
+    out: list[str] = []
+    if staff.roles.can_dispatch and t.status in ("TRIAGE", "REVIEW"):
+        out.append("dispatch")
+    if staff.roles.can_dispatch and t.status in ("NEW", "TRIAGE"):
+        out += ["merge", "reject"]
+    return out

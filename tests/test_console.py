@@ -1,0 +1,252 @@
+"""The console: login through /console, the queue, a ticket page, 派单 from the web — and every
+refusal the security model promises (expired, reused, forged links and cookies; another
+department's ticket; a POST without its CSRF token), each with nothing changed."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from storage.models import ConsoleSession, Ticket
+from tests.harness import (
+    CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, STRANGER, SW_HANDLER, World,
+)
+from tests.webharness import serving
+from web.console import setup_console
+
+
+def mount(world: World):
+    return lambda root: setup_console(root, world.app, world.bot)
+
+
+async def login_token(world: World, user: int) -> str:
+    await world.send(user, user, "/console")
+    msg = await world.reply_from_bot(user, contains="/login?token=")
+    link = re.search(r"https?://\S+", msg["text"]).group(0)
+    assert link.startswith("http://127.0.0.1:8080/login?token=")  # no CONSOLE_URL: the listening address
+    return parse_qs(urlsplit(link).query)["token"][0]
+
+
+class Browser:
+    """A cookie-keeping HTTP client that reads CSRF tokens out of the pages, like a person's browser."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.csrf = ""
+
+    async def get(self, path: str) -> tuple[int, str]:
+        async with self.http.get(self.base + path.lstrip("/")) as resp:
+            text = await resp.text()
+        if m := re.search(r'name="csrf" value="([^"]+)"', text):
+            self.csrf = m.group(1)
+        return resp.status, text
+
+    async def post(self, path: str, data: dict, csrf: bool = True) -> tuple[int, str]:
+        body = {**data, **({"csrf": self.csrf} if csrf else {})}
+        async with self.http.post(self.base + path.lstrip("/"), data=body) as resp:
+            return resp.status, await resp.text()
+
+    async def login(self, token: str) -> tuple[int, str]:
+        status, page = await self.get(f"login?token={token}")
+        assert status == 200 and 'name="token"' in page
+        return await self.post("login", {"token": token}, csrf=False)
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+async def appeal(world: World, text: str = "小区门口垃圾三天没人清运了") -> dict:
+    await world.send(RESIDENT, COMMUNITY, f"@huying_bot {text}")
+    return await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
+
+
+async def sessions(world: World) -> int:
+    return await world.scalar(select(func.count()).select_from(ConsoleSession))
+
+
+async def status_of(world: World, tid: int = 1) -> str:
+    return (await world.scalar(select(Ticket).where(Ticket.id == tid))).status
+
+
+async def test_dispatcher_logs_in_sees_the_queue_and_dispatches(world: World):
+    await appeal(world)
+    token = await login_token(world, DISPATCHER)
+    async with serving(mount(world)) as base:
+        b = Browser(base)
+        try:
+            status, page = await b.login(token)
+            assert status == 200 and "#2026-000001" in page and "城市管理局" not in page.split("queue")[0]
+            assert 'http-equiv="refresh"' in page
+            cookie = next(c for c in b.http.cookie_jar if c.key == "huying_console")
+            assert cookie["httponly"] and cookie["samesite"] == "Lax"
+            status, page = await b.get("tickets/2026-000001")
+            assert status == 200 and "小区门口垃圾" in page and 'id="form-dispatch"' in page
+            status, page = await b.post("tickets/2026-000001/dispatch", {"lead": "cgj"})
+            assert status == 200 and "已派单" in page
+            card = await world.reply_from_bot(CGJ_CHAT, predicate=lambda m: "签收" in str(world.sb.buttons(m)))
+            assert "#2026-000001" in card["text"]
+            assert await status_of(world) == "DISPATCHED"
+            # The dispatch card in the chat was rewritten exactly as a 派单 press would.
+            assert "城市管理局" in world.sb.last_bot_message(DISPATCH_CHAT)["text"]
+            status, page = await b.get("queue?lang=en")
+            assert status == 200 and "Ticket queue" in page and "dispatched, awaiting acceptance" in page
+        finally:
+            await b.close()
+
+
+async def test_links_expired_reused_forged_open_nothing(world: World):
+    async with serving(mount(world)) as base:
+        b = Browser(base)
+        try:
+            token = await login_token(world, DISPATCHER)
+            user, issued, nonce, sig = token.split(".")
+            for forged in (f"{HANDLER_A}.{issued}.{nonce}.{sig}", f"{user}.{issued}.{nonce}.{sig[:-2]}AA",
+                           "not-a-token", ""):
+                status, page = await b.post("login", {"token": forged}, csrf=False)
+                assert status == 401 and ("链接无效" in page or "请先登录" in page)
+            status, page = await b.get(f"login?token={user}.{issued}.{nonce}.x")
+            assert status == 401 and "链接无效" in page
+            assert await sessions(world) == 0
+            status, _ = await b.login(token)
+            assert status == 200 and await sessions(world) == 1
+            b2 = Browser(base)
+            status, page = await b2.post("login", {"token": token}, csrf=False)
+            await b2.close()
+            assert status == 401 and "链接已使用" in page and await sessions(world) == 1
+
+            late = await login_token(world, DISPATCHER)
+            world.clock.advance(minutes=11)
+            status, page = await b.post("login", {"token": late}, csrf=False)
+            assert status == 401 and "链接已过期" in page and await sessions(world) == 1
+        finally:
+            await b.close()
+
+
+async def test_forged_and_expired_cookies_are_refused(world: World):
+    await appeal(world)
+    async with serving(mount(world)) as base:
+        forged = aiohttp.ClientSession(cookies={"huying_console": "made-up-session"})
+        async with forged.get(base + "queue") as resp:
+            assert resp.status == 401 and "#2026-000001" not in await resp.text()
+        await forged.close()
+        b = Browser(base)
+        try:
+            await b.login(await login_token(world, DISPATCHER))
+            assert (await b.get("queue"))[0] == 200
+            world.clock.advance(hours=13)
+            status, page = await b.get("queue")
+            assert status == 401 and "登录已失效" in page and "#2026-000001" not in page
+            status, page = await b.post("tickets/2026-000001/dispatch", {"lead": "cgj"})
+            assert status == 401 and await status_of(world) == "TRIAGE"
+        finally:
+            await b.close()
+
+
+async def test_post_without_csrf_changes_nothing(world: World):
+    await appeal(world)
+    async with serving(mount(world)) as base:
+        b = Browser(base)
+        try:
+            await b.login(await login_token(world, DISPATCHER))
+            await b.get("tickets/2026-000001")
+            status, page = await b.post("tickets/2026-000001/dispatch", {"lead": "cgj"}, csrf=False)
+            assert status == 403 and "未做任何更改" in page
+            status, _ = await b.post("tickets/2026-000001/reject", {"reason": "重复", "csrf": "guess"}, csrf=False)
+            assert status == 403
+            assert await status_of(world) == "TRIAGE"
+            assert world.sb.bot_messages(CGJ_CHAT) == []
+        finally:
+            await b.close()
+
+
+async def test_handlers_see_only_their_department(world: World):
+    await appeal(world)
+    async with serving(mount(world)) as base:
+        d = Browser(base)
+        await d.login(await login_token(world, DISPATCHER))
+        await d.get("tickets/2026-000001")
+        await d.post("tickets/2026-000001/dispatch", {"lead": "cgj"})
+        await d.close()
+        await world.settle()
+        own, other = Browser(base), Browser(base)
+        try:
+            await own.login(await login_token(world, HANDLER_A))
+            status, page = await own.get("queue")
+            assert status == 200 and "#2026-000001" in page
+            status, page = await own.get("tickets/2026-000001")
+            assert status == 200 and 'id="form-dispatch"' not in page  # handlers do not dispatch
+
+            await other.login(await login_token(world, SW_HANDLER))
+            status, page = await other.get("queue")
+            assert status == 200 and "#2026-000001" not in page
+            status, page = await other.get("tickets/2026-000001")
+            assert status == 404 and "小区门口垃圾" not in page
+            status, _ = await other.post("tickets/2026-000001/reject", {"reason": "不归我们管"})
+            assert status == 404 and await status_of(world) == "DISPATCHED"
+            status, _ = await other.get("queue?department=cgj")
+            assert status == 200
+        finally:
+            await own.close()
+            await other.close()
+
+
+async def test_strangers_get_no_link_and_bad_input_gets_a_clear_page(world: World):
+    await world.send(STRANGER, STRANGER, "/console")
+    msg = await world.reply_from_bot(STRANGER, contains="控制台")
+    assert "token" not in msg["text"]
+    await world.send(DISPATCHER, COMMUNITY, "/console@huying_bot")
+    msg = await world.reply_from_bot(COMMUNITY, contains="私聊")
+    assert "token" not in msg["text"]
+    async with serving(mount(world)) as base:
+        b = Browser(base)
+        try:
+            await b.login(await login_token(world, DISPATCHER))
+            for path, status, words in (("queue?status=BOGUS", 400, "BOGUS"), ("queue?department=nope", 400, "nope"),
+                                        ("tickets/2026-999999", 404, "没有这个工单"),
+                                        ("tickets/garbage", 404, "没有这个工单"),
+                                        ("tickets/2026-000001/photos/x", 400, "照片编号有误"),
+                                        ("tickets/2026-000001/photos/7", 404, "没有这个工单")):
+                got, page = await b.get(path)
+                assert got == status and words in page and "Traceback" not in page, path
+            got, page = await b.post("tickets/2026-000001/launch", {})
+            assert got == 400 and "没有这个操作" in page
+        finally:
+            await b.close()
+
+
+@pytest.mark.parametrize("world", [{"CONSOLE_URL": "https://desk.example.org/huying"}], indirect=True)
+async def test_console_url_gives_the_links_their_base(world: World):
+    await world.send(DISPATCHER, DISPATCHER, "/console")
+    msg = await world.reply_from_bot(DISPATCHER, contains="token=")
+    assert "https://desk.example.org/huying/login?token=" in msg["text"]
+
+
+async def test_photos_come_through_get_file_and_are_cached(world: World, tmp_path):
+    world.app.settings.console_cache_dir = tmp_path / "cache"
+    await world.sb.user_sends_album(RESIDENT, COMMUNITY, count=2, caption="@huying_bot 垃圾没人清运")
+    await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
+    async with serving(mount(world)) as base:
+        b = Browser(base)
+        try:
+            await b.login(await login_token(world, DISPATCHER))
+            status, page = await b.get("tickets/2026-000001")
+            paths = re.findall(r'src="(/tickets/2026-000001/photos/\d+)"', page)
+            assert status == 200 and len(paths) == 2
+            def get_files() -> int:
+                return sum(1 for c in world.sb.calls if c.method.lower() == "getfile")
+
+            async with b.http.get(base + paths[0].lstrip("/")) as resp:
+                first = await resp.read()
+                assert resp.status == 200 and resp.content_type == "image/jpeg" and first
+            assert get_files() == 1
+            async with b.http.get(base + paths[0].lstrip("/")) as resp:
+                assert await resp.read() == first
+            assert get_files() == 1  # the second time from the cache
+            assert len(list((tmp_path / "cache").iterdir())) == 1
+        finally:
+            await b.close()
