@@ -74,8 +74,9 @@ async def test_georeport_client_reads_services_and_a_posted_request(world: World
         listed = await asyncio.to_thread(as_json.get_service_requests)
         assert [r["service_request_id"] for r in listed] == ["2026-000001"]
         one = listed[0]
-        assert (one["status"], one["service_code"], one["requested_datetime"]) == (
-            "open", "市容环卫", "2026-11-23T09:00:00+08:00")
+        shanghai = t.created_at.astimezone(world.app.tz).isoformat(timespec="seconds")
+        assert shanghai.startswith("2026-11-23T09:") and shanghai.endswith("+08:00")
+        assert (one["status"], one["service_code"], one["requested_datetime"]) == ("open", "市容环卫", shanghai)
         for private in ("lisi@example.com", "13812345678", "幸福路", "垃圾桶满了"):
             assert private not in json.dumps(listed, ensure_ascii=False)
         xml_one = await asyncio.to_thread(as_xml.get_service_request, "2026-000001")
