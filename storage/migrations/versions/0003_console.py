@@ -1,15 +1,15 @@
 """console sessions, used login links, Open311 channel requests
 
-Revision ID: 0002_console
-Revises: 0001
+Revision ID: 0003_console
+Revises: 0002_outbox_priority
 """
 from alembic import op
 import sqlalchemy as sa
 import storage.models
 
 
-revision = '0002_console'
-down_revision = '0001'
+revision = '0003_console'
+down_revision = '0002_outbox_priority'
 branch_labels = None
 depends_on = None
 
