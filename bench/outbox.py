@@ -108,9 +108,12 @@ async def one(db_url: str, messages: int, chats: int, org: Path) -> dict:
                         break
                 if time.monotonic() - t0 > 600:
                     raise TimeoutError(f"only {sent}/{expected} delivered after 600 s")
-            last = max(max(sb.flood.send_times[c]) for c in chat_ids)
-            elapsed = last - t0
+            times = sorted(t for c in chat_ids for t in sb.flood.send_times[c])
+            elapsed = times[-1] - t0
+            lo, hi = times[len(times) // 10], times[len(times) * 9 // 10]
+            steady = (len(times) * 8 // 10) / (hi - lo)
             return {"rate": expected / elapsed, "rows": messages / elapsed, "elapsed": elapsed, "rejections": sb.flood.rejections - rejected_before,
+                    "steady": steady, "first": times[0] - t0,
                     "idle_mb": idle_kb / 1024, "peak_mb": peak_kb / 1024}
     finally:
         await sb.stop()
@@ -135,7 +138,8 @@ async def main() -> int:
             results.append(r)
             print(f"run {run + 1}: {args.messages} messages over {args.chats} chats in {r['elapsed']:5.1f} s: "
                   f"{r['rate']:5.1f} delivered/s ({r['rows']:.1f} rows/s), {r['rejections']} answered 429, "
-                  f"ratio {r['rate'] / GLOBAL:.2f} of {GLOBAL}/s | RSS idle {r['idle_mb']:.0f} MB, "
+                  f"ratio {r['rate'] / GLOBAL:.2f} of {GLOBAL}/s (steady {r['steady']:.1f}/s, first after "
+                  f"{r['first'] * 1000:.0f} ms) | RSS idle {r['idle_mb']:.0f} MB, "
                   f"peak {r['peak_mb']:.0f} MB", flush=True)
     rate = statistics.median(r["rate"] for r in results)
     rejections = statistics.median(r["rejections"] for r in results)
