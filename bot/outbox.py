@@ -132,8 +132,10 @@ class OutboxWorker:
     async def drain(self) -> float:
         """Book and start what may go now; return how long to sleep before the next round."""
         now_m = self.monotonic()
-        if self.gate.next_free(now_m) - now_m > HORIZON or len(self._inflight) >= MAX_IN_FLIGHT:
-            return max(0.01, self.gate.next_free(now_m) - now_m - HORIZON / 2)  # booked far enough ahead
+        ahead = self.gate.next_free(now_m) - now_m
+        if ahead > HORIZON / 2 or len(self._inflight) >= MAX_IN_FLIGHT:
+            # Booked far enough ahead: a round per delivery would cost more than it gains.
+            return max(0.01, ahead - HORIZON / 2)
         now = self.app.now()
         async with self.app.sessions() as session:
             rows = await repo.heads(session, now)
