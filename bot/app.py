@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -82,6 +83,9 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
 
         holder = instance_id()
         scheduler = start_scheduler(app, bot, holder)
+    # What start-up built (modules, the org, routers, pydantic models) lives as long as the process:
+    # keep the cyclic collector off it, or a full collection stalls every chat for hundreds of ms.
+    gc.freeze()
     try:
         yield app, bot, dp
     finally:
