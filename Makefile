@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test run migrate bench clean
+.PHONY: install demo test lint run migrate bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -20,8 +20,13 @@ install: $(STAMP)
 demo: install
 	$(BIN)/python -m bot demo
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest -q
+
+# The checked rules: ruff and the import layering (import-linter contracts in pyproject.toml).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 run: install
 	$(BIN)/python -m bot run

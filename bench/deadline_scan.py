@@ -46,7 +46,7 @@ def rows(total: int, due: int, depts: list[str]):  # noqa: ANN201
         dept = depts[i % len(depts)]
         base = {"code": f"B-{i:09d}", "kind": "help", "urgency": "normal", "text": f"bench ticket {i}",
                 "lead_dept": dept, "created_at": NOW - timedelta(days=2), "updated_at": NOW,
-                "version": 1, "returns_count": 0, "reopen_count": 0, "rating_round": 0}
+                "version": 1, "returns_count": 0, "reopen_count": 0, "rating_round": 0, "channel": "telegram"}
         if reminding.get(i) is True:
             # Dispatched 13 h ago with 24 h to accept: the 50 % reminder is due.
             start = NOW - timedelta(hours=13)
@@ -59,7 +59,7 @@ def rows(total: int, due: int, depts: list[str]):  # noqa: ANN201
             base.update(status="ACCEPTED", dispatched_at=start, accepted_at=start + timedelta(hours=1),
                         accept_due=start + timedelta(days=1), progress_due=start + timedelta(days=7),
                         resolve_due=NOW - timedelta(hours=1), next_check_at=NOW - timedelta(hours=1),
-                        sla_state={"progress_at": (start + timedelta(days=1)).isoformat()})
+                        first_progress_at=start + timedelta(days=1))
         else:
             start = NOW - timedelta(hours=rnd.randint(1, 48))
             later = NOW + timedelta(hours=rnd.randint(2, 24 * 7))
@@ -76,7 +76,7 @@ def fill(db: Path, total: int, due: int, depts: list[str]) -> float:
     table = Ticket.__table__
     columns = ("code kind urgency text lead_dept created_at updated_at version returns_count reopen_count "
                "rating_round status dispatched_at accepted_at accept_due progress_due resolve_due "
-               "next_check_at sla_state").split()
+               "next_check_at first_progress_at channel").split()
     with engine.begin() as conn:
         conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         conn.exec_driver_sql("PRAGMA synchronous=OFF")

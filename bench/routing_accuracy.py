@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.domain.routing import Router  # noqa: E402
+from bot.domain.routing import CatalogMatcher  # noqa: E402
 
 
 def load(org_path: Path, samples_path: Path) -> tuple[dict, list[dict]]:
@@ -59,7 +59,7 @@ class Report:
     misses: list[tuple[str, str | None, str | None, float]]
 
 
-def evaluate(router: Router, catalog: list[dict], samples: list[dict]) -> Report:
+def evaluate(router: CatalogMatcher, catalog: list[dict], samples: list[dict]) -> Report:
     ok = conf_n = conf_ok = base_ok = 0
     tp_u = fp_u = fn_u = tp_d = fp_d = fn_d = 0
     ans_want = ans_got = ans_false = 0
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     if threshold is None:
         threshold = float((org.get("dispatch") or {}).get("confidence", 0.6))
     catalog = org.get("catalog") or []
-    router = Router.from_org(catalog, org.get("knowledge") or [], threshold=threshold)
+    router = CatalogMatcher.from_org(catalog, org.get("knowledge") or [], threshold=threshold)
     t0 = time.perf_counter()
     router.suggest("预热")  # jieba's dictionary loads once, on first use
     load_s = time.perf_counter() - t0

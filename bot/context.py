@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.calendar import WorkCalendar
-from bot.domain.routing import Router
+from bot.domain.routing import CatalogMatcher
 from bot.domain.sla import SlaPolicy
 from bot.org import OrgFile
 from bot.settings import Settings
@@ -34,14 +34,14 @@ class App:
     bot_username: str = "huying_bot"
     calendar: WorkCalendar = field(init=False)
     sla: SlaPolicy = field(init=False)
-    router: Router = field(init=False)
+    matcher: CatalogMatcher = field(init=False)
     outbox_event: asyncio.Event = field(default_factory=asyncio.Event)
     inflight: int = 0  # updates being handled right now (tests and graceful shutdown wait on it)
 
     def __post_init__(self) -> None:
         self.calendar = WorkCalendar.from_org(self.org.holidays, self.org.timezone)
         self.sla = SlaPolicy.from_org(self.org.sla)
-        self.router = Router.from_org(
+        self.matcher = CatalogMatcher.from_org(
             [c.model_dump() for c in self.org.catalog],
             [k.model_dump() for k in self.org.knowledge],
             urgent_words=self.org.urgent_words or None,

@@ -1,29 +1,40 @@
-"""aiogram routers, built by factories so every test gets a fresh Dispatcher (DESIGN §5)."""
+"""aiogram routers, built by factories so every test gets a fresh Dispatcher (DESIGN §5).
+
+One router per job: commands, admin, the dispatch chat's desk, a department chat's desk,
+ratings, deadlines (/cards, /duty), the reporter's replies, private guided appeals, community
+intake. Replies to the bot find their ticket with the `ReplyTo` filter (handlers/reply_filter.py);
+the one membership lookup is injected as `members` (handlers/membership.py).
+"""
 from __future__ import annotations
 
 from aiogram import Router
 
+from handlers.admin import build_admin_router
+from handlers.commands import build_commands_router, build_unknown_router
+from handlers.console import build_console_router
+from handlers.deadlines import build_deadlines_router
+from handlers.department_desk import build_department_desk_router
+from handlers.dispatch_desk import build_dispatch_desk_router, build_forged_router
+from handlers.intake import build_intake_router, build_reporter_router
+from handlers.membership import MembershipMiddleware
+from handlers.private import build_private_router
+from handlers.ratings import build_ratings_router
+
 
 def build_router() -> Router:
-    from handlers.admin import build_admin_router
-    from handlers.commands import build_commands_router, build_unknown_router
-    from handlers.console import build_console_router
-    from handlers.deadlines import build_deadlines_router
-    from handlers.intake import build_intake_router
-    from handlers.private import build_private_router
-    from handlers.ratings import build_ratings_router
-    from handlers.work import build_work_router
-    from handlers.workflow import build_forged_router, build_workflow_router
-
     root = Router(name="huying")
+    members = MembershipMiddleware()
+    root.message.middleware(members)
+    root.callback_query.middleware(members)
     for sub in (
         build_commands_router(),
         build_admin_router(),
         build_console_router(),
-        build_work_router(),
-        build_workflow_router(),
+        build_dispatch_desk_router(),
+        build_department_desk_router(),
         build_ratings_router(),
         build_deadlines_router(),
+        build_reporter_router(),
         build_private_router(),
         build_intake_router(),
         build_unknown_router(),

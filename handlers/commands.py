@@ -8,7 +8,7 @@ from aiogram.types import Message
 from bot.context import App, DbSession
 from bot.domain.codes import display
 from bot.i18n import Translator, normalize_locale
-from bot.services import access, intake, lookup, settings_svc
+from bot.services import access, intake, settings_svc, ticket_view
 from bot.services.access import Roles
 from handlers.common import _, current_tr, reply
 from handlers.facts import command_of
@@ -46,15 +46,15 @@ def build_commands_router() -> Router:
         if not command.args:
             reply(session, app, message, _("ticket.usage"))
             return
-        t = await lookup.find(session, command.args)
-        if t is None or not await lookup.entitled(session, t, roles, message.chat.id):
+        t = await ticket_view.find(session, command.args)
+        if t is None or not await ticket_view.entitled(session, t, roles, message.chat.id):
             # The same answer for "no such ticket" and "not yours": codes are guessable.
             reply(session, app, message, _("ticket.not_found", code=command.args.strip()))
             return
-        v = await lookup.view(session, t)
+        v = await ticket_view.view(session, t)
         # In a public chat the answer leaves out the appeal's words, place and photos.
         public = not await access.staff_chat(session, message.chat.id, message.chat.type)
-        reply(session, app, message, lookup.render(current_tr(), v, app, public=public))
+        reply(session, app, message, ticket_view.render(current_tr(), v, app, public=public))
 
     @router.message(Command("my"))
     async def my(message: Message, session: DbSession, app: App) -> None:
@@ -62,13 +62,13 @@ def build_commands_router() -> Router:
             # One's own list holds words from private appeals: answer it in private only.
             reply(session, app, message, _("my.private_only"))
             return
-        rows = await lookup.mine(session, message.from_user.id)
+        rows = await ticket_view.mine(session, message.from_user.id)
         if not rows:
             reply(session, app, message, _("my.none"))
             return
         tr = current_tr()
         lines = [_("my.header")] + [
-            f"{display(t.code)} · {lookup.status_name(tr, t.status)} · {t.text[:30]}" for t in rows
+            f"{display(t.code)} · {ticket_view.status_name(tr, t.status)} · {t.text[:30]}" for t in rows
         ]
         reply(session, app, message, "\n".join(lines))
 

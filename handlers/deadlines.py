@@ -1,7 +1,7 @@
 """/cards (the red and yellow card record) and /duty (who answers urgent matters tonight)."""
 from __future__ import annotations
 
-from aiogram import Bot, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
@@ -12,7 +12,7 @@ from bot.domain import duty as duty_rules
 from bot.services import notify, sla_views
 from bot.services.access import Roles
 from handlers.common import _, current_tr, reply
-from handlers.membership import MemberCache
+from handlers.membership import ChatMembers
 
 
 class CardsPage(CallbackData, prefix="cg"):
@@ -47,9 +47,8 @@ def duty_target(message: Message, args: str) -> sla_views.DutyTarget | None:
     return None
 
 
-def build_deadlines_router(members: MemberCache | None = None) -> Router:
+def build_deadlines_router() -> Router:
     router = Router(name="deadlines")
-    members = members or MemberCache()
 
     @router.message(Command("cards"))
     async def cards(message: Message, session: DbSession, app: App, roles: Roles) -> None:
@@ -75,8 +74,8 @@ def build_deadlines_router(members: MemberCache | None = None) -> Router:
         await query.answer()
 
     @router.message(Command("duty"))
-    async def duty(message: Message, command: CommandObject, session: DbSession, app: App, bot: Bot,
-                   roles: Roles) -> None:
+    async def duty(message: Message, command: CommandObject, session: DbSession, app: App,
+                   roles: Roles, members: ChatMembers) -> None:
         dept = await sla_views.department_of(session, message.chat.id)
         if dept is None:
             reply(session, app, message, _("duty.not_department"))
@@ -86,9 +85,8 @@ def build_deadlines_router(members: MemberCache | None = None) -> Router:
         if not args and target is None:
             reply(session, app, message, await sla_views.show_duty(session, app, tr, dept.code, dept.name))
             return
-        allowed = roles.admin or dept.code in roles.handler_of or (
-            await members.is_member(bot, message.chat.id, message.from_user.id))
-        if not allowed:
+        staff = await members.in_chat(session, roles, message.chat.id)
+        if not (staff.admin or staff.handles(dept.code)):
             reply(session, app, message, _("duty.forbidden"))
             return
         if args.lower() in duty_rules.CLEAR_WORDS:

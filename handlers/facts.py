@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from aiogram.types import Message
 
+from bot.domain.appeal import Photo
 from bot.domain.intake import MessageFacts
-from bot.services.intake import Photo
 
 
 def message_text(message: Message) -> str:

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Bot, F, Router
-from aiogram.types import Message
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, Message
 
+from bot.callbacks import TicketAct
 from bot.context import App, DbSession
 from bot.domain import intake as rules
-from bot.services import access, intake
-from bot.services.intake import Appeal
-from handlers import replies
-from handlers.common import _, reply
+from bot.domain.appeal import Appeal
+from bot.services import access, intake, triage
+from handlers.common import _, press_op, reply
 from handlers.facts import facts, message_text, origin, photos, thread_of
+from handlers.reply_filter import ReplyTo
 
 log = logging.getLogger(__name__)
 GROUPS = {"group", "supergroup"}
@@ -30,11 +31,6 @@ def build_intake_router() -> Router:
     async def migrated_from(message: Message, session: DbSession, app: App) -> None:
         await intake.follow_migration(session, app, message.migrate_from_chat_id, message.chat.id)
 
-    @router.message(F.chat.type.in_(GROUPS), F.from_user, F.reply_to_message)
-    async def reply_in_group(message: Message, session: DbSession, app: App, bot: Bot, roles: access.Roles) -> None:
-        if not await route_reply(message, session, app, bot, roles):
-            await group_appeal(message, session, app, roles)
-
     @router.message(F.chat.type.in_(GROUPS), F.from_user)
     async def in_group(message: Message, session: DbSession, app: App, roles: access.Roles) -> None:
         await group_appeal(message, session, app, roles)
@@ -46,20 +42,6 @@ def build_intake_router() -> Router:
                                  message.from_user.id if message.from_user else None)
 
     return router
-
-
-async def route_reply(message: Message, session: DbSession, app: App, bot: Bot, roles: access.Roles) -> bool:
-    """A reply to one of the bot's ticket messages; False if it is not one."""
-    target = message.reply_to_message
-    if not (target.from_user and target.from_user.id == app.bot_id):
-        return False
-    link = await intake.find_link(session, message.chat.id, target.message_id)
-    if link is None:
-        return False
-    handler = replies.handler_for(link.purpose)
-    if handler is None:
-        return False
-    return await handler(message, link=link, session=session, app=app, bot=bot, roles=roles)
 
 
 async def group_appeal(message: Message, session: DbSession, app: App, roles: access.Roles) -> None:
@@ -107,16 +89,31 @@ async def _untriggered(message: Message, session: DbSession, app: App) -> None:
                                    message.location.latitude, message.location.longitude)
 
 
-@replies.on_reply("ack", "reporter_note", "follower_note", "progress_media", "result_media")
-async def supplement(message: Message, *, link, session: DbSession, app: App, **_kw) -> bool:  # noqa: ANN001
-    """The reporter's reply to the bot's words about their ticket adds to that ticket.
+def build_reporter_router() -> Router:
+    """What a reporter does with the bot's messages about their ticket, in any chat: adds to it by
+    replying, or says a knowledge answer did not help."""
+    router = Router(name="reporter")
 
-    Anyone else replying is treated as raising their own matter (False: intake goes on).
-    """
-    loc = (message.location.latitude, message.location.longitude) if message.location else None
-    words = message_text(message).strip()
-    t = await intake.supplement(session, app, link.ticket_id, message.from_user.id, words, photos(message), loc)
-    if t is None:
-        return False
-    reply(session, app, message, _("intake.supplement_added", code=f"#{t.code}"))
-    return True
+    @router.message(ReplyTo("ack", "reporter_note", "follower_note", "progress_media", "result_media",
+                            reporter_only=True))
+    async def supplement(message: Message, link, session: DbSession, app: App) -> None:  # noqa: ANN001
+        """The reporter's reply to the bot's words about their ticket adds to that ticket.
+
+        Anyone else's reply does not match: it goes on to intake as their own matter.
+        """
+        loc = (message.location.latitude, message.location.longitude) if message.location else None
+        words = message_text(message).strip()
+        t = await intake.supplement(session, app, link.ticket_id, message.from_user.id, words, photos(message), loc)
+        if t is not None:
+            reply(session, app, message, _("intake.supplement_added", code=f"#{t.code}"))
+
+    @router.callback_query(TicketAct.filter(F.action == "nohelp"))
+    async def not_helpful(query: CallbackQuery, callback_data: TicketAct, session: DbSession, app: App,
+                          roles: access.Roles) -> None:
+        async def op() -> str:
+            await triage.not_helpful(session, app, callback_data.ticket_id, roles)
+            return "done.to_triage"
+
+        await press_op(session, app, query, op)
+
+    return router

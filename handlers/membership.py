@@ -1,16 +1,28 @@
-"""Members of a department chat count as its handlers (checked with getChatMember, cached briefly)."""
+"""Members of a department chat count as its handlers (checked with getChatMember, cached briefly).
+
+One `Membership` per Dispatcher, injected into handlers as `members` by the middleware below;
+handlers that act for a department ask it once: `roles = await members.in_chat(session, roles, chat_id)`.
+"""
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from aiogram import Bot
+from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramAPIError
+from aiogram.types import TelegramObject
+
+from bot.context import DbSession
+from bot.services.access import Roles
+from bot.services.addressing import department_of_chat
 
 MEMBER_STATUSES = {"creator", "administrator", "member", "restricted"}
 TTL = 60.0
 
 
-class MemberCache:
+class Membership:
     def __init__(self, ttl: float = TTL) -> None:
         self.ttl = ttl
         self._seen: dict[tuple[int, int], tuple[float, bool]] = {}
@@ -27,3 +39,30 @@ class MemberCache:
             ok = False  # cannot tell: treat as not a member (no rights granted by accident)
         self._seen[key] = (now, ok)
         return ok
+
+
+@dataclasses.dataclass
+class ChatMembers:
+    """The lookup bound to this update's bot."""
+
+    membership: Membership
+    bot: Bot
+
+    async def in_chat(self, session: DbSession, roles: Roles, chat_id: int | None) -> Roles:
+        """`roles`, with the department whose chat `chat_id` is when the person is a member of it."""
+        dept = await department_of_chat(session, chat_id)
+        if dept is None or roles.user_id is None:
+            return roles
+        if dept in roles.handler_of or await self.membership.is_member(self.bot, chat_id, roles.user_id):
+            return dataclasses.replace(roles, member_of=dept)
+        return roles
+
+
+class MembershipMiddleware(BaseMiddleware):
+    def __init__(self, membership: Membership | None = None) -> None:
+        self.membership = membership or Membership()
+
+    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                       event: TelegramObject, data: dict[str, Any]) -> Any:
+        data["members"] = ChatMembers(self.membership, data["bot"])
+        return await handler(event, data)

@@ -1,7 +1,7 @@
 """Private chat with the bot: /appeal files at once; anything else is the guided flow."""
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
@@ -11,7 +11,7 @@ from bot.domain import intake as rules
 from bot.services import access, drafts
 from handlers.common import _, current_tr, reply
 from handlers.facts import facts, message_text, photos
-from handlers.intake import file, route_reply
+from handlers.intake import file
 
 
 def build_private_router() -> Router:
@@ -32,12 +32,6 @@ def build_private_router() -> Router:
     async def cancel(message: Message, session: DbSession, app: App) -> None:
         done = await drafts.cancel(session, message.from_user.id)
         reply(session, app, message, _("flow.cancelled" if done else "flow.nothing_to_cancel"))
-
-    @router.message(F.reply_to_message)
-    async def reply_private(message: Message, session: DbSession, app: App, bot: Bot,
-                            roles: access.Roles) -> None:
-        if not await route_reply(message, session, app, bot, roles):
-            await guided(message, session, app, roles)
 
     @router.message(~F.text.startswith("/"))
     async def any_message(message: Message, session: DbSession, app: App, roles: access.Roles) -> None:

@@ -18,9 +18,8 @@ from datetime import datetime, timedelta
 
 from bot.context import App
 from bot.domain.sla import parse_duration
-from bot.services import deadlines, digest
-from storage import scan as store
-from storage import tickets
+from bot.services import deadline_scan, digest
+from storage import due_scan, leases, tickets
 
 log = logging.getLogger(__name__)
 LEASE = "scheduler"
@@ -45,14 +44,14 @@ def lease_ttl(app: App) -> timedelta:
 async def hold_lease(app: App, holder: str, now: datetime | None = None) -> bool:
     """Take or renew the scheduler lease; False while another live instance holds it."""
     async with app.sessions() as session:
-        ok = await store.take_lease(session, LEASE, holder, now or app.now(), lease_ttl(app))
+        ok = await leases.take_lease(session, LEASE, holder, now or app.now(), lease_ttl(app))
         await session.commit()
     return ok
 
 
 async def release_lease(app: App, holder: str) -> None:
     async with app.sessions() as session:
-        await store.release_lease(session, LEASE, holder, app.now())
+        await leases.release_lease(session, LEASE, holder, app.now())
         await session.commit()
 
 
@@ -60,19 +59,19 @@ async def _one(app: App, ticket_id: int, seen: datetime, now: datetime) -> bool:
     """Claim and handle one due ticket in one transaction; True when this call did it."""
     async with app.sessions() as session:
         try:
-            if not await store.claim(session, ticket_id, seen):
+            if not await due_scan.claim(session, ticket_id, seen):
                 await session.rollback()
                 return False  # another scanner took it, or the ticket moved on meanwhile
             t = await tickets.get(session, ticket_id)
             if t is not None:
-                await deadlines.on_due(session, app, t, now)
+                await deadline_scan.on_due(session, app, t, now)
             await app.commit(session)
             return True
         except Exception:
             log.exception("deadline scan: ticket %s failed; trying again in %s", ticket_id, RETRY_AFTER)
             await session.rollback()
     async with app.sessions() as session:
-        await store.postpone(session, ticket_id, seen, now + RETRY_AFTER)
+        await due_scan.postpone(session, ticket_id, seen, now + RETRY_AFTER)
         await session.commit()
     return False
 
@@ -87,7 +86,7 @@ async def scan(app: App, now: datetime | None = None, batch: int = BATCH) -> int
     handled, cursor, seen = 0, None, set()
     while True:
         async with app.sessions() as session:
-            rows = await store.due(session, now, batch, cursor)
+            rows = await due_scan.due(session, now, batch, cursor)
         for ticket_id, check_at in rows:
             cursor = (check_at, ticket_id)
             if ticket_id in seen:

@@ -5,7 +5,6 @@ import zlib
 from typing import Any
 
 from sqlalchemy import text
-
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 

@@ -1,7 +1,7 @@
 """SQLAlchemy 2 typed models: the durable record behind every chat conversation."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON,
@@ -19,7 +19,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
-from datetime import timezone
 
 
 class UtcDateTime(TypeDecorator):
@@ -143,7 +142,17 @@ class Ticket(Base):
     resolve_due: Mapped[datetime | None]
     # The scheduler's cursor (DESIGN §3): the one moment this ticket needs a look again.
     next_check_at: Mapped[datetime | None]
-    sla_state: Mapped[dict | None] = mapped_column(JSON)  # reminders sent, last nag, cards given
+    # Where the appeal came in: "telegram", or an Open311 channel's name (DESIGN §9).
+    channel: Mapped[str] = mapped_column(String(64), default="telegram", server_default="telegram")
+    # The first progress note a department gave (stops the first-feedback clock).
+    first_progress_at: Mapped[datetime | None]
+    # The 正面回应 in the community chat after closing: when it was sent (or found impossible),
+    # and why it was skipped (None when it was sent).
+    public_response_at: Mapped[datetime | None]
+    public_response_skipped: Mapped[str | None] = mapped_column(String(64))
+    # The deadline clocks' own bookkeeping (bot/domain/nag.py documents its shape); written
+    # only by bot/services/clocks.py. Everything reports read is in columns.
+    clock_state: Mapped[dict | None] = mapped_column(JSON)
 
 
 class TicketDepartment(Base):
@@ -273,30 +282,72 @@ class Extension(Base):
 
 
 class Card(Base):
-    """Yellow and red cards (seed 002 红黄绿牌)."""
+    """Yellow and red cards (seed 002 红黄绿牌): at most one per ticket, department and handling round."""
 
     __tablename__ = "cards"
+    __table_args__ = (UniqueConstraint("ticket_id", "dept_code", "round", name="uq_card_round"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dept_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # the ticket's reopen_count
     colour: Mapped[str] = mapped_column(String(8))  # yellow | red
     clock: Mapped[str] = mapped_column(String(16))  # accept | resolve | progress
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime]
 
 
-class Rating(Base):
-    __tablename__ = "ratings"
+class RatingRound(Base):
+    """One round of 一事一评 (DESIGN §4): asked when the ticket is resolved, answered once.
+
+    `result_level` / `process_level`: 4 非常满意 .. 1 不满意. `not_rated`: closed after the
+    reminder went unanswered (counted apart). `reason_asked_at`: a 不满意 waits for its reason
+    since then; `reason_choice`: the button chosen while the words are still to come.
+    """
+
+    __tablename__ = "rating_rounds"
     __table_args__ = (UniqueConstraint("ticket_id", "round", name="uq_rating_round"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     round: Mapped[int] = mapped_column(Integer)
+    dept_code: Mapped[str | None] = mapped_column(String(64))  # the lead department that was rated
+    asked_at: Mapped[datetime]
+    reminded_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
     rater_id: Mapped[int | None] = mapped_column(BigInteger)
-    result_score: Mapped[int | None] = mapped_column(Integer)  # 4 very .. 1 unsatisfied; None = not rated
-    process_score: Mapped[int | None] = mapped_column(Integer)
+    result_level: Mapped[int | None] = mapped_column(Integer)
+    process_level: Mapped[int | None] = mapped_column(Integer)
+    process_skipped: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    reason_asked_at: Mapped[datetime | None]
+    reason_choice: Mapped[str | None] = mapped_column(String(32))
     reason: Mapped[str | None] = mapped_column(String(32))
     comment: Mapped[str | None] = mapped_column(Text)
-    at: Mapped[datetime]
+    not_rated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class Assignment(Base):
+    """One dispatch of a ticket to a lead department, and what became of it (for 督/考 reports).
+
+    A new row per 派单 (a 退单 ends the row: `returned_at`); `resolve_due` follows approved
+    extensions and reopenings; `resolved_at` is the latest 办结 (cleared by a reopening),
+    `first_resolved_at` the first.
+    """
+
+    __tablename__ = "assignments"
+    __table_args__ = (Index("ix_assignments_dept", "dept_code", "dispatched_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    dept_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    dispatched_at: Mapped[datetime]
+    dispatched_by: Mapped[int | None] = mapped_column(BigInteger)
+    accept_due: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    accepted_by: Mapped[int | None] = mapped_column(BigInteger)
+    returned_at: Mapped[datetime | None]
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    resolve_due: Mapped[datetime | None]
+    first_resolved_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DutyAssignment(Base):

@@ -56,14 +56,13 @@ async def find_by_album(session: AsyncSession, chat_id: int, media_group_id: str
     return (await session.execute(q)).scalar_one_or_none()
 
 
-async def move(
-    session: AsyncSession, ticket_id: int, expected: str | set[str], values: dict[str, Any], now: datetime
-) -> bool:
-    """Conditional update: only one of several concurrent presses wins (DESIGN §2)."""
-    cond = Ticket.status.in_(expected) if isinstance(expected, (set, frozenset)) else Ticket.status == expected
+async def move(session: AsyncSession, ticket_id: int, expected: str, version: int, values: dict[str, Any],
+               now: datetime) -> bool:
+    """Conditional update (DESIGN §2): only from the status and version the caller read, so of
+    several concurrent presses exactly one wins; the winner bumps the version."""
     result = await session.execute(
         update(Ticket)
-        .where(Ticket.id == ticket_id, cond)
+        .where(Ticket.id == ticket_id, Ticket.status == expected, Ticket.version == version)
         .values(**values, version=Ticket.version + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     )

@@ -11,12 +11,12 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects import sqlite
 
 from bot.context import App
-from bot.services import deadlines, dispatching
+from bot.services import clocks, deadline_scan
+from bot.services import dispatch as dispatch_service
 from scheduler import jobs
 from scheduler.jobs import digest_job, hold_lease, scan, scan_job
-from storage import cards as card_store
-from storage import scan as scan_store
-from storage import tickets
+from storage import due_scan, tickets
+from storage import sla_cards as card_store
 from storage.db import make_engine, make_sessionmaker
 from storage.models import OutboxMessage, Ticket
 from tests.harness import COMMUNITY, DISPATCH_CHAT, DISPATCHER, LEADERS_CHAT, RESIDENT, World
@@ -41,7 +41,7 @@ async def dispatched(world: World, n: int, urgency: str = "normal", dispatch: bo
                                      urgency=urgency, text="垃圾没人清运", reporter_id=RESIDENT,
                                      origin_chat_id=COMMUNITY, origin_message_id=None)
             if dispatch:
-                await dispatching.dispatch(s, world.app, t.id, None, "cgj", [])
+                await dispatch_service.dispatch(s, world.app, t.id, None, "cgj", [])
             ids.append(t.id)
         await world.app.commit(s)
     await world.settle()
@@ -67,7 +67,7 @@ def second_instance(world: World) -> tuple[App, object]:
 async def test_a_crash_mid_scan_then_a_restart_loses_and_doubles_nothing(world: World, monkeypatch):
     ids = await dispatched(world, 6)
     world.clock.set(sh(2026, 11, 23, 21, 5))  # past the 50 % mark of every accept window
-    real, calls = deadlines._tell, []
+    real, calls = clocks._tell, []
 
     async def dying(*args, **kw):  # noqa: ANN002, ANN003
         calls.append(1)
@@ -75,10 +75,10 @@ async def test_a_crash_mid_scan_then_a_restart_loses_and_doubles_nothing(world: 
             raise Crash()
         return await real(*args, **kw)
 
-    monkeypatch.setattr(deadlines, "_tell", dying)
+    monkeypatch.setattr(clocks, "_tell", dying)
     with pytest.raises(Crash):
         await scan(world.app)
-    monkeypatch.setattr(deadlines, "_tell", real)
+    monkeypatch.setattr(clocks, "_tell", real)
     assert await told(world, "时限提醒") == {i: 1 for i in ids[:3]}  # the 4th rolled back whole
 
     app2, engine = second_instance(world)  # "after the restart"
@@ -101,18 +101,18 @@ async def test_a_crash_mid_scan_then_a_restart_loses_and_doubles_nothing(world: 
 async def test_a_failing_ticket_is_retried_later_and_does_not_stop_the_others(world: World, monkeypatch):
     ids = await dispatched(world, 3)
     world.clock.set(sh(2026, 11, 23, 21, 5))
-    real = deadlines.on_due
+    real = deadline_scan.on_due
 
     async def broken(session, app, t, now):  # noqa: ANN001
         if t.id == ids[1]:
             raise RuntimeError("boom")
         return await real(session, app, t, now)
 
-    monkeypatch.setattr(deadlines, "on_due", broken)
+    monkeypatch.setattr(deadline_scan, "on_due", broken)
     assert await scan(world.app) == 2
     t = await world.scalar(select(Ticket).where(Ticket.id == ids[1]))
     assert t.next_check_at > world.clock() + timedelta(minutes=4)
-    monkeypatch.setattr(deadlines, "on_due", real)
+    monkeypatch.setattr(deadline_scan, "on_due", real)
     world.clock.advance(minutes=6)
     assert await scan(world.app) == 1
     assert await told(world, "时限提醒") == {i: 1 for i in ids}
@@ -152,8 +152,10 @@ async def test_cards_are_paged_latest_first(world: World):
     [tid] = await dispatched(world, 1)
     async with world.app.sessions() as s:
         for i in range(12):
-            await card_store.add_card(s, dept="cgj", ticket_id=tid, colour="red" if i % 2 else "yellow",
-                                      clock="accept", reason="", at=sh(2026, 11, 1 + i, 10))
+            card = await card_store.add_card(s, dept="cgj", ticket_id=tid, round_=i, clock="accept", reason="",
+                                             at=sh(2026, 11, 1 + i, 10))
+            if i % 2:
+                await card_store.turn_red(s, card)
         await s.commit()
     await world.send(DISPATCHER, LEADERS_CHAT, "/cards")
     first = await world.reply_from_bot(LEADERS_CHAT, contains="共 12 张")
@@ -178,7 +180,7 @@ async def test_the_due_query_uses_the_next_check_index(world: World):
             return await real_execute(stmt, *a, **kw)
 
         s.execute = spy  # type: ignore[method-assign]
-        await scan_store.due(s, world.app.now(), 100, (world.app.now(), 5))
+        await due_scan.due(s, world.app.now(), 100, (world.app.now(), 5))
         sql = str(captured[0].compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
         plan = " ".join(str(r) for r in (await real_execute(text("EXPLAIN QUERY PLAN " + sql))).all())
     assert "SEARCH tickets USING COVERING INDEX ix_tickets_next_check" in plan, plan

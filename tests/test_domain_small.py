@@ -8,32 +8,32 @@ import pytest
 from bot.domain.codes import display, make_code, parse_code
 from bot.domain.dates import find_date, strip_date
 from bot.domain.intake import MessageFacts, decide, summary
-from bot.domain.lifecycle import RULES, Actor, Forbidden, NotAllowed, Status, plan
+from bot.domain.lifecycle import RULES, Actor, Forbidden, NotAllowed, Status, authorise
 
 
 class TestLifecycle:
     def test_dispatcher_dispatches_from_triage(self):
-        assert plan("dispatch", "TRIAGE", {Actor.DISPATCHER}) is Status.DISPATCHED
+        assert authorise("dispatch", "TRIAGE", {Actor.DISPATCHER}) is Status.DISPATCHED
 
     def test_reporter_cannot_dispatch(self):
         with pytest.raises(Forbidden):
-            plan("dispatch", "TRIAGE", {Actor.REPORTER})
+            authorise("dispatch", "TRIAGE", {Actor.REPORTER})
 
     def test_stale_accept_is_not_allowed(self):
         with pytest.raises(NotAllowed):
-            plan("accept", "ACCEPTED", {Actor.HANDLER})
+            authorise("accept", "ACCEPTED", {Actor.HANDLER})
 
     @pytest.mark.parametrize("action", sorted(RULES))
     def test_every_action_refuses_final_states(self, action):
         for status in (Status.CLOSED, Status.MERGED, Status.REJECTED, Status.DIVERTED):
             with pytest.raises(NotAllowed):
-                plan(action, status, {Actor.SYSTEM})
+                authorise(action, status, {Actor.SYSTEM})
 
     def test_handler_may_not_rate_or_decide_extensions(self):
         with pytest.raises(Forbidden):
-            plan("rate", "RESOLVED", {Actor.HANDLER, Actor.OWNER})
+            authorise("rate", "RESOLVED", {Actor.HANDLER, Actor.OWNER})
         with pytest.raises(Forbidden):
-            plan("decide_extension", "ACCEPTED", {Actor.HANDLER, Actor.OWNER})
+            authorise("decide_extension", "ACCEPTED", {Actor.HANDLER, Actor.OWNER})
 
 
 class TestIntake:

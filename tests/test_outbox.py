@@ -52,12 +52,12 @@ async def test_blocked_reporter_gets_the_news_in_the_group_instead(world: World)
     await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
     world.sb.block_bot(RESIDENT)
     # Something the reporter must hear about: the ticket is rejected by the dispatcher.
-    from bot.services import dispatching
+    from bot.services import dispatch
     from bot.services.access import roles_of
     from tests.harness import DISPATCHER
 
     async with world.app.sessions() as s:
-        await dispatching.reject(s, world.app, 1, await roles_of(s, DISPATCHER), "重复提交")
+        await dispatch.reject(s, world.app, 1, await roles_of(s, DISPATCHER), "重复提交")
         await world.app.commit(s)
     told = await world.reply_from_bot(COMMUNITY, contains="重复提交")
     assert told["reply_to_message"]["from"]["id"] == RESIDENT

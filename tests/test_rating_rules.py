@@ -79,19 +79,18 @@ def test_first_unsatisfied_reopens_the_second_goes_to_review():
         r.after_unsatisfied(0)
 
 
-def nc(status="RESOLVED", state=None, closed_at=None, close_reason=None, resolved_at=T0):
+def nc(status="RESOLVED", round_=None, closed_at=None, close_reason=None, resolved_at=T0, responded=False):
     return r.next_check(status=status, resolved_at=resolved_at, closed_at=closed_at, close_reason=close_reason,
-                        sla_state=state, timers=TIMERS)
+                        round_=round_, public_response_done=responded, timers=TIMERS)
 
 
 def test_no_answer_reminder_then_close():
-    asked = {"rating": {"round": 1, "asked_at": T0.isoformat()}}
-    assert nc(state=asked) == T0 + timedelta(days=2)
-    reminded = {"rating": {"round": 1, "asked_at": T0.isoformat(), "reminded_at": (T0 + timedelta(days=2)).isoformat()}}
-    assert nc(state=reminded) == T0 + timedelta(days=7)
-    # Without bookkeeping (a ticket resolved before this feature), resolved_at is the start.
-    assert nc(state=None) == T0 + timedelta(days=2)
-    assert nc(state=None, resolved_at=None) is None
+    assert nc(round_=r.RoundClock(asked_at=T0)) == T0 + timedelta(days=2)
+    reminded = r.RoundClock(asked_at=T0, reminded_at=T0 + timedelta(days=2))
+    assert nc(round_=reminded) == T0 + timedelta(days=7)
+    # Without a round row (a ticket resolved before this feature), resolved_at is the start.
+    assert nc(round_=None) == T0 + timedelta(days=2)
+    assert nc(round_=None, resolved_at=None) is None
 
 
 def test_working_day_timers_use_the_calendar():
@@ -99,13 +98,12 @@ def test_working_day_timers_use_the_calendar():
     timers = r.Timers(parse_duration("1 working day"), parse_duration("3 working days"), cal)
     friday = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)
     when = r.next_check(status="RESOLVED", resolved_at=friday, closed_at=None, close_reason=None,
-                        sla_state=None, timers=timers)
+                        round_=None, public_response_done=False, timers=timers)
     assert when.astimezone(cal.tz).date().isoformat() == "2026-11-30"  # the next Monday
 
 
 def test_waiting_for_a_reason_is_short():
-    state = {"rating": {"round": 1, "asked_at": T0.isoformat(), "await_reason": T0.isoformat()}}
-    assert nc(state=state) == T0 + r.REASON_WAIT
+    assert nc(round_=r.RoundClock(asked_at=T0, reason_asked_at=T0)) == T0 + r.REASON_WAIT
 
 
 def test_closed_tickets_wait_for_the_public_response_once():
@@ -113,39 +111,38 @@ def test_closed_tickets_wait_for_the_public_response_once():
     assert nc("CLOSED", closed_at=T0, close_reason="not_rated") == T0
     assert nc("CLOSED", closed_at=T0, close_reason="explained") == T0
     assert nc("CLOSED", closed_at=T0, close_reason="rejected") is None
-    done = {"public_response": {"sent_at": T0.isoformat()}}
-    assert nc("CLOSED", state=done, closed_at=T0, close_reason="satisfied") is None
+    assert nc("CLOSED", responded=True, closed_at=T0, close_reason="satisfied") is None
     assert nc("REOPENED") is None and nc("REVIEW") is None
 
 
 def due(now, **kw):
     kw.setdefault("status", "RESOLVED")
     return r.due_action(now=now, resolved_at=kw.pop("resolved_at", T0), closed_at=kw.pop("closed_at", None),
-                        close_reason=kw.pop("close_reason", None), sla_state=kw.pop("state", None),
-                        timers=TIMERS, **kw)
+                        close_reason=kw.pop("close_reason", None), round_=kw.pop("round_", None),
+                        public_response_done=False, timers=TIMERS, **kw)
 
 
 def test_due_actions():
-    asked = {"rating": {"round": 1, "asked_at": T0.isoformat()}}
-    assert due(T0 + timedelta(days=1), state=asked) is None
-    assert due(T0 + timedelta(days=2), state=asked) == "remind"
-    reminded = {"rating": {**asked["rating"], "reminded_at": (T0 + timedelta(days=2)).isoformat()}}
-    assert due(T0 + timedelta(days=3), state=reminded) is None
-    assert due(T0 + timedelta(days=7), state=reminded) == "close_unrated"
-    waiting = {"rating": {**asked["rating"], "await_reason": T0.isoformat()}}
-    assert due(T0 + timedelta(minutes=5), state=waiting) is None
-    assert due(T0 + timedelta(hours=2), state=waiting) == "reason_timeout"
+    asked = r.RoundClock(asked_at=T0)
+    assert due(T0 + timedelta(days=1), round_=asked) is None
+    assert due(T0 + timedelta(days=2), round_=asked) == "remind"
+    reminded = r.RoundClock(asked_at=T0, reminded_at=T0 + timedelta(days=2))
+    assert due(T0 + timedelta(days=3), round_=reminded) is None
+    assert due(T0 + timedelta(days=7), round_=reminded) == "close_unrated"
+    waiting = r.RoundClock(asked_at=T0, reason_asked_at=T0)
+    assert due(T0 + timedelta(minutes=5), round_=waiting) is None
+    assert due(T0 + timedelta(hours=2), round_=waiting) == "reason_timeout"
     assert due(T0, status="CLOSED", closed_at=T0, close_reason="satisfied") == "public_response"
     assert due(T0 + timedelta(days=30), status="ACCEPTED") is None
 
 
 def test_a_close_window_shorter_than_the_reminder_still_reminds_once_first():
     timers = r.Timers(parse_duration("3 d"), parse_duration("1 d"))
-    state = {"rating": {"round": 1, "asked_at": T0.isoformat()}}
-    args = dict(status="RESOLVED", resolved_at=T0, closed_at=None, close_reason=None, timers=timers)
-    assert r.due_action(now=T0 + timedelta(days=3), sla_state=state, **args) == "remind"
-    state["rating"]["reminded_at"] = (T0 + timedelta(days=3)).isoformat()
-    assert r.due_action(now=T0 + timedelta(days=3), sla_state=state, **args) == "close_unrated"
+    args = dict(status="RESOLVED", resolved_at=T0, closed_at=None, close_reason=None, timers=timers,
+                public_response_done=False)
+    assert r.due_action(now=T0 + timedelta(days=3), round_=r.RoundClock(asked_at=T0), **args) == "remind"
+    reminded = r.RoundClock(asked_at=T0, reminded_at=T0 + timedelta(days=3))
+    assert r.due_action(now=T0 + timedelta(days=3), round_=reminded, **args) == "close_unrated"
 
 
 def test_scrub_masks_phone_and_id_numbers():

@@ -11,9 +11,9 @@ import yaml
 
 from bot.domain.routing import (
     CatalogEntry,
+    CatalogMatcher,
     KnowledgeEntry,
     RouteSuggestion,
-    Router,
     detect_kind,
     is_urgent,
     stated_kind,
@@ -30,14 +30,14 @@ def org() -> dict:
 
 
 @pytest.fixture(scope="module")
-def router(org) -> Router:
-    return Router.from_org(org["catalog"], org["knowledge"])
+def router(org) -> CatalogMatcher:
+    return CatalogMatcher.from_org(org["catalog"], org["knowledge"])
 
 
 @pytest.fixture(scope="module")
-def tiny() -> Router:
+def tiny() -> CatalogMatcher:
     """A catalogue written the naive way, with one-character keywords that substrings would trip on."""
-    return Router(
+    return CatalogMatcher(
         [
             CatalogEntry("供水", ("水", "停水", "漏水"), "sw", (), "help"),
             CatalogEntry("占道经营", ("占道", "摊贩"), "cgj", ("sjj",), "complaint"),
@@ -139,7 +139,7 @@ def test_confidence_is_margin_aware(router):
 
 
 def test_threshold_is_configurable(org):
-    strict = Router.from_org(org["catalog"], org["knowledge"], threshold=0.9)
+    strict = CatalogMatcher.from_org(org["catalog"], org["knowledge"], threshold=0.9)
     s = strict.suggest("路灯不亮")
     assert s.lead == "jtj" and not s.confident
 
@@ -237,7 +237,7 @@ def test_urgent_reports_the_longest_word(router):
 
 
 def test_custom_urgent_words(org):
-    r = Router.from_org(org["catalog"], org["knowledge"], urgent_words=["马蜂窝"])
+    r = CatalogMatcher.from_org(org["catalog"], org["knowledge"], urgent_words=["马蜂窝"])
     assert r.suggest("阳台上有个马蜂窝").urgent
     assert not r.suggest("楼里着火了").urgent  # a custom list replaces the defaults
 
@@ -323,15 +323,15 @@ def test_english_words_are_whole_words(tiny, router):
 
 
 def test_from_org_tolerates_missing_optional_keys():
-    r = Router.from_org([{"category": "垃圾", "keywords": ["垃圾"], "lead": "cgj"}], None)
+    r = CatalogMatcher.from_org([{"category": "垃圾", "keywords": ["垃圾"], "lead": "cgj"}], None)
     s = r.suggest("垃圾没人收")
     assert (s.lead, s.co, s.kind) == ("cgj", (), "help")
     assert r.answer("请问垃圾怎么分类") is None
 
 
 def test_routers_do_not_share_words():
-    a = Router([CatalogEntry("甲", ("流动摊点",), "cgj")])
-    b = Router([CatalogEntry("乙", ("占道",), "sjj")])
+    a = CatalogMatcher([CatalogEntry("甲", ("流动摊点",), "cgj")])
+    b = CatalogMatcher([CatalogEntry("乙", ("占道",), "sjj")])
     assert a.suggest("门口有流动摊点").matched == ("流动摊点",)
     assert b.suggest("门口有流动摊点").lead is None
     assert "流动摊点" in a._tokenizer().FREQ
@@ -343,7 +343,7 @@ def test_routers_do_not_share_words():
 
 def test_import_is_pure():
     code = (
-        "import sys, bot.domain.routing as r; r.Router([]); "
+        "import sys, bot.domain.routing as r; r.CatalogMatcher([]); "
         "print('jieba' in sys.modules, 'aiogram' in sys.modules, 'sqlalchemy' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -353,7 +353,7 @@ def test_import_is_pure():
 
 def test_jieba_is_quiet():
     """jieba logs "Building prefix dict…" to stderr on first load; the router silences it."""
-    code = "import bot.domain.routing as r; print(r.Router([]).suggest('垃圾').lead)"
+    code = "import bot.domain.routing as r; print(r.CatalogMatcher([]).suggest('垃圾').lead)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "None"
     assert out.stderr == ""

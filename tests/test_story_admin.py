@@ -5,7 +5,16 @@ from sqlalchemy import select
 
 from storage.models import Chat, Department, Ticket
 from tests.harness import (
-    ADMIN, CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, RESIDENT_2, STRANGER, UNKNOWN_GROUP,
+    ADMIN,
+    CGJ_CHAT,
+    COMMUNITY,
+    DISPATCH_CHAT,
+    DISPATCHER,
+    HANDLER_A,
+    RESIDENT,
+    RESIDENT_2,
+    STRANGER,
+    UNKNOWN_GROUP,
     World,
 )
 

@@ -14,7 +14,15 @@ from bot.org import OrgFile
 from scheduler.jobs import scan
 from storage.models import Card, Department, Ticket, TicketEvent
 from tests.harness import (
-    CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, HANDLER_B, LEADERS_CHAT, RESIDENT, World,
+    CGJ_CHAT,
+    COMMUNITY,
+    DISPATCH_CHAT,
+    DISPATCHER,
+    HANDLER_A,
+    HANDLER_B,
+    LEADERS_CHAT,
+    RESIDENT,
+    World,
 )
 
 SH = ZoneInfo("Asia/Shanghai")

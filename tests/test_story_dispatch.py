@@ -8,8 +8,19 @@ from sqlalchemy import select
 
 from storage.models import Attachment, Extension, Ticket, TicketEvent
 from tests.harness import (
-    CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, HANDLER_B, RESIDENT, RESIDENT_2, STRANGER,
-    SW_CHAT, SW_HANDLER, ZJJ_CHAT, World,
+    CGJ_CHAT,
+    COMMUNITY,
+    DISPATCH_CHAT,
+    DISPATCHER,
+    HANDLER_A,
+    HANDLER_B,
+    RESIDENT,
+    RESIDENT_2,
+    STRANGER,
+    SW_CHAT,
+    SW_HANDLER,
+    ZJJ_CHAT,
+    World,
 )
 
 

@@ -3,15 +3,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.callbacks import Rate, RateReason, Review
 from bot.domain.calendar import WorkCalendar
 from bot.sandbox import TelegramSandbox
 from scheduler.jobs import scan
-from storage.models import Rating, Ticket, TicketEvent
+from storage.models import RatingRound, Ticket, TicketEvent
 from tests.harness import (
-    CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, STRANGER, VOLUNTEER, World,
+    CGJ_CHAT,
+    COMMUNITY,
+    DISPATCH_CHAT,
+    DISPATCHER,
+    HANDLER_A,
+    RESIDENT,
+    STRANGER,
+    VOLUNTEER,
+    World,
 )
 
 SCALE = [["非常满意", "比较满意"], ["基本满意", "不满意"]]
@@ -25,8 +33,8 @@ async def ticket(world: World, tid: int = 1) -> Ticket:
     return await world.scalar(select(Ticket).where(Ticket.id == tid))
 
 
-async def ratings(world: World, tid: int = 1) -> list[Rating]:
-    return await world.rows(select(Rating).where(Rating.ticket_id == tid).order_by(Rating.round))
+async def ratings(world: World, tid: int = 1) -> list[RatingRound]:
+    return await world.rows(select(RatingRound).where(RatingRound.ticket_id == tid).order_by(RatingRound.round))
 
 
 async def events(world: World, tid: int = 1) -> list[str]:
@@ -94,7 +102,8 @@ async def test_satisfied_closes_then_process_comment_and_public_response(world: 
     await world.send(RESIDENT, COMMUNITY, "师傅们辛苦了，希望以后按时清运", reply_to=process["message_id"])
     await world.reply_from_bot(COMMUNITY, contains="意见已记录")
     [r] = await ratings(world)
-    assert (r.round, r.result_score, r.process_score, r.rater_id) == (1, 3, 4, RESIDENT)
+    assert (r.round, r.result_level, r.process_level, r.rater_id) == (1, 3, 4, RESIDENT)
+    assert r.asked_at <= r.answered_at and r.dept_code == "cgj" and not r.not_rated
     assert "按时清运" in r.comment
 
     # Pressing again: already recorded, nothing changes.
@@ -152,7 +161,7 @@ async def test_unsatisfied_reopens_to_the_same_department_then_satisfied(world: 
     await press(world, RESIDENT, COMMUNITY, question2, "非常满意")
     t = await ticket(world)
     assert t.status == "CLOSED" and t.close_reason == "satisfied"
-    assert [(r.round, r.result_score, r.reason) for r in await ratings(world)] == [(1, 1, "slow"), (2, 4, None)]
+    assert [(r.round, r.result_level, r.reason) for r in await ratings(world)] == [(1, 1, "slow"), (2, 4, None)]
     kinds = await events(world)
     assert "rated_unsatisfied" in kinds and "reopened" in kinds and kinds.count("resolved") == 2
 
@@ -249,7 +258,8 @@ async def test_only_the_reporter_or_their_volunteer_may_rate(world: World):
     for stranger in (STRANGER, RESIDENT, HANDLER_A):
         answer = await press(world, stranger, COMMUNITY, question, "非常满意")
         assert answer["show_alert"] and "本人" in answer["text"]
-    assert (await ticket(world)).status == "RESOLVED" and await ratings(world) == []
+    assert (await ticket(world)).status == "RESOLVED"
+    assert [(r.result_level, r.answered_at) for r in await ratings(world)] == [(None, None)]
     # Forged data: another ticket, another round, nonsense.
     for data in (Rate(ticket_id=999, round=1, question="result", score=4).pack(),
                  Rate(ticket_id=1, round=7, question="result", score=4).pack(),
@@ -257,7 +267,8 @@ async def test_only_the_reporter_or_their_volunteer_may_rate(world: World):
                  RateReason(ticket_id=1, round=1, reason="unsolved").pack(), "r:1:1:result:x"):
         answer = await press_raw(world, VOLUNTEER, COMMUNITY, question["message_id"], data)
         assert answer["show_alert"], data
-    assert (await ticket(world)).status == "RESOLVED" and await ratings(world) == []
+    assert (await ticket(world)).status == "RESOLVED"
+    assert [(r.result_level, r.answered_at) for r in await ratings(world)] == [(None, None)]
 
     # The volunteer who reported it rates for the elder.
     await press(world, VOLUNTEER, COMMUNITY, question, "基本满意")
@@ -312,7 +323,7 @@ async def test_no_answer_reminder_then_closed_as_not_rated(world: World):
     t = await ticket(world)
     assert t.status == "CLOSED" and t.close_reason == "not_rated"
     [r] = await ratings(world)
-    assert r.result_score is None  # counted apart, never as satisfied
+    assert r.result_level is None and r.not_rated  # counted apart, never as satisfied
     # A rating after auto-close: a clear answer, nothing changes.
     late = await press_raw(world, RESIDENT, COMMUNITY, question["message_id"],
                            Rate(ticket_id=1, round=1, question="result", score=4).pack())
@@ -388,7 +399,7 @@ async def test_skip_the_process_question_once(world: World):
                             Rate(ticket_id=1, round=1, question="process", score=0).pack())
     assert again["show_alert"]
     [r] = await ratings(world)
-    assert r.result_score == 4 and r.process_score is None
+    assert r.result_level == 4 and r.process_level is None and r.process_skipped
     assert (await events(world)).count("process_skipped") == 1
 
 
@@ -396,7 +407,8 @@ async def test_a_resolved_ticket_never_asked_gets_its_question_from_the_scan(wor
     await resolved(world)
     async with world.app.sessions() as s:  # as if resolved before ratings existed
         t = await s.get(Ticket, 1)
-        t.rating_round, t.sla_state = 0, {}
+        t.rating_round, t.clock_state = 0, {}
+        await s.execute(delete(RatingRound).where(RatingRound.ticket_id == 1))
         await s.commit()
     world.clock.advance(days=2, minutes=1)
     await run_scan(world)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, time
 
 _FULL = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 _SHORT = re.compile(r"(?<!\d)(\d{1,2})[-/.月](\d{1,2})(?:日|号)?(?!\d)")
@@ -28,3 +28,9 @@ def strip_date(text: str) -> str:
     text = _FULL.sub(" ", text)
     text = _SHORT.sub(" ", text)
     return " ".join(text.split())
+
+
+def parse_hhmm(text: str) -> time:
+    """'09:00' (or '9') from the org file as a wall time."""
+    hh, _, mm = str(text).strip().partition(":")
+    return time(int(hh), int(mm or 0))

@@ -1,7 +1,7 @@
 """The ticket state machine (DESIGN §2): which action moves which status, and who may do it.
 
-Pure: services call `plan()` before their conditional UPDATE; handlers turn the
-errors into polite answers.
+Pure: the transition engine (bot/services/transition.py) calls `authorise()` and moves the
+ticket to the rule's `target`; handlers turn the errors into polite answers.
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ class Actor(StrEnum):
 @dataclass(frozen=True)
 class Rule:
     sources: frozenset[Status]
-    target: Status | None  # None: decided by the service (e.g. unsatisfied → REOPENED or REVIEW)
+    target: Status | None  # None: the action records something but leaves the status as it is
     actors: frozenset[Actor]
 
 
@@ -66,6 +66,10 @@ RULES: dict[str, Rule] = {
     "decide_extension": _r({S.DISPATCHED, S.ACCEPTED, S.REOPENED}, None, A.DISPATCHER),
     "resolve": _r({S.ACCEPTED, S.REOPENED}, S.RESOLVED, A.OWNER, A.HANDLER),
     "rate": _r({S.RESOLVED}, None, A.REPORTER),
+    # What a rating decides (DESIGN §4): satisfied closes; the first 不满意 reopens, later ones go to review.
+    "close_satisfied": _r({S.RESOLVED}, S.CLOSED, A.REPORTER),
+    "reopen": _r({S.RESOLVED}, S.REOPENED, A.REPORTER),
+    "to_review": _r({S.RESOLVED}, S.REVIEW, A.REPORTER),
     "close_unrated": _r({S.RESOLVED}, S.CLOSED),
     "review_close": _r({S.REVIEW}, S.CLOSED, A.DISPATCHER),
     "review_reopen": _r({S.REVIEW}, S.REOPENED, A.DISPATCHER),
@@ -90,20 +94,30 @@ class NotAllowed(TransitionError):
     code = "error.stale"
 
 
+class Stale(NotAllowed):
+    """The conditional move found the ticket changed since it was read: another press won."""
+
+
 class Forbidden(TransitionError):
     """The person has no right to this action."""
 
     code = "error.forbidden"
 
 
-def plan(action: str, status: str, actors: set[Actor] | frozenset[Actor]) -> Status | None:
-    """Check `action` from `status` by someone holding `actors`; return the target status."""
+def authorise(action: str, status: str, actors: set[Actor] | frozenset[Actor]) -> Status | None:
+    """Check that someone holding `actors` may do `action` from `status`; return the rule's target."""
     rule = RULES[action]
     if not (rule.actors & set(actors)):
         raise Forbidden(action, status)
     if Status(status) not in rule.sources:
         raise NotAllowed(action, status)
     return rule.target
+
+
+def require_actor(action: str, actors: set[Actor] | frozenset[Actor]) -> None:
+    """Only the who of `action`'s rule, whatever the status (a picker's 返回, a listing)."""
+    if not (RULES[action].actors & set(actors)):
+        raise Forbidden(action)
 
 
 def is_open(status: str) -> bool:

@@ -1,11 +1,10 @@
 """What a ticket's clocks owe the department, and when to look again (DESIGN §3).
 
 Pure: no I/O, no clock reads; the caller passes ``now``.  The bookkeeping lives in the
-ticket's ``sla_state`` JSON (other keys in it are kept untouched)::
+ticket's ``clock_state`` JSON (written only by bot/services/clocks.py)::
 
     {"clocks": {"resolve": {"start": iso, "due": iso, "sent": [0.5], "overdue": iso | null}},
      "nag_at": iso,            # the next daily nag, while some running clock is overdue
-     "carded": ["cgj:0"],      # department:round pairs that already got a card
      "on_time": [0],           # rounds whose on-time resolution already cleared a streak
      "waiting": {"status": "REVIEW", "since": iso, "due": iso, "nag_at": iso | null, "sent": 0}}
 

@@ -1,12 +1,7 @@
 """Satisfaction rules (DESIGN §4, seed 002 一事一评 and 不满意诉求审核, seed 003 过程+结果满意).
 
 Pure: plain values and a clock in, decisions out. The service (bot/services/ratings.py)
-does the storing and the messages.
-
-Bookkeeping lives in the ticket's `sla_state` JSON under two keys:
-  "rating":          {"round": n, "asked_at": iso, "reminded_at": iso|None,
-                      "await_reason": iso|None, "reason_choice": str|None}
-  "public_response": {"sent_at": iso} or {"skipped": why}
+does the storing (the `rating_rounds` table, `tickets.public_response_at`) and the messages.
 """
 from __future__ import annotations
 
@@ -14,6 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.domain.appeal import is_reporter
 from bot.domain.calendar import WorkCalendar
 from bot.domain.lifecycle import Refusal, Status
 from bot.domain.sla import Duration
@@ -45,7 +41,7 @@ def is_satisfied(score: int) -> bool:
 
 def may_rate(user_id: int | None, reporter_id: int | None, on_behalf_user_id: int | None) -> bool:
     """The person who posted (a volunteer posting on someone's behalf included) or that someone."""
-    return user_id is not None and user_id in {reporter_id, on_behalf_user_id} - {None}
+    return is_reporter(user_id, reporter_id, on_behalf_user_id)
 
 
 def result_refusal(*, status: str, close_reason: str | None, button_round: int, current_round: int,
@@ -95,36 +91,30 @@ class Timers:
     calendar: WorkCalendar | None = None
 
 
-def _when(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+@dataclass(frozen=True)
+class RoundClock:
+    """What the rating clock needs of the current round (a `rating_rounds` row)."""
 
-
-def rating_state(sla_state: dict | None) -> dict:
-    return dict((sla_state or {}).get("rating") or {})
-
-
-def public_response_done(sla_state: dict | None) -> bool:
-    return bool((sla_state or {}).get("public_response"))
-
-
-def _asked_at(state: dict, resolved_at: datetime | None) -> datetime | None:
-    return _when(state.get("asked_at")) or resolved_at
+    asked_at: datetime | None = None
+    reminded_at: datetime | None = None
+    reason_asked_at: datetime | None = None  # a 不满意 waiting for its reason since then
 
 
 def next_check(*, status: str, resolved_at: datetime | None, closed_at: datetime | None,
-               close_reason: str | None, sla_state: dict | None, timers: Timers) -> datetime | None:
+               close_reason: str | None, round_: RoundClock | None, public_response_done: bool,
+               timers: Timers) -> datetime | None:
     """When a RESOLVED or CLOSED ticket needs the rating clock looked at again."""
     if status == Status.RESOLVED:
-        state = rating_state(sla_state)
-        if waiting := _when(state.get("await_reason")):
-            return waiting + REASON_WAIT
-        asked = _asked_at(state, resolved_at)
+        r = round_ or RoundClock()
+        if r.reason_asked_at:
+            return r.reason_asked_at + REASON_WAIT
+        asked = r.asked_at or resolved_at
         if asked is None:
             return None
-        if not state.get("reminded_at"):
+        if not r.reminded_at:
             return timers.rating_reminder.after(asked, timers.calendar)
         return timers.rating_close.after(asked, timers.calendar)
-    if status == Status.CLOSED and close_reason in PUBLIC_RESPONSE_AFTER and not public_response_done(sla_state):
+    if status == Status.CLOSED and close_reason in PUBLIC_RESPONSE_AFTER and not public_response_done:
         return closed_at
     return None
 
@@ -136,18 +126,19 @@ def answered_close_at(answered_at: datetime, timers: Timers) -> datetime:
 
 
 def due_action(*, status: str, now: datetime, resolved_at: datetime | None, closed_at: datetime | None,
-               close_reason: str | None, sla_state: dict | None, timers: Timers) -> str | None:
+               close_reason: str | None, round_: RoundClock | None, public_response_done: bool,
+               timers: Timers) -> str | None:
     """What the scan should do now: reason_timeout | remind | close_unrated | public_response | None."""
     when = next_check(status=status, resolved_at=resolved_at, closed_at=closed_at, close_reason=close_reason,
-                      sla_state=sla_state, timers=timers)
+                      round_=round_, public_response_done=public_response_done, timers=timers)
     if when is None or when > now:
         return None
     if status == Status.CLOSED:
         return "public_response"
-    state = rating_state(sla_state)
-    if state.get("await_reason"):
+    r = round_ or RoundClock()
+    if r.reason_asked_at:
         return "reason_timeout"
-    if not state.get("reminded_at"):
+    if not r.reminded_at:
         # A close window not longer than the reminder's: remind first all the same, close on the next look.
         return "remind"
     return "close_unrated"

@@ -1,10 +1,10 @@
 """Routing an appeal to the department that owns it (精准派单, DESIGN §1 catalog, §2 kinds/urgency).
 
 The dispatch catalogue (派单目录 / 职责清单) of the org file lists categories, each with keywords,
-a lead department (主办), co-departments (协办) and a kind. `Router.suggest(text)` proposes one
+a lead department (主办), co-departments (协办) and a kind. `CatalogMatcher.suggest(text)` proposes one
 entry, says why (the keywords it matched), how sure it is, the runners-up, and whether the text
 is urgent (灾害, 事故, 公共卫生, 社会安全) or needs a legal procedure instead (诉讼, 仲裁, 行政复议,
-纪检监察 → 分流). `Router.answer(text)` finds a knowledge-base answer for a consultation.
+纪检监察 → 分流). `CatalogMatcher.answer(text)` finds a knowledge-base answer for a consultation.
 
 Matching
     Chinese has no spaces, and plain substring search misroutes: "水果摊占道" contains 水,
@@ -66,7 +66,7 @@ from bot.domain.routing_text import Analysis, Hit, canon, idf, make_tokenizer, n
 
 __all__ = [
     "KINDS", "DEFAULT_THRESHOLD", "DEFAULT_URGENT_WORDS", "DEFAULT_DIVERT_WORDS", "CatalogEntry",
-    "KnowledgeEntry", "Alternative", "RouteSuggestion", "Router", "detect_kind", "stated_kind", "is_urgent",
+    "KnowledgeEntry", "Alternative", "RouteSuggestion", "CatalogMatcher", "detect_kind", "stated_kind", "is_urgent",
 ]
 
 
@@ -119,7 +119,7 @@ class RouteSuggestion:
 # --------------------------------------------------------------------------- router
 
 
-class Router:
+class CatalogMatcher:
     def __init__(
         self,
         catalog: Iterable[CatalogEntry],
@@ -149,7 +149,7 @@ class Router:
         divert_words: Iterable[str] | None = None,
         *,
         threshold: float = DEFAULT_THRESHOLD,
-    ) -> "Router":
+    ) -> "CatalogMatcher":
         """Build from the org file's raw `catalog:` and `knowledge:` rows (DESIGN §1)."""
         entries = [
             CatalogEntry(
@@ -301,18 +301,18 @@ class Router:
 
 # --------------------------------------------------------------------------- module helpers
 
-_DEFAULT: Router | None = None
+_DEFAULT: CatalogMatcher | None = None
 _DEFAULT_LOCK = threading.Lock()
 
 
-def _default_router() -> Router:
+def _default_matcher() -> CatalogMatcher:
     global _DEFAULT
     with _DEFAULT_LOCK:
         if _DEFAULT is None:
-            _DEFAULT = Router(())
+            _DEFAULT = CatalogMatcher(())
         return _DEFAULT
 
 
 def is_urgent(text: str) -> bool:
     """Urgency with the default word list (a router built from the org file knows its own)."""
-    return _default_router().is_urgent(text)
+    return _default_matcher().is_urgent(text)

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
+from bot.domain.appeal import is_reporter
 from bot.domain.lifecycle import Actor
 from storage import directory
 from storage.common import insert_ignore
@@ -23,6 +24,9 @@ class Roles:
     leader: bool = False
     volunteer_areas: set[str] = field(default_factory=set)
     handler_of: set[str] = field(default_factory=set)
+    # The department whose chat the person was seen to be a member of, in the chat they act in
+    # (members of a department's chat count as its handlers; the handlers look it up).
+    member_of: str | None = None
 
     @property
     def volunteer(self) -> bool:
@@ -32,7 +36,12 @@ class Roles:
     def can_dispatch(self) -> bool:
         return self.dispatcher or self.admin
 
-    def actors_for(self, ticket: Ticket, member_of_lead: bool = False) -> set[Actor]:
+    def handles(self, dept: str | None) -> bool:
+        """A handler of `dept`: by role, or as a member of its chat."""
+        return bool(dept) and (dept in self.handler_of or dept == self.member_of)
+
+    def actors_for(self, ticket: Ticket) -> set[Actor]:
+        """Everything this person is to this ticket: the one place authority is worked out."""
         actors: set[Actor] = set()
         if self.admin:
             actors.add(Actor.ADMIN)
@@ -40,9 +49,9 @@ class Roles:
             actors.add(Actor.DISPATCHER)
         if self.leader:
             actors.add(Actor.LEADER)
-        if self.user_id is not None and self.user_id == ticket.reporter_id:
+        if is_reporter(self.user_id, ticket.reporter_id, ticket.on_behalf_user_id):
             actors.add(Actor.REPORTER)
-        if ticket.lead_dept and (ticket.lead_dept in self.handler_of or member_of_lead):
+        if self.handles(ticket.lead_dept):
             actors.add(Actor.HANDLER)
         if self.user_id is not None and self.user_id == ticket.owner_id:
             actors.add(Actor.OWNER)

@@ -8,14 +8,13 @@ from datetime import datetime, time, timedelta
 
 from bot.context import App
 from bot.domain.codes import display
+from bot.domain.dates import parse_hhmm
 from bot.i18n import Translator
 from bot.services import notify
-from bot.services.deadlines import parse_hhmm
-from bot.services.dispatching import dispatch_chat_id
-from bot.services.escalation import leaders_chat_id
+from bot.services.addressing import dispatch_chat_id, leaders_chat_id
 from storage import digest as store
 from storage import directory
-from storage import scan as marks
+from storage import leases as marks
 
 log = logging.getLogger(__name__)
 MARK = "digest"

@@ -5,10 +5,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import Flow, button
 from bot.context import App
+from bot.domain.appeal import Appeal, Photo
 from bot.domain.intake import MIN_APPEAL_CHARS, summary
 from bot.i18n import Translator
 from bot.services import intake, notify
-from bot.services.intake import Appeal, Photo
 from storage import drafts
 from storage.common import serialize
 from storage.models import Draft, Ticket

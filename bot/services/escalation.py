@@ -3,8 +3,9 @@
 * A missed deadline gives the ticket's lead department a card: a yellow one, or a red one
   when the department's previous card was also yellow with no on-time resolution since
   (``Department.yellow_streak``).  A red card is announced in the leaders' chat and starts
-  the streak afresh.  A ticket gives a department at most one card per handling round, so
-  the accept, progress and resolve clocks of one ticket cannot make a red card alone.
+  the streak afresh.  A ticket gives a department at most one card per handling round (a
+  unique constraint on ``cards``), so the accept, progress and resolve clocks of one ticket
+  cannot make a red card alone.
 * An on-time resolution (resolved by the resolve deadline, and the ticket earned no card
   this round) clears the department's streak.
 * Urgent tickets outside working hours name the department's on-duty handler.
@@ -20,15 +21,17 @@ from bot.context import App
 from bot.domain import duty as duty_rules
 from bot.domain.codes import display
 from bot.domain.intake import summary
-from bot.domain.nag import card_key
+from bot.domain.lifecycle import Status
 from bot.i18n import Translator
 from bot.services import notify
-from storage import cards as store
+from bot.services.addressing import lead_department, leaders_chat_id, person_label
+from bot.services.ticket_lines import local
 from storage import directory, tickets
+from storage import duty as duty_store
+from storage import sla_cards as store
 from storage.models import Card, Ticket
 
-__all__ = ["OnDuty", "credit_on_time", "duty_call", "duty_line", "give_card", "leaders_chat_id", "on_duty",
-           "person_label", "set_duty"]
+__all__ = ["OnDuty", "credit_on_time", "duty_call", "duty_line", "give_card", "on_duty", "set_duty"]
 
 
 @dataclass(frozen=True)
@@ -38,39 +41,23 @@ class OnDuty:
     until: datetime | None = None
 
 
-def local(app: App, when: datetime, fmt: str = "%m-%d %H:%M") -> str:
-    return when.astimezone(app.tz).strftime(fmt)
-
-
-async def leaders_chat_id(session: AsyncSession, app: App) -> int | None:
-    chat = await directory.first_chat_of_kind(session, "leaders")
-    return chat.id if chat else app.org.leaders_chat
-
-
-# -- cards ------------------------------------------------------------------------------
-
-
-async def give_card(session: AsyncSession, app: App, t: Ticket, state: dict, clock: str, due: datetime,
+async def give_card(session: AsyncSession, app: App, t: Ticket, clock: str, due: datetime,
                     now: datetime) -> Card | None:
     """Record the card ``t`` earns its lead department for missing ``clock`` (None if it had one)."""
     if not t.lead_dept:
         return None
-    key = card_key(t.lead_dept, t.reopen_count or 0)
-    carded = list(state.get("carded") or [])
-    if key in carded:
-        return None
-    state["carded"] = carded + [key]
-    streak = await store.bump_streak(session, t.lead_dept)
-    colour = "red" if streak >= 2 else "yellow"
-    if colour == "red":
-        await store.reset_streak(session, t.lead_dept)
     tr = Translator(app.default_locale)
     reason = tr("cards.reason", clock=tr(f"clock.{clock}"), when=local(app, due, "%Y-%m-%d %H:%M"),
                 code=display(t.code))
-    card = await store.add_card(session, dept=t.lead_dept, ticket_id=t.id, colour=colour, clock=clock,
+    card = await store.add_card(session, dept=t.lead_dept, ticket_id=t.id, round_=t.reopen_count or 0, clock=clock,
                                 reason=reason, at=now)
-    await tickets.add_event(session, t.id, f"card_{colour}", now, data={"clock": clock, "dept": t.lead_dept})
-    if colour == "red":
+    if card is None:
+        return None
+    if await store.bump_streak(session, t.lead_dept) >= 2:
+        await store.turn_red(session, card)
+        await store.reset_streak(session, t.lead_dept)
+    await tickets.add_event(session, t.id, f"card_{card.colour}", now, data={"clock": clock, "dept": t.lead_dept})
+    if card.colour == "red":
         await _announce_red(session, app, t, clock, due)
     return card
 
@@ -88,14 +75,17 @@ async def _announce_red(session: AsyncSession, app: App, t: Ticket, clock: str, 
 
 
 async def credit_on_time(session: AsyncSession, t: Ticket, state: dict) -> bool:
-    """Clear the department's yellow streak once per round resolved on time; True if it did."""
-    if t.status not in ("RESOLVED", "CLOSED") or not t.lead_dept or t.resolved_at is None:
+    """Clear the department's yellow streak once per round resolved on time; True if it did.
+
+    ``state["on_time"]`` (the clocks' own bookkeeping) remembers the rounds already credited.
+    """
+    if t.status not in (Status.RESOLVED, Status.CLOSED) or not t.lead_dept or t.resolved_at is None:
         return False
     if t.resolve_due is None or t.resolved_at > t.resolve_due:
         return False
     round_ = t.reopen_count or 0
     done = list(state.get("on_time") or [])
-    if round_ in done or card_key(t.lead_dept, round_) in (state.get("carded") or []):
+    if round_ in done or await store.has_card(session, t.id, t.lead_dept, round_):
         return False
     state["on_time"] = done + [round_]
     await store.reset_streak(session, t.lead_dept)
@@ -115,23 +105,13 @@ def _roster(app: App, dept_code: str) -> list[tuple[int, list[int]]]:
 async def on_duty(session: AsyncSession, app: App, dept_code: str, now: datetime) -> OnDuty | None:
     """The /duty assignment while it lasts, else the roster's handler for this shift."""
     hours = tuple(app.org.working_hours)
-    row = await store.duty(session, dept_code)
+    row = await duty_store.duty(session, dept_code)
     if row is not None:
         until = duty_rules.shift_end(app.calendar, row.set_at, hours)
         if now < until:
             return OnDuty(row.user_id, "command", until)
     user = duty_rules.roster_pick(_roster(app, dept_code), duty_rules.shift_weekday(app.calendar, now, hours[0]))
     return OnDuty(user, "roster") if user is not None else None
-
-
-async def person_label(session: AsyncSession, user_id: int, tr: Translator) -> str:
-    """A name people recognise, with the @username that pings them when we know it."""
-    p = await directory.person(session, user_id)
-    name = p.full_name if p and p.full_name else None
-    handle = f"@{p.username}" if p and p.username else None
-    if name and handle:
-        return f"{name} ({handle})"
-    return name or handle or tr("duty.person_id", id=user_id)
 
 
 async def duty_line(session: AsyncSession, app: App, tr: Translator, t: Ticket, now: datetime) -> str | None:
@@ -148,7 +128,7 @@ async def duty_line(session: AsyncSession, app: App, tr: Translator, t: Ticket, 
 
 async def duty_call(session: AsyncSession, app: App, t: Ticket, now: datetime) -> None:
     """An urgent ticket just dispatched outside working hours: call the on-duty handler."""
-    dept = await directory.department(session, t.lead_dept) if t.lead_dept else None
+    dept = await lead_department(session, t)
     if dept is None or dept.chat_id is None or t.accept_due is None:
         return
     tr = await notify.chat_translator(session, app, dept.chat_id)
@@ -161,5 +141,5 @@ async def duty_call(session: AsyncSession, app: App, t: Ticket, now: datetime) -
 
 async def set_duty(session: AsyncSession, app: App, dept_code: str, user_id: int, now: datetime) -> datetime:
     """Put ``user_id`` on duty for the current (or next) off-hours shift; returns when it lapses."""
-    await store.set_duty(session, dept_code, user_id, now)
+    await duty_store.set_duty(session, dept_code, user_id, now)
     return duty_rules.shift_end(app.calendar, now, tuple(app.org.working_hours))

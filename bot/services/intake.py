@@ -1,46 +1,21 @@
-"""Appeals become tickets (the intake end of DESIGN §2)."""
+"""Appeals become tickets (the intake end of DESIGN §2); the next stage is bot/services/triage.py."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
+from bot.domain.appeal import Appeal, Photo, is_reporter
 from bot.domain.codes import display
-from bot.domain.lifecycle import Status
-from bot.services import notify
+from bot.domain.lifecycle import WORKING, Status
+from bot.services import notify, triage
 from storage import directory, outbox, tickets
 from storage.common import serialize
 from storage.models import Ticket
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Photo:
-    file_id: str
-    file_unique_id: str
-    kind: str = "photo"
-
-
-@dataclass
-class Appeal:
-    chat_id: int
-    chat_kind: str  # community | private
-    message_id: int
-    user_id: int
-    text: str
-    thread_id: int | None = None
-    kind: str | None = None
-    photos: list[Photo] = field(default_factory=list)
-    location: tuple[float, float] | None = None
-    media_group_id: str | None = None
-    area_code: str | None = None
-    on_behalf_kind: str | None = None
-    on_behalf_user_id: int | None = None
-    on_behalf_name: str | None = None
 
 
 async def file_appeal(session: AsyncSession, app: App, appeal: Appeal) -> tuple[Ticket, bool]:
@@ -55,7 +30,7 @@ async def file_appeal(session: AsyncSession, app: App, appeal: Appeal) -> tuple[
         await add_photos(session, app, existing, appeal.photos, appeal.user_id)
         return existing, False
 
-    suggestion = app.router.suggest(appeal.text) if appeal.text else None
+    suggestion = app.matcher.suggest(appeal.text) if appeal.text else None
     kind = appeal.kind or (suggestion.kind if suggestion else "help")
     urgent = bool(suggestion and suggestion.urgent)
     ticket = await tickets.create(
@@ -69,7 +44,7 @@ async def file_appeal(session: AsyncSession, app: App, appeal: Appeal) -> tuple[
         latitude=appeal.location[0] if appeal.location else None,
         longitude=appeal.location[1] if appeal.location else None,
         category=suggestion.category if suggestion else None,
-        route=suggestion_json(suggestion) if suggestion else None,
+        route=suggestion_json(suggestion) if suggestion else None, channel=appeal.channel,
     )
     await tickets.add_event(session, ticket.id, "created", now, actor_id=appeal.user_id, to_status=Status.NEW.value,
                             data={"chat_id": appeal.chat_id, "on_behalf": appeal.on_behalf_name})
@@ -82,8 +57,6 @@ async def file_appeal(session: AsyncSession, app: App, appeal: Appeal) -> tuple[
                                      kind=p.kind, now=now, added_by=appeal.user_id)
     await _ack(session, app, ticket, appeal, len(photos))
     # Routing, knowledge answers and the dispatch card follow intake in the same transaction.
-    from bot.services import triage
-
     await triage.after_intake(session, app, ticket)
     return ticket, True
 
@@ -197,6 +170,20 @@ async def locate_recent(session: AsyncSession, app: App, chat_id: int, user_id: 
     return True
 
 
+async def speaks_for(session: AsyncSession, ticket_id: int, user_id: int) -> bool:
+    """Whether the person speaks for the ticket (or for the one it was merged into)."""
+    return await _own_ticket(session, ticket_id, user_id) is not None
+
+
+async def _own_ticket(session: AsyncSession, ticket_id: int, user_id: int) -> Ticket | None:
+    t = await tickets.get(session, ticket_id)
+    if t is not None and t.status == Status.MERGED and t.merged_into_id:
+        t = await tickets.get(session, t.merged_into_id)
+    if t is None or not is_reporter(user_id, t.reporter_id, t.on_behalf_user_id):
+        return None
+    return t
+
+
 async def supplement(session: AsyncSession, app: App, ticket_id: int, user_id: int, text: str,
                      photos: list[Photo], location: tuple[float, float] | None) -> Ticket | None:
     """The reporter adds words, photos or a place to their ticket (by replying to the bot).
@@ -204,10 +191,8 @@ async def supplement(session: AsyncSession, app: App, ticket_id: int, user_id: i
     Only the reporter (or the person reported for) may; None means "not theirs". While a
     department works the ticket it gets the addition too, so nothing waits unseen.
     """
-    t = await tickets.get(session, ticket_id)
-    if t is not None and t.status == "MERGED" and t.merged_into_id:
-        t = await tickets.get(session, t.merged_into_id)
-    if t is None or user_id not in (t.reporter_id, t.on_behalf_user_id):
+    t = await _own_ticket(session, ticket_id, user_id)
+    if t is None:
         return None
     if photos:
         await add_photos(session, app, t, photos, user_id)
@@ -216,7 +201,7 @@ async def supplement(session: AsyncSession, app: App, ticket_id: int, user_id: i
     if text:
         await add_note(session, app, t, text, user_id)
     dept = await directory.department(session, t.lead_dept) if t.lead_dept else None
-    if dept and dept.chat_id and t.status in ("DISPATCHED", "ACCEPTED", "REOPENED"):
+    if dept and dept.chat_id and t.status in WORKING:
         tr = await notify.chat_translator(session, app, dept.chat_id)
         where = tr("dept.supplement_location") if location else ""
         notify.send(session, app, dept.chat_id,

@@ -8,8 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import App
 from bot.domain.rating import scrub
 from bot.i18n import Translator
-from storage import directory
-from storage import outbox
+from storage import directory, outbox
 from storage import tickets as tickets_repo
 from storage.models import Ticket
 

@@ -1,12 +1,10 @@
 """Satisfaction (DESIGN §4): asking the reporter to rate a resolved ticket, and what a rating decides.
 
-Interface used by the rest of the code (keep the signatures):
-- `ask(session, app, t)`: called in the resolve transaction, after the result was queued.
-- `next_check(app, t) -> datetime | None`: when the scan must look at a RESOLVED/CLOSED ticket again.
-- `on_due(session, app, t, now) -> None`: the scan calls this for due RESOLVED/CLOSED tickets.
-
-The buttons (`rate`, `reason`) and replies (`comment`, a reason in words) come from handlers/ratings.py.
-Each operation is one transaction: a Refusal leaves nothing behind once the caller rolls back.
+Comes after bot/services/department_work.py (a resolution opens a round); a second 不满意 goes on
+to the review (bot/services/reviews.py). Each round is a `rating_rounds` row; each operation is
+one transaction, so a Refusal leaves nothing behind once the caller rolls back. The scan's
+rating work (reminder, not rated, a reason that never came) is here too, called by
+bot/services/deadline_scan.py.
 """
 from __future__ import annotations
 
@@ -19,15 +17,17 @@ from bot.callbacks import Rate, RateReason, button
 from bot.context import App
 from bot.domain import rating as rules
 from bot.domain.codes import display
-from bot.domain.lifecycle import Actor, Refusal, Status, TransitionError, plan
+from bot.domain.lifecycle import Actor, Refusal, Stale, Status, TransitionError, authorise
 from bot.i18n import Translator
-from bot.services import deadlines, notify, reviews
+from bot.services import clocks, department_cards, notify, reviews, transition
+from bot.services.addressing import load
+from bot.services.transition import SYSTEM
 from storage import ratings as store
 from storage import tickets
 from storage.models import Ticket
 
 log = logging.getLogger(__name__)
-REPORTER, SYSTEM = frozenset({Actor.REPORTER}), frozenset({Actor.SYSTEM})
+REPORTER = frozenset({Actor.REPORTER})
 LABELS = {rules.VERY: "rate.very", rules.FAIRLY: "rate.fairly", rules.BASICALLY: "rate.basically",
           rules.UNSATISFIED: "rate.unsatisfied"}
 
@@ -55,33 +55,14 @@ def reason_keyboard(tr: Translator, ticket_id: int, round_: int) -> list[list[di
 
 # ---------------------------------------------------------------- helpers
 
-async def _load(session: AsyncSession, ticket_id: int) -> Ticket:
-    t = await tickets.get(session, ticket_id)
-    if t is None:
-        raise Refusal("error.bad_button")
-    return t
-
-
-async def _put_state(session: AsyncSession, app: App, ticket_id: int, **rating: object) -> Ticket:
-    """Merge keys into sla_state["rating"], under the row lock (other keys belong to others)."""
-    await _load(session, ticket_id)
-
-    def merge(state: dict) -> None:
-        state["rating"] = {**rules.rating_state(state), **rating}
-
-    await deadlines.update_state(session, ticket_id, merge, now=app.now())
-    return await _load(session, ticket_id)
-
-
-async def _reschedule(session: AsyncSession, app: App, ticket_id: int) -> Ticket:
-    t = await _load(session, ticket_id)
-    await deadlines.reschedule(session, app, t)
-    return t
-
-
 def _may_rate(t: Ticket, user_id: int | None) -> None:
     if not rules.may_rate(user_id, t.reporter_id, t.on_behalf_user_id):
         raise Refusal("rate.not_yours")
+
+
+async def _asked_at(session: AsyncSession, t: Ticket) -> datetime | None:
+    row = await store.get(session, t.id, t.rating_round) if t.rating_round else None
+    return row.asked_at if row else None
 
 
 async def _strip(session: AsyncSession, app: App, t: Ticket, purpose: str, since: datetime | None,
@@ -103,24 +84,19 @@ async def _edit_pressed(session: AsyncSession, app: App, t: Ticket, where: tuple
     notify.edit(session, app, where[0], where[1], tr(key, code=display(t.code), label=label), None, ticket=t)
 
 
-def _asked_at(t: Ticket) -> datetime | None:
-    value = rules.rating_state(t.sla_state).get("asked_at")
-    return datetime.fromisoformat(value) if value else None
-
-
 # ---------------------------------------------------------------- asking
 
-async def ask(session: AsyncSession, app: App, t: Ticket) -> None:
-    """A new rating round: the result question with 非常满意 / 比较满意 / 基本满意 / 不满意."""
+async def open_round(session: AsyncSession, app: App, t: Ticket) -> None:
+    """A new rating round for the department that resolved the ticket (no message yet)."""
     round_ = t.rating_round + 1
-    now = app.now()
+    await tickets.touch(session, t.id, {"rating_round": round_}, app.now())
+    await store.open_round(session, t.id, round_, t.lead_dept, app.now())
+    await tickets.get(session, t.id)  # refreshes the caller's instance too (same identity)
 
-    def new_round(state: dict) -> None:
-        state["rating"] = {"round": round_, "asked_at": now.isoformat(), "reminded_at": None, "await_reason": None}
 
-    await deadlines.update_state(session, t.id, new_round, now=now)
-    await tickets.touch(session, t.id, {"rating_round": round_}, now)
-    t = await _load(session, t.id)  # refreshes the caller's instance too (same identity)
+async def ask(session: AsyncSession, app: App, t: Ticket) -> None:
+    """The result question of the current round: 非常满意 / 比较满意 / 基本满意 / 不满意."""
+    round_ = t.rating_round
     await notify.tell_reporter(session, app, t, "rate.ask", purpose="rate_ask", awaiting=True,
                                keyboard=lambda tr: result_keyboard(tr, t.id, round_), code=display(t.code))
 
@@ -135,42 +111,37 @@ async def _ask_process(session: AsyncSession, app: App, t: Ticket, round_: int) 
 async def rate(session: AsyncSession, app: App, *, ticket_id: int, round_: int, question: str, score: int,
                user_id: int | None, where: tuple[int, int] | None = None) -> str:
     """A press on a rating button; returns the key of the short answer to the presser."""
-    t = await _load(session, ticket_id)
+    t = await load(session, ticket_id)
     if question == "process":
         return await _process(session, app, t, round_, score, user_id, where)
     if question != "result":
         raise Refusal("error.bad_button")
-    existing = await store.get(session, t.id, round_)
+    row = await store.get(session, t.id, round_)
     rules.check_result(user_id=user_id, reporter_id=t.reporter_id, on_behalf_user_id=t.on_behalf_user_id,
                        status=t.status, close_reason=t.close_reason, button_round=round_,
-                       current_round=t.rating_round, rated=bool(existing and existing.result_score is not None),
+                       current_round=t.rating_round, rated=bool(row and row.result_level is not None),
                        score=score)
-    plan("rate", t.status, REPORTER)
+    authorise("rate", t.status, REPORTER)
     now = app.now()
-    if not await store.record(session, t.id, round_, user_id, score, now):
+    if not await store.answer(session, t.id, round_, user_id, score, now):
         raise Refusal("rate.already")
-    since = _asked_at(t)
+    since = row.asked_at if row else None
     if rules.is_satisfied(score):
-        if not await tickets.move(session, t.id, Status.RESOLVED.value, {
-                "status": Status.CLOSED.value, "closed_at": now, "close_reason": rules.CLOSE_SATISFIED}, now):
-            raise Refusal("error.stale")
-        await tickets.add_event(session, t.id, "rated_satisfied", now, actor_id=user_id, from_status="RESOLVED",
-                                to_status="CLOSED", data={"round": round_, "score": score})
-        t = await _put_state(session, app, t.id, await_reason=None)
+        t = await transition.move(session, app, t, "close_satisfied", REPORTER, event="rated_satisfied",
+                                  actor_id=user_id, data={"round": round_, "score": score},
+                                  values={"closed_at": now, "close_reason": rules.CLOSE_SATISFIED})
         await _edit_pressed(session, app, t, where, "rate.recorded", label_key=LABELS[score])
         await _strip(session, app, t, "rate_ask", since, keep=where)
         await _ask_process(session, app, t, round_)
-        await reviews.tell_department(session, app, t, "rate.dept_satisfied", label_key=LABELS[score])
-        await _reschedule(session, app, t.id)
+        await department_cards.tell(session, app, t, "rate.dept_satisfied", label_key=LABELS[score])
         return "rate.thanks"
     await tickets.add_event(session, t.id, "rated_unsatisfied", now, actor_id=user_id,
                             data={"round": round_, "score": score})
-    t = await _put_state(session, app, t.id, await_reason=now.isoformat(), reason_choice=None)
     await _edit_pressed(session, app, t, where, "rate.recorded", label_key=LABELS[score])
     await _strip(session, app, t, "rate_ask", since, keep=where)
     await notify.tell_reporter(session, app, t, "rate.ask_reason", purpose="rate_reason", awaiting=True,
                                keyboard=lambda tr: reason_keyboard(tr, t.id, round_), code=display(t.code))
-    await _reschedule(session, app, t.id)
+    await clocks.reschedule(session, app, t)  # the reason is awaited for a short while only
     return "rate.noted"
 
 
@@ -180,15 +151,14 @@ async def _process(session: AsyncSession, app: App, t: Ticket, round_: int, scor
     _may_rate(t, user_id)
     if score != rules.SKIP and score not in rules.SCALE:
         raise Refusal("error.bad_button")
-    rating = await store.get(session, t.id, round_)
-    if rating is None or rating.result_score is None:
+    row = await store.get(session, t.id, round_)
+    if row is None or row.result_level is None:
         raise Refusal("rate.stale")
-    if rating.process_score is not None:
+    if row.process_level is not None:
         raise Refusal("rate.already")
     now = app.now()
     if score == rules.SKIP:
-        if any(e.kind == "process_skipped" and (e.data or {}).get("round") == round_
-               for e in await tickets.events(session, t.id)):
+        if not await store.skip_process(session, t.id, round_):
             raise Refusal("rate.already")
         await tickets.add_event(session, t.id, "process_skipped", now, actor_id=user_id, data={"round": round_})
         await _edit_pressed(session, app, t, where, "rate.process_skipped")
@@ -204,24 +174,24 @@ async def _process(session: AsyncSession, app: App, t: Ticket, round_: int, scor
 async def reason(session: AsyncSession, app: App, *, ticket_id: int, round_: int | None, reason_code: str,
                  user_id: int | None, words: str | None = None, where: tuple[int, int] | None = None) -> str:
     """Why 不满意: a button (`round_` from it) or words by reply (`round_` None: the current round)."""
-    t = await _load(session, ticket_id)
+    t = await load(session, ticket_id)
     _may_rate(t, user_id)
     if reason_code not in rules.REASONS:
         raise Refusal("error.bad_button")
     round_ = t.rating_round if round_ is None else round_
-    rating = await store.get(session, t.id, round_)
-    if rating is None or rating.result_score != rules.UNSATISFIED:
+    row = await store.get(session, t.id, round_)
+    if row is None or row.result_level != rules.UNSATISFIED:
         if words:  # a late reply to an old question: kept as a comment, never lost
             return await comment(session, app, t.id, user_id, words)
         raise Refusal("rate.stale" if round_ != t.rating_round else "error.bad_button")
-    if rating.reason is not None:
+    if row.reason is not None:
         if words:  # too late to steer the decision, but never lost: on the record and with the department
             return await _late_words(session, app, t, round_, words, user_id)
         raise Refusal("rate.reason_already")
     if t.status != Status.RESOLVED or round_ != t.rating_round:
         raise Refusal("rate.stale")
     if reason_code == "other" and not words:
-        await _put_state(session, app, t.id, reason_choice="other")
+        await store.choose_reason(session, t.id, round_, "other")
         await _edit_pressed(session, app, t, where, "rate.reason_chosen",
                             label_key=f"rate.reason.{reason_code}")
         await notify.tell_reporter(session, app, t, "rate.ask_reason_words", purpose="rate_reason", awaiting=True,
@@ -234,42 +204,35 @@ async def reason(session: AsyncSession, app: App, *, ticket_id: int, round_: int
 
 async def _late_words(session: AsyncSession, app: App, t: Ticket, round_: int, words: str,
                       user_id: int | None) -> str:
-    now = app.now()
     await store.add_comment(session, t.id, round_, words)
-    await tickets.add_event(session, t.id, "rating_comment", now, actor_id=user_id,
+    await tickets.add_event(session, t.id, "rating_comment", app.now(), actor_id=user_id,
                             data={"round": round_, "text": words})
     if t.status == Status.REOPENED:
-        await reviews.tell_department(session, app, t, "rate.dept_more_words", text=rules.clip(words, 500))
+        await department_cards.tell(session, app, t, "rate.dept_more_words", text=rules.clip(words, 500))
     return "rate.comment_saved"
 
 
 async def unsatisfied(session: AsyncSession, app: App, ticket_id: int, round_: int, reason_code: str,
                       words: str | None, actor_id: int | None, actors: frozenset[Actor]) -> Ticket:
     """Act on a 不满意 with its reason: the first time back to the department, then to review."""
-    t = await _load(session, ticket_id)
-    plan("rate", t.status, actors)
+    t = await load(session, ticket_id)
+    authorise("rate", t.status, actors)
+    since = await _asked_at(session, t)
     if not await store.set_reason(session, t.id, round_, reason_code, words):
         raise Refusal("rate.reason_already")
     target = rules.after_unsatisfied(await store.unsatisfied_rounds(session, t.id))
-    now = app.now()
-    since = _asked_at(t)
     data = {"round": round_, "reason": reason_code, "text": words}
     if target == Status.REOPENED:
-        due = app.sla.reopen.after(now, app.calendar)
-        if not await tickets.move(session, t.id, Status.RESOLVED.value, {
-                "status": Status.REOPENED.value, "resolve_due": due, "reopen_count": t.reopen_count + 1}, now):
-            raise Refusal("error.stale")
-        await tickets.add_event(session, t.id, "reopened", now, actor_id=actor_id, from_status="RESOLVED",
-                                to_status="REOPENED", data={**data, "due": due.isoformat()})
+        due = app.sla.reopen.after(app.now(), app.calendar)
+        t = await transition.move(session, app, t, "reopen", actors, event="reopened", actor_id=actor_id,
+                                  values={"resolve_due": due, "reopen_count": t.reopen_count + 1},
+                                  data={**data, "due": due.isoformat()})
     else:
-        if not await tickets.move(session, t.id, Status.RESOLVED.value, {"status": Status.REVIEW.value}, now):
-            raise Refusal("error.stale")
-        await tickets.add_event(session, t.id, "to_review", now, actor_id=actor_id, from_status="RESOLVED",
-                                to_status="REVIEW", data=data)
-    t = await _put_state(session, app, t.id, await_reason=None, reason_choice=None)
+        t = await transition.move(session, app, t, "to_review", actors, event="to_review", actor_id=actor_id,
+                                  data=data)
     await _strip(session, app, t, "rate_reason", since)
     if target == Status.REOPENED:
-        await reviews.post_reopen_card(session, app, t, round_, reason_code, words)
+        await department_cards.post_reopen_card(session, app, t, reason_code, words)
         await notify.tell_reporter(session, app, t, "rate.reopened", code=display(t.code),
                                    when=t.resolve_due.astimezone(app.tz).strftime("%Y-%m-%d %H:%M"))
     else:
@@ -277,19 +240,19 @@ async def unsatisfied(session: AsyncSession, app: App, ticket_id: int, round_: i
         await notify.tell_reporter(session, app, t, "rate.to_review", code=display(t.code))
     if Actor.REPORTER in actors:
         await _ask_process(session, app, t, round_)
-    return await _reschedule(session, app, t.id)
+    return t
 
 
 # ---------------------------------------------------------------- replies
 
 async def comment(session: AsyncSession, app: App, ticket_id: int, user_id: int | None, words: str) -> str:
     """Free words after the rating (a reply to the process question): kept with the round's rating."""
-    t = await _load(session, ticket_id)
+    t = await load(session, ticket_id)
     _may_rate(t, user_id)
     words = words.strip()
     if not words:
         return "rate.comment_empty"
-    rated = [r for r in await store.of_ticket(session, t.id) if r.result_score is not None]
+    rated = [r for r in await store.of_ticket(session, t.id) if r.result_level is not None]
     if not rated:
         raise Refusal("rate.use_buttons")
     round_ = rated[-1].round
@@ -299,52 +262,43 @@ async def comment(session: AsyncSession, app: App, ticket_id: int, user_id: int 
     return "rate.comment_saved"
 
 
-# ---------------------------------------------------------------- the clock
+# ---------------------------------------------------------------- the scan's rating work
 
-def timers(app: App) -> rules.Timers:
-    return rules.Timers(app.sla.rating_reminder, app.sla.rating_close, app.calendar)
-
-
-def next_check(app: App, t: Ticket) -> datetime | None:
-    return rules.next_check(status=t.status, resolved_at=t.resolved_at, closed_at=t.closed_at,
-                            close_reason=t.close_reason, sla_state=t.sla_state, timers=timers(app))
-
-
-async def on_due(session: AsyncSession, app: App, t: Ticket, now: datetime) -> None:
-    """One reminder, then 'not rated'; a 不满意 without a reason acted on; the 正面回应 once."""
-    t = await _load(session, t.id)
-    action = rules.due_action(status=t.status, now=now, resolved_at=t.resolved_at, closed_at=t.closed_at,
-                              close_reason=t.close_reason, sla_state=t.sla_state, timers=timers(app))
-    if action == "remind" and t.rating_round == 0:
+async def remind(session: AsyncSession, app: App, t: Ticket, now: datetime) -> None:
+    """No answer yet: the question once more (a ticket resolved before rounds existed gets its first)."""
+    if t.rating_round == 0:
+        await open_round(session, app, t)
         await ask(session, app, t)
-    elif action == "remind":
-        t = await _put_state(session, app, t.id, reminded_at=now.isoformat())
+    else:
+        await store.mark_reminded(session, t.id, t.rating_round, now)
         await tickets.add_event(session, t.id, "rating_reminded", now, data={"round": t.rating_round})
+        round_ = t.rating_round
         await notify.tell_reporter(session, app, t, "rate.reminder", purpose="rate_ask", awaiting=True,
-                                   keyboard=lambda tr: result_keyboard(tr, t.id, t.rating_round),
-                                   code=display(t.code))
-    elif action == "close_unrated":
-        await _close_unrated(session, app, t, now)
-    elif action == "reason_timeout":
-        choice = rules.rating_state(t.sla_state).get("reason_choice") or rules.NO_REASON
-        try:
-            await unsatisfied(session, app, t.id, t.rating_round, choice, None, None, SYSTEM)
-        except TransitionError:  # the reporter's own answer got there first (nothing was written)
-            log.info("ticket %s: reason arrived while timing out", t.id)
-    elif action == "public_response":
-        await reviews.public_response(session, app, t)
-    await _reschedule(session, app, t.id)
+                                   keyboard=lambda tr: result_keyboard(tr, t.id, round_), code=display(t.code))
+    await clocks.reschedule(session, app, t)
 
 
-async def _close_unrated(session: AsyncSession, app: App, t: Ticket, now: datetime) -> None:
-    plan("close_unrated", t.status, SYSTEM)
-    if not await store.record(session, t.id, t.rating_round, None, None, now):
+async def close_unrated(session: AsyncSession, app: App, t: Ticket, now: datetime) -> None:
+    """No answer after the reminder: closed as not rated (counted apart)."""
+    authorise("close_unrated", t.status, SYSTEM)
+    since = await _asked_at(session, t)
+    if not await store.close_unrated(session, t.id, t.rating_round):
         return  # the reporter answered at the last moment: their rating stands
-    if not await tickets.move(session, t.id, Status.RESOLVED.value, {
-            "status": Status.CLOSED.value, "closed_at": now, "close_reason": rules.CLOSE_NOT_RATED}, now):
+    try:
+        t = await transition.move(session, app, t, "close_unrated", SYSTEM, event="closed_unrated",
+                                  values={"closed_at": now, "close_reason": rules.CLOSE_NOT_RATED},
+                                  data={"round": t.rating_round})
+    except Stale:
         return
-    await tickets.add_event(session, t.id, "closed_unrated", now, from_status="RESOLVED", to_status="CLOSED",
-                            data={"round": t.rating_round})
-    t = await _load(session, t.id)
-    await _strip(session, app, t, "rate_ask", _asked_at(t))
+    await _strip(session, app, t, "rate_ask", since)
     await notify.tell_reporter(session, app, t, "rate.closed_unrated", code=display(t.code))
+
+
+async def reason_timeout(session: AsyncSession, app: App, t: Ticket) -> None:
+    """A 不满意 whose reason never came is acted on all the same."""
+    row = await store.get(session, t.id, t.rating_round)
+    choice = (row.reason_choice if row else None) or rules.NO_REASON
+    try:
+        await unsatisfied(session, app, t.id, t.rating_round, choice, None, None, SYSTEM)
+    except TransitionError:  # the reporter's own answer got there first (nothing was written)
+        log.info("ticket %s: reason arrived while timing out", t.id)

@@ -1,5 +1,5 @@
-"""After a 不满意: the department's new card, the dispatch chat's review (seed 002 不满意诉求审核),
-the 不满意台账, and the 正面回应 after closing (seed 001)."""
+"""After a second 不满意: the dispatch chat's review (seed 002 不满意诉求审核), the 不满意台账,
+and the 正面回应 after closing (seed 001). The last stage: it imports no other stage."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,62 +11,23 @@ from bot.context import App
 from bot.domain import rating as rules
 from bot.domain.codes import display
 from bot.domain.intake import summary
-from bot.domain.lifecycle import Refusal, Status, plan
+from bot.domain.lifecycle import Forbidden, Refusal, Status, authorise
 from bot.i18n import Translator
-from bot.services import cards, deadlines, notify
-from bot.services.access import Roles
-from bot.services.dispatching import close_ticket, dept_names, dispatch_chat_id, load, post_card, prompt
+from bot.services import department_cards, dispatch_cards, notify, transition
+from bot.services.access import Roles, staff_chat
+from bot.services.addressing import dept_names, dispatch_chat_id, dispatch_translator, load
+from bot.services.prompts import prompt
+from bot.services.ticket_lines import local, reason_text
 from storage import directory, tickets
 from storage import ratings as store
-from storage.models import Rating, Ticket
+from storage.models import RatingRound, Ticket
 
 REVIEW_ACTIONS = ("close", "back", "elsewhere")
 SCORE_KEYS = {4: "rate.very", 3: "rate.fairly", 2: "rate.basically", 1: "rate.unsatisfied"}
 
 
-def _local(app: App, when) -> str:  # noqa: ANN001
-    return when.astimezone(app.tz).strftime("%Y-%m-%d %H:%M") if when else "-"
-
-
-def reason_text(tr: Translator, code: str | None, words: str | None) -> str:
-    label = tr(f"rate.reason.{code}") if code and code in (*rules.REASONS, rules.NO_REASON) else "-"
-    return f"{label}：{rules.clip(words, 300)}" if words else label
-
-
-async def _person_name(session: AsyncSession, user_id: int | None) -> str | None:
-    p = await directory.person(session, user_id) if user_id else None
-    return (p.full_name or (f"@{p.username}" if p.username else str(p.id))) if p else None
-
-
-# ---------------------------------------------------------------- the department
-
-async def tell_department(session: AsyncSession, app: App, t: Ticket, key: str, label_key: str | None = None,
-                          **params: object) -> None:
-    """A note in the lead department's chat (`label_key` is translated in that chat's language)."""
-    dept = await directory.department(session, t.lead_dept) if t.lead_dept else None
-    if dept is None or dept.chat_id is None:
-        return
-    tr = await notify.chat_translator(session, app, dept.chat_id)
-    if label_key:
-        params["label"] = tr(label_key)
-    notify.send(session, app, dept.chat_id, tr(key, code=display(t.code), **params), ticket=t, purpose="dept_note")
-
-
-async def post_reopen_card(session: AsyncSession, app: App, t: Ticket, round_: int | None, reason_code: str | None,
-                           words: str | None, by_review: bool = False) -> None:
-    """A new card in the lead department's chat with 办结 / 申请延期 and why the ticket came back."""
-    dept = await directory.department(session, t.lead_dept) if t.lead_dept else None
-    if dept is None or dept.chat_id is None:
-        return
-    tr = await notify.chat_translator(session, app, dept.chat_id)
-    names = await dept_names(session)
-    co = [names.get(d.dept_code, d.dept_code) for d in await tickets.departments_of(session, t.id) if d.role == "co"]
-    note = tr("review.back_note" if by_review else "rate.dept_reopened", count=t.reopen_count,
-              reason=reason_text(tr, reason_code, words), when=_local(app, t.resolve_due))
-    text = cards.dept_card(tr, app, t, await tickets.count_attachments(session, t.id), "lead", co,
-                           await _person_name(session, t.owner_id), note)
-    notify.send(session, app, dept.chat_id, text, keyboard=cards.dept_keyboard(tr, t, "lead"), ticket=t,
-                purpose="dept_card")
+def _local(app: App, when: datetime | None) -> str:
+    return local(app, when, "%Y-%m-%d %H:%M")
 
 
 # ---------------------------------------------------------------- the review
@@ -82,9 +43,11 @@ async def history_lines(session: AsyncSession, tr: Translator, t: Ticket) -> lis
     results = [(e.data or {}).get("text") or "" for e in await tickets.events(session, t.id) if e.kind == "resolved"]
     lines = []
     for r in await store.of_ticket(session, t.id):
+        if r.result_level is None and not r.not_rated:
+            continue  # asked, not answered yet
         answer = results[r.round - 1] if 0 < r.round <= len(results) else (t.result_text or "")
-        verdict = tr(SCORE_KEYS[r.result_score]) if r.result_score in SCORE_KEYS else tr("rate.not_rated")
-        if r.result_score == rules.UNSATISFIED:
+        verdict = tr(SCORE_KEYS[r.result_level]) if r.result_level in SCORE_KEYS else tr("rate.not_rated")
+        if r.result_level == rules.UNSATISFIED:
             verdict += "（" + reason_text(tr, r.reason, r.comment) + "）"
         lines.append(tr("review.round", round=r.round, answer=rules.clip(answer, 200), verdict=verdict))
     return lines
@@ -121,7 +84,7 @@ async def ask_explanation(session: AsyncSession, app: App, ticket_id: int, roles
                           message_id: int) -> Ticket:
     """关闭并说明: the dispatcher writes, by reply, what the reporter will be told."""
     t = await load(session, ticket_id)
-    plan("review_close", t.status, roles.actors_for(t))
+    authorise("review_close", t.status, roles.actors_for(t))
     await prompt(session, app, chat_id, t, roles.user_id, "review_close_prompt", "review.prompt_explain",
                  reply_to=message_id)
     return t
@@ -129,59 +92,57 @@ async def ask_explanation(session: AsyncSession, app: App, ticket_id: int, roles
 
 async def close_explained(session: AsyncSession, app: App, ticket_id: int, roles: Roles, words: str) -> Ticket:
     t = await load(session, ticket_id)
-    plan("review_close", t.status, roles.actors_for(t))
+    actors = roles.actors_for(t)
+    authorise("review_close", t.status, actors)
     words = words.strip()
     if len(words) < 4:
         raise Refusal("review.no_explanation")
-    t = await close_ticket(session, app, t, roles, Status.CLOSED.value, "review_closed", {"explanation": words},
-                           close_reason=rules.CLOSE_EXPLAINED)
+    t = await transition.move(session, app, t, "review_close", actors, event="review_closed", actor_id=roles.user_id,
+                              values={"closed_at": app.now(), "close_reason": rules.CLOSE_EXPLAINED},
+                              data={"explanation": words})
     await _settle_cards(session, app, t, "review.closed_note", text=rules.clip(words, 300))
     await notify.tell_reporter(session, app, t, "review.closed_reporter", code=display(t.code), text=words)
-    await deadlines.reschedule(session, app, t)
     return t
 
 
 async def send_back(session: AsyncSession, app: App, ticket_id: int, roles: Roles) -> Ticket:
     """退回重办: the same department again, with the re-handle deadline."""
     t = await load(session, ticket_id)
-    plan("review_reopen", t.status, roles.actors_for(t))
-    now = app.now()
-    due = app.sla.reopen.after(now, app.calendar)
-    if not await tickets.move(session, t.id, Status.REVIEW.value, {
-            "status": Status.REOPENED.value, "resolve_due": due, "reopen_count": t.reopen_count + 1}, now):
-        raise Refusal("error.stale")
-    await tickets.add_event(session, t.id, "review_reopened", now, actor_id=roles.user_id, from_status="REVIEW",
-                            to_status="REOPENED", data={"due": due.isoformat()})
-    t = await load(session, t.id)
+    due = app.sla.reopen.after(app.now(), app.calendar)
+    t = await transition.move(session, app, t, "review_reopen", roles.actors_for(t), event="review_reopened",
+                              actor_id=roles.user_id, values={"resolve_due": due, "reopen_count": t.reopen_count + 1},
+                              data={"due": due.isoformat()})
     last = (await store.of_ticket(session, t.id) or [None])[-1]
-    await post_reopen_card(session, app, t, None, last.reason if last else None, last.comment if last else None,
-                           by_review=True)
+    await department_cards.post_reopen_card(session, app, t, last.reason if last else None,
+                                            last.comment if last else None, by_review=True)
     await _settle_cards(session, app, t, "review.back_done", when=_local(app, due))
     await notify.tell_reporter(session, app, t, "rate.reopened", code=display(t.code), when=_local(app, due))
-    await deadlines.reschedule(session, app, t)
     return t
 
 
 async def elsewhere(session: AsyncSession, app: App, ticket_id: int, roles: Roles) -> Ticket:
     """改派: a dispatch card for this ticket; 派单 / 另选部门 on it move it from REVIEW."""
     t = await load(session, ticket_id)
-    plan("dispatch", t.status, roles.actors_for(t))
+    authorise("dispatch", t.status, roles.actors_for(t))
     kinds = [e.kind for e in await tickets.events(session, t.id) if e.kind in ("to_review", "review_redirect")]
     if kinds and kinds[-1] == "review_redirect":
         raise Refusal("review.already_redirected")
-    now = app.now()
-    await tickets.add_event(session, t.id, "review_redirect", now, actor_id=roles.user_id)
+    await tickets.add_event(session, t.id, "review_redirect", app.now(), actor_id=roles.user_id)
     await _settle_cards(session, app, t, "review.elsewhere_done")
-    tr = await notify.chat_translator(session, app, await dispatch_chat_id(session, app) or 0)
-    await post_card(session, app, t, tr("review.elsewhere_note"))
+    tr = await dispatch_translator(session, app)
+    await dispatch_cards.post(session, app, t, tr("review.elsewhere_note"))
     return t
 
 
 # ---------------------------------------------------------------- the ledger
 
-async def is_dispatch_chat(session: AsyncSession, chat_id: int) -> bool:
+async def may_see_ledger(session: AsyncSession, roles: Roles, chat_id: int, chat_type: str) -> None:
+    """The 不满意台账 is for dispatchers and leaders (and the dispatch chat), never in public."""
     chat = await directory.chat(session, chat_id)
-    return bool(chat and chat.kind == "dispatch")
+    if not (roles.can_dispatch or roles.leader or (chat is not None and chat.kind == "dispatch")):
+        raise Forbidden("ledger")
+    if not await staff_chat(session, chat_id, chat_type):
+        raise Refusal("list.staff_only")
 
 
 def follow_up(tr: Translator, app: App, t: Ticket) -> str:
@@ -202,7 +163,7 @@ async def ledger(session: AsyncSession, app: App, tr: Translator, page: int = 0,
     by_ticket = await store.ledger_ratings(session, [t.id for t, _ in rows])
     lines = [tr("ledger.head", total=total)]
     for t, n in rows:
-        unhappy: list[Rating] = [r for r in by_ticket.get(t.id, []) if r.result_score == rules.UNSATISFIED]
+        unhappy: list[RatingRound] = [r for r in by_ticket.get(t.id, []) if r.result_level == rules.UNSATISFIED]
         last = unhappy[-1] if unhappy else None
         lines.append(tr("ledger.line", code=display(t.code), dept=names.get(t.lead_dept, t.lead_dept or "-"),
                         count=n, state=follow_up(tr, app, t),
@@ -217,12 +178,13 @@ async def ledger(session: AsyncSession, app: App, tr: Translator, page: int = 0,
 
 async def public_response(session: AsyncSession, app: App, t: Ticket) -> None:
     """Once per ticket, in the community chat where the appeal was posted: what was done, nobody named."""
-    if rules.public_response_done(t.sla_state):
+    if t.public_response_at is not None:
         return
     chat = await directory.chat(session, t.origin_chat_id) if t.origin_chat_id and t.origin_chat_id < 0 else None
     now = app.now()
     if chat is None or chat.kind != "community" or not chat.active:
-        await _mark_public_response(session, t, {"skipped": "no community chat", "at": now.isoformat()}, now)
+        await tickets.touch(session, t.id, {"public_response_at": now, "public_response_skipped": "no community chat"},
+                            now)
         return
     tr = await notify.chat_translator(session, app, chat.id)
     names = await dept_names(session)
@@ -232,9 +194,5 @@ async def public_response(session: AsyncSession, app: App, t: Ticket) -> None:
     text = tr(key, code=display(t.code), what=what, dept=names.get(t.lead_dept, t.lead_dept or "-"), result=result)
     notify.send(session, app, chat.id, text, thread_id=t.origin_thread_id, reply_to=t.origin_message_id, ticket=t,
                 purpose="public_response")
-    await _mark_public_response(session, t, {"sent_at": now.isoformat()}, now)
+    await tickets.touch(session, t.id, {"public_response_at": now}, now)
     await tickets.add_event(session, t.id, "public_response", now, data={"chat": chat.id})
-
-
-async def _mark_public_response(session: AsyncSession, t: Ticket, mark: dict, now: datetime) -> None:
-    await deadlines.update_state(session, t.id, lambda state: state.__setitem__("public_response", mark), now=now)

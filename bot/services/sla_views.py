@@ -10,8 +10,11 @@ from bot.domain.codes import display
 from bot.i18n import Translator
 from bot.services import escalation
 from bot.services.access import Roles
-from storage import cards as store
+from bot.services.addressing import person_label
+from bot.services.ticket_lines import local
 from storage import directory
+from storage import duty as duty_store
+from storage import sla_cards as store
 
 PAGE_SIZE = 10
 ALL = ""
@@ -40,7 +43,7 @@ async def cards_listing(session: AsyncSession, app: App, tr: Translator, scope: 
     lines = [tr("cards.header", total=total)]
     for card, dept_name, code in rows:
         lines.append(tr("cards.line", icon=ICONS.get(card.colour, "▪"), colour=tr(f"cards.colour.{card.colour}"),
-                        when=escalation.local(app, card.at), dept=dept_name, code=display(code),
+                        when=local(app, card.at), dept=dept_name, code=display(code),
                         clock=tr(f"clock.{card.clock}")))
     if scope:
         dept = await directory.department(session, scope)
@@ -72,9 +75,9 @@ async def show_duty(session: AsyncSession, app: App, tr: Translator, dept_code: 
     who = await escalation.on_duty(session, app, dept_code, now)
     if who is None:
         return tr("duty.none", dept=dept_name)
-    label = await escalation.person_label(session, who.user_id, tr)
+    label = await person_label(session, who.user_id, tr)
     if who.source == "command" and who.until is not None:
-        source = tr("duty.source_command", until=escalation.local(app, who.until))
+        source = tr("duty.source_command", until=local(app, who.until))
     else:
         source = tr("duty.source_roster")
     return tr("duty.current", dept=dept_name, who=label, source=source)
@@ -85,7 +88,7 @@ async def set_duty(session: AsyncSession, app: App, tr: Translator, dept_code: s
     """Put the named person on duty; the answer for the chat."""
     user_id = target.user_id
     if user_id is None and target.username:
-        person = await store.person_by_username(session, target.username)
+        person = await duty_store.person_by_username(session, target.username)
         if person is None:
             return tr("duty.unknown_person", who="@" + target.username.lstrip("@"))
         user_id = person.id
@@ -94,10 +97,10 @@ async def set_duty(session: AsyncSession, app: App, tr: Translator, dept_code: s
     if target.full_name or target.username:
         await directory.remember_person(session, user_id, target.full_name, target.username)
     until = await escalation.set_duty(session, app, dept_code, user_id, app.now())
-    return tr("duty.set", dept=dept_name, who=await escalation.person_label(session, user_id, tr),
-              until=escalation.local(app, until))
+    return tr("duty.set", dept=dept_name, who=await person_label(session, user_id, tr),
+              until=local(app, until))
 
 
 async def clear_duty(session: AsyncSession, tr: Translator, dept_code: str, dept_name: str) -> str:
-    await store.clear_duty(session, dept_code)
+    await duty_store.clear_duty(session, dept_code)
     return tr("duty.cleared", dept=dept_name)

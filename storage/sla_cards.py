@@ -1,13 +1,13 @@
-"""Yellow and red cards, departments' yellow streaks, and /duty assignments."""
+"""Yellow and red cards (红黄牌) and the departments' yellow streaks."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.common import upsert
-from storage.models import Card, Department, DutyAssignment, Person, Ticket
+from storage.common import insert_ignore
+from storage.models import Card, Department, Ticket
 
 
 async def bump_streak(session: AsyncSession, dept: str) -> int:
@@ -22,12 +22,25 @@ async def reset_streak(session: AsyncSession, dept: str) -> None:
     await session.execute(update(Department).where(Department.code == dept).values(yellow_streak=0))
 
 
-async def add_card(session: AsyncSession, *, dept: str, ticket_id: int, colour: str, clock: str, reason: str,
-                   at: datetime) -> Card:
-    card = Card(dept_code=dept, ticket_id=ticket_id, colour=colour, clock=clock, reason=reason, at=at)
-    session.add(card)
+async def add_card(session: AsyncSession, *, dept: str, ticket_id: int, round_: int, clock: str, reason: str,
+                   at: datetime) -> Card | None:
+    """A (yellow) card for the department's handling round of the ticket; None when that round
+    has its card already (the unique constraint decides, also between concurrent scans)."""
+    if not await insert_ignore(session, Card, {"dept_code": dept, "ticket_id": ticket_id, "round": round_,
+                                               "colour": "yellow", "clock": clock, "reason": reason, "at": at}):
+        return None
+    q = select(Card).where(Card.ticket_id == ticket_id, Card.dept_code == dept, Card.round == round_)
+    return (await session.execute(q)).scalar_one()
+
+
+async def turn_red(session: AsyncSession, card: Card) -> None:
+    card.colour = "red"
     await session.flush()
-    return card
+
+
+async def has_card(session: AsyncSession, ticket_id: int, dept: str, round_: int) -> bool:
+    q = select(Card.id).where(Card.ticket_id == ticket_id, Card.dept_code == dept, Card.round == round_)
+    return (await session.execute(q)).first() is not None
 
 
 async def list_cards(session: AsyncSession, dept: str | None, offset: int,
@@ -39,21 +52,3 @@ async def list_cards(session: AsyncSession, dept: str | None, offset: int,
          .where(*cond).order_by(Card.at.desc(), Card.id.desc()).offset(offset).limit(limit))
     total = await session.scalar(select(func.count()).select_from(Card).where(*cond))
     return [(c, name, code) for c, name, code in (await session.execute(q)).all()], total or 0
-
-
-async def duty(session: AsyncSession, dept: str) -> DutyAssignment | None:
-    return await session.get(DutyAssignment, dept, populate_existing=True)
-
-
-async def set_duty(session: AsyncSession, dept: str, user_id: int, now: datetime) -> None:
-    await upsert(session, DutyAssignment, {"dept_code": dept, "user_id": user_id, "set_at": now},
-                 keys=["dept_code"], update=["user_id", "set_at"])
-
-
-async def clear_duty(session: AsyncSession, dept: str) -> int:
-    return (await session.execute(delete(DutyAssignment).where(DutyAssignment.dept_code == dept))).rowcount
-
-
-async def person_by_username(session: AsyncSession, username: str) -> Person | None:
-    q = select(Person).where(func.lower(Person.username) == username.lower().lstrip("@"))
-    return (await session.execute(q)).scalars().first()

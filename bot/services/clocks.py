@@ -2,46 +2,43 @@
 cards and daily nags, and when the scan must look at the ticket again.
 
 * ``windows(app, t, start)`` — the deadlines of a dispatch starting at ``start``.
-* ``reschedule(session, app, t)`` — called in the transaction of every change of status or
-  deadline: records moved deadlines, clears the streak on an on-time resolution, calls the
-  on-duty handler for an urgent dispatch outside working hours, and sets ``next_check_at``.
-* ``on_due(session, app, t, now)`` — the scan's work on one claimed ticket.
-* ``update_state(session, ticket_id, mutate)`` — the one safe way to change keys of
-  ``sla_state`` (a JSON document several writers share): read under the row lock, change,
-  write back, all in the caller's transaction.
+* ``reschedule(session, app, t)`` — called (by the transition engine, or after a change of
+  the facts the clocks read) in the transaction of the change: records moved deadlines,
+  clears the streak on an on-time resolution, calls the on-duty handler for an urgent
+  dispatch outside working hours, and sets ``next_check_at``.
+* ``on_due(session, app, t, now)`` — the scan's work on a claimed ticket a department or
+  the dispatchers are keeping waiting.
 
+This module is the only writer of ``tickets.clock_state`` (its shape: bot/domain/nag.py).
 Besides the departments' clocks: a ticket waiting for the dispatchers (TRIAGE, REVIEW) longer
 than its accept window reminds the dispatch chat once per working day, and an ANSWERED
 consultation closes after ``sla.rating_close`` unless the person said it did not help.
 """
 from __future__ import annotations
 
-import copy
 import logging
-from collections.abc import Callable
-from datetime import datetime, time
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
 from bot.context import App
 from bot.domain import nag
 from bot.domain import rating as rating_rules
 from bot.domain.codes import display
+from bot.domain.dates import parse_hhmm
 from bot.domain.intake import summary
-from bot.domain.lifecycle import Actor, Status, plan
-from bot.services import escalation, notify, ratings
-from storage import directory, tickets
-from storage import scan as store
+from bot.domain.lifecycle import WORKING, Status
+from bot.services import escalation, notify
+from bot.services.addressing import dispatch_chat_id, lead_department
+from bot.services.ticket_lines import local
+from storage import due_scan, tickets
+from storage import ratings as rating_store
 from storage.models import Ticket
 
 log = logging.getLogger(__name__)
-WORKING = ("DISPATCHED", "ACCEPTED", "REOPENED")
-RATING = ("RESOLVED", "CLOSED")
-WAITING = ("TRIAGE", "REVIEW")  # waiting for a dispatcher
-ANSWERED = "ANSWERED"
-SYSTEM = frozenset({Actor.SYSTEM})
+RATING = (Status.RESOLVED, Status.CLOSED)
+WAITING = (Status.TRIAGE, Status.REVIEW)  # waiting for a dispatcher
 
 
 def windows(app: App, t: Ticket, start: datetime) -> dict[str, datetime]:
@@ -52,79 +49,63 @@ def windows(app: App, t: Ticket, start: datetime) -> dict[str, datetime]:
     }
 
 
+def timers(app: App) -> rating_rules.Timers:
+    return rating_rules.Timers(app.sla.rating_reminder, app.sla.rating_close, app.calendar)
+
+
+async def round_clock(session: AsyncSession, t: Ticket) -> rating_rules.RoundClock | None:
+    """The rating clock's facts of the ticket's current round (None before the first)."""
+    row = await rating_store.get(session, t.id, t.rating_round) if t.rating_round else None
+    if row is None:
+        return None
+    return rating_rules.RoundClock(row.asked_at, row.reminded_at, row.reason_asked_at)
+
+
+async def rating_next_check(session: AsyncSession, app: App, t: Ticket) -> datetime | None:
+    return rating_rules.next_check(
+        status=t.status, resolved_at=t.resolved_at, closed_at=t.closed_at, close_reason=t.close_reason,
+        round_=await round_clock(session, t), public_response_done=t.public_response_at is not None,
+        timers=timers(app))
+
+
 def _dues(t: Ticket) -> dict[str, datetime | None]:
     return {"accept": t.accept_due, "progress": t.progress_due, "resolve": t.resolve_due}
 
 
-def _active(t: Ticket, state: dict) -> tuple[str, ...]:
-    return nag.active_clocks(t.status, progress_done=bool(state.get("progress_at")),
+def _active(t: Ticket) -> tuple[str, ...]:
+    return nag.active_clocks(t.status, progress_done=t.first_progress_at is not None,
                              resolved_before=t.resolved_at is not None or bool(t.reopen_count))
 
 
-def nag_time(app: App) -> time:
-    return parse_hhmm(app.org.scheduler.nag_at)
-
-
-def parse_hhmm(text: str) -> time:
-    hh, _, mm = str(text).strip().partition(":")
-    return time(int(hh), int(mm or 0))
-
-
-async def update_state(session: AsyncSession, ticket_id: int, mutate: Callable[[dict], object], *,
-                       now: datetime | None = None) -> dict:
-    """Change ``sla_state`` keys without losing anyone else's: returns the state written.
-
-    The row is read again under its lock (SELECT … FOR NO KEY UPDATE on PostgreSQL; SQLite's
-    BEGIN IMMEDIATE already serialises writers) in the caller's transaction, ``mutate``
-    changes a copy in place, and the whole document is written back before the lock is
-    released at commit — so marks the scan committed meanwhile (overdue, carded, nag_at)
-    are kept.  ``now`` also stamps ``updated_at``.  LookupError if the ticket is gone.
-    """
-    found, current = await store.lock_state(session, ticket_id)
-    if not found:
-        raise LookupError(f"ticket {ticket_id} not found")
-    state = copy.deepcopy(dict(current or {}))
-    mutate(state)
-    await store.set_state(session, ticket_id, state, now)
-    # Keep a loaded instance in step without marking it dirty (no second UPDATE at flush).
-    loaded = session.identity_map.get(identity_key(Ticket, ticket_id))
-    if loaded is not None:
-        set_committed_value(loaded, "sla_state", copy.deepcopy(state))
-        if now is not None:
-            set_committed_value(loaded, "updated_at", now)
-    return state
-
-
 async def _store(session: AsyncSession, t: Ticket, state: dict, when: datetime | None) -> None:
-    changed = state != (t.sla_state or {})
-    await store.set_next(session, t.id, when, state if changed else None)
+    changed = state != (t.clock_state or {})
+    await due_scan.set_next(session, t.id, when, state if changed else None)
     # Keep the caller's object in step without marking it dirty (no second UPDATE at flush).
     if changed:
-        set_committed_value(t, "sla_state", state)
+        set_committed_value(t, "clock_state", state)
     set_committed_value(t, "next_check_at", when)
 
 
 async def reschedule(session: AsyncSession, app: App, t: Ticket) -> None:
     """Recompute the ticket's next check after a change (same transaction as the change).
 
-    The row is read again first, under its lock (the state is rewritten whole): callers may
-    have written ``sla_state`` keys of their own, and the scan may have committed its marks.
+    The row is read again first, under its lock: the scan may have committed its marks.
     """
-    await settle(session, app, await store.lock(session, t.id) or t, app.now())
+    await settle(session, app, await due_scan.lock(session, t.id) or t, app.now())
 
 
 async def settle(session: AsyncSession, app: App, t: Ticket, now: datetime) -> None:
-    state = dict(t.sla_state or {})
+    state = dict(t.clock_state or {})
     if t.status not in WAITING:
         state.pop("waiting", None)
     if t.status in RATING:
         await escalation.credit_on_time(session, t, state)
         nag.tidy(state, ())
-        await _store(session, t, state, ratings.next_check(app, t))
+        await _store(session, t, state, await rating_next_check(session, app, t))
         return
-    if t.status == ANSWERED:
+    if t.status == Status.ANSWERED:
         nag.tidy(state, ())
-        await _store(session, t, state, await _answered_close_at(session, app, t))
+        await _store(session, t, state, await answered_close_at(session, app, t))
         return
     if t.status in WAITING:
         nag.tidy(state, ())
@@ -136,38 +117,28 @@ async def settle(session: AsyncSession, app: App, t: Ticket, now: datetime) -> N
         await _store(session, t, state, None)
         return
     state, fresh = nag.sync(state, _dues(t), now, app.sla.reminders, t.dispatched_at)
-    active = _active(t, state)
+    active = _active(t)
     nag.tidy(state, active)
-    if "accept" in fresh and t.status == "DISPATCHED" and t.urgency == "urgent":
+    if "accept" in fresh and t.status == Status.DISPATCHED and t.urgency == "urgent":
         await escalation.duty_call(session, app, t, now)
     await _store(session, t, state, nag.next_check(state, active, app.sla.reminders))
 
 
 async def on_due(session: AsyncSession, app: App, t: Ticket, now: datetime) -> None:
-    """Do what is due for a claimed ticket and set its next check."""
-    if t.status in RATING:
-        await ratings.on_due(session, app, t, now)
-        fresh = await tickets.get(session, t.id)
-        await settle(session, app, fresh or t, now)
-        return
-    if t.status == ANSWERED:
-        if now >= await _answered_close_at(session, app, t):
-            await _close_answered(session, app, t, now)
-        await settle(session, app, await tickets.get(session, t.id) or t, now)
-        return
+    """Reminders, overdue notices, cards and nags for a claimed ticket; its next check."""
     if t.status in WAITING:
         await _waiting_due(session, app, t, now)
         return
     if t.status not in WORKING:
         await settle(session, app, t, now)
         return
-    state, _fresh = nag.sync(t.sla_state, _dues(t), now, app.sla.reminders, t.dispatched_at)
-    active = _active(t, state)
-    at = nag_time(app)
+    state, _fresh = nag.sync(t.clock_state, _dues(t), now, app.sla.reminders, t.dispatched_at)
+    active = _active(t)
+    at = parse_hhmm(app.org.scheduler.nag_at)
     state, actions = nag.step(state, active, now, app.sla.reminders,
                               lambda after: nag.next_nag_time(app.calendar, after, at))
     if actions:
-        await _tell(session, app, t, state, actions, now)
+        await _tell(session, app, t, actions, now)
     when = nag.next_check(state, active, app.sla.reminders)
     if when is not None and when <= now:  # never hand the scan the same moment twice
         log.warning("ticket %s: next check %s not after now %s", t.id, when, now)
@@ -186,21 +157,20 @@ def _group(actions: list[nag.Action]) -> list[tuple[type, datetime, float, list[
     return [(kind, due, fraction, clocks) for (kind, due, fraction), clocks in lines.items()]
 
 
-async def _tell(session: AsyncSession, app: App, t: Ticket, state: dict, actions: list[nag.Action],
-                now: datetime) -> None:
-    dept = await directory.department(session, t.lead_dept) if t.lead_dept else None
+async def _tell(session: AsyncSession, app: App, t: Ticket, actions: list[nag.Action], now: datetime) -> None:
+    dept = await lead_department(session, t)
     chat_id = dept.chat_id if dept else None
     tr = await notify.chat_translator(session, app, chat_id or 0)
     code, lines, card_lines = display(t.code), [], []
     for a in actions:
         if isinstance(a, nag.Overdue):
             await tickets.add_event(session, t.id, "sla_overdue", now, data={"clock": a.clock})
-            card = await escalation.give_card(session, app, t, state, a.clock, a.due, now)
+            card = await escalation.give_card(session, app, t, a.clock, a.due, now)
             if card is not None:
                 card_lines.append(tr(f"sla.card_{card.colour}", dept=dept.name if dept else t.lead_dept))
     for kind, due, fraction, clocks in _group(actions):
         clock = tr("sla.clock_sep").join(tr(f"clock.{c}") for c in clocks)
-        when = escalation.local(app, due)
+        when = local(app, due)
         if kind is nag.Reminder:
             lines.append(tr("sla.reminder", code=code, clock=clock, when=when, pct=round(fraction * 100)))
         elif kind is nag.Overdue:
@@ -239,9 +209,9 @@ async def _waiting(session: AsyncSession, app: App, t: Ticket, state: dict) -> d
 
 
 async def _waiting_due(session: AsyncSession, app: App, t: Ticket, now: datetime) -> None:
-    state = dict(t.sla_state or {})
+    state = dict(t.clock_state or {})
     nag.tidy(state, ())
-    at = nag_time(app)
+    at = parse_hhmm(app.org.scheduler.nag_at)
     entry, due = nag.waiting_step(await _waiting(session, app, t, state), now,
                                   lambda after: nag.next_nag_time(app.calendar, after, at))
     state["waiting"] = entry
@@ -252,13 +222,11 @@ async def _waiting_due(session: AsyncSession, app: App, t: Ticket, now: datetime
 
 async def _remind_dispatchers(session: AsyncSession, app: App, t: Ticket, entry: dict) -> None:
     """The dispatch chat hears of a ticket it keeps waiting, as a reply to its latest card."""
-    from bot.services.dispatching import dispatch_chat_id  # dispatching imports this module
-
     chat_id = await dispatch_chat_id(session, app)
     if chat_id is None:
         return
     tr = await notify.chat_translator(session, app, chat_id)
-    since = escalation.local(app, datetime.fromisoformat(entry["since"]))
+    since = local(app, datetime.fromisoformat(entry["since"]))
     key = "sla.waiting_review" if t.status == Status.REVIEW else "sla.waiting_triage"
     text = "\n".join([tr(key, code=display(t.code), since=since), tr("card.summary", text=summary(t.text or "", 60))])
     links = [link for purpose in ("dispatch_card", "review_card")
@@ -268,14 +236,5 @@ async def _remind_dispatchers(session: AsyncSession, app: App, t: Ticket, entry:
                 reply_to=latest.message_id if latest else None)
 
 
-async def _answered_close_at(session: AsyncSession, app: App, t: Ticket) -> datetime:
-    return rating_rules.answered_close_at(await _entered_at(session, t), ratings.timers(app))
-
-
-async def _close_answered(session: AsyncSession, app: App, t: Ticket, now: datetime) -> None:
-    """ANSWERED ─▶ CLOSED: nobody said the answer did not help within the window."""
-    plan("close_answered", t.status, SYSTEM)
-    if not await tickets.move(session, t.id, Status.ANSWERED.value, {
-            "status": Status.CLOSED.value, "closed_at": now, "close_reason": rating_rules.CLOSE_ANSWERED}, now):
-        return  # 没有解决我的问题 got there first
-    await tickets.add_event(session, t.id, "closed_answered", now, from_status="ANSWERED", to_status="CLOSED")
+async def answered_close_at(session: AsyncSession, app: App, t: Ticket) -> datetime:
+    return rating_rules.answered_close_at(await _entered_at(session, t), timers(app))

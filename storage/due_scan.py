@@ -1,17 +1,16 @@
-"""The deadline scan's queries (DESIGN §3): due rows by index, per-row claims, the lease.
+"""The deadline scan's queries (DESIGN §3): due rows by index, per-row claims.
 
 Nothing here walks the open tickets: every query is a primary-key or
 ``ix_tickets_next_check`` range lookup, so a scan costs what is due, not what is open.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.common import insert_ignore
-from storage.models import Lease, Ticket
+from storage.models import Ticket
 
 Cursor = tuple[datetime, int]
 
@@ -50,9 +49,10 @@ async def postpone(session: AsyncSession, ticket_id: int, seen: datetime, until:
 
 async def set_next(session: AsyncSession, ticket_id: int, when: datetime | None,
                    state: dict | None = None) -> None:
+    """The ticket's next check, and the clocks' bookkeeping when it changed."""
     values: dict = {"next_check_at": when}
     if state is not None:
-        values["sla_state"] = state
+        values["clock_state"] = state
     await session.execute(update(Ticket).where(Ticket.id == ticket_id).values(**values)
                           .execution_options(synchronize_session=False))
 
@@ -68,51 +68,3 @@ async def lock(session: AsyncSession, ticket_id: int) -> Ticket | None:
     q = (select(Ticket).where(Ticket.id == ticket_id).with_for_update(key_share=True)
          .execution_options(populate_existing=True))
     return (await session.execute(q)).scalar_one_or_none()
-
-
-async def lock_state(session: AsyncSession, ticket_id: int) -> tuple[bool, dict | None]:
-    """(found, sla_state) of a ticket, read under its row lock (see ``lock``)."""
-    q = select(Ticket.sla_state).where(Ticket.id == ticket_id).with_for_update(key_share=True)
-    row = (await session.execute(q)).first()
-    return (row is not None, row[0] if row is not None else None)
-
-
-async def set_state(session: AsyncSession, ticket_id: int, state: dict, now: datetime | None = None) -> None:
-    values: dict = {"sla_state": state}
-    if now is not None:
-        values["updated_at"] = now
-    await session.execute(update(Ticket).where(Ticket.id == ticket_id).values(**values)
-                          .execution_options(synchronize_session=False))
-
-
-async def take_lease(session: AsyncSession, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
-    """Take or renew the lease ``name`` for ``holder``; False while someone else holds it."""
-    until = now + ttl
-    if await insert_ignore(session, Lease, {"name": name, "holder": holder, "expires_at": until}):
-        return True
-    result = await session.execute(
-        update(Lease).where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
-        .values(holder=holder, expires_at=until))
-    return result.rowcount == 1
-
-
-async def release_lease(session: AsyncSession, name: str, holder: str, now: datetime) -> None:
-    await session.execute(update(Lease).where(Lease.name == name, Lease.holder == holder)
-                          .values(expires_at=now))
-
-
-async def lease_holder(session: AsyncSession, name: str) -> Lease | None:
-    return await session.get(Lease, name, populate_existing=True)
-
-
-async def mark_day(session: AsyncSession, name: str, day: str, now: datetime) -> bool:
-    """Remember that the daily job ``name`` ran for ``day`` (YYYY-MM-DD); False if it already did.
-
-    Kept in the leases table (holder = the last day, ISO dates sort as strings): the same
-    conditional update makes it idempotent across restarts and instances.
-    """
-    if await insert_ignore(session, Lease, {"name": name, "holder": day, "expires_at": now}):
-        return True
-    result = await session.execute(
-        update(Lease).where(Lease.name == name, Lease.holder < day).values(holder=day, expires_at=now))
-    return result.rowcount == 1

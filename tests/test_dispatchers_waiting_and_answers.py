@@ -1,11 +1,10 @@
-"""The reviewer's three defects, fixed (through the sandbox where a person would see it):
+"""Tickets waiting on the dispatchers, and consultations answered from the knowledge base
+(through the sandbox where a person would see it):
 
 1. A REVIEW ticket sent elsewhere (改派) keeps its dispatch buttons after a picker's 返回, and a
    ticket waiting for the dispatchers (REVIEW, TRIAGE) reminds the dispatch chat once per
    working day after its accept window.
 2. An ANSWERED consultation closes after ``sla.rating_close`` unless 没有解决我的问题 was pressed.
-3. ``deadlines.update_state``: read-modify-write of ``sla_state`` under the row lock never
-   loses the marks the scan committed meanwhile.
 
 The clock starts Monday 2026-11-23 09:00 Shanghai (tests/harness.py).
 """
@@ -16,15 +15,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql
 
 from bot.domain import nag
-from bot.domain.lifecycle import Actor, Forbidden, NotAllowed, Status, plan
+from bot.domain.lifecycle import Actor, Forbidden, NotAllowed, Status, authorise
 from bot.sandbox import TelegramSandbox
-from bot.services import deadlines, ratings
 from scheduler.jobs import scan
-from storage import scan as scan_store
-from storage import tickets
 from storage.models import Ticket, TicketEvent
 from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, World
 
@@ -123,7 +118,7 @@ async def test_review_sent_elsewhere_keeps_its_buttons_after_back_and_can_still_
     await press(world, DISPATCHER, DISPATCH_CHAT, world.sb.message(DISPATCH_CHAT, card["message_id"]), "水务局")
     t = await ticket(world)
     assert t.status == "DISPATCHED" and t.lead_dept == "sw"
-    assert "waiting" not in (t.sla_state or {}) and t.next_check_at is not None
+    assert "waiting" not in (t.clock_state or {}) and t.next_check_at is not None
 
 
 async def test_a_ticket_under_review_reminds_the_dispatch_chat_each_working_day(world: World):
@@ -152,7 +147,7 @@ async def test_a_ticket_under_review_reminds_the_dispatch_chat_each_working_day(
     # A decision stops the reminders.
     await press(world, DISPATCHER, DISPATCH_CHAT, review, "退回重办")
     t = await ticket(world)
-    assert t.status == "REOPENED" and "waiting" not in t.sla_state
+    assert t.status == "REOPENED" and "waiting" not in t.clock_state
     await scan_at(world, sh(2026, 11, 30, 9, 1))
     await scan_at(world, sh(2026, 12, 1, 9, 1))
     assert len(said(world, DISPATCH_CHAT, "审核提醒")) == 3
@@ -200,12 +195,12 @@ def test_waiting_entry_is_kept_while_the_same_wait_goes_on():
 # ---------------------------------------------------------------- 2. ANSWERED ─▶ CLOSED
 
 def test_only_the_system_closes_an_answered_consultation():
-    assert plan("close_answered", "ANSWERED", {Actor.SYSTEM}) is Status.CLOSED
+    assert authorise("close_answered", "ANSWERED", {Actor.SYSTEM}) is Status.CLOSED
     for who in (Actor.DISPATCHER, Actor.REPORTER, Actor.ADMIN):
         with pytest.raises(Forbidden):
-            plan("close_answered", "ANSWERED", {who})
+            authorise("close_answered", "ANSWERED", {who})
     with pytest.raises(NotAllowed):
-        plan("close_answered", "TRIAGE", {Actor.SYSTEM})
+        authorise("close_answered", "TRIAGE", {Actor.SYSTEM})
 
 
 async def test_an_answered_consultation_closes_after_the_rating_window(world: World):
@@ -246,77 +241,3 @@ async def test_not_helpful_before_the_window_keeps_the_ticket_open(world: World)
     t = await ticket(world)
     assert t.status == "TRIAGE" and t.closed_at is None and t.close_reason is None
     assert "closed_answered" not in [e.kind for e in await events(world)]
-
-
-# ---------------------------------------------------------------- 3. sla_state under the row lock
-
-async def test_update_state_keeps_marks_committed_after_the_ticket_was_read(world: World):
-    """A progress note's read of the ticket, then the scan's overdue/card marks, then its write."""
-    async with world.app.sessions() as s:
-        t = await tickets.create(s, now=world.app.now(), code_year=2026, status="ACCEPTED", kind="help",
-                                 urgency="normal", text="垃圾没人清运", reporter_id=RESIDENT,
-                                 sla_state={"clocks": {}})
-        await s.commit()
-    tid = t.id
-    async with world.app.sessions() as handler:
-        stale = await tickets.get(handler, tid)  # what handling.progress loads first
-        await handler.commit()  # SQLite: end the read so the scan may write in between
-
-        async with world.app.sessions() as scanner:  # the scan commits its bookkeeping meanwhile
-            await scan_store.set_next(scanner, tid, None, {"clocks": {"resolve": {"overdue": "x"}},
-                                                           "carded": ["cgj:0"], "nag_at": "y"})
-            await scanner.commit()
-
-        assert "carded" not in stale.sla_state  # the handler's copy is stale
-        now = world.app.now()
-        state = await deadlines.update_state(handler, tid, lambda s: s.setdefault("progress_at", now.isoformat()),
-                                             now=now)
-        assert state["carded"] == ["cgj:0"] and state["progress_at"] == now.isoformat()
-        assert stale.sla_state == state and stale not in handler.dirty  # kept in step, not dirty
-        # The progress_at of the first note stays (setdefault): a second note changes nothing.
-        await deadlines.update_state(handler, tid, lambda s: s.setdefault("progress_at", "later"))
-        await handler.commit()
-    fresh = await ticket(world, tid)
-    assert fresh.sla_state == {"clocks": {"resolve": {"overdue": "x"}}, "carded": ["cgj:0"], "nag_at": "y",
-                               "progress_at": now.isoformat()}
-    assert fresh.updated_at == now
-
-
-async def test_rating_bookkeeping_keeps_the_scan_marks(world: World):
-    async with world.app.sessions() as s:
-        t = await tickets.create(s, now=world.app.now(), code_year=2026, status="RESOLVED", kind="help",
-                                 urgency="normal", text="垃圾没人清运", reporter_id=RESIDENT,
-                                 sla_state={"carded": ["cgj:0"], "on_time": [0]})
-        await s.commit()
-        await ratings._put_state(s, world.app, t.id, reminded_at="z")
-        await s.commit()
-    state = (await ticket(world, t.id)).sla_state
-    assert state["carded"] == ["cgj:0"] and state["on_time"] == [0] and state["rating"]["reminded_at"] == "z"
-
-
-async def test_update_state_of_a_missing_ticket_raises(world: World):
-    async with world.app.sessions() as s:
-        with pytest.raises(LookupError):
-            await deadlines.update_state(s, 987654, lambda state: None)
-
-
-async def test_state_reads_take_the_row_lock_on_postgresql():
-    captured = []
-
-    class Recorder:
-        async def execute(self, stmt):  # noqa: ANN001, ANN202
-            captured.append(str(stmt.compile(dialect=postgresql.dialect())))
-
-            class Result:
-                def first(self):  # noqa: ANN202
-                    return None
-
-                def scalar_one_or_none(self):  # noqa: ANN202
-                    return None
-
-            return Result()
-
-    assert await scan_store.lock_state(Recorder(), 1) == (False, None)
-    assert await scan_store.lock(Recorder(), 1) is None
-    assert all(q.rstrip().endswith("FOR NO KEY UPDATE") for q in captured) and len(captured) == 2
-

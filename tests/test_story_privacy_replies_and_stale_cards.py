@@ -1,4 +1,4 @@
-"""Stories from the review: privacy in public chats, replies that belong to tickets, stale cards."""
+"""Stories: privacy in public chats, replies that belong to tickets, stale cards, long results, albums."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,16 @@ from sqlalchemy import func, select
 
 from storage.models import Ticket, TicketEvent
 from tests.harness import (
-    CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, RESIDENT_2, SW_CHAT, SW_HANDLER, World,
+    CGJ_CHAT,
+    COMMUNITY,
+    DISPATCH_CHAT,
+    DISPATCHER,
+    HANDLER_A,
+    RESIDENT,
+    RESIDENT_2,
+    SW_CHAT,
+    SW_HANDLER,
+    World,
 )
 from tests.test_story_dispatch import dispatch_and_accept, file_garbage_appeal, press
 

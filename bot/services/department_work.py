@@ -1,0 +1,256 @@
+"""A department's work on a ticket, in its chat: 签收, 退单, progress by reply, 办结, 申请延期 (DESIGN §2).
+
+Comes after bot/services/dispatch.py; a resolution asks the reporter to rate it
+(bot/services/ratings.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import ExtDecision, button
+from bot.context import App
+from bot.domain.appeal import Photo
+from bot.domain.codes import display
+from bot.domain.dates import find_date, strip_date
+from bot.domain.lifecycle import WORKING, Refusal, Stale, Status, authorise
+from bot.services import clocks, department_cards, dispatch_cards, notify, ratings, transition
+from bot.services.access import Roles
+from bot.services.addressing import (
+    department_of_chat,
+    dept_names,
+    dispatch_chat_id,
+    dispatch_translator,
+    lead_department,
+    load,
+    person_name,
+)
+from bot.services.prompts import prompt
+from storage import assignments, directory, extensions, tickets
+from storage.common import serialize
+from storage.models import Ticket
+
+
+async def accept(session: AsyncSession, app: App, ticket_id: int, roles: Roles) -> Ticket:
+    t = await load(session, ticket_id)
+    try:
+        t = await transition.move(session, app, t, "accept", roles.actors_for(t), event="accepted",
+                                  actor_id=roles.user_id, values={"owner_id": roles.user_id, "accepted_at": app.now()},
+                                  data={"dept": t.lead_dept})
+    except Stale:
+        fresh = await load(session, ticket_id)
+        if fresh.owner_id:
+            raise Refusal("accept.taken", name=await person_name(session, fresh.owner_id) or "") from None
+        raise
+    await department_cards.refresh(session, app, t)
+    await notify.tell_reporter(session, app, t, "reporter.accepted", code=display(t.code))
+    return t
+
+
+async def coaccept(session: AsyncSession, app: App, ticket_id: int, roles: Roles, chat_id: int) -> Ticket:
+    """协办签收: a co-department confirms it takes part; once per department."""
+    t = await load(session, ticket_id)
+    if t.status not in WORKING:
+        raise Refusal("error.stale")
+    dept_code = await department_of_chat(session, chat_id)
+    co = {d.dept_code for d in await tickets.departments_of(session, t.id) if d.role == "co"}
+    if dept_code is None or dept_code not in co or not roles.handles(dept_code):
+        raise Refusal("error.forbidden")
+    if not await tickets.mark_co_accepted(session, t.id, dept_code, roles.user_id):
+        raise Refusal("coaccept.already")
+    await tickets.add_event(session, t.id, "co_accepted", app.now(), actor_id=roles.user_id, data={"dept": dept_code})
+    dept = await directory.department(session, dept_code)
+    for link in await tickets.links_of(session, t.id, "co_card", dept.chat_id if dept else None):
+        tr = await notify.chat_translator(session, app, link.chat_id)
+        notify.edit(session, app, link.chat_id, link.message_id, None, None, ticket=t)
+        notify.send(session, app, link.chat_id, tr("coaccept.done", code=display(t.code),
+                                                    name=await person_name(session, roles.user_id) or ""),
+                    reply_to=link.message_id, ticket=t, purpose="dept_note")
+    return t
+
+
+async def ask(session: AsyncSession, app: App, ticket_id: int, roles: Roles, action: str, chat_id: int,
+              card_message_id: int) -> Ticket:
+    """退单 / 办结 / 申请延期 need words first: ask the presser for them by reply."""
+    t = await load(session, ticket_id)
+    authorise(action, t.status, roles.actors_for(t))
+    await prompt(session, app, chat_id, t, roles.user_id, f"{action}_prompt", f"prompt.{action}",
+                 reply_to=card_message_id)
+    return t
+
+
+async def return_ticket(session: AsyncSession, app: App, ticket_id: int, roles: Roles, reason: str) -> Ticket:
+    t = await load(session, ticket_id)
+    actors = roles.actors_for(t)
+    authorise("return", t.status, actors)
+    reason = reason.strip()
+    if len(reason) < 2:
+        raise Refusal("return.no_reason")
+    dept = t.lead_dept
+    # The returning department's card loses its buttons; written first, while the ticket still
+    # names that department (a lost race rolls it back with the rest).
+    await department_cards.refresh(session, app, t, lambda tr: tr("card.returned", reason=reason),
+                                   with_buttons=False)
+    t = await transition.move(session, app, t, "return", actors, event="returned", actor_id=roles.user_id,
+                              values={"returns_count": t.returns_count + 1, "lead_dept": None, "accept_due": None,
+                                      "resolve_due": None, "progress_due": None},
+                              data={"reason": reason, "dept": dept})
+    names = await dept_names(session)
+    tr = await dispatch_translator(session, app)
+    await dispatch_cards.post(session, app, t, tr("card.returned_note", dept=names.get(dept, dept), reason=reason,
+                                                  count=t.returns_count))
+    return t
+
+
+@dataclass(frozen=True)
+class Album:
+    """Where an album reply came from: its other photos arrive as separate messages."""
+
+    chat_id: int
+    group: str
+
+
+async def _with_album(session: AsyncSession, album: Album | None, photos: list[Photo]) -> list[Photo]:
+    """Serialise the album's items and collect those that arrived before the captioned one."""
+    if album is None:
+        return photos
+    await serialize(session, "album", album.chat_id, album.group)
+    early = await tickets.take_buffered(session, album.chat_id, album.group)
+    return photos + [Photo(b.file_id, b.file_unique_id, b.kind) for b in early]
+
+
+async def album_item(session: AsyncSession, app: App, ticket_id: int, album: Album, message_id: int,
+                     user_id: int, photos: list[Photo]) -> None:
+    """A wordless photo of an album replying to a card or the 办结 prompt: it belongs with its
+    captioned sibling — attached (and passed on) if that one was handled, else kept until it is."""
+    await serialize(session, "album", album.chat_id, album.group)
+    done = await tickets.event_for_album(session, ticket_id, album.group)
+    if done is None:
+        for p in photos:
+            await tickets.buffer_media(session, chat_id=album.chat_id, message_id=message_id,
+                                       media_group_id=album.group, user_id=user_id, kind=p.kind, file_id=p.file_id,
+                                       file_unique_id=p.file_unique_id, created_at=app.now())
+        return
+    source = "result" if done.kind == "resolved" else "progress"
+    t = await load(session, ticket_id)
+    await _attach(session, app, t, photos, source, user_id)
+    await _media_to_reporter(session, app, t, [p.file_id for p in photos if p.kind == "photo"], f"{source}_media")
+
+
+async def _attach(session: AsyncSession, app: App, t: Ticket, photos: list[Photo], source: str,
+                  user_id: int | None) -> None:
+    for p in photos:
+        await tickets.add_attachment(session, t.id, file_id=p.file_id, file_unique_id=p.file_unique_id, kind=p.kind,
+                                     source=source, now=app.now(), added_by=user_id)
+
+
+async def progress(session: AsyncSession, app: App, ticket_id: int, roles: Roles, text: str,
+                   photos: list[Photo], album: Album | None = None) -> Ticket:
+    t = await load(session, ticket_id)
+    if t.status == Status.DISPATCHED:
+        raise Refusal("progress.accept_first")
+    actors = roles.actors_for(t)
+    authorise("progress", t.status, actors)
+    photos = await _with_album(session, album, photos)
+    await _attach(session, app, t, photos, "progress", roles.user_id)
+    first = {} if t.first_progress_at else {"first_progress_at": app.now()}
+    t = await transition.record(session, app, t, "progress", actors, event="progress", actor_id=roles.user_id,
+                                values=first,
+                                data={"text": text, "photos": len(photos), "album": album.group if album else None})
+    await notify.tell_reporter(session, app, t, "reporter.progress", code=display(t.code), text=text or "📷")
+    await _media_to_reporter(session, app, t, [p.file_id for p in photos if p.kind == "photo"], "progress_media")
+    return t
+
+
+async def _media_to_reporter(session: AsyncSession, app: App, t: Ticket, file_ids: list[str], purpose: str) -> None:
+    if not file_ids:
+        return
+    reporter = await directory.person(session, t.reporter_id) if t.reporter_id else None
+    if reporter and reporter.started and not reporter.blocked:
+        notify.send_media(session, app, reporter.id, file_ids, None, ticket=t, purpose=purpose)
+    elif t.origin_chat_id:
+        notify.send_media(session, app, t.origin_chat_id, file_ids, None, thread_id=t.origin_thread_id,
+                          reply_to=t.origin_message_id, ticket=t, purpose=purpose)
+
+
+async def resolve(session: AsyncSession, app: App, ticket_id: int, roles: Roles, text: str,
+                  photos: list[Photo], album: Album | None = None) -> Ticket:
+    t = await load(session, ticket_id)
+    actors = roles.actors_for(t)
+    authorise("resolve", t.status, actors)
+    text = text.strip()
+    if len(text) < 2:
+        raise Refusal("resolve.no_result")
+    photos = await _with_album(session, album, photos)
+    t = await transition.move(
+        session, app, t, "resolve", actors, event="resolved", actor_id=roles.user_id,
+        values={"resolved_at": app.now(), "result_text": text, "owner_id": t.owner_id or roles.user_id},
+        data={"text": text, "photos": len(photos), "album": album.group if album else None},
+        then=lambda moved: ratings.open_round(session, app, moved))
+    await _attach(session, app, t, photos, "result", roles.user_id)
+    await department_cards.refresh(session, app, t, lambda tr: tr("card.resolved"), with_buttons=False)
+    await notify.tell_reporter(session, app, t, "reporter.resolved", code=display(t.code), text=text)
+    await _media_to_reporter(session, app, t, [p.file_id for p in photos if p.kind == "photo"], "result_media")
+    await ratings.ask(session, app, t)
+    return t
+
+
+async def request_extension(session: AsyncSession, app: App, ticket_id: int, roles: Roles, words: str) -> Ticket:
+    t = await load(session, ticket_id)
+    authorise("extend", t.status, roles.actors_for(t))
+    now = app.now()
+    local_today = now.astimezone(app.tz).date()
+    day = find_date(words, local_today)
+    reason = strip_date(words)
+    if day is None or day <= local_today:
+        raise Refusal("extend.bad_date")
+    if len(reason) < 2:
+        raise Refusal("extend.no_reason")
+    new_due = datetime.combine(day, time(23, 59, 59), tzinfo=app.tz)
+    ext = await extensions.create(session, t.id, roles.user_id, reason, new_due, now)
+    await tickets.add_event(session, t.id, "extension_asked", now, actor_id=roles.user_id,
+                            data={"reason": reason, "until": day.isoformat()})
+    chat_id = await dispatch_chat_id(session, app)
+    names = await dept_names(session)
+    if chat_id is not None:
+        tr = await notify.chat_translator(session, app, chat_id)
+        kb = [[button(tr("btn.approve"), ExtDecision(action="approve", extension_id=ext.id)),
+               button(tr("btn.refuse"), ExtDecision(action="refuse", extension_id=ext.id))]]
+        notify.send(session, app, chat_id, tr("ext.card", code=display(t.code), dept=names.get(t.lead_dept, "-"),
+                                              reason=reason, until=day.isoformat()),
+                    keyboard=kb, ticket=t, purpose="ext_card")
+    return t
+
+
+async def decide_extension(session: AsyncSession, app: App, extension_id: int, roles: Roles,
+                           approve: bool) -> tuple[Ticket, bool]:
+    ext = await extensions.get(session, extension_id)
+    if ext is None:
+        raise Refusal("error.bad_button")
+    t = await load(session, ext.ticket_id)
+    authorise("decide_extension", t.status, roles.actors_for(t))
+    now = app.now()
+    if not await extensions.decide(session, ext.id, "approved" if approve else "refused", roles.user_id, now):
+        raise Refusal("ext.already")
+    if approve and ext.new_due is not None:
+        await tickets.touch(session, t.id, {"resolve_due": ext.new_due}, now)
+        await assignments.extended(session, t.id, ext.new_due)
+    await tickets.add_event(session, t.id, "extension_approved" if approve else "extension_refused", now,
+                            actor_id=roles.user_id, data={"until": ext.new_due.isoformat()})
+    t = await load(session, t.id)
+    await clocks.reschedule(session, app, t)
+    dept = await lead_department(session, t)
+    until = ext.new_due.astimezone(app.tz).strftime("%Y-%m-%d")
+    if dept and dept.chat_id:
+        tr = await notify.chat_translator(session, app, dept.chat_id)
+        notify.send(session, app, dept.chat_id,
+                    tr("ext.approved" if approve else "ext.refused", code=display(t.code), until=until),
+                    ticket=t, purpose="dept_note")
+    for link in await tickets.links_of(session, t.id, "ext_card"):
+        tr = await notify.chat_translator(session, app, link.chat_id)
+        notify.edit(session, app, link.chat_id, link.message_id,
+                    tr("ext.decided", code=display(t.code), until=until,
+                       decision=tr("ext.yes" if approve else "ext.no")), None, ticket=t)
+    return t, approve

@@ -1,0 +1,167 @@
+"""The dispatch chat's decisions: 派单 (to a department), 合并, 分流, 驳回 (DESIGN §2, issue 3).
+
+Comes after triage (bot/services/triage.py); a dispatch hands the ticket to the department's
+chat (bot/services/department_cards.py), where bot/services/department_work.py takes over.
+"""
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import App
+from bot.domain.codes import display, parse_code
+from bot.domain.lifecycle import FINAL, Actor, Refusal, Status, authorise, require_actor
+from bot.services import clocks, department_cards, dispatch_cards, notify, transition
+from bot.services.access import Roles
+from bot.services.addressing import dept_names, dispatch_translator, load
+from bot.services.prompts import prompt
+from storage import directory, tickets
+from storage.models import Ticket
+
+SYSTEM = frozenset({Actor.SYSTEM})
+
+
+async def to_triage(session: AsyncSession, app: App, t: Ticket, note: str | None = None) -> None:
+    """A ticket waiting for a dispatcher: auto-dispatch when confident, else a card."""
+    route = t.route or {}
+    confident = route.get("confidence", 0) >= app.org.dispatch.confidence and route.get("lead")
+    if app.org.dispatch.auto and confident and not route.get("divert") and not t.returns_count:
+        try:
+            await dispatch(session, app, t.id, None, route["lead"], list(route.get("co") or []))
+            return
+        except Refusal:
+            # The department cannot receive it (no chat, chat gone; refused before any write):
+            # a dispatcher decides instead.
+            pass
+    await dispatch_cards.post(session, app, t, note)
+
+
+async def dispatch(session: AsyncSession, app: App, ticket_id: int, roles: Roles | None, lead: str,
+                   co: list[str]) -> Ticket:
+    t = await load(session, ticket_id)
+    actors = roles.actors_for(t) if roles else SYSTEM
+    authorise("dispatch", t.status, actors)
+    dept = await directory.department(session, lead)
+    if dept is None:
+        raise Refusal("error.bad_button")
+    dept_chat = await directory.chat(session, dept.chat_id) if dept.chat_id else None
+    if dept_chat is None or not dept_chat.active:
+        raise Refusal("dispatch.no_chat", dept=dept.name)
+    now = app.now()
+    t = await transition.move(
+        session, app, t, "dispatch", actors, event="dispatched", actor_id=roles.user_id if roles else None,
+        values={"lead_dept": lead, "dispatched_at": now, "owner_id": None, "accepted_at": None,
+                **clocks.windows(app, t, now)},
+        data={"lead": lead, "co": co})
+    await tickets.set_departments(session, t.id, lead, co)
+    names = await dept_names(session)
+    who = names[lead] + (" + " + "、".join(names.get(c, c) for c in co) if co else "")
+    tr = await dispatch_translator(session, app)
+    await dispatch_cards.refresh(session, app, t, tr("card.dispatched", dept=who))
+    await department_cards.post_cards(session, app, t, lead, co)
+    await notify.tell_reporter(session, app, t, "reporter.dispatched", code=display(t.code), dept=names[lead])
+    return t
+
+
+async def set_co(session: AsyncSession, app: App, ticket_id: int, roles: Roles, dept: str) -> Ticket:
+    """Toggle a co-department on the suggestion before 派单."""
+    t = await load(session, ticket_id)
+    authorise("dispatch", t.status, roles.actors_for(t))
+    route = dict(t.route or {})
+    co = list(route.get("co") or [])
+    route["co"] = [c for c in co if c != dept] if dept in co else co + [dept]
+    await tickets.touch(session, t.id, {"route": route}, app.now())
+    t.route = route
+    return t
+
+
+async def _close(session: AsyncSession, app: App, t: Ticket, roles: Roles, action: str, event: str, data: dict,
+                 **values: object) -> Ticket:
+    """合并 / 分流 / 驳回 end a ticket before dispatch."""
+    return await transition.move(session, app, t, action, roles.actors_for(t), event=event, actor_id=roles.user_id,
+                                 values={"closed_at": app.now(), **values}, data=data)
+
+
+async def merge(session: AsyncSession, app: App, ticket_id: int, roles: Roles, target_text: str) -> Ticket:
+    t = await load(session, ticket_id)
+    authorise("merge", t.status, roles.actors_for(t))
+    code = parse_code(target_text or "")
+    target = await tickets.get_by_code(session, code) if code else None
+    if target is None:
+        raise Refusal("merge.no_target", code=(target_text or "").strip()[:30])
+    if target.id == t.id:
+        raise Refusal("merge.self")
+    if Status(target.status) in FINAL:
+        raise Refusal("merge.closed", code=display(target.code))
+    t = await _close(session, app, t, roles, "merge", "merged", {"into": target.code}, merged_into_id=target.id)
+    await tickets.add_event(session, target.id, "absorbed", app.now(), actor_id=roles.user_id, data={"from": t.code})
+    tr = await dispatch_translator(session, app)
+    await dispatch_cards.refresh(session, app, t, tr("card.merged", code=display(target.code)))
+    await notify.tell_reporter(session, app, t, "reporter.merged", code=display(t.code), target=display(target.code))
+    return t
+
+
+async def divert(session: AsyncSession, app: App, ticket_id: int, roles: Roles, channel: str) -> Ticket:
+    t = await load(session, ticket_id)
+    authorise("divert", t.status, roles.actors_for(t))
+    if channel not in dispatch_cards.DIVERT_CHANNELS:
+        raise Refusal("error.bad_button")
+    t = await _close(session, app, t, roles, "divert", "diverted", {"channel": channel}, close_reason=channel)
+    tr = await dispatch_translator(session, app)
+    await dispatch_cards.refresh(session, app, t, tr("card.diverted", channel=tr(f"divert.{channel}")))
+    await notify.tell_reporter(session, app, t, f"reporter.diverted_{channel}", code=display(t.code))
+    return t
+
+
+async def reject(session: AsyncSession, app: App, ticket_id: int, roles: Roles, reason: str) -> Ticket:
+    t = await load(session, ticket_id)
+    authorise("reject", t.status, roles.actors_for(t))
+    reason = reason.strip()
+    if len(reason) < 2:
+        raise Refusal("reject.no_reason")
+    t = await _close(session, app, t, roles, "reject", "rejected", {"reason": reason}, close_reason="rejected")
+    tr = await dispatch_translator(session, app)
+    await dispatch_cards.refresh(session, app, t, tr("card.rejected", reason=reason))
+    await notify.tell_reporter(session, app, t, "reporter.rejected", code=display(t.code), reason=reason)
+    return t
+
+
+async def ask(session: AsyncSession, app: App, ticket_id: int, roles: Roles, action: str, chat_id: int,
+              card_message_id: int) -> Ticket:
+    """合并 needs a code and 驳回 a reason: ask the dispatcher by reply."""
+    t = await load(session, ticket_id)
+    authorise(action, t.status, roles.actors_for(t))
+    await prompt(session, app, chat_id, t, roles.user_id, f"{action}_prompt", f"prompt.{action}",
+                 reply_to=card_message_id)
+    return t
+
+
+async def dispatch_suggested(session: AsyncSession, app: App, ticket_id: int, roles: Roles) -> Ticket:
+    """派单 on the card: to the suggested lead department, with the chosen co-departments."""
+    t = await load(session, ticket_id)
+    route = t.route or {}
+    if not route.get("lead"):
+        authorise("dispatch", t.status, roles.actors_for(t))
+        raise Refusal("dispatch.choose_first")
+    return await dispatch(session, app, ticket_id, roles, route["lead"], list(route.get("co") or []))
+
+
+async def dispatch_elsewhere(session: AsyncSession, app: App, ticket_id: int, roles: Roles, lead: str) -> Ticket:
+    """另选部门: another lead department; the chosen co-departments stay (minus the new lead)."""
+    t = await load(session, ticket_id)
+    co = [c for c in (t.route or {}).get("co") or [] if c != lead]
+    return await dispatch(session, app, ticket_id, roles, lead, co)
+
+
+async def show_picker(session: AsyncSession, app: App, ticket_id: int, roles: Roles, chat_id: int,
+                      message_id: int, what: str) -> None:
+    """另选部门 / 协办部门 / 分流 on the card: the choices, for those who may choose."""
+    t = await load(session, ticket_id)
+    authorise("divert" if what == "divert" else "dispatch", t.status, roles.actors_for(t))
+    await dispatch_cards.show_picker(session, app, t, chat_id, message_id, what)
+
+
+async def show_card_buttons(session: AsyncSession, app: App, ticket_id: int, roles: Roles, chat_id: int,
+                            message_id: int) -> None:
+    t = await load(session, ticket_id)
+    require_actor("dispatch", roles.actors_for(t))
+    await dispatch_cards.show_buttons(session, app, t, roles.actors_for(t), chat_id, message_id)

@@ -1,0 +1,136 @@
+"""The dispatch chat's card for a ticket: its text, its buttons and pickers, posting and rewriting it."""
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import PickDept, TicketAct, button
+from bot.context import App
+from bot.domain.intake import summary
+from bot.domain.lifecycle import Actor, TransitionError, authorise
+from bot.i18n import Translator
+from bot.services import notify
+from bot.services.addressing import dept_names, dispatch_chat_id
+from bot.services.ticket_lines import head
+from storage import directory, tickets
+from storage.models import Department, Ticket
+
+DIVERT_CHANNELS = ("litigation", "arbitration", "reconsideration", "discipline")
+CARD_ACTIONS = ("dispatch", "merge", "divert", "reject")
+
+
+def card_text(tr: Translator, t: Ticket, photos: int, area: str | None, names: dict[str, str],
+              note: str | None = None) -> str:
+    route = t.route or {}
+    lines = [head(tr, t), tr("card.area", area=area or tr("card.no_area")), tr("card.summary", text=summary(t.text))]
+    if photos:
+        lines.append(tr("card.photos", count=photos))
+    if t.latitude is not None:
+        lines.append(tr("card.has_location"))
+    if t.on_behalf_name:
+        lines.append(tr("card.on_behalf"))
+    if route.get("lead"):
+        co = "、".join(names.get(c, c) for c in route.get("co") or [])
+        lines.append(tr("card.suggest", dept=names.get(route["lead"], route["lead"]),
+                        category=route.get("category") or "-", co=co or "-",
+                        confidence=f"{route.get('confidence', 0):.0%}",
+                        why="、".join(route.get("matched") or []) or "-"))
+    else:
+        lines.append(tr("card.no_suggestion"))
+    if route.get("urgent"):
+        lines.append(tr("card.urgent_why", why="、".join(route.get("urgent_matched") or [])))
+    if route.get("divert"):
+        lines.append(tr("card.divert_hint", why="、".join(route.get("divert_matched") or [])))
+    if t.returns_count:
+        lines.append(tr("card.returns", count=t.returns_count))
+    if note:
+        lines.append(note)
+    return "\n".join(lines)
+
+
+def keyboard(tr: Translator, t: Ticket) -> list[list[dict]]:
+    lead = (t.route or {}).get("lead")
+    first = [button(tr("btn.dispatch"), TicketAct(action="dispatch", ticket_id=t.id))] if lead else []
+    return [
+        first + [button(tr("btn.choose_dept"), TicketAct(action="route", ticket_id=t.id))],
+        [button(tr("btn.co"), TicketAct(action="co", ticket_id=t.id)),
+         button(tr("btn.merge"), TicketAct(action="merge", ticket_id=t.id))],
+        [button(tr("btn.divert"), TicketAct(action="divert", ticket_id=t.id)),
+         button(tr("btn.reject"), TicketAct(action="reject", ticket_id=t.id))],
+    ]
+
+
+def dept_picker(tr: Translator, t: Ticket, depts: list[Department], role: str) -> list[list[dict]]:
+    chosen = set((t.route or {}).get("co") or [])
+    rows, row = [], []
+    for d in depts:
+        mark = "✓ " if role == "co" and d.code in chosen else ""
+        row.append(button(mark + d.name, PickDept(role=role, ticket_id=t.id, dept=d.code)))
+        if len(row) == 2:
+            rows.append(row)
+            row = []
+    if row:
+        rows.append(row)
+    rows.append([button(tr("btn.back"), PickDept(role="done", ticket_id=t.id, dept="-"))])
+    return rows
+
+
+def divert_picker(tr: Translator, t: Ticket) -> list[list[dict]]:
+    def pick(c: str) -> dict:
+        return button(tr(f"divert.{c}"), PickDept(role="divert", ticket_id=t.id, dept=c))
+
+    return [[pick(c) for c in DIVERT_CHANNELS[:2]], [pick(c) for c in DIVERT_CHANNELS[2:]],
+            [button(tr("btn.back"), PickDept(role="done", ticket_id=t.id, dept="-"))]]
+
+
+async def _text(session: AsyncSession, app: App, tr: Translator, t: Ticket, note: str | None) -> str:
+    names = await dept_names(session)
+    area = await directory.area(session, t.area_code) if t.area_code else None
+    return card_text(tr, t, await tickets.count_attachments(session, t.id), area.name if area else None, names, note)
+
+
+async def post(session: AsyncSession, app: App, t: Ticket, note: str | None = None) -> None:
+    """A new card in the dispatch chat, with the buttons."""
+    chat_id = await dispatch_chat_id(session, app)
+    if chat_id is None:
+        return
+    tr = await notify.chat_translator(session, app, chat_id)
+    notify.send(session, app, chat_id, await _text(session, app, tr, t, note), keyboard=keyboard(tr, t), ticket=t,
+                purpose="dispatch_card")
+
+
+async def refresh(session: AsyncSession, app: App, t: Ticket, note: str | None, with_buttons: bool = False) -> None:
+    """Rewrite the dispatch card(s) of a ticket after a decision."""
+    for link in await tickets.links_of(session, t.id, "dispatch_card"):
+        tr = await notify.chat_translator(session, app, link.chat_id)
+        notify.edit(session, app, link.chat_id, link.message_id, await _text(session, app, tr, t, note),
+                    keyboard(tr, t) if with_buttons else None, ticket=t)
+
+
+async def show_buttons(session: AsyncSession, app: App, t: Ticket, actors: set[Actor], chat_id: int,
+                       message_id: int) -> None:
+    """返回 from a picker: the card with its buttons again while any of them may still act.
+
+    The same rules as the buttons themselves (lifecycle.authorise): 派单 / 另选部门 / 协办部门 from
+    TRIAGE and from REVIEW (a dispatch card posted by 改派), 合并 / 分流 / 驳回 from NEW and
+    TRIAGE — so a REVIEW ticket is never left on a card without buttons.
+    """
+    def allowed(action: str) -> bool:
+        try:
+            authorise(action, t.status, actors)
+        except TransitionError:
+            return False
+        return True
+
+    tr = await notify.chat_translator(session, app, chat_id)
+    kb = keyboard(tr, t) if any(allowed(a) for a in CARD_ACTIONS) else None
+    notify.edit(session, app, chat_id, message_id, await _text(session, app, tr, t, None), kb, ticket=t)
+
+
+async def show_picker(session: AsyncSession, app: App, t: Ticket, chat_id: int, message_id: int, what: str) -> None:
+    tr = await notify.chat_translator(session, app, chat_id)
+    if what == "divert":
+        kb = divert_picker(tr, t)
+    else:
+        depts = [d for d in await directory.departments(session) if d.chat_id is not None]
+        kb = dept_picker(tr, t, depts, "lead" if what == "route" else "co")
+    notify.edit(session, app, chat_id, message_id, None, kb, ticket=t)

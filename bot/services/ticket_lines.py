@@ -1,0 +1,26 @@
+"""Lines every card about a ticket shares (its head, local times), whatever the chat."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.context import App
+from bot.domain import rating as rating_rules
+from bot.domain.codes import display
+from bot.i18n import Translator
+from storage.models import Ticket
+
+
+def head(tr: Translator, t: Ticket) -> str:
+    flag = "🔴 " if t.urgency == "urgent" else ""
+    return tr("card.head", flag=flag, code=display(t.code), kind=tr(f"kind.{t.kind}"),
+              urgency=tr(f"urgency.{t.urgency}"))
+
+
+def local(app: App, when: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
+    return when.astimezone(app.tz).strftime(fmt) if when else "-"
+
+
+def reason_text(tr: Translator, code: str | None, words: str | None) -> str:
+    """Why a reporter was not satisfied: the reason's label and their words."""
+    label = tr(f"rate.reason.{code}") if code and code in (*rating_rules.REASONS, rating_rules.NO_REASON) else "-"
+    return f"{label}：{rating_rules.clip(words, 300)}" if words else label
