@@ -4,7 +4,6 @@ department's ticket; a POST without its CSRF token), each with nothing changed."
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp

@@ -1,4 +1,4 @@
-"""Migration 0003 carries a live database made by 0001 over: what `sla_state` held for others lands in
+"""Migration 0004 carries a live database made by 0001 over: what `sla_state` held for others lands in
 columns and tables, the clocks keep their own keys, and reports can count assignments."""
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ async def _seed(url: str) -> None:
     await engine.dispose()
 
 
-async def test_0003_moves_json_facts_into_columns(tmp_path):
+async def test_0004_moves_json_facts_into_columns(tmp_path):
     url = await fresh_database(tmp_path)
     await asyncio.to_thread(command.upgrade, alembic_config(url), "0001")
     await _seed(url)

@@ -1,6 +1,6 @@
 """What the console shows and does: the queue, a ticket's page, its photos, and its actions.
 
-Actions are the very operations the buttons call (dispatching.dispatch / merge / reject),
+Actions are the very operations the buttons call (bot/services/dispatch.py: dispatch / merge / reject),
 with the staff member's roles, so the chats hear exactly what a button press tells them.
 """
 from __future__ import annotations
@@ -13,14 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import App
 from bot.domain.codes import parse_code
 from bot.domain.lifecycle import WORKING, Refusal, Status
-from bot.services import triage  # noqa: F401 — loads the services in the order their imports need
-from bot.services import dispatching
+from bot.services import dispatch as dispatch_service
 from bot.services.console_auth import Staff
 from storage import console as store
 from storage import directory, tickets
 from storage import ratings as ratings_store
 from storage.console import QueueFilter
-from storage.models import Attachment, Card, ChannelRequest, Rating, Ticket, TicketEvent
+from storage.models import Attachment, Card, ChannelRequest, RatingRound, Ticket, TicketEvent
 
 OPEN_STATUSES = [s.value for s in Status if s.value not in ("CLOSED", "DIVERTED", "MERGED", "REJECTED")]
 
@@ -57,7 +56,7 @@ class TicketPage:
     events: list[TicketEvent]
     photos: list[Attachment]
     departments: list[tuple[str, str, str]]  # (code, lead|co, name)
-    ratings: list[Rating]
+    ratings: list[RatingRound]
     cards: list[Card]
     contact: ChannelRequest | None
     merged: list[Ticket]
@@ -148,21 +147,21 @@ async def dispatch(session: AsyncSession, app: App, staff: Staff, code_text: str
     t = await _visible(session, staff, code_text)
     if not staff.roles.can_dispatch:
         raise Refusal("error.forbidden")
-    return await dispatching.dispatch(session, app, t.id, staff.roles, lead, [c for c in co if c != lead])
+    return await dispatch_service.dispatch(session, app, t.id, staff.roles, lead, [c for c in co if c != lead])
 
 
 async def merge(session: AsyncSession, app: App, staff: Staff, code_text: str, target: str) -> Ticket:
     t = await _visible(session, staff, code_text)
     if not staff.roles.can_dispatch:
         raise Refusal("error.forbidden")
-    return await dispatching.merge(session, app, t.id, staff.roles, target)
+    return await dispatch_service.merge(session, app, t.id, staff.roles, target)
 
 
 async def reject(session: AsyncSession, app: App, staff: Staff, code_text: str, reason: str) -> Ticket:
     t = await _visible(session, staff, code_text)
     if not staff.roles.can_dispatch:
         raise Refusal("error.forbidden")
-    return await dispatching.reject(session, app, t.id, staff.roles, reason)
+    return await dispatch_service.reject(session, app, t.id, staff.roles, reason)
 
 
 def allowed_actions(staff: Staff, t: Ticket) -> list[str]:

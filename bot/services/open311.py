@@ -149,7 +149,7 @@ async def file_request(session: AsyncSession, app: App, form: dict[str, str]) ->
 
     now = app.now()
     text = description + (f"\n📍 {address}" if address else "")
-    suggestion = app.router.suggest(text)
+    suggestion = app.matcher.suggest(text)
     route = suggestion_json(suggestion) if suggestion else {}
     # The requester chose the service: that is the category, whatever the words suggest.
     route.update(category=row.category, lead=row.lead, co=list(row.co), kind=row.kind, confidence=1.0,
@@ -159,7 +159,7 @@ async def file_request(session: AsyncSession, app: App, form: dict[str, str]) ->
     ticket = await tickets.create(
         session, now=now, code_year=now.astimezone(app.tz).year, kind=row.kind,
         urgency="urgent" if urgent else "normal", status=Status.NEW.value, text=text, area_code=area,
-        reporter_id=None, latitude=lat, longitude=lon, category=row.category, route=route)
+        reporter_id=None, latitude=lat, longitude=lon, category=row.category, route=route, channel=channel)
     await store.add_channel_request(session, ticket.id, channel, now, **{
         f: ((form.get(f) or "").strip() or None) for f in CONTACT_FIELDS})
     await tickets.add_event(session, ticket.id, "created", now, to_status=Status.NEW.value,

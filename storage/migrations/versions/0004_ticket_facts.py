@@ -12,8 +12,8 @@ Moves what `tickets.sla_state` held for others into columns and tables, and keep
 * `assignments`: one row per dispatch to a lead department, rebuilt from the events;
 * `tickets.channel` ('telegram' for every existing ticket).
 
-Revision ID: 0003_ticket_facts
-Revises: 0002_outbox_priority
+Revision ID: 0004_ticket_facts
+Revises: 0003_console
 """
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from alembic import op
 
 import storage.models
 
-revision = '0003_ticket_facts'
-down_revision = '0002_outbox_priority'
+revision = '0004_ticket_facts'
+down_revision = '0003_console'
 branch_labels = None
 depends_on = None
 
@@ -213,4 +213,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("0003_ticket_facts moves data out of JSON; restore a backup to go back")
+    raise NotImplementedError("0004_ticket_facts moves data out of JSON; restore a backup to go back")
