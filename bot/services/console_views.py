@@ -104,7 +104,9 @@ async def _visible(session: AsyncSession, staff: Staff, code_text: str) -> Ticke
     t = await tickets.get_by_code(session, code) if code else None
     if t is None:
         raise NotFound(code_text)
-    depts = {d.dept_code for d in await tickets.departments_of(session, t.id)} | ({t.lead_dept} - {None})
+    depts = {d.dept_code for d in await tickets.departments_of(session, t.id)}
+    if t.lead_dept:
+        depts.add(t.lead_dept)
     if not staff.may_see(depts):
         raise NotFound(code_text)
     return t
@@ -116,7 +118,8 @@ async def ticket_page(session: AsyncSession, app: App, staff: Staff, code_text: 
     contact = await store.channel_request(session, t.id)
     events = await tickets.events(session, t.id)
     people: dict[int, str] = {}
-    for uid in {e.actor_id for e in events if e.actor_id} | {t.reporter_id, t.owner_id} - {None}:
+    ids = {e.actor_id for e in events} | {t.reporter_id, t.owner_id}
+    for uid in (i for i in ids if i is not None):
         person = await directory.person(session, uid)
         people[uid] = (person.full_name or person.username or str(uid)) if person else str(uid)
     merged_into = await tickets.get(session, t.merged_into_id) if t.merged_into_id else None
