@@ -27,7 +27,10 @@ async def use_login(session: AsyncSession, nonce: str, user_id: int, now: dateti
 
 
 async def open_session(session: AsyncSession, *, sid_hash: str, user_id: int, csrf: str, now: datetime,
-                       expires_at: datetime) -> None:
+                       expires_at: datetime, forget_logins_before: datetime) -> None:
+    """A new session; expired sessions and spent links too old to pass the age check anyway are swept."""
+    await session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at <= now))
+    await session.execute(delete(ConsoleLogin).where(ConsoleLogin.used_at < forget_logins_before))
     session.add(ConsoleSession(id=sid_hash, user_id=user_id, csrf=csrf, created_at=now, expires_at=expires_at))
     await session.flush()
 

@@ -124,7 +124,7 @@ async def open_session(session: AsyncSession, app: App, token: str) -> tuple[str
         raise LoginRefused("console.link_used")
     secret, expires = secrets.token_urlsafe(32), now + SESSION_TTL
     await store.open_session(session, sid_hash=_hash(secret), user_id=user_id, csrf=secrets.token_urlsafe(24),
-                             now=now, expires_at=expires)
+                             now=now, expires_at=expires, forget_logins_before=now - 2 * LINK_TTL)
     return secret, expires
 
 
