@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select
+from sqlalchemy import and_, case, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.common import insert_ignore
@@ -70,10 +70,10 @@ def _due_column() -> Any:
                 else_=Ticket.resolve_due)
 
 
-async def queue(session: AsyncSession, f: QueueFilter, now: datetime) -> list[tuple[Ticket, str | None]]:
-    """Tickets with their channel (None: Telegram), urgent first, then the nearest deadline."""
+async def queue(session: AsyncSession, f: QueueFilter, now: datetime) -> list[Ticket]:
+    """Tickets urgent first, then the nearest deadline, then the newest."""
     due = _due_column()
-    q = select(Ticket, ChannelRequest.channel).outerjoin(ChannelRequest, ChannelRequest.ticket_id == Ticket.id)
+    q = select(Ticket)
     if f.statuses:
         q = q.where(Ticket.status.in_(f.statuses))
     if f.department:
@@ -89,13 +89,11 @@ async def queue(session: AsyncSession, f: QueueFilter, now: datetime) -> list[tu
         q = q.where(Ticket.urgency == f.urgency)
     if f.overdue:
         q = q.where(Ticket.status.in_(WORKING), due.is_not(None), due < now)
-    if f.channel == "telegram":
-        q = q.where(ChannelRequest.ticket_id.is_(None))
-    elif f.channel:
-        q = q.where(ChannelRequest.channel == f.channel)
+    if f.channel:
+        q = q.where(Ticket.channel == f.channel)
     q = q.order_by(case((Ticket.urgency == "urgent", 0), else_=1), case((due.is_(None), 1), else_=0), due,
                    Ticket.created_at.desc()).limit(f.limit)
-    return [(t, ch) for t, ch in (await session.execute(q)).all()]
+    return list((await session.execute(q)).scalars())
 
 
 def _in_department(code: str) -> Any:
@@ -110,9 +108,8 @@ async def cards_of(session: AsyncSession, ticket_id: int) -> list[Card]:
 # ---------------------------------------------------------------- Open311
 
 
-async def add_channel_request(session: AsyncSession, ticket_id: int, channel: str, now: datetime,
-                              **contact: str | None) -> None:
-    session.add(ChannelRequest(ticket_id=ticket_id, channel=channel, received_at=now, **contact))
+async def add_channel_request(session: AsyncSession, ticket_id: int, now: datetime, **contact: str | None) -> None:
+    session.add(ChannelRequest(ticket_id=ticket_id, received_at=now, **contact))
     await session.flush()
 
 
@@ -135,8 +132,3 @@ async def public_requests(session: AsyncSession, *, codes: list[str] | None, cat
             q = q.where(Ticket.status.in_(statuses))
     q = q.order_by(Ticket.created_at.desc()).limit(limit)
     return list((await session.execute(q)).scalars())
-
-
-async def channel_counts(session: AsyncSession) -> dict[str, int]:
-    q = select(ChannelRequest.channel, func.count()).group_by(ChannelRequest.channel)
-    return {ch: n for ch, n in (await session.execute(q)).all()}

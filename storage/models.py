@@ -377,14 +377,13 @@ class Counter(Base):
 
 
 class ChannelRequest(Base):
-    """A ticket another channel filed through Open311: which channel, and how to reach the requester.
+    """A ticket another channel filed through Open311 (`tickets.channel` names it): how to reach the requester.
 
     Staff see it in the console; Open311 GET never shows it (DESIGN §9).
     """
 
     __tablename__ = "channel_requests"
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True, autoincrement=False)
-    channel: Mapped[str] = mapped_column(String(64), index=True)
     email: Mapped[str | None] = mapped_column(String(255))
     phone: Mapped[str | None] = mapped_column(String(64))
     first_name: Mapped[str | None] = mapped_column(String(128))

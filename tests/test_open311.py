@@ -61,13 +61,13 @@ async def test_georeport_client_reads_services_and_a_posted_request(world: World
         [made] = json.loads(body)
         assert made["service_request_id"] == "2026-000001"
         card = await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
-        assert "城市管理局" in card["text"] and "新河街道" in card["text"]
+        assert "城市管理局" in card["text"] and "新河街道" in card["text"] and "来自12345热线" in card["text"]
         assert "13812345678" not in card["text"] and "lisi@example.com" not in card["text"]
         t = await world.scalar(select(Ticket))
-        assert (t.status, t.category, t.lead_dept, t.area_code, t.reporter_id) == (
-            "TRIAGE", "市容环卫", None, "xinhe", None)
+        assert (t.status, t.category, t.lead_dept, t.area_code, t.reporter_id, t.channel) == (
+            "TRIAGE", "市容环卫", None, "xinhe", None, "12345热线")
         contact = await world.scalar(select(ChannelRequest))
-        assert (contact.channel, contact.email, contact.phone) == ("12345热线", "lisi@example.com", "13812345678")
+        assert (contact.email, contact.phone) == ("lisi@example.com", "13812345678")
         created = await world.scalar(select(TicketEvent).where(TicketEvent.kind == "created"))
         assert created.data == {"channel": "12345热线"}
 

@@ -34,3 +34,18 @@ def is_reporter(user_id: int | None, reporter_id: int | None, on_behalf_user_id:
     """Who speaks for a ticket: the person who posted it (a volunteer posting on someone's behalf
     included) or the person it was posted for. The one definition every check uses."""
     return user_id is not None and user_id in {reporter_id, on_behalf_user_id} - {None}
+
+
+@dataclass
+class ChannelAppeal:
+    """An appeal another channel filed (Open311): no chat, no Telegram person; the channel chose
+    the service, so its category and departments come with it."""
+
+    channel: str
+    text: str
+    kind: str
+    category: str
+    lead: str
+    co: list[str] = field(default_factory=list)
+    area_code: str | None = None
+    location: tuple[float, float] | None = None

@@ -94,9 +94,9 @@ async def queue(session: AsyncSession, app: App, staff: Staff, f: QueueFilter) -
     now = app.now()
     names = {d.code: d.name for d in await directory.departments(session)}
     areas = {a.code: a.name for a in app.org.areas}
-    return [QueueRow(ticket=t, channel=ch or "telegram", dept=names.get(t.lead_dept or "", ""),
+    return [QueueRow(ticket=t, channel=t.channel or "telegram", dept=names.get(t.lead_dept or "", ""),
                      area=areas.get(t.area_code or "", ""), due=current_due(t), overdue=is_overdue(t, now))
-            for t, ch in await store.queue(session, f, now)]
+            for t in await store.queue(session, f, now)]
 
 
 async def _visible(session: AsyncSession, staff: Staff, code_text: str) -> Ticket:
@@ -124,7 +124,7 @@ async def ticket_page(session: AsyncSession, app: App, staff: Staff, code_text: 
         people[uid] = (person.full_name or person.username or str(uid)) if person else str(uid)
     merged_into = await tickets.get(session, t.merged_into_id) if t.merged_into_id else None
     return TicketPage(
-        ticket=t, channel=contact.channel if contact else "telegram", events=events,
+        ticket=t, channel=t.channel or "telegram", events=events,
         photos=[a for a in await tickets.attachments(session, t.id) if a.kind == "photo"],
         departments=[(d.dept_code, d.role, names.get(d.dept_code, d.dept_code))
                      for d in await tickets.departments_of(session, t.id)],

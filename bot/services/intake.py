@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
-from bot.domain.appeal import Appeal, Photo, is_reporter
+from bot.domain.appeal import Appeal, ChannelAppeal, Photo, is_reporter
 from bot.domain.codes import display
 from bot.domain.lifecycle import WORKING, Status
 from bot.services import notify, triage
@@ -59,6 +59,28 @@ async def file_appeal(session: AsyncSession, app: App, appeal: Appeal) -> tuple[
     # Routing, knowledge answers and the dispatch card follow intake in the same transaction.
     await triage.after_intake(session, app, ticket)
     return ticket, True
+
+
+async def file_channel_appeal(session: AsyncSession, app: App, appeal: ChannelAppeal) -> Ticket:
+    """An appeal from another channel (Open311) becomes a ticket on the same path as a chat's:
+    the same triage, dispatch card and clocks. The channel chose the service, so that is the
+    route; the words still decide urgency and a divert hint. No acknowledgement: the channel's
+    own answer carries the code."""
+    now = app.now()
+    suggestion = app.matcher.suggest(appeal.text)
+    route = suggestion_json(suggestion) if suggestion else {}
+    route.update(category=appeal.category, lead=appeal.lead, co=list(appeal.co), kind=appeal.kind,
+                 confidence=1.0, matched=[], chosen_by=appeal.channel)
+    ticket = await tickets.create(
+        session, now=now, code_year=now.astimezone(app.tz).year, kind=appeal.kind,
+        urgency="urgent" if route.get("urgent") else "normal", status=Status.NEW.value, text=appeal.text,
+        area_code=appeal.area_code, reporter_id=None, category=appeal.category, route=route, channel=appeal.channel,
+        latitude=appeal.location[0] if appeal.location else None,
+        longitude=appeal.location[1] if appeal.location else None)
+    await tickets.add_event(session, ticket.id, "created", now, to_status=Status.NEW.value,
+                            data={"channel": appeal.channel})
+    await triage.after_intake(session, app, ticket)
+    return ticket
 
 
 def suggestion_json(s) -> dict:  # noqa: ANN001

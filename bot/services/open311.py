@@ -18,8 +18,8 @@ from bot.domain.lifecycle import FINAL, Status
 from bot.domain.rating import clip, scrub
 from bot.i18n import Translator
 from bot.org import CatalogSpec
-from bot.services import triage
-from bot.services.intake import suggestion_json
+from bot.domain.appeal import ChannelAppeal
+from bot.services import intake
 from storage import console as store
 from storage import directory, tickets
 from storage.models import Ticket
@@ -147,24 +147,13 @@ async def file_request(session: AsyncSession, app: App, form: dict[str, str]) ->
         if len(form.get(name) or "") > limit:
             raise Open311Error(400, f"{name} is longer than {limit} characters")
 
-    now = app.now()
     text = description + (f"\n📍 {address}" if address else "")
-    suggestion = app.matcher.suggest(text)
-    route = suggestion_json(suggestion) if suggestion else {}
-    # The requester chose the service: that is the category, whatever the words suggest.
-    route.update(category=row.category, lead=row.lead, co=list(row.co), kind=row.kind, confidence=1.0,
-                 matched=[], channel=channel)
-    urgent = bool(route.get("urgent"))
-    area = _area_in(app.org.areas, address, description)
-    ticket = await tickets.create(
-        session, now=now, code_year=now.astimezone(app.tz).year, kind=row.kind,
-        urgency="urgent" if urgent else "normal", status=Status.NEW.value, text=text, area_code=area,
-        reporter_id=None, latitude=lat, longitude=lon, category=row.category, route=route, channel=channel)
-    await store.add_channel_request(session, ticket.id, channel, now, **{
+    ticket = await intake.file_channel_appeal(session, app, ChannelAppeal(
+        channel=channel, text=text, kind=row.kind, category=row.category, lead=row.lead, co=list(row.co),
+        area_code=_area_in(app.org.areas, address, description),
+        location=(lat, lon) if lat is not None and lon is not None else None))
+    await store.add_channel_request(session, ticket.id, app.now(), **{
         f: ((form.get(f) or "").strip() or None) for f in CONTACT_FIELDS})
-    await tickets.add_event(session, ticket.id, "created", now, to_status=Status.NEW.value,
-                            data={"channel": channel})
-    await triage.after_intake(session, app, ticket)
     return ticket
 
 

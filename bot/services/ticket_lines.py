@@ -12,8 +12,12 @@ from storage.models import Ticket
 
 def head(tr: Translator, t: Ticket) -> str:
     flag = "🔴 " if t.urgency == "urgent" else ""
-    return tr("card.head", flag=flag, code=display(t.code), kind=tr(f"kind.{t.kind}"),
+    line = tr("card.head", flag=flag, code=display(t.code), kind=tr(f"kind.{t.kind}"),
               urgency=tr(f"urgency.{t.urgency}"))
+    # Tickets from another channel (Open311: a hotline, a web form) say so on every card.
+    if t.channel and t.channel != "telegram":
+        line += tr("card.channel", channel=t.channel)
+    return line
 
 
 def local(app: App, when: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
