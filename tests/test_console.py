@@ -92,6 +92,13 @@ async def test_dispatcher_logs_in_sees_the_queue_and_dispatches(world: World):
             assert await status_of(world) == "DISPATCHED"
             # The dispatch card in the chat was rewritten exactly as a 派单 press would.
             assert "城市管理局" in world.sb.last_bot_message(DISPATCH_CHAT)["text"]
+            # The same form again (another tab, a double click): refused, said so, nothing changed.
+            sent = len(world.sb.bot_messages(CGJ_CHAT))
+            status, page = await b.post("tickets/2026-000001/dispatch", {"lead": "sw"})
+            assert status == 409 and 'class="flash error"' in page
+            await world.settle()
+            assert await status_of(world) == "DISPATCHED" and len(world.sb.bot_messages(CGJ_CHAT)) == sent
+            assert world.sb.bot_messages(-1001000000022) == []  # 水务局 heard nothing
             status, page = await b.get("queue?lang=en")
             assert status == 200 and "Ticket queue" in page and "dispatched, awaiting acceptance" in page
         finally:

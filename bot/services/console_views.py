@@ -14,6 +14,7 @@ from bot.context import App
 from bot.domain.codes import parse_code
 from bot.domain.lifecycle import WORKING, Refusal, Status
 from bot.services import dispatch as dispatch_service
+from bot.services import ratings
 from bot.services.console_auth import Staff
 from storage import console as store
 from storage import directory, tickets
@@ -167,6 +168,15 @@ async def reject(session: AsyncSession, app: App, staff: Staff, code_text: str, 
     return await dispatch_service.reject(session, app, t.id, staff.roles, reason)
 
 
+async def rate(session: AsyncSession, app: App, staff: Staff, code_text: str, score: int, reason: str | None,
+               words: str | None) -> Ticket:
+    """回访: the rating a requester from another channel gave the centre by phone."""
+    t = await _visible(session, staff, code_text)
+    if not staff.roles.can_dispatch:
+        raise Refusal("error.forbidden")
+    return await ratings.rate_by_callback(session, app, t.id, staff.user_id, score, reason, words)
+
+
 def allowed_actions(staff: Staff, t: Ticket) -> list[str]:
     """Which forms the ticket page offers this person (the server checks again on POST)."""
     out: list[str] = []
@@ -174,4 +184,6 @@ def allowed_actions(staff: Staff, t: Ticket) -> list[str]:
         out.append("dispatch")
     if staff.roles.can_dispatch and t.status in ("NEW", "TRIAGE"):
         out += ["merge", "reject"]
+    if staff.roles.can_dispatch and t.status == "RESOLVED" and (t.channel or "telegram") != "telegram":
+        out.append("rate")
     return out

@@ -243,6 +243,40 @@ async def unsatisfied(session: AsyncSession, app: App, ticket_id: int, round_: i
     return t
 
 
+async def rate_by_callback(session: AsyncSession, app: App, ticket_id: int, staff_id: int, score: int,
+                           reason_code: str | None, words: str | None) -> Ticket:
+    """The centre's 回访: a requester from another channel (Open311: a hotline, a web form) cannot press
+    our buttons, so a dispatcher records the rating they gave by phone. Same round, same outcomes as a
+    press — satisfied closes, 不满意 reopens or goes to review — on the requester's behalf, with the
+    dispatcher named on the record. Telegram reporters rate for themselves; this is refused for them."""
+    t = await load(session, ticket_id)
+    if (t.channel or "telegram") == "telegram":
+        raise Refusal("rate.callback_telegram")
+    if score not in rules.SCALE:
+        raise Refusal("error.bad_button")
+    round_ = t.rating_round
+    row = await store.get(session, t.id, round_) if round_ else None
+    code = rules.result_refusal(status=t.status, close_reason=t.close_reason, button_round=round_,
+                                current_round=t.rating_round, rated=bool(row and row.result_level is not None))
+    if code:
+        raise Refusal(code)
+    if not rules.is_satisfied(score) and reason_code not in rules.REASONS:
+        raise Refusal("rate.callback_reason")
+    authorise("rate", t.status, REPORTER)
+    now = app.now()
+    if not await store.answer(session, t.id, round_, staff_id, score, now):
+        raise Refusal("rate.already")
+    data = {"round": round_, "score": score, "callback": True}
+    if rules.is_satisfied(score):
+        t = await transition.move(session, app, t, "close_satisfied", REPORTER, event="rated_satisfied",
+                                  actor_id=staff_id, data=data,
+                                  values={"closed_at": now, "close_reason": rules.CLOSE_SATISFIED})
+        await department_cards.tell(session, app, t, "rate.dept_satisfied", label_key=LABELS[score])
+        return t
+    await tickets.add_event(session, t.id, "rated_unsatisfied", now, actor_id=staff_id, data=data)
+    return await unsatisfied(session, app, t.id, round_, str(reason_code), words, staff_id, REPORTER)
+
+
 # ---------------------------------------------------------------- replies
 
 async def comment(session: AsyncSession, app: App, ticket_id: int, user_id: int | None, words: str) -> str:

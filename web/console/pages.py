@@ -169,13 +169,21 @@ async def act(console: Console, request: web.Request, v: Visit) -> web.StreamRes
         if action == "reject":
             await console_views.reject(session, app, staff, code, str(form.get("reason") or ""))
             return "console.done_rejected"
+        if action == "rate":
+            try:
+                score = int(str(form.get("score") or ""))
+            except ValueError:
+                raise BadInput("console.bad_score") from None
+            reason = str(form.get("reason") or "") or None
+            await console_views.rate(session, app, staff, code, score, reason, str(form.get("words") or "").strip() or None)
+            return "console.done_rated"
         raise BadInput("console.bad_action")
 
     try:
         key = await run_op(app, op)
     except TransitionError as exc:
         log.info("console: %s on %s refused (%s)", action, code, exc.code)
-        return _with_flash(console, request, v, code, v.tr(exc.code, **getattr(exc, "params", {})))
+        return await _with_flash(console, request, v, code, v.tr(exc.code, **getattr(exc, "params", {})))
     return _back(console, code, key)
 
 
