@@ -1,4 +1,4 @@
-"""`python -m bot run | demo | migrate` — one clear line on bad settings, never a traceback."""
+"""`python -m bot run | check | demo | migrate` — one clear line on bad settings, never a traceback."""
 from __future__ import annotations
 
 import argparse
@@ -18,7 +18,8 @@ def _settings() -> Settings:
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]).upper() if err["loc"] else "settings"
-        raise SettingsError(f"{name}: {err['msg'].removeprefix('Value error, ')}") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise SettingsError(msg if msg.startswith(name) else f"{name}: {msg}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,20 +29,26 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="play the whole workflow offline against the built-in sandbox")
     demo.add_argument("--quiet", action="store_true", help="print only the transcript")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    sub.add_parser("check", help="check settings, org file, database, the bot's privacy mode and every bound chat")
     args = parser.parse_args(argv)
     try:
         settings = _settings()
         level = "WARNING" if args.cmd == "demo" else settings.log_level.upper()
         logging.basicConfig(level=level,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # seven lines of noise per start
         if args.cmd == "demo":
             from bot.demo import run_demo
 
             return asyncio.run(run_demo(quiet=args.quiet))
-        if args.cmd == "migrate":
-            from storage.db import migrate
+        if args.cmd == "check":
+            from bot.check import run_check
 
-            asyncio.run(migrate(settings.database_url))
+            return asyncio.run(run_check(settings))
+        if args.cmd == "migrate":
+            from bot.app import migrate_or_explain
+
+            asyncio.run(migrate_or_explain(settings.database_url))
             print("database is up to date")
             return 0
         settings.require_token()

@@ -12,15 +12,19 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.context import App, Clock, system_clock
 from bot.i18n import t
-from bot.org import OrgFile, load_org
+from bot.org import OrgFile, load_org, with_extra_admins
 from bot.outbox import OutboxWorker
 from bot.settings import Settings
 from handlers import build_router
 from handlers.errors import build_errors_router
 from handlers.middlewares import setup_middlewares
+from bot.preflight import database_error, log_startup_warnings, who_am_i
+from storage import health
 from storage.db import make_engine, make_sessionmaker, migrate
 from storage.orgsync import import_org
 
@@ -58,21 +62,46 @@ async def publish_commands(bot: Bot) -> None:
             log.warning("could not publish the command menu (%s): %s", lang, exc)
 
 
+async def migrate_or_explain(url: str) -> None:
+    """Migrate, or one line saying why the database cannot be opened."""
+    try:
+        await migrate(url)
+    except Exception as exc:  # noqa: BLE001 — whatever the driver raises, the operator gets one line
+        raise database_error(url, exc) from None
+
+
+async def _open_database(settings: Settings, org: OrgFile) -> AsyncEngine:
+    await migrate_or_explain(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            await import_org(session, org)
+            await session.commit()
+    except (OSError, DBAPIError) as exc:
+        await engine.dispose()
+        raise database_error(settings.database_url, exc) from None
+    return engine
+
+
 @asynccontextmanager
 async def running(settings: Settings, org: OrgFile | None = None, clock: Clock = system_clock,
                   with_scheduler: bool | None = None) -> AsyncIterator[tuple[App, Bot, Dispatcher]]:
     """Everything but the update source: database ready, org imported, outbox (and scheduler) running."""
-    org = org or load_org(settings.org_file)
-    await migrate(settings.database_url)
-    engine = make_engine(settings.database_url)
-    app = App(settings=settings, org=org, sessions=make_sessionmaker(engine), clock=clock)
-    async with app.sessions() as session:
-        await import_org(session, org)
-        await session.commit()
+    org = with_extra_admins(org or load_org(settings.org_file), settings.admin_ids)
     bot = make_bot(settings)
-    me = await bot.get_me()
+    me = await who_am_i(bot, settings)  # a rejected token stops us before the database is touched
+    try:
+        engine = await _open_database(settings, org)
+    except BaseException:
+        await bot.session.close()
+        raise
+    app = App(settings=settings, org=org, sessions=make_sessionmaker(engine), clock=clock)
     app.bot_id, app.bot_username = me.id, me.username or app.bot_username
+    app.reads_all_group_messages = bool(me.can_read_all_group_messages)
     await publish_commands(bot)
+    async with app.sessions() as session:
+        chats = await health.bound_chats(session)
+    warnings = asyncio.create_task(log_startup_warnings(bot, me, org.admins, chats), name="startup-warnings")
     dp = make_dispatcher(app)
     worker = OutboxWorker(app, bot)
     worker_task = asyncio.create_task(worker.run(), name="outbox")
@@ -97,6 +126,7 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
                 await release_lease(app, holder)
             except Exception:  # noqa: BLE001 — shutting down; the lease expires anyway
                 log.warning("could not release the scheduler lease", exc_info=True)
+        warnings.cancel()
         worker.stop()
         try:
             await asyncio.wait_for(worker_task, timeout=5)

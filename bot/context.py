@@ -32,6 +32,7 @@ class App:
     clock: Clock = system_clock
     bot_id: int = 0
     bot_username: str = "huying_bot"
+    reads_all_group_messages: bool = True  # getMe: False when privacy mode is on (BotFather /setprivacy)
     calendar: WorkCalendar = field(init=False)
     sla: SlaPolicy = field(init=False)
     matcher: CatalogMatcher = field(init=False)

@@ -210,6 +210,12 @@ class OrgFile(_Strict):
         return self
 
 
+def with_extra_admins(org: OrgFile, ids: list[int]) -> OrgFile:
+    """The org file plus the admins named in HUYING_ADMINS (a first run needs no file edit)."""
+    merged = list(dict.fromkeys([*org.admins, *ids]))
+    return org if merged == org.admins else org.model_copy(update={"admins": merged})
+
+
 class OrgFileError(Exception):
     """The org file cannot be used; the message is one line naming the problem."""
 

@@ -38,13 +38,29 @@ class Settings(BaseSettings):
     outbox_group_per_minute: int = Field(default=20, validation_alias="OUTBOX_GROUP_PER_MINUTE")
     album_debounce: float = Field(default=1.5, validation_alias="ALBUM_DEBOUNCE_SECONDS")
     run_scheduler: bool = Field(default=True, validation_alias="RUN_SCHEDULER")
+    # Extra admins on top of the org file's `admins:` (comma-separated Telegram user ids), so a
+    # first deployment can /bind its chats before anyone edits the org file.
+    admins: str = Field(default="", validation_alias="HUYING_ADMINS")
 
     @field_validator("bot_token")
     @classmethod
     def _token_shape(cls, v: str) -> str:
         if v and (":" not in v or not v.split(":", 1)[0].isdigit()):
-            raise ValueError("BOT_TOKEN must look like 123456:ABC-DEF…")
+            raise ValueError("must look like 123456:ABC-DEF… (the token @BotFather gave you)")
         return v
+
+    @field_validator("admins")
+    @classmethod
+    def _admin_ids(cls, v: str) -> str:
+        parts = [p.strip() for p in v.split(",") if p.strip()]
+        if not all(p.isdigit() for p in parts):
+            raise ValueError("expected Telegram user ids separated by commas, like 12345,67890 "
+                             "(send /id to the bot to learn yours)")
+        return ",".join(parts)
+
+    @property
+    def admin_ids(self) -> list[int]:
+        return [int(p) for p in self.admins.split(",") if p]
 
     @field_validator("database_url")
     @classmethod

@@ -1,7 +1,8 @@
 """/bind and /role: admins reshape the deployment from the chat."""
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
@@ -12,11 +13,23 @@ from bot.services.access import Roles
 from handlers.common import _, reply
 
 
+async def sees_everything(bot: Bot, app: App, chat_id: int) -> bool:
+    """Privacy mode off, or the bot is an admin here: hashtags, forwards and albums all reach it."""
+    if app.reads_all_group_messages:
+        return True
+    try:
+        member = await bot.get_chat_member(chat_id, app.bot_id)
+    except TelegramAPIError:
+        return False
+    return member.status in ("administrator", "creator")
+
+
 def build_admin_router() -> Router:
     router = Router(name="admin")
 
     @router.message(Command("bind"))
-    async def bind(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles) -> None:
+    async def bind(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles,
+                   bot: Bot) -> None:
         if not roles.admin:
             reply(session, app, message, _("error.admin_only"))
             return
@@ -34,7 +47,10 @@ def build_admin_router() -> Router:
             await session.rollback()
             reply(session, app, message, _(exc.code, **getattr(exc, "params", {})))
             return
-        reply(session, app, message, _("bind.done", kind=_(f"chatkind.{parts[0]}"), name=name))
+        text = _("bind.done", kind=_(f"chatkind.{parts[0]}"), name=name)
+        if parts[0] == "community" and not await sees_everything(bot, app, message.chat.id):
+            text += "\n\n" + _("bind.privacy_note", bot=app.bot_username)
+        reply(session, app, message, text)
 
     @router.message(Command("role"))
     async def role(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles) -> None:

@@ -13,7 +13,7 @@ from bot.services.access import Roles
 from handlers.common import _, current_tr, reply
 from handlers.facts import command_of
 
-KNOWN = {"start", "help", "lang", "ticket", "my", "appeal", "bind", "role", "queue", "mine", "open",
+KNOWN = {"id", "start", "help", "lang", "ticket", "my", "appeal", "bind", "role", "queue", "mine", "open",
          "cards", "duty", "unsatisfied", "cancel", "console"}
 
 

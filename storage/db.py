@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from pathlib import Path
 
 from alembic import command
@@ -19,6 +20,9 @@ def _prepare_sqlite(url: str) -> None:
     db = make_url(url).database
     if db and db != ":memory:":
         Path(db).parent.mkdir(parents=True, exist_ok=True)
+        # Open it once with the standard driver: a file that cannot be opened fails here, cleanly,
+        # rather than inside aiosqlite's worker thread after Alembic's event loop has gone.
+        sqlite3.connect(db).close()
 
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:

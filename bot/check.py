@@ -1,0 +1,163 @@
+"""`python -m bot check`: the doctor a district's IT officer runs before going live.
+
+Settings, the org file, the database, the bot's identity and privacy mode, and every bound
+chat (is the bot in it, is it an admin) in one readable table. Exit code 0 when the bot is
+ready to serve, 1 when something listed needs fixing (settings it cannot even read exit 2,
+in one line, from `bot.__main__`).
+"""
+from __future__ import annotations
+
+import sys
+import unicodedata
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.types import User
+from sqlalchemy.engine import make_url
+
+from bot.org import OrgFile, OrgFileError, load_org, with_extra_admins
+from bot.preflight import (
+    ChatProbe,
+    api_error,
+    api_url,
+    database_error,
+    no_admin_warning,
+    privacy_warning,
+    probe_chat,
+)
+from bot.settings import Settings, SettingsError
+
+OK, WARN, PROBLEM = "ok", "warn", "PROBLEM"
+
+
+@dataclass
+class Report:
+    lines: list[tuple[str, str, str]] = field(default_factory=list)  # (state, what, detail)
+    chats: list[ChatProbe] = field(default_factory=list)
+    reads_all: bool = True
+
+    def add(self, state: str, what: str, detail: str) -> None:
+        self.lines.append((state, what, detail))
+
+    @property
+    def problems(self) -> int:
+        return sum(state == PROBLEM for state, _, _ in self.lines) + sum(
+            c.problem(self.reads_all) is not None for c in self.chats)
+
+
+def org_chats(org: OrgFile) -> list[tuple[int, str, str]]:
+    chats = [(cid, "community", a.code) for a in org.areas for cid in a.chats]
+    chats += [(d.chat, "department", d.code) for d in org.departments if d.chat is not None]
+    chats += [(cid, kind, "") for cid, kind in ((org.dispatch_chat, "dispatch"), (org.leaders_chat, "leaders"))
+              if cid is not None]
+    return chats
+
+
+async def _database(settings: Settings, report: Report) -> list[tuple[int, str, str]] | None:
+    """Reachability and schema; the chats bound in the database (None when it has no schema yet)."""
+    from storage import health
+    from storage.db import make_engine, make_sessionmaker
+
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    try:
+        engine = make_engine(settings.database_url)
+    except Exception as exc:  # noqa: BLE001 — any failure to open is reported, not raised
+        report.add(PROBLEM, "database", str(database_error(settings.database_url, exc)))
+        return None
+    try:
+        async with make_sessionmaker(engine)() as session:
+            await health.ping(session)
+            revision = await health.schema_revision(session)
+            if revision is None:
+                report.add(OK, "database", f"{shown}: reachable, empty (`run` creates the schema)")
+                return None
+            report.add(OK, "database", f"{shown}: reachable, schema at {revision}")
+            moved = await health.migrated_chats(session)
+            return [(moved.get(cid, cid), kind, bound) for cid, kind, bound in await health.bound_chats(session)]
+    except Exception as exc:  # noqa: BLE001
+        report.add(PROBLEM, "database", str(database_error(settings.database_url, exc)))
+        return None
+    finally:
+        await engine.dispose()
+
+
+async def _telegram(settings: Settings, report: Report, chats: list[tuple[int, str, str]]) -> None:
+    from bot.app import make_bot
+
+    bot = make_bot(settings)
+    try:
+        try:
+            me: User = await bot.get_me()
+        except TelegramAPIError as exc:
+            report.add(PROBLEM, "bot", str(api_error(settings, exc)))
+            return
+        report.add(OK, "bot", f"@{me.username} (id {me.id}) at {api_url(settings)}")
+        report.reads_all = bool(me.can_read_all_group_messages)
+        warning = privacy_warning(me)
+        report.add(WARN if warning else OK, "privacy",
+                   warning or "privacy mode is off: the bot reads every message in its groups")
+        for chat_id, kind, bound_to in chats:
+            try:
+                report.chats.append(await probe_chat(bot, me.id, chat_id, kind, bound_to))
+            except TelegramNetworkError as exc:
+                report.add(PROBLEM, "bot", str(api_error(settings, exc)))
+                return
+    finally:
+        await bot.session.close()
+
+
+async def run_check(settings: Settings, out: TextIO = sys.stdout) -> int:
+    report = Report()
+    report.add(OK, "settings", "read from the environment and .env"
+                               + (f"; HUYING_ADMINS {settings.admins}" if settings.admins else ""))
+    org: OrgFile | None = None
+    try:
+        org = with_extra_admins(load_org(settings.org_file), settings.admin_ids)
+        report.add(OK, "org file", f"{settings.org_file}: {len(org.areas)} areas, {len(org.departments)} departments, "
+                                   f"{len(org.catalog)} catalogue rows; admins: {', '.join(map(str, org.admins)) or 'none'}")
+        if warning := no_admin_warning(org.admins):
+            report.add(PROBLEM, "admins", warning)
+    except OrgFileError as exc:
+        report.add(PROBLEM, "org file", str(exc))
+    db_chats = await _database(settings, report)
+    chats: dict[int, tuple[int, str, str]] = {c[0]: c for c in (org_chats(org) if org else [])}
+    chats.update({c[0]: c for c in db_chats or []})
+    try:
+        token_ok = bool(settings.require_token())
+    except SettingsError as exc:
+        report.add(PROBLEM, "bot", str(exc))
+        token_ok = False
+    if token_ok:
+        await _telegram(settings, report, sorted(chats.values(), key=lambda c: (c[1], abs(c[0]))))
+    out.write(render(report))
+    return 1 if report.problems else 0
+
+
+def _width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _pad(s: str, width: int) -> str:
+    return s + " " * max(0, width - _width(s))
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(_pad(c, w) for c, w in zip(r[:-1], widths)) + "  " + r[-1] for r in rows]
+
+
+def render(report: Report) -> str:
+    out = ["Huying check", ""]
+    out += _table([[state, what, detail] for state, what, detail in report.lines])
+    if report.chats:
+        rows = [["chat id", "kind", "bound to", "title", "bot member", "bot admin", "verdict"]]
+        for c in report.chats:
+            problem = c.problem(report.reads_all)
+            rows.append([str(c.chat_id), c.kind, c.bound_to or "-", c.title or "?",
+                         "yes" if c.member else "no", "yes" if c.admin else "no",
+                         f"{PROBLEM}: {problem}" if problem else OK])
+        out += ["", *_table(rows)]
+    n = report.problems
+    out += ["", "ready: nothing to fix" if n == 0 else f"{n} problem{'s' if n > 1 else ''} to fix before going live"]
+    return "\n".join(out) + "\n"

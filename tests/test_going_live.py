@@ -1,0 +1,134 @@
+"""Going live as a district does it: `python -m bot run` and `python -m bot check` as real processes
+against the sandbox — one-line errors with exit code 2, and the doctor's table."""
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from bot.sandbox import TelegramSandbox
+from tests.harness import (
+    CGJ_CHAT, COMMUNITY, COMMUNITY_2, DATA, DISPATCH_CHAT, LEADERS_CHAT, SW_CHAT, TOKEN, ZJJ_CHAT, fresh_database,
+    populate,
+)
+from tests.test_entrypoint import run_cli
+
+BOT_ID = int(TOKEN.split(":")[0])
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nobody listens once the socket is closed
+
+
+async def one_line_failure(env: dict[str, str], *args: str) -> str:
+    proc = await run_cli({"LOG_LEVEL": "INFO", **env}, *(args or ("run",)))
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    lines = err.decode().strip().splitlines()
+    assert proc.returncode == 2, err.decode()
+    assert len(lines) == 1, err.decode()
+    assert "Unclosed" not in err.decode() and "Traceback" not in err.decode()
+    return lines[0]
+
+
+async def test_a_rejected_token_is_one_line_and_exit_2(tmp_path):
+    async with TelegramSandbox(bot_token=TOKEN) as sb:
+        line = await one_line_failure({"BOT_TOKEN": "654321:REVOKED", "TELEGRAM_API_URL": sb.base_url,
+                                       "DATABASE_URL": await fresh_database(tmp_path),
+                                       "HUYING_ORG_FILE": str(DATA / "org.yaml")})
+    assert line == "huying: BOT_TOKEN was rejected by Telegram (401 Unauthorized): " \
+                   "copy the current token from @BotFather (/token)"
+
+
+async def test_an_unreachable_bot_api_is_one_line_and_exit_2(tmp_path):
+    url = f"http://127.0.0.1:{closed_port()}"
+    line = await one_line_failure({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": url,
+                                   "DATABASE_URL": await fresh_database(tmp_path),
+                                   "HUYING_ORG_FILE": str(DATA / "org.yaml")})
+    assert line.startswith(f"huying: TELEGRAM_API_URL {url}: cannot reach the Bot API (")
+
+
+@pytest.mark.parametrize("make_url", [
+    lambda tmp: f"sqlite+aiosqlite:///{tmp / 'a-file'}/huying.sqlite3",
+    lambda tmp: f"postgresql+asyncpg://huying:secret@127.0.0.1:{closed_port()}/huying",
+], ids=["sqlite-under-a-file", "postgres-nobody-listening"])
+async def test_a_database_that_cannot_be_opened_is_one_line_and_exit_2(tmp_path, make_url):
+    (tmp_path / "a-file").write_text("not a directory")
+    url = make_url(tmp_path)
+    async with TelegramSandbox(bot_token=TOKEN) as sb:
+        line = await one_line_failure({"BOT_TOKEN": TOKEN, "DATABASE_URL": url, "TELEGRAM_API_URL": sb.base_url,
+                                       "HUYING_ORG_FILE": str(DATA / "org.yaml")})
+    assert line.startswith("huying: DATABASE_URL ") and ": cannot open the database (" in line
+    assert "secret" not in line  # the password never reaches a log
+
+
+async def test_a_malformed_token_names_the_setting_once():
+    line = await one_line_failure({"BOT_TOKEN": "nonsense"})
+    assert line == "huying: BOT_TOKEN: must look like 123456:ABC-DEF… (the token @BotFather gave you)"
+
+
+async def test_bad_huying_admins_is_one_line():
+    line = await one_line_failure({"BOT_TOKEN": TOKEN, "HUYING_ADMINS": "me,10001"})
+    assert line.startswith("huying: HUYING_ADMINS: expected Telegram user ids separated by commas")
+
+
+async def check(env: dict[str, str]) -> tuple[int, str]:
+    proc = await run_cli(env, "check")
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert not err.decode().strip(), err.decode()
+    return proc.returncode, out.decode()
+
+
+def row(out: str, first: str) -> list[str]:
+    """The table row whose first cell is `first`, split on runs of two spaces."""
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip().split("  ") if c.strip()]
+        if cells and first in cells[:2]:
+            return cells
+    raise AssertionError(f"no row {first!r} in:\n{out}")
+
+
+async def test_check_reports_privacy_membership_and_admin_status_per_chat(tmp_path):
+    async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot", privacy_mode=True) as sb:
+        populate(sb)
+        sb.add_member(COMMUNITY, BOT_ID, "administrator")  # 港口镇: admin, sees everything
+        sb.world.chats[SW_CHAT].bot_removed = True          # 水务局: the bot was removed
+        del sb.world.chats[LEADERS_CHAT]                    # 领导群: never added
+        env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": sb.base_url, "DATABASE_URL": await fresh_database(tmp_path),
+               "HUYING_ORG_FILE": str(DATA / "org.yaml")}
+        code, out = await check(env)
+    assert code == 1, out
+    assert row(out, "bot") == ["ok", "bot", "@huying_bot (id 123456) at " + sb.base_url]
+    assert row(out, "privacy")[0] == "warn"
+    assert row(out, str(COMMUNITY))[1:] == ["community", "gangkou", "港口镇社区群", "yes", "yes", "ok"]
+    assert row(out, str(COMMUNITY_2))[1:6] == ["community", "xinhe", "新河街道群", "yes", "no"]
+    assert row(out, str(COMMUNITY_2))[6].startswith("PROBLEM: privacy mode hides")
+    assert row(out, str(DISPATCH_CHAT))[1:] == ["dispatch", "-", "派单中心", "yes", "no", "ok"]
+    assert row(out, str(CGJ_CHAT))[-1] == "ok" and row(out, str(ZJJ_CHAT))[-1] == "ok"
+    assert row(out, str(SW_CHAT))[-1].startswith("PROBLEM: the bot cannot open this chat (Forbidden: bot was kicked")
+    assert row(out, str(LEADERS_CHAT))[-1] == \
+        "PROBLEM: the bot cannot open this chat (Bad Request: chat not found): add the bot to the group"
+    assert out.rstrip().endswith("3 problems to fix before going live")
+
+
+async def test_check_passes_when_privacy_is_off_and_every_chat_has_the_bot(tmp_path):
+    async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot", privacy_mode=False) as sb:
+        populate(sb)
+        env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": sb.base_url, "DATABASE_URL": await fresh_database(tmp_path),
+               "HUYING_ORG_FILE": str(DATA / "org.yaml")}
+        code, out = await check(env)
+        assert code == 0, out
+        assert out.rstrip().endswith("ready: nothing to fix")
+        assert {c.method for c in sb.calls} == {"getMe", "getChat", "getChatMember"}  # a doctor changes nothing
+
+
+async def test_check_lists_what_it_cannot_use_and_exits_1(tmp_path):
+    env = {"BOT_TOKEN": "654321:REVOKED", "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.sqlite3",
+           "HUYING_ORG_FILE": str(tmp_path / "missing.yaml")}
+    async with TelegramSandbox(bot_token=TOKEN) as sb:
+        code, out = await check({**env, "TELEGRAM_API_URL": sb.base_url})
+    assert code == 1
+    assert row(out, "org file")[0] == "PROBLEM"
+    assert "BOT_TOKEN was rejected by Telegram (401 Unauthorized)" in out
