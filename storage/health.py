@@ -53,3 +53,8 @@ async def outbox_backlog(session: AsyncSession) -> tuple[int, datetime | None]:
 async def tickets_by_status(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(Ticket.status, func.count()).group_by(Ticket.status))
     return {status: int(n) for status, n in rows}
+
+
+async def inbox_state(session: AsyncSession) -> tuple[int, int, datetime | None] | None:
+    """Pending and dead inbox rows and the newest arrival; None where there is no inbox."""
+    return None

@@ -1,0 +1,90 @@
+"""/healthz (is this instance able to serve?) and /metrics (Prometheus), on the shared web app.
+
+/healthz answers 200 with a JSON body while the database answers, 503 when it does not; the
+body says how far behind the outbox is and when an update last arrived, so an operator (or a
+container's health check) sees a stuck sender or a silent bot, not only a dead process.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from bot import metrics
+from bot.context import App
+from storage import health
+
+log = logging.getLogger(__name__)
+OUTBOX_STUCK_AFTER = 300.0  # seconds: older undelivered messages mean the sender is not keeping up
+
+
+def _age(now: datetime, then: datetime | None) -> int | None:
+    """Whole seconds: monitoring needs no more."""
+    return None if then is None else max(0, int((now - then).total_seconds()))
+
+
+async def snapshot(app: App) -> dict[str, Any]:
+    """The numbers /healthz shows and /metrics exports (raises when the database is unreachable)."""
+    now = app.now()
+    async with app.sessions() as session:
+        await health.ping(session)
+        backlog, oldest = await health.outbox_backlog(session)
+        tickets = {status.lower(): n for status, n in (await health.tickets_by_status(session)).items()}
+        inbox = await health.inbox_state(session)
+    last = REGISTRY.get_sample_value("huying_last_update_timestamp_seconds") or None  # this instance's memory
+    body: dict[str, Any] = {
+        "database": "ok",
+        "outbox": {"backlog": backlog, "oldest_age_seconds": _age(now, oldest)},
+        "last_update_age_seconds": None if last is None else max(0, int(time.time() - last)),
+        "tickets": tickets,
+    }
+    if inbox is not None:
+        body["inbox"] = {"pending": inbox[0], "dead": inbox[1],
+                         "last_received_age_seconds": _age(now, inbox[2])}
+        if inbox[2] is not None:
+            body["last_update_age_seconds"] = _age(now, inbox[2])
+    return body
+
+
+def add_health_routes(web_app: web.Application, app: App) -> None:
+    async def healthz(request: web.Request) -> web.Response:
+        try:
+            body = await snapshot(app)
+        except Exception as exc:  # noqa: BLE001 — whatever the driver raises, the answer is "down"
+            log.warning("healthz: database unreachable: %s", exc)
+            return web.json_response({"status": "down", "database": str(exc).splitlines()[0][:300]}, status=503)
+        warnings = []
+        if (body["outbox"]["oldest_age_seconds"] or 0) > OUTBOX_STUCK_AFTER:
+            warnings.append("outbox behind")
+        if body.get("inbox", {}).get("dead"):
+            warnings.append("dead updates in the inbox")
+        body = {"status": "degraded" if warnings else "ok", "warnings": warnings, **body}
+        return web.json_response(body, dumps=_dumps)
+
+    async def prometheus(request: web.Request) -> web.Response:
+        try:
+            body = await snapshot(app)
+        except Exception as exc:  # noqa: BLE001 — export what this process knows anyway
+            log.warning("metrics: database unreachable: %s", exc)
+        else:
+            metrics.TICKETS.clear()
+            for status, n in body["tickets"].items():
+                metrics.TICKETS.labels(status).set(n)
+            metrics.OUTBOX_BACKLOG.set(body["outbox"]["backlog"])
+            metrics.OUTBOX_OLDEST_AGE.set(body["outbox"]["oldest_age_seconds"] or 0)
+            if "inbox" in body:
+                metrics.INBOX_DEAD.set(body["inbox"]["dead"])
+        return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", prometheus)
+
+
+def _dumps(obj: Any) -> str:
+    import json
+
+    return json.dumps(obj, ensure_ascii=False)
