@@ -18,7 +18,8 @@ OUTBOX_OLDEST_AGE = Gauge(
     "huying_outbox_oldest_age_seconds", "Age of the oldest outgoing message not delivered yet (0 when none)")
 OUTBOX_SENDS = Counter(
     "huying_outbox_sends_total",
-    "Bot API sends from the outbox, by result (sent, retry_after_429, retry, failed, fallback)", ["result"])
+    "Bot API calls made by the outbox, by result (sent, retry_after_429, retry, bad_request, unreachable, "
+    "migrated, error)", ["result"])
 SCAN_SECONDS = Histogram(
     "huying_deadline_scan_seconds", "Duration of one deadline scan",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))

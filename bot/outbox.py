@@ -30,6 +30,7 @@ from aiogram.types import (
 )
 
 from bot.context import App
+from bot.metrics import OUTBOX_SENDS as SENDS
 from bot.ratelimit import FloodGate, Slot
 from storage import directory
 from storage import outbox as repo
@@ -201,25 +202,32 @@ class OutboxWorker:
             finally:
                 self.gate.done(slot, self.monotonic())
         except TelegramRetryAfter as exc:
+            SENDS.labels("retry_after_429").inc()
             if self.gate.on_retry_after(chat_id, exc.retry_after, self.monotonic(), failed=slot):
                 log.warning("outbox: Telegram's overall limit hit; pausing every chat for %s s", exc.retry_after)
             await self._retry(row, exc.retry_after, str(exc), count=False)
         except TelegramMigrateToChat as exc:
+            SENDS.labels("migrated").inc()
             async with self.app.sessions() as session:
                 await directory.migrate_chat(session, chat_id, exc.migrate_to_chat_id)
                 await repo.reroute_chat(session, chat_id, exc.migrate_to_chat_id)
                 await session.commit()
             log.warning("outbox: chat %s became %s; following it", chat_id, exc.migrate_to_chat_id)
         except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:
+            SENDS.labels("retry").inc()
             await self._retry(row, min(2 ** row.attempts, 300), str(exc))
         except TelegramBadRequest as exc:
+            SENDS.labels("bad_request").inc()
             await self._bad_request(row, exc)
         except (TelegramForbiddenError, TelegramNotFound) as exc:
+            SENDS.labels("unreachable").inc()
             await self._unreachable(row, str(exc))
         except Exception as exc:  # a bug or an unexpected answer: keep the row, back off
+            SENDS.labels("error").inc()
             log.exception("outbox: row %s failed", row.id)
             await self._retry(row, min(2 ** row.attempts, 300), repr(exc))
         else:
+            SENDS.labels("sent").inc()
             await self._sent(row, chat_id, ids)
 
     async def _bad_request(self, row: OutboxMessage, exc: TelegramBadRequest) -> None:

@@ -17,6 +17,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from bot.context import App
+from bot.metrics import SCAN_SECONDS
 from bot.domain.sla import parse_duration
 from bot.services import deadline_scan, digest
 from storage import due_scan, leases, tickets
@@ -105,7 +106,8 @@ async def scan_job(app: App, holder: str | None = None) -> int:
     if not await hold_lease(app, holder or DEFAULT_HOLDER):
         log.debug("deadline scan skipped: another instance holds the scheduler lease")
         return 0
-    return await scan(app)
+    with SCAN_SECONDS.time():
+        return await scan(app)
 
 
 async def digest_job(app: App, holder: str | None = None, now: datetime | None = None) -> bool:

@@ -86,3 +86,31 @@ async def test_metrics_count_tickets_by_status_and_the_backlog(world: World, htt
     assert ("huying_deadline_scan_seconds_count", ()) in got
     assert ("huying_report_runs_total", ()) not in got  # labelled: no sample until a report runs
     assert before >= 0
+
+
+async def test_outbox_sends_and_429s_are_counted(world: World, http):
+    def value(result: str) -> float:
+        return metrics.OUTBOX_SENDS.labels(result)._value.get()
+
+    sent, throttled, mark = value("sent"), value("retry_after_429"), len(world.sb.calls)
+    world.sb.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    await world.send(RESIDENT, COMMUNITY, "@huying_bot 垃圾没人清运")
+    await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    async with http.get("/metrics") as resp:
+        got = samples(await resp.text())
+    assert value("retry_after_429") == throttled + 1
+    assert got[("huying_outbox_sends_total", (("result", "retry_after_429"),))] == throttled + 1
+    delivered = [c for c in world.sb.calls[mark:] if c.ok and c.method.startswith(("send", "edit", "delete"))]
+    assert len(delivered) >= 2 and value("sent") == sent + len(delivered)
+
+
+async def test_each_deadline_scan_is_timed(world: World):
+    from prometheus_client import REGISTRY
+
+    from scheduler.jobs import scan_job
+
+    before = REGISTRY.get_sample_value("huying_deadline_scan_seconds_count") or 0
+    await scan_job(world.app, "test-holder")
+    await scan_job(world.app, "test-holder")
+    assert REGISTRY.get_sample_value("huying_deadline_scan_seconds_count") == before + 2
