@@ -539,8 +539,12 @@ async def test_polling_dispatcher_end_to_end(sb, bot):
         await asyncio.wait_for(polling, 10)
     text = sb.format_transcript([GROUP], names={VOLUNTEER: "李志愿者"})
     assert "[港口镇社区群] 张阿姨: /appeal 小区门口垃圾三天没人清运了" in text
-    assert "呼应 ↪ 张阿姨「/appeal 小区门口…」: 已签收 ✅ ✎" in text
-    assert "李志愿者 ▶ [签收]" in text and "(提示) 已签收" in text
+    lines = text.splitlines()
+    # The card as it was sent, the press, then the edit at the moment it happened.
+    assert lines[1] == "[港口镇社区群] 呼应 ↪ 张阿姨「/appeal 小区门口…」: 已受理  [签收]"
+    assert lines[2] == "[港口镇社区群] 李志愿者 ▶ [签收]" and "(提示) 已签收" in lines[3]
+    assert lines[4] == f"[港口镇社区群] 呼应 ✎#{card['message_id']}: 已签收 ✅"
+    assert lines[5] == "[港口镇社区群] 呼应: 处理中"
 
 
 async def test_control_api(sb):

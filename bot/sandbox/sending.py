@@ -254,12 +254,17 @@ class SendingMethods:
         """Apply changes (None = remove the key); refuse a no-op like Telegram."""
         if all(msg.get(k) == v for k, v in changes.items()):
             raise bad_request(NOT_MODIFIED)
+        meta = chat.meta[msg["message_id"]]
+        if meta.original is None:  # transcripts show the message as sent, then each edit when it happened
+            meta.original = copy.deepcopy(msg)
         for key, value in changes.items():
             if value is None:
                 msg.pop(key, None)
             else:
                 msg[key] = value
         msg["edit_date"] = self.sb.world.now()
+        self.sb.events.append({"type": "edit", "seq": self.sb.world.next_seq(), "chat_id": chat.id,
+                               "message": copy.deepcopy(msg)})
         self.sb.notify()
         return copy.deepcopy(msg)
 

@@ -69,6 +69,7 @@ class MessageMeta:
     deleted: bool = False
     parse_mode: str | None = None
     reply_keyboard: dict[str, Any] | None = None  # non-inline markup is not part of Message
+    original: dict[str, Any] | None = None  # the message as first sent, kept at its first edit
 
 
 @dataclass

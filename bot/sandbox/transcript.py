@@ -4,8 +4,9 @@
     [港口镇社区群] 呼应 ↪ 张阿姨「小区门口垃圾三天没人…」: 已受理 [签收] [退单]
     [调度群] 李调度 ▶ [签收]
 
-Albums fold into one line; replies show who and what they answer; button presses and
-callback answers are interleaved in the order they happened.
+Albums fold into one line; replies show who and what they answer; button presses,
+callback answers and the bot's edits (``✎#<message id>: new text``) are interleaved in the
+order they happened, the edited message itself shown as it was first sent.
 """
 
 from __future__ import annotations
@@ -146,6 +147,8 @@ def format_transcript(
                 albums.setdefault(msg["media_group_id"], []).append(mid)
         for mid in sorted(chat.messages):
             msg, meta = chat.messages[mid], chat.meta[mid]
+            if meta.from_bot and meta.original is not None:
+                msg = meta.original  # as it was sent; its edits follow at the moment they happened
             group = albums.get(msg.get("media_group_id") or "", [mid])
             if mid != group[0]:
                 continue  # folded into the album's first line
@@ -163,6 +166,8 @@ def format_transcript(
             elif ext := msg.get("external_reply"):
                 where = namer.chat(_chat_of(sb, ext["chat"]["id"]) or chat)
                 line += f" ↪ {where}#{ext['message_id']}"
+            if lead is not msg and meta.from_bot and meta.original is not None:
+                lead = msg
             line += ": " + _body(lead, namer, len(group), meta.parse_mode)
             if buttons := _buttons(msg, meta.reply_keyboard):
                 line += "  " + buttons
@@ -179,6 +184,13 @@ def format_transcript(
             label = ev["label"] if ev["label"] is not None else f"data={ev['data']!r}"
             who = namer.person(sb.world.user_dict(ev["user_id"]))
             rows.append((ev["seq"], f"{namer.chat(chat)} {who} ▶ [{label}]"))
+        elif ev["type"] == "edit":
+            msg = ev["message"]
+            line = f"{namer.chat(chat, msg.get('message_thread_id'))} {namer.sender(msg)} ✎#{msg['message_id']}: "
+            line += _body(msg, namer, 1, None)
+            if buttons := _buttons(msg, None):
+                line += "  " + buttons
+            rows.append((ev["seq"], line))
         elif ev["type"] == "answer" and ev.get("text"):
             kind = "弹窗" if ev.get("show_alert") else "提示"
             rows.append((ev["seq"], f"{namer.chat(chat)}   ↳ ({kind}) {ev['text']}"))
