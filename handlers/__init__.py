@@ -13,9 +13,9 @@ from handlers.admin import build_admin_router
 from handlers.commands import build_commands_router, build_unknown_router
 from handlers.console import build_console_router
 from handlers.deadlines import build_deadlines_router
-from handlers.identity import build_identity_router
 from handlers.department_desk import build_department_desk_router
 from handlers.dispatch_desk import build_dispatch_desk_router, build_forged_router
+from handlers.identity import build_identity_router
 from handlers.intake import build_intake_router, build_reporter_router
 from handlers.membership import MembershipMiddleware
 from handlers.private import build_private_router
