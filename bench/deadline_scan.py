@@ -28,6 +28,7 @@ from sqlalchemy import create_engine, func, insert, select  # noqa: E402
 from bot.context import App  # noqa: E402
 from bot.org import load_org  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bench.sqlcount import StatementCounter  # noqa: E402
 from scheduler.jobs import scan  # noqa: E402
 from storage.db import make_engine, make_sessionmaker, migrate  # noqa: E402
 from storage.models import Card, OutboxMessage, Ticket  # noqa: E402
@@ -107,16 +108,28 @@ async def one(size: int, due: int, workdir: Path, org_path: Path) -> dict:
         await session.commit()
     depts = [d.code for d in org.departments if d.chat is not None]
     fill_s = await asyncio.to_thread(fill, db, size, due, depts)
+    counter = StatementCounter(engine)
+    rss_before = rss_kb()
     t0 = time.perf_counter()
     handled = await scan(app, NOW)
     scan_s = time.perf_counter() - t0
+    statements = counter.report(per=max(handled, 1), top=8)
+    counter.close()
     async with app.sessions() as session:
         queued = await session.scalar(select(func.count()).select_from(OutboxMessage))
         cards = await session.scalar(select(func.count()).select_from(Card))
         left = await session.scalar(select(func.count()).select_from(Ticket).where(Ticket.next_check_at <= NOW))
     await engine.dispose()
     return {"size": size, "fill_s": fill_s, "scan_s": scan_s, "handled": handled, "queued": queued,
-            "cards": cards, "left": left}
+            "cards": cards, "left": left, "statements": statements, "rss_mb": rss_before / 1024,
+            "peak_mb": rss_kb("VmHWM") / 1024}
+
+
+def rss_kb(field: str = "VmRSS") -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
 
 
 async def main() -> int:
@@ -136,6 +149,8 @@ async def main() -> int:
             print(f"{r['size']:>9,} open, {args.due} due: insert {r['fill_s']:6.1f} s | scan {r['scan_s']:6.2f} s "
                   f"({r['scan_s'] / max(r['handled'], 1) * 1000:.2f} ms/ticket) | handled {r['handled']}, "
                   f"queued {r['queued']} messages, {r['cards']} cards, {r['left']} still due", flush=True)
+            print(f"    per due ticket: {r['statements']}", flush=True)
+            print(f"    RSS before the scan {r['rss_mb']:.0f} MB, peak so far {r['peak_mb']:.0f} MB", flush=True)
             if r["handled"] != args.due or r["left"]:
                 print("  !! the scan did not handle exactly the due tickets", flush=True)
     if len(results) >= 2:
