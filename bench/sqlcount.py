@@ -9,6 +9,7 @@ so a report shows which tables an appeal or a scan touches and how often.
 """
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 from typing import Any
@@ -28,12 +29,23 @@ def kind_of(statement: str) -> str:
 
 
 class StatementCounter:
-    def __init__(self, engine: Any) -> None:
+    """Counts every statement, or with `tasks` only those run by asyncio tasks whose name starts
+    with one of them (the outbox worker's are "outbox…"), or with `skip_tasks` all but those."""
+
+    def __init__(self, engine: Any, skip_tasks: tuple[str, ...] = ()) -> None:
         self.engine = getattr(engine, "sync_engine", engine)
         self.by_kind: Counter[str] = Counter()
+        self.skip_tasks = skip_tasks
         event.listen(self.engine, "before_cursor_execute", self._seen)
 
     def _seen(self, conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001, ARG002
+        if self.skip_tasks:
+            try:
+                task = asyncio.current_task()
+            except RuntimeError:
+                task = None
+            if task is not None and task.get_name().startswith(self.skip_tasks):
+                return
         self.by_kind[kind_of(statement)] += 1
 
     @property

@@ -43,6 +43,8 @@ MAX_ATTEMPTS = 12
 # messages already booked, and a global 429 strands at most this much.
 HORIZON = 0.5
 MAX_IN_FLIGHT = 32
+# At most one round per this many seconds, however many commits wake the worker.
+ROUND_GAP = 0.02
 
 
 def keyboard(rows: list[list[dict]] | None) -> InlineKeyboardMarkup | None:
@@ -109,10 +111,15 @@ class OutboxWorker:
             if n := await repo.release_stuck(session):
                 log.warning("outbox: %d rows were left mid-send; they will be sent again", n)
             await session.commit()
+        last_round = float("-inf")
         while not self._stopping.is_set():
+            # Commits come in bursts (an appeal, its card, a delivery ending): one round for all of them.
+            if (gap := ROUND_GAP - (self.monotonic() - last_round)) > 0:
+                await asyncio.sleep(gap)
             # Clear before draining: a commit that lands while we drain sets it again,
             # so its message is not left waiting for the timeout.
             self.app.outbox_event.clear()
+            last_round = self.monotonic()
             try:
                 wait = await self.drain()
             except Exception:  # the worker must outlive any one bad row or a DB hiccup
@@ -138,35 +145,35 @@ class OutboxWorker:
             # Booked far enough ahead: a round per delivery would cost more than it gains.
             return max(0.01, ahead - HORIZON / 2)
         now = self.app.now()
-        async with self.app.sessions() as session:
-            rows = await repo.heads(session, now)
-            upcoming = await repo.next_due(session, after=now)
-        wait = 30.0 if upcoming is None else (upcoming - now).total_seconds()
         plan: list[tuple[OutboxMessage, Slot]] = []
-        for row in rows:
-            count = len(row.payload.get("media", [])) or 1
-            ready = self.gate.chat_ready_at(row.chat_id, now_m, count)
-            if ready > self.gate.next_free(now_m):  # its chat is not free yet: do not hold the others up
-                wait = min(wait, ready - now_m)
-                continue
-            if len(self._inflight) + len(plan) >= MAX_IN_FLIGHT:
-                break
-            slot = self.gate.reserve(row.chat_id, now_m, count, horizon=HORIZON)
-            if slot is None:  # booked far enough ahead; the rest waits for the next round
-                wait = min(wait, HORIZON / 2)
-                break
-            plan.append((row, slot))
-        if plan:
-            async with self.app.sessions() as session:
-                claimed = await repo.claim_many(session, [row.id for row, _ in plan])
-                await session.commit()
-            for row, slot in plan:
-                if row.id not in claimed:  # sent or rerouted meanwhile
-                    self.gate.cancel(slot)
+        # One transaction reads the heads and claims what the gate booked (SQLite's write lock
+        # is taken once per round, not twice).
+        async with self.app.sessions() as session:
+            rows, upcoming = await repo.heads(session, now)
+            # Rows behind a chat's send in flight are looked at again when that send ends.
+            wait = 30.0 if upcoming is None else (upcoming - now).total_seconds()
+            for row in rows:
+                count = len(row.payload.get("media", [])) or 1
+                ready = self.gate.chat_ready_at(row.chat_id, now_m, count)
+                if ready > self.gate.next_free(now_m):  # its chat is not free yet: do not hold the others up
+                    wait = min(wait, ready - now_m)
                     continue
-                task = asyncio.create_task(self._deliver(row, slot), name=f"outbox-{row.id}")
-                self._inflight.add(task)
-                task.add_done_callback(self._inflight.discard)
+                if len(self._inflight) + len(plan) >= MAX_IN_FLIGHT:
+                    break
+                slot = self.gate.reserve(row.chat_id, now_m, count, horizon=HORIZON)
+                if slot is None:  # booked far enough ahead; the rest waits for the next round
+                    wait = min(wait, HORIZON / 2)
+                    break
+                plan.append((row, slot))
+            claimed = await repo.claim_many(session, [row.id for row, _ in plan]) if plan else set()
+            await session.commit()
+        for row, slot in plan:
+            if row.id not in claimed:  # sent or rerouted meanwhile
+                self.gate.cancel(slot)
+                continue
+            task = asyncio.create_task(self._deliver(row, slot), name=f"outbox-{row.id}")
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
         self.gate.sweep(now_m)
         return max(0.01, min(30.0, wait))
 

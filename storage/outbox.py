@@ -39,45 +39,48 @@ def enqueue(
     return row
 
 
-async def heads(session: AsyncSession, now: datetime, limit: int = 200) -> list[OutboxMessage]:
-    """What may be sent now: at most one row per chat, none for a chat with a send in flight.
+async def heads(session: AsyncSession, now: datetime, limit: int = 200) -> tuple[list[OutboxMessage], datetime | None]:
+    """What may be sent now, and when the next row that is not due yet falls due.
 
-    A chat's next row is its most urgent due row that no older unsent row of the same chat
-    blocks; an older row blocks when it is at least as urgent (first in, first out within a
-    priority) or belongs to the same ticket (a ticket's messages never overtake each other).
-    Ordered most urgent first, then by due time.
+    At most one row per chat, none for a chat with a send in flight. A chat's next row is its
+    most urgent due row that no older unsent row of the same chat blocks; an older row blocks
+    when it is at least as urgent (first in, first out within a priority) or belongs to the
+    same ticket (a ticket's messages never overtake each other). Ordered most urgent first,
+    then by due time. Usually two statements: one grouped read, one read of the candidates.
     """
-    unsent = OutboxMessage.status.in_(("pending", "sending"))
-    busy = set((await session.execute(
-        select(OutboxMessage.chat_id).where(OutboxMessage.status == "sending").distinct())).scalars())
-    # The oldest pending row of each (chat, priority): only these can be next in their chat.
-    firsts = (await session.execute(
-        select(OutboxMessage.chat_id, OutboxMessage.priority, func.min(OutboxMessage.id))
-        .where(OutboxMessage.status == "pending")
-        .group_by(OutboxMessage.chat_id, OutboxMessage.priority)
+    groups = (await session.execute(
+        select(OutboxMessage.chat_id, OutboxMessage.priority, OutboxMessage.status, func.min(OutboxMessage.id))
+        .where(OutboxMessage.status.in_(("pending", "sending")))
+        .group_by(OutboxMessage.chat_id, OutboxMessage.priority, OutboxMessage.status)
     )).all()
+    busy = {chat_id for chat_id, _p, status, _i in groups if status == "sending"}
     levels: dict[int, list[tuple[int, int]]] = {}
-    for chat_id, priority, first_id in firsts:
-        if chat_id not in busy:
+    for chat_id, priority, status, first_id in groups:
+        if status == "pending" and chat_id not in busy:
             levels.setdefault(chat_id, []).append((priority, first_id))
     candidates: list[int] = []
-    for chat_levels in levels.values():
+    mixed: set[int] = set()  # chats with rows at several priorities: a ticket's order must be checked
+    for chat_id, chat_levels in levels.items():
         older = None  # the oldest row of any more urgent level
         for _priority, first_id in sorted(chat_levels):
             if older is None or first_id < older:
                 candidates.append(first_id)
             older = first_id if older is None else min(older, first_id)
+        if len(chat_levels) > 1:
+            mixed.add(chat_id)
     if not candidates:
-        return []
-    rows = []
+        return [], None
+    rows: list[OutboxMessage] = []
     for chunk in range(0, len(candidates), 500):
-        rows += list((await session.execute(select(OutboxMessage).where(
-            OutboxMessage.id.in_(candidates[chunk:chunk + 500]), OutboxMessage.not_before <= now))).scalars())
-    ticketed = {r.ticket_id for r in rows if r.ticket_id is not None}
+        rows += list((await session.execute(
+            select(OutboxMessage).where(OutboxMessage.id.in_(candidates[chunk:chunk + 500])))).scalars())
+    later = [r.not_before for r in rows if r.not_before > now]
+    rows = [r for r in rows if r.not_before <= now]
+    ticketed = sorted({r.ticket_id for r in rows if r.ticket_id is not None and r.chat_id in mixed})
     first_of_ticket: dict[tuple[int, int], int] = {}
     for chunk in range(0, len(ticketed), 500):
         q = (select(OutboxMessage.ticket_id, OutboxMessage.chat_id, func.min(OutboxMessage.id))
-             .where(OutboxMessage.ticket_id.in_(sorted(ticketed)[chunk:chunk + 500]), unsent)
+             .where(OutboxMessage.ticket_id.in_(ticketed[chunk:chunk + 500]), OutboxMessage.status == "pending")
              .group_by(OutboxMessage.ticket_id, OutboxMessage.chat_id))
         first_of_ticket.update({(t, c): i for t, c, i in (await session.execute(q)).all()})
     chosen: dict[int, OutboxMessage] = {}
@@ -87,7 +90,8 @@ async def heads(session: AsyncSession, now: datetime, limit: int = 200) -> list[
         if row.ticket_id is not None and first_of_ticket.get((row.ticket_id, row.chat_id), row.id) < row.id:
             continue  # an older message of the same ticket goes first
         chosen[row.chat_id] = row
-    return sorted(chosen.values(), key=lambda r: (r.priority, r.not_before, r.id))[:limit]
+    ready = sorted(chosen.values(), key=lambda r: (r.priority, r.not_before, r.id))[:limit]
+    return ready, min(later, default=None)
 
 
 async def next_due(session: AsyncSession, after: datetime | None = None) -> datetime | None:
