@@ -101,6 +101,9 @@ class SchedulerSpec(_Strict):
 
 class DispatchSpec(_Strict):
     auto: bool = False
+    # Urgent tickets go straight to the department when the catalogue match is confident, even
+    # with `auto: false` (seed 004: 7×24 response); the dispatch and leaders' chats are told.
+    urgent_auto: bool = True
     confidence: float = 0.6
 
 

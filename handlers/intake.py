@@ -73,7 +73,7 @@ async def file(message: Message, session: DbSession, app: App, decision: rules.D
         user_id=message.from_user.id, text=decision.text, thread_id=thread_of(message), kind=decision.kind,
         photos=photos(message), media_group_id=message.media_group_id, area_code=area,
         location=(message.location.latitude, message.location.longitude) if message.location else None,
-        on_behalf_kind=kind, on_behalf_user_id=uid, on_behalf_name=name,
+        on_behalf_kind=kind, on_behalf_user_id=uid, on_behalf_name=name, urgent=decision.urgent,
     )
     await intake.file_appeal(session, app, appeal)
 

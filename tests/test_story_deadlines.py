@@ -226,8 +226,8 @@ async def test_urgent_ticket_at_night_names_the_handler_on_duty(world: World):
     await world.send(RESIDENT, COMMUNITY, "/appeal 小区门口的垃圾堆着火了，冒浓烟")
     await world.reply_from_bot(COMMUNITY, contains="#2026-")
     assert (await ticket(world)).urgency == "urgent"
-    card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
-    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
+    # Urgent and a confident match: straight to the department, no dispatcher in the way.
+    await world.reply_from_bot(DISPATCH_CHAT, contains="已直接派至城市管理局")
     call = await world.reply_from_bot(CGJ_CHAT, contains="紧急工单")
     assert "赵承办" in call["text"] and "值班" in call["text"]
     await scan_at(world, minutes=16)  # urgent: 30 min to accept; 50 % reminder

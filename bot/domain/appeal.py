@@ -28,6 +28,7 @@ class Appeal:
     on_behalf_user_id: int | None = None
     on_behalf_name: str | None = None
     channel: str = "telegram"
+    urgent: bool = False  # #紧急 / #urgent said so (the urgent words are the router's)
 
 
 def is_reporter(user_id: int | None, reporter_id: int | None, on_behalf_user_id: int | None) -> bool:

@@ -11,7 +11,13 @@ HASHTAG_KINDS = {
     "投诉": "complaint",
     "建议": "suggestion",
     "咨询": "consultation",
+    "举报": "report",
+    "report": "report",
+    "紧急": None,
+    "urgent": None,
 }
+# Hashtags that mark an appeal urgent (seed 004 应急) on top of the urgent words.
+URGENT_TAGS = frozenset({"紧急", "urgent"})
 # Telegram caps a message at 4096 characters; an appeal this long is kept whole,
 # but cards and acknowledgements show a summary.
 SUMMARY_CHARS = 120
@@ -42,6 +48,7 @@ class Decision:
     kind: str | None = None
     on_behalf: bool = False
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    urgent: bool = False  # #紧急 / #urgent (the urgent words are the router's)
 
 
 _MENTION_RE = re.compile(r"@\w+")
@@ -52,6 +59,10 @@ def strip_triggers(text: str, bot_username: str) -> str:
     text = re.sub(rf"@{re.escape(bot_username)}\b", " ", text, flags=re.IGNORECASE)
     text = _HASHTAG_RE.sub(lambda m: " " if m.group(1).lower() in HASHTAG_KINDS else m.group(0), text)
     return " ".join(text.split())
+
+
+def hashtag_urgent(hashtags: tuple[str, ...]) -> bool:
+    return any(tag.lstrip("#").lower() in URGENT_TAGS for tag in hashtags)
 
 
 def hashtag_kind(hashtags: tuple[str, ...]) -> tuple[bool, str | None]:
@@ -93,6 +104,7 @@ def decide(facts: MessageFacts, bot_username: str, *, community: bool) -> Decisi
         kind=tag_kind,
         on_behalf="forward" in reasons,
         reasons=tuple(reasons),
+        urgent=hashtag_urgent(facts.hashtags) or hashtag_urgent(tuple(_HASHTAG_RE.findall(facts.command_args))),
     )
 
 

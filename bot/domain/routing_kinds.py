@@ -23,6 +23,13 @@ DEFAULT_URGENT_WORDS: tuple[str, ...] = (
     "fire", "on fire", "explosion", "gas leak", "collapse", "collapsed", "injured",
     "injury", "hurt", "accident", "flood", "flooded", "flooding", "poisoning", "food poisoning",
     "trapped", "drowning", "emergency", "bleeding", "electrocuted",
+    # everyday wording (seed 004 应急): the word itself, falls, smells of gas, water coming in,
+    # things giving way, people hurt or stuck — "老人摔倒了起不来，快来人" is urgent
+    "紧急", "急救", "快来人", "来人啊", "救人", "摔倒", "跌倒", "摔伤", "跌伤", "起不来", "晕倒", "昏倒", "昏迷",
+    "不省人事", "呼吸困难", "骨折", "出血", "砸伤", "烧伤", "烫伤", "煤气味", "燃气味", "闻到煤气", "漏气",
+    "被淹", "淹了", "水淹", "倒灌", "塌了", "困人", "电梯困人", "困在电梯", "烧起来", "大火",
+    "urgent", "fell", "fallen", "can't get up", "cannot get up", "unconscious", "fainted", "smell gas",
+    "smell of gas", "gas smell", "stuck in the lift", "stuck in the elevator", "broken bone",
 )
 DEFAULT_DIVERT_WORDS: tuple[str, ...] = (
     "诉讼", "起诉", "上诉", "法院", "判决", "裁决", "强制执行", "仲裁", "劳动仲裁", "行政复议",

@@ -12,7 +12,8 @@ from bot.domain.codes import display, parse_code
 from bot.domain.lifecycle import FINAL, Actor, Refusal, Status, authorise, require_actor
 from bot.services import clocks, department_cards, dispatch_cards, notify, transition
 from bot.services.access import Roles
-from bot.services.addressing import dept_names, dispatch_translator, load
+from bot.domain.intake import summary
+from bot.services.addressing import dept_names, dispatch_chat_id, dispatch_translator, leaders_chat_id, load
 from bot.services.prompts import prompt
 from storage import directory, tickets
 from storage.models import Ticket
@@ -20,19 +21,44 @@ from storage.models import Ticket
 SYSTEM = frozenset({Actor.SYSTEM})
 
 
-async def to_triage(session: AsyncSession, app: App, t: Ticket, note: str | None = None) -> None:
-    """A ticket waiting for a dispatcher: auto-dispatch when confident, else a card."""
+async def to_triage(session: AsyncSession, app: App, t: Ticket, note: str | None = None, first: bool = False) -> None:
+    """A ticket waiting for a dispatcher: auto-dispatch when confident, else a card.
+
+    An urgent one (seed 004 应急) goes to its department at once when the match is confident,
+    even without `dispatch.auto` (org switch `dispatch.urgent_auto`, on by default); at intake
+    (`first`) the dispatch and the leaders' chats are told either way.
+    """
     route = t.route or {}
     confident = route.get("confidence", 0) >= app.org.dispatch.confidence and route.get("lead")
-    if app.org.dispatch.auto and confident and not route.get("divert") and not t.returns_count:
+    urgent = t.urgency == "urgent"
+    auto = app.org.dispatch.auto or (urgent and app.org.dispatch.urgent_auto)
+    if auto and confident and not route.get("divert") and not t.returns_count:
         try:
             await dispatch(session, app, t.id, None, route["lead"], list(route.get("co") or []))
+            if urgent and first:
+                await _tell_urgent(session, app, t, route["lead"])
             return
         except Refusal:
             # The department cannot receive it (no chat, chat gone; refused before any write):
             # a dispatcher decides instead.
             pass
     await dispatch_cards.post(session, app, t, note)
+    if urgent and first:
+        await _tell_urgent(session, app, t, None)
+
+
+async def _tell_urgent(session: AsyncSession, app: App, t: Ticket, dept: str | None) -> None:
+    """An urgent appeal: the leaders' chat hears of it at once, and so does the dispatch chat when
+    the ticket went straight to a department (otherwise its card there says so)."""
+    names = await dept_names(session)
+    area = await directory.area(session, t.area_code) if t.area_code else None
+    targets = [await leaders_chat_id(session, app)] + ([await dispatch_chat_id(session, app)] if dept else [])
+    for chat_id in dict.fromkeys(c for c in targets if c):
+        tr = await notify.chat_translator(session, app, chat_id)
+        where = area.name if area else tr("card.no_area")
+        text = (tr("urgent.dispatched", code=display(t.code), area=where, dept=names.get(dept, dept), text=summary(t.text))
+                if dept else tr("urgent.waiting", code=display(t.code), area=where, text=summary(t.text)))
+        notify.send(session, app, chat_id, text, ticket=t, purpose="urgent_notice")
 
 
 async def dispatch(session: AsyncSession, app: App, ticket_id: int, roles: Roles | None, lead: str,

@@ -32,7 +32,10 @@ async def file_appeal(session: AsyncSession, app: App, appeal: Appeal) -> tuple[
 
     suggestion = app.matcher.suggest(appeal.text) if appeal.text else None
     kind = appeal.kind or (suggestion.kind if suggestion else "help")
-    urgent = bool(suggestion and suggestion.urgent)
+    urgent = appeal.urgent or bool(suggestion and suggestion.urgent)
+    route = suggestion_json(suggestion) if suggestion else None
+    if appeal.urgent and route is not None:
+        route["urgent"], route["urgent_matched"] = True, ["#紧急", *route["urgent_matched"]]
     ticket = await tickets.create(
         session, now=now, code_year=now.astimezone(app.tz).year,
         kind=kind, urgency="urgent" if urgent else "normal", status=Status.NEW.value, text=appeal.text,
@@ -44,7 +47,7 @@ async def file_appeal(session: AsyncSession, app: App, appeal: Appeal) -> tuple[
         latitude=appeal.location[0] if appeal.location else None,
         longitude=appeal.location[1] if appeal.location else None,
         category=suggestion.category if suggestion else None,
-        route=suggestion_json(suggestion) if suggestion else None, channel=appeal.channel,
+        route=route, channel=appeal.channel,
     )
     await tickets.add_event(session, ticket.id, "created", now, actor_id=appeal.user_id, to_status=Status.NEW.value,
                             data={"chat_id": appeal.chat_id, "on_behalf": appeal.on_behalf_name})

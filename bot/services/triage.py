@@ -28,7 +28,7 @@ async def after_intake(session: AsyncSession, app: App, ticket: Ticket) -> None:
                                    code=display(ticket.code), answer=answer.answer)
         return
     ticket = await transition.move(session, app, ticket, "triage", SYSTEM, event="triage")
-    await dispatch.to_triage(session, app, ticket)
+    await dispatch.to_triage(session, app, ticket, first=True)
 
 
 async def not_helpful(session: AsyncSession, app: App, ticket_id: int, roles: Roles) -> Ticket:
