@@ -23,10 +23,12 @@ demo: install
 test: install lint
 	$(BIN)/python -m pytest -q
 
-# The checked rules: ruff and the import layering (import-linter contracts in pyproject.toml).
+# The checked rules: ruff, the import layering (import-linter contracts in pyproject.toml) and
+# the types of the domain and the services (mypy).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 run: install
 	$(BIN)/python -m bot run

@@ -9,6 +9,7 @@ from sqlalchemy import and_, case, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.common import insert_ignore
+from bot.domain import lifecycle
 from storage.models import (
     Card,
     ChannelRequest,
@@ -48,7 +49,7 @@ async def close_session(session: AsyncSession, sid_hash: str, now: datetime) -> 
 
 # ---------------------------------------------------------------- the queue
 
-WORKING = ("DISPATCHED", "ACCEPTED", "REOPENED")
+WORKING = tuple(lifecycle.WORKING)
 
 
 @dataclass

@@ -8,9 +8,11 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Ticket
+from bot.domain import lifecycle
+from bot.domain.lifecycle import Status
 
-WORKING = ("DISPATCHED", "ACCEPTED", "REOPENED")
-WAITING = ("NEW", "TRIAGE", "REVIEW")
+WORKING = tuple(lifecycle.WORKING)
+WAITING = (Status.NEW, Status.TRIAGE, Status.REVIEW)
 
 
 @dataclass
@@ -34,7 +36,7 @@ class Figures:
 
 def _due():  # noqa: ANN202
     """The deadline a department is working against right now."""
-    return case((Ticket.status == "DISPATCHED", Ticket.accept_due), else_=Ticket.resolve_due)
+    return case((Ticket.status == Status.DISPATCHED, Ticket.accept_due), else_=Ticket.resolve_due)
 
 
 async def figures(session: AsyncSession, now: datetime, since: datetime, day_end: datetime,

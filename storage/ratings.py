@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.common import insert_ignore
 from storage.models import RatingRound, Ticket
+from bot.domain.lifecycle import Status
 
 UNSATISFIED = 1
 
@@ -106,7 +107,7 @@ async def ledger(session: AsyncSession, offset: int, limit: int) -> tuple[list[t
     each with its number of unsatisfied rounds."""
     counts = (select(RatingRound.ticket_id, func.count().label("n"))
               .where(RatingRound.result_level == UNSATISFIED).group_by(RatingRound.ticket_id).subquery())
-    still_open = case((Ticket.status == "CLOSED", 1), else_=0)
+    still_open = case((Ticket.status == Status.CLOSED, 1), else_=0)
     q = (select(Ticket, counts.c.n).join(counts, counts.c.ticket_id == Ticket.id)
          .order_by(still_open, Ticket.updated_at.desc(), Ticket.id.desc()).offset(offset).limit(limit))
     rows = [(t, n) for t, n in (await session.execute(q)).all()]

@@ -5,9 +5,10 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Ticket
+from bot.domain.lifecycle import WORKING, Status
 
-WAITING = ("TRIAGE", "REVIEW")
-DEPT_OPEN = ("DISPATCHED", "ACCEPTED", "REOPENED")
+WAITING = (Status.TRIAGE, Status.REVIEW)
+DEPT_OPEN = tuple(WORKING)
 
 
 async def waiting(session: AsyncSession, offset: int, limit: int) -> tuple[list[Ticket], int]:

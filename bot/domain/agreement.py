@@ -199,9 +199,9 @@ def classify(facts: ReplyFacts) -> Classified:
             if emoji and all(c in AGREE_EMOJI for c in emoji):
                 return Classified(Verdict.AGREE, "sticker")
         return Classified(Verdict.CHATTER, "sticker" if facts.sticker_emoji is not None else "empty")
-    emoji = _emoji_only(text)
-    if emoji is not None:
-        if any(c in AGREE_EMOJI for c in emoji):
+    only_emoji = _emoji_only(text)
+    if only_emoji is not None:
+        if any(c in AGREE_EMOJI for c in only_emoji):
             return Classified(Verdict.AGREE, "emoji")
         return Classified(Verdict.CHATTER, "emoji")
     place = _specific_place(text)

@@ -29,6 +29,7 @@ from datetime import datetime, time, timezone
 
 from bot.domain.calendar import WorkCalendar
 from bot.domain.sla import fraction_point
+from bot.domain.lifecycle import Status
 
 __all__ = ["CLOCKS", "Nag", "Overdue", "Reminder", "active_clocks", "card_key", "next_check",
            "next_nag_time", "overdue_clocks", "step", "sync", "tidy", "waiting", "waiting_next", "waiting_step"]
@@ -62,6 +63,14 @@ def _iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).isoformat()
 
 
+def _at(text: str) -> datetime:
+    """A time the bookkeeping always has (a clock's start and due)."""
+    value = _dt(text)
+    if value is None:
+        raise ValueError(f"not a time: {text!r}")
+    return value
+
+
 def _dt(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -75,9 +84,9 @@ def active_clocks(status: str, *, progress_done: bool, resolved_before: bool) ->
     DISPATCHED: accept.  ACCEPTED / REOPENED: resolve, and first progress feedback while no
     progress was reported and the ticket was never resolved (a result is feedback enough).
     """
-    if status == "DISPATCHED":
+    if status == Status.DISPATCHED:
         return ("accept",)
-    if status in ("ACCEPTED", "REOPENED"):
+    if status in (Status.ACCEPTED, Status.REOPENED):
         return ("resolve",) if progress_done or resolved_before else ("progress", "resolve")
     return ()
 
@@ -137,7 +146,7 @@ def step(state: Mapping, active: Sequence[str], now: datetime, fractions: Sequen
         entry = clocks.get(clock)
         if not entry or entry.get("overdue"):
             continue
-        due, start = _dt(entry["due"]), _dt(entry["start"])
+        due, start = _at(entry["due"]), _at(entry["start"])
         sent = list(entry.get("sent") or [])
         if now >= due:
             entry["overdue"] = _iso(now)
@@ -155,7 +164,7 @@ def step(state: Mapping, active: Sequence[str], now: datetime, fractions: Sequen
     nag_at = _dt(new.get("nag_at"))
     if nag_at is None or now >= nag_at:
         if nag_at is not None and not any(isinstance(a, Overdue) for a in actions):
-            since = min(_dt(clocks[c]["due"]) for c in late)
+            since = min(_at(clocks[c]["due"]) for c in late)
             actions.append(Nag(tuple(late), since))
         new["nag_at"] = _iso(next_nag(now))
     return new, actions
@@ -171,7 +180,7 @@ def next_check(state: Mapping, active: Sequence[str], fractions: Sequence[float]
             continue
         if entry.get("overdue"):
             continue
-        due, start = _dt(entry["due"]), _dt(entry["start"])
+        due, start = _at(entry["due"]), _at(entry["start"])
         sent = entry.get("sent") or []
         times += [fraction_point(start, due, f) for f in fractions if f not in sent]
         times.append(due)
@@ -199,7 +208,7 @@ def waiting(state: Mapping, status: str, since: datetime, due: datetime) -> dict
 
 def waiting_next(entry: Mapping) -> datetime:
     """When the wait needs a look again: the next daily reminder, or the first one."""
-    return _dt(entry.get("nag_at")) or _dt(entry["due"])
+    return _dt(entry.get("nag_at")) or _at(entry["due"])
 
 
 def waiting_step(entry: Mapping, now: datetime,

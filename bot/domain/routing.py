@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 from bot.domain.routing_kinds import (  # re-exported
     DEFAULT_DIVERT_WORDS,
@@ -189,7 +189,7 @@ class CatalogMatcher:
         ranked.sort(key=lambda r: r[:3])
         urgent = self._flag_hits(a, self.urgent_words, skip_hypothetical=True)
         divert = self._flag_hits(a, self.divert_words, skip_hypothetical=False)
-        common = dict(
+        common: dict[str, Any] = dict(
             urgent=bool(urgent), urgent_matched=urgent, divert=bool(divert), divert_matched=divert,
             negated=negated, threshold=self.threshold,
         )

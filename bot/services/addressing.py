@@ -23,7 +23,8 @@ async def load(session: AsyncSession, ticket_id: int) -> Ticket:
     return t
 
 
-async def dept_names(session: AsyncSession) -> dict[str, str]:
+async def dept_names(session: AsyncSession) -> dict[str | None, str]:
+    """Department names by code (a missing lead department, None, simply finds no name)."""
     return {d.code: d.name for d in await directory.departments(session)}
 
 

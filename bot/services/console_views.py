@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
 from bot.domain.codes import parse_code
-from bot.domain.lifecycle import WORKING, Refusal, Status
+from bot.domain.lifecycle import FINAL, WORKING, Refusal, Status
 from bot.services import dispatch as dispatch_service
 from bot.services import ratings
 from bot.services.console_auth import Staff
@@ -22,7 +22,7 @@ from storage import ratings as ratings_store
 from storage.console import QueueFilter
 from storage.models import Attachment, Card, ChannelRequest, RatingRound, Ticket, TicketEvent
 
-OPEN_STATUSES = [s.value for s in Status if s.value not in ("CLOSED", "DIVERTED", "MERGED", "REJECTED")]
+OPEN_STATUSES = [s.value for s in Status if s not in FINAL]
 
 
 class NotFound(Exception):
@@ -180,10 +180,10 @@ async def rate(session: AsyncSession, app: App, staff: Staff, code_text: str, sc
 def allowed_actions(staff: Staff, t: Ticket) -> list[str]:
     """Which forms the ticket page offers this person (the server checks again on POST)."""
     out: list[str] = []
-    if staff.roles.can_dispatch and t.status in ("TRIAGE", "REVIEW"):
+    if staff.roles.can_dispatch and t.status in (Status.TRIAGE, Status.REVIEW):
         out.append("dispatch")
-    if staff.roles.can_dispatch and t.status in ("NEW", "TRIAGE"):
+    if staff.roles.can_dispatch and t.status in (Status.NEW, Status.TRIAGE):
         out += ["merge", "reject"]
-    if staff.roles.can_dispatch and t.status == "RESOLVED" and (t.channel or "telegram") != "telegram":
+    if staff.roles.can_dispatch and t.status == Status.RESOLVED and (t.channel or "telegram") != "telegram":
         out.append("rate")
     return out

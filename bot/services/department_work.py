@@ -209,6 +209,8 @@ async def request_extension(session: AsyncSession, app: App, ticket_id: int, rol
     if len(reason) < 2:
         raise Refusal("extend.no_reason")
     new_due = datetime.combine(day, time(23, 59, 59), tzinfo=app.tz)
+    if roles.user_id is None:
+        raise Refusal("error.forbidden")
     ext = await extensions.create(session, t.id, roles.user_id, reason, new_due, now)
     await tickets.add_event(session, t.id, "extension_asked", now, actor_id=roles.user_id,
                             data={"reason": reason, "until": day.isoformat()})
@@ -232,9 +234,11 @@ async def decide_extension(session: AsyncSession, app: App, extension_id: int, r
     t = await load(session, ext.ticket_id)
     authorise("decide_extension", t.status, roles.actors_for(t))
     now = app.now()
+    if roles.user_id is None or ext.new_due is None:
+        raise Refusal("error.bad_button")
     if not await extensions.decide(session, ext.id, "approved" if approve else "refused", roles.user_id, now):
         raise Refusal("ext.already")
-    if approve and ext.new_due is not None:
+    if approve:
         await tickets.touch(session, t.id, {"resolve_due": ext.new_due}, now)
         await assignments.extended(session, t.id, ext.new_due)
     await tickets.add_event(session, t.id, "extension_approved" if approve else "extension_refused", now,

@@ -18,7 +18,7 @@ DIVERT_CHANNELS = ("litigation", "arbitration", "reconsideration", "discipline")
 CARD_ACTIONS = ("dispatch", "merge", "divert", "reject")
 
 
-def card_text(tr: Translator, t: Ticket, photos: int, area: str | None, names: dict[str, str],
+def card_text(tr: Translator, t: Ticket, photos: int, area: str | None, names: dict[str | None, str],
               note: str | None = None) -> str:
     route = t.route or {}
     lines = [head(tr, t), tr("card.area", area=area or tr("card.no_area")), tr("card.summary", text=summary(t.text))]

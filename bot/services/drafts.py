@@ -1,6 +1,8 @@
 """The private guided appeal (describe → photos → location → kind → confirm)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import Flow, button
@@ -63,7 +65,7 @@ async def current(session: AsyncSession, user_id: int) -> Draft | None:
 
 
 async def feed(session: AsyncSession, app: App, d: Draft, tr: Translator, *, text: str = "",
-               photos: list[Photo] = (), location: tuple[float, float] | None = None) -> None:
+               photos: Sequence[Photo] = (), location: tuple[float, float] | None = None) -> None:
     """A message during the flow: it fills the current step (or adds what it carries)."""
     d.updated_at = app.now()
     if photos:
@@ -95,7 +97,7 @@ async def step(session: AsyncSession, app: App, d: Draft, tr: Translator, action
         appeal = Appeal(
             chat_id=d.user_id, chat_kind="private", message_id=origin_message_id, user_id=d.user_id, text=d.text,
             kind=d.kind, photos=[Photo(**p) for p in d.photos],
-            location=(d.latitude, d.longitude) if d.latitude is not None else None,
+            location=(d.latitude, d.longitude) if d.latitude is not None and d.longitude is not None else None,
         )
         await drafts.drop(session, d.user_id)
         ticket, _ = await intake.file_appeal(session, app, appeal)

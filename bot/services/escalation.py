@@ -26,7 +26,7 @@ from bot.i18n import Translator
 from bot.services import notify
 from bot.services.addressing import lead_department, leaders_chat_id, person_label
 from bot.services.ticket_lines import local
-from storage import directory, tickets
+from storage import tickets
 from storage import duty as duty_store
 from storage import sla_cards as store
 from storage.models import Card, Ticket
@@ -66,7 +66,7 @@ async def _announce_red(session: AsyncSession, app: App, t: Ticket, clock: str, 
     chat_id = await leaders_chat_id(session, app)
     if chat_id is None:
         return
-    dept = await directory.department(session, t.lead_dept)
+    dept = await lead_department(session, t)
     tr = await notify.chat_translator(session, app, chat_id)
     notify.send(session, app, chat_id,
                 tr("sla.red_leaders", dept=dept.name if dept else t.lead_dept, code=display(t.code),
@@ -92,6 +92,11 @@ async def credit_on_time(session: AsyncSession, t: Ticket, state: dict) -> bool:
     return True
 
 
+def _hours(app: App) -> tuple[int, int]:
+    start, end = app.org.working_hours
+    return start, end
+
+
 # -- duty -------------------------------------------------------------------------------
 
 
@@ -104,7 +109,7 @@ def _roster(app: App, dept_code: str) -> list[tuple[int, list[int]]]:
 
 async def on_duty(session: AsyncSession, app: App, dept_code: str, now: datetime) -> OnDuty | None:
     """The /duty assignment while it lasts, else the roster's handler for this shift."""
-    hours = tuple(app.org.working_hours)
+    hours = _hours(app)
     row = await duty_store.duty(session, dept_code)
     if row is not None:
         until = duty_rules.shift_end(app.calendar, row.set_at, hours)
@@ -118,7 +123,7 @@ async def duty_line(session: AsyncSession, app: App, tr: Translator, t: Ticket, 
     """For an urgent ticket outside working hours: who is on duty (or that nobody is)."""
     if t.urgency != "urgent" or not t.lead_dept:
         return None
-    if not duty_rules.is_off_hours(app.calendar, now, tuple(app.org.working_hours)):
+    if not duty_rules.is_off_hours(app.calendar, now, _hours(app)):
         return None
     who = await on_duty(session, app, t.lead_dept, now)
     if who is None:
@@ -142,4 +147,4 @@ async def duty_call(session: AsyncSession, app: App, t: Ticket, now: datetime) -
 async def set_duty(session: AsyncSession, app: App, dept_code: str, user_id: int, now: datetime) -> datetime:
     """Put ``user_id`` on duty for the current (or next) off-hours shift; returns when it lapses."""
     await duty_store.set_duty(session, dept_code, user_id, now)
-    return duty_rules.shift_end(app.calendar, now, tuple(app.org.working_hours))
+    return duty_rules.shift_end(app.calendar, now, _hours(app))

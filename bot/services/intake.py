@@ -179,7 +179,7 @@ async def chat_info(session: AsyncSession, chat_id: int):  # noqa: ANN201
     return await directory.chat(session, chat_id)
 
 
-async def ticket(session: AsyncSession, ticket_id: int) -> Ticket:
+async def ticket(session: AsyncSession, ticket_id: int) -> Ticket | None:
     return await tickets.get(session, ticket_id)
 
 

@@ -86,10 +86,11 @@ def edit(
     session: AsyncSession, app: App, chat_id: int, message_id: int, text: str | None,
     keyboard: list[list[dict]] | None = None, ticket: Ticket | None = None,
 ) -> None:
+    payload: dict[str, Any] = {"message_id": message_id, "keyboard": keyboard}
     if text is None:
-        method, payload = "edit_markup", {"message_id": message_id, "keyboard": keyboard}
+        method = "edit_markup"
     else:
-        method, payload = "edit_text", {"message_id": message_id, "text": clip(text), "keyboard": keyboard}
+        method, payload["text"] = "edit_text", clip(text)
     outbox.enqueue(session, chat_id=chat_id, method=method, payload=payload, now=app.now(),
                    ticket_id=ticket.id if ticket else None)
 
@@ -106,21 +107,21 @@ async def tell_reporter(
     Translator, so each chat gets button labels in its own language. Reporters of tickets
     merged into this one follow it too (news only: buttons stay with its own reporter).
     """
-    await _tell_one(session, app, ticket, key, purpose=purpose, keyboard=keyboard, awaiting=awaiting, **params)
+    await _tell_one(session, app, ticket, key, purpose, keyboard, awaiting, params)
     if keyboard is None and not awaiting:
         for merged in await tickets_repo.merged_into(session, ticket.id):
             if merged.reporter_id != ticket.reporter_id:
-                await _tell_one(session, app, merged, key, purpose="follower_note", **params)
+                await _tell_one(session, app, merged, key, "follower_note", None, False, params)
 
 
 async def _tell_one(
-    session: AsyncSession, app: App, ticket: Ticket, key: str, *, purpose: str,
-    keyboard: list[list[dict]] | Callable[[Translator], list[list[dict]]] | None = None, awaiting: bool = False,
-    **params: object,
+    session: AsyncSession, app: App, ticket: Ticket, key: str, purpose: str,
+    keyboard: list[list[dict]] | Callable[[Translator], list[list[dict]]] | None, awaiting: bool,
+    params: dict[str, object],
 ) -> None:
     reporter = await directory.person(session, ticket.reporter_id) if ticket.reporter_id else None
     awaiting_id = ticket.reporter_id if awaiting else None
-    group_target = None
+    group_target: dict[str, Any] | None = None
     if ticket.origin_chat_id and ticket.origin_chat_id < 0:
         tr = await chat_translator(session, app, ticket.origin_chat_id)
         # A community chat is public: mask phone and ID numbers a handler may have written.

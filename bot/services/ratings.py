@@ -21,6 +21,7 @@ from bot.domain.lifecycle import Actor, Refusal, Stale, Status, TransitionError,
 from bot.i18n import Translator
 from bot.services import clocks, department_cards, notify, reviews, transition
 from bot.services.addressing import load
+from bot.services.ticket_lines import local
 from bot.services.transition import SYSTEM
 from storage import ratings as store
 from storage import tickets
@@ -234,7 +235,7 @@ async def unsatisfied(session: AsyncSession, app: App, ticket_id: int, round_: i
     if target == Status.REOPENED:
         await department_cards.post_reopen_card(session, app, t, reason_code, words)
         await notify.tell_reporter(session, app, t, "rate.reopened", code=display(t.code),
-                                   when=t.resolve_due.astimezone(app.tz).strftime("%Y-%m-%d %H:%M"))
+                                   when=local(app, t.resolve_due, "%Y-%m-%d %H:%M"))
     else:
         await reviews.post_review_card(session, app, t)
         await notify.tell_reporter(session, app, t, "rate.to_review", code=display(t.code))

@@ -112,7 +112,8 @@ async def send_back(session: AsyncSession, app: App, ticket_id: int, roles: Role
     t = await transition.move(session, app, t, "review_reopen", roles.actors_for(t), event="review_reopened",
                               actor_id=roles.user_id, values={"resolve_due": due, "reopen_count": t.reopen_count + 1},
                               data={"due": due.isoformat()})
-    last = (await store.of_ticket(session, t.id) or [None])[-1]
+    rounds = await store.of_ticket(session, t.id)
+    last = rounds[-1] if rounds else None
     await department_cards.post_reopen_card(session, app, t, last.reason if last else None,
                                             last.comment if last else None, by_review=True)
     await _settle_cards(session, app, t, "review.back_done", when=_local(app, due))

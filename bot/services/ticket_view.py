@@ -12,6 +12,7 @@ from bot.i18n import Translator
 from bot.services.access import Roles
 from storage import directory, tickets
 from storage.models import Ticket, TicketEvent
+from bot.domain.lifecycle import WORKING
 
 
 @dataclass
@@ -76,7 +77,7 @@ def deadline_lines(tr: Translator, t: Ticket, app: App) -> list[str]:
         if due is None:
             continue
         local = due.astimezone(app.tz).strftime("%Y-%m-%d %H:%M")
-        overdue = now > due and t.status in ("DISPATCHED", "ACCEPTED", "REOPENED")
+        overdue = now > due and t.status in WORKING
         key = "ticket.deadline_overdue" if overdue else "ticket.deadline"
         out.append(tr(key, clock=tr(f"clock.{clock}"), when=local))
     return out
