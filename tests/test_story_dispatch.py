@@ -57,8 +57,12 @@ async def dispatch_and_accept(world: World) -> dict:
 
 async def test_full_loop_dispatch_accept_progress_resolve(world: World):
     card = await file_garbage_appeal(world)
-    # The dispatch card explains the suggestion: department, keywords, photo count.
-    assert "垃圾" in card["text"] and "2" in card["text"]
+    # The dispatch card explains the suggestion: department, keywords, photo count (the exact
+    # lines: a bare "2" would also be found in the ticket code).
+    lines = card["text"].split("\n")
+    assert "照片：2 张" in lines
+    assert "建议派往：城市管理局（市容环卫；协办：-）" in lines
+    assert any(line.startswith("置信度 ") and "依据：" in line and "垃圾" in line for line in lines)
     assert ["派单", "另选部门"] in world.sb.buttons(card)
     await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
     # The department chat gets the photos (an album) and the card with 签收 / 退单.
