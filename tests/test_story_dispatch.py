@@ -57,9 +57,10 @@ async def dispatch_and_accept(world: World) -> dict:
 
 async def test_full_loop_dispatch_accept_progress_resolve(world: World):
     card = await file_garbage_appeal(world)
+    await world.settle()  # the album's second photo may come after the card was written
     # The dispatch card explains the suggestion: department, keywords, photo count (the exact
     # lines: a bare "2" would also be found in the ticket code).
-    lines = card["text"].split("\n")
+    lines = world.sb.message(DISPATCH_CHAT, card["message_id"])["text"].split("\n")
     assert "照片：2 张" in lines
     assert "建议派往：城市管理局（市容环卫；协办：-）" in lines
     assert any(line.startswith("置信度 ") and "依据：" in line and "垃圾" in line for line in lines)

@@ -6,12 +6,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import PickDept, TicketAct, button
 from bot.context import App
 from bot.domain.intake import summary
-from bot.domain.lifecycle import Actor, TransitionError, authorise
+from bot.domain.lifecycle import Actor, Status, TransitionError, authorise
 from bot.i18n import Translator
 from bot.services import notify
 from bot.services.addressing import dept_names, dispatch_chat_id
 from bot.services.ticket_lines import head
-from storage import directory, tickets
+from storage import directory, outbox, tickets
 from storage.models import Department, Ticket
 
 DIVERT_CHANNELS = ("litigation", "arbitration", "reconsideration", "discipline")
@@ -89,13 +89,28 @@ async def _text(session: AsyncSession, app: App, tr: Translator, t: Ticket, note
 
 
 async def post(session: AsyncSession, app: App, t: Ticket, note: str | None = None) -> None:
-    """A new card in the dispatch chat, with the buttons."""
+    """A new card in the dispatch chat, with the buttons.
+
+    A new album's card waits as long as its acknowledgement does, so that it counts the
+    photos still arriving (`recount`)."""
     chat_id = await dispatch_chat_id(session, app)
     if chat_id is None:
         return
     tr = await notify.chat_translator(session, app, chat_id)
+    first_of_album = bool(t.media_group_id) and not await tickets.links_of(session, t.id, "dispatch_card")
     notify.send(session, app, chat_id, await _text(session, app, tr, t, note), keyboard=keyboard(tr, t), ticket=t,
-                purpose="dispatch_card")
+                purpose="dispatch_card", delay=app.settings.album_debounce if first_of_album else 0.0)
+
+
+async def recount(session: AsyncSession, app: App, t: Ticket) -> None:
+    """More photos of the appeal arrived after its card was written: the card counts them
+    (rewritten before it is sent, else edited while the ticket still waits for a dispatcher)."""
+    row = await outbox.pending_for(session, t.id, "dispatch_card")
+    if row is not None:
+        tr = await notify.chat_translator(session, app, row.chat_id)
+        row.payload = {**row.payload, "text": notify.clip(await _text(session, app, tr, t, None))}
+    elif t.status == Status.TRIAGE:
+        await refresh(session, app, t, None, with_buttons=True)
 
 
 async def refresh(session: AsyncSession, app: App, t: Ticket, note: str | None, with_buttons: bool = False) -> None:

@@ -10,7 +10,7 @@ from bot.context import App
 from bot.domain.appeal import Appeal, ChannelAppeal, Photo, is_reporter
 from bot.domain.codes import display
 from bot.domain.lifecycle import WORKING, Status
-from bot.services import notify, triage
+from bot.services import dispatch_cards, notify, triage
 from storage import directory, outbox, tickets
 from storage.common import serialize
 from storage.models import Ticket
@@ -131,6 +131,7 @@ async def add_photos(session: AsyncSession, app: App, ticket: Ticket, photos: li
             pending.payload = {**pending.payload, "text": ack_text(tr, ticket, count), "link_data": {"photos": count}}
         else:
             await tickets.add_event(session, ticket.id, "photos_added", now, actor_id=user_id, data={"count": added})
+        await dispatch_cards.recount(session, app, ticket)
     return added
 
 
