@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import signal
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
@@ -17,19 +18,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.context import App, Clock, system_clock
 from bot.i18n import t
+from bot.inbox import InboxWorkers
 from bot.org import OrgFile, load_org, with_extra_admins
-from bot.outbox import OutboxWorker
-from bot.settings import Settings
+from bot.receiving import ALLOWED_UPDATES, Poller
+from bot.sender import OutboxSender
+from bot.settings import Settings, SettingsError
 from handlers import build_router
 from handlers.errors import build_errors_router
 from handlers.middlewares import setup_middlewares
 from bot.preflight import database_error, log_startup_warnings, who_am_i
 from storage import health
 from storage.db import make_engine, make_sessionmaker, migrate
+from scheduler.jobs import instance_id
 from storage.orgsync import import_org
+from web.app import STOPPING, build_web_app, serve
 
 log = logging.getLogger(__name__)
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+SHUTDOWN_GRACE = 10.0  # seconds in-flight updates get to finish on SIGTERM
 
 
 def make_bot(settings: Settings) -> Bot:
@@ -83,10 +88,21 @@ async def _open_database(settings: Settings, org: OrgFile) -> AsyncEngine:
     return engine
 
 
+def inbox_workers(dp: Dispatcher) -> InboxWorkers:
+    """The running inbox workers (tests wait on them to drain)."""
+    return dp.workflow_data["inbox_workers"]
+
+
 @asynccontextmanager
 async def running(settings: Settings, org: OrgFile | None = None, clock: Clock = system_clock,
                   with_scheduler: bool | None = None) -> AsyncIterator[tuple[App, Bot, Dispatcher]]:
-    """Everything but the update source: database ready, org imported, outbox (and scheduler) running."""
+    """Everything but the update source: database ready, org imported, inbox workers, the
+    outbox sender (under its lease) and the scheduler running.
+
+    Leaving it is the graceful half of a shutdown: the workers take nothing new and get
+    ``SHUTDOWN_GRACE`` seconds to finish (what does not finish stays in the inbox), the
+    outbox finishes the row it is sending, the leases are released for other instances.
+    """
     org = with_extra_admins(org or load_org(settings.org_file), settings.admin_ids)
     bot = make_bot(settings)
     me = await who_am_i(bot, settings)  # a rejected token stops us before the database is touched
@@ -103,14 +119,17 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
         chats = await health.bound_chats(session)
     warnings = asyncio.create_task(log_startup_warnings(bot, me, org.admins, chats), name="startup-warnings")
     dp = make_dispatcher(app)
-    worker = OutboxWorker(app, bot)
-    worker_task = asyncio.create_task(worker.run(), name="outbox")
+    holder = instance_id()
+    shared = engine.dialect.name != "sqlite"  # several instances may share PostgreSQL, never a SQLite file
+    workers = InboxWorkers(app, bot, dp, holder, exclusive=not shared)
+    dp.workflow_data["inbox_workers"] = workers
+    workers_task = asyncio.create_task(workers.run(), name="inbox")
+    sender = OutboxSender(app, bot, holder, shared=shared)
+    sender_task = asyncio.create_task(sender.run(), name="outbox-lease")
     scheduler = None
     if settings.run_scheduler if with_scheduler is None else with_scheduler:
-        from scheduler.jobs import instance_id
         from scheduler.setup import start_scheduler
 
-        holder = instance_id()
         scheduler = start_scheduler(app, bot, holder)
     # What start-up built (modules, the org, routers, pydantic models) lives as long as the process:
     # keep the cyclic collector off it, or a full collection stalls every chat for hundreds of ms.
@@ -118,6 +137,8 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
     try:
         yield app, bot, dp
     finally:
+        await workers.stop(SHUTDOWN_GRACE)
+        await asyncio.gather(workers_task, return_exceptions=True)
         if scheduler is not None:
             scheduler.shutdown(wait=False)
             from scheduler.jobs import release_lease
@@ -127,42 +148,70 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
             except Exception:  # noqa: BLE001 — shutting down; the lease expires anyway
                 log.warning("could not release the scheduler lease", exc_info=True)
         warnings.cancel()
-        worker.stop()
-        try:
-            await asyncio.wait_for(worker_task, timeout=5)
-        except (TimeoutError, asyncio.CancelledError):
-            worker_task.cancel()
+        await sender.stop()
+        await asyncio.gather(sender_task, return_exceptions=True)
         await bot.session.close()
         await engine.dispose()
 
 
-async def run_polling(settings: Settings) -> None:
+def stop_on_signals() -> asyncio.Event:
+    """SIGTERM (every deploy, ``docker stop``) and SIGINT set the event: a graceful stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
+            pass
+    return stop
+
+
+async def serve_bot(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """``python -m bot run``: long polling, or the webhook when WEBHOOK_URL is set; the HTTP
+    application on LISTEN_HOST:LISTEN_PORT either way.  Returns after a graceful stop."""
+    stop = stop or stop_on_signals()
+    webhook = bool(settings.webhook_url)
     async with running(settings) as (app, bot, dp):
-        try:  # a webhook left over from another deployment would block getUpdates
-            await bot.delete_webhook(drop_pending_updates=False)
-        except TelegramAPIError as exc:
-            log.warning("deleteWebhook failed (%s); polling anyway", exc)
-        log.info("polling as @%s", app.bot_username)
-        await dp.start_polling(bot, allowed_updates=ALLOWED_UPDATES, handle_signals=True, close_bot_session=False)
+        web_app = build_web_app(app, webhook=webhook)
+        try:
+            runner = await serve(web_app, settings.listen_host, settings.listen_port)
+        except OSError as exc:
+            if webhook:
+                raise SettingsError(f"LISTEN_PORT: cannot listen on {settings.listen_host}:"
+                                    f"{settings.listen_port} ({exc.strerror or exc})") from None
+            runner = None  # polling still works; only the HTTP surfaces are missing
+            log.error("cannot listen on %s:%s (%s); polling without HTTP", settings.listen_host,
+                      settings.listen_port, exc.strerror or exc)
+        try:
+            if webhook:
+                await bot.set_webhook(settings.webhook_url, secret_token=settings.webhook_secret,
+                                      allowed_updates=ALLOWED_UPDATES)
+                log.info("webhook on %s:%s%s", settings.listen_host, settings.listen_port, settings.webhook_path)
+                await stop.wait()
+                web_app[STOPPING]["now"] = True  # from now on Telegram hears 503 and tries again
+            else:
+                try:  # a webhook left over from another deployment would block getUpdates
+                    await bot.delete_webhook(drop_pending_updates=False)
+                except TelegramAPIError as exc:
+                    log.warning("deleteWebhook failed (%s); polling anyway", exc)
+                log.info("polling as @%s", app.bot_username)
+                poller = Poller(app, bot)
+                polling = asyncio.create_task(poller.run(), name="polling")
+                stopped = asyncio.create_task(stop.wait())
+                await asyncio.wait({polling, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                poller.stop()
+                stopped.cancel()
+                await asyncio.gather(polling, return_exceptions=True)
+            log.info("stopping: no new updates are taken; finishing what is in flight")
+        finally:
+            if runner is not None:
+                await runner.cleanup()
+    log.info("stopped")
+
+
+async def run_polling(settings: Settings) -> None:
+    await serve_bot(settings)
 
 
 async def run_webhook(settings: Settings) -> None:
-    from aiohttp import web
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
-
-    async with running(settings) as (app, bot, dp):
-        web_app = web.Application()
-        SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=settings.webhook_secret).register(
-            web_app, path=settings.webhook_path)
-        setup_application(web_app, dp, bot=bot)
-        await bot.set_webhook(settings.webhook_url, secret_token=settings.webhook_secret,
-                              allowed_updates=ALLOWED_UPDATES)
-        runner = web.AppRunner(web_app)
-        await runner.setup()
-        site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
-        await site.start()
-        log.info("webhook on %s:%s%s", settings.listen_host, settings.listen_port, settings.webhook_path)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await runner.cleanup()
+    await serve_bot(settings)

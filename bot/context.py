@@ -25,6 +25,25 @@ def system_clock() -> datetime:
 
 
 @dataclass
+class Delivery:
+    """One inbox row being handled, and how it went (told back to the inbox worker).
+
+    The update's session marks the row done in the transaction of the work it caused and
+    sets ``done``; a failure that will be tried again sets ``error`` instead.  On the
+    ``final`` attempt a failure goes on to the errors router, so the person hears of it;
+    the errors router sets ``settled`` when the failure does not matter (a button answered
+    too late), and the row is then done rather than dead.
+    """
+
+    update_id: int
+    attempt: int
+    final: bool
+    done: bool = False
+    settled: bool = False
+    error: str | None = None
+
+
+@dataclass
 class App:
     settings: Settings
     org: OrgFile
@@ -37,7 +56,8 @@ class App:
     sla: SlaPolicy = field(init=False)
     matcher: CatalogMatcher = field(init=False)
     outbox_event: asyncio.Event = field(default_factory=asyncio.Event)
-    inflight: int = 0  # updates being handled right now (tests and graceful shutdown wait on it)
+    inbox_event: asyncio.Event = field(default_factory=asyncio.Event)
+    inflight: int = 0  # updates being handled right now
 
     def __post_init__(self) -> None:
         self.calendar = WorkCalendar.from_org(self.org.holidays, self.org.timezone)
@@ -63,6 +83,10 @@ class App:
 
     def wake_outbox(self) -> None:
         self.outbox_event.set()
+
+    def wake_inbox(self) -> None:
+        """New updates were committed to the inbox: let the workers look at once."""
+        self.inbox_event.set()
 
     async def commit(self, session: AsyncSession) -> None:
         """End one domain operation: commit, then let the outbox deliver at once."""

@@ -12,7 +12,8 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot.app import running
+from bot.app import inbox_workers, running
+from bot.receiving import Poller
 from bot.clock import ShiftedClock
 from bot.org import load_org
 from bot.sandbox import TelegramSandbox
@@ -35,6 +36,7 @@ class Demo:
     def __init__(self, sb: TelegramSandbox, clock: ShiftedClock, quiet: bool) -> None:
         self.sb, self.clock, self.quiet = sb, clock, quiet
         self.app = None
+        self.inbox = None
 
     def say(self, line: str) -> None:
         if not self.quiet:
@@ -42,7 +44,7 @@ class Demo:
 
     async def settle(self) -> None:
         for _ in range(400):
-            if not self.sb.pending_updates() and self.app.inflight == 0:
+            if not self.sb.pending_updates() and await self.inbox.drained():
                 from storage import outbox
 
                 async with self.app.sessions() as s:
@@ -155,13 +157,13 @@ async def run_demo(quiet: bool = False) -> int:
     demo = Demo(sb, clock, quiet)
     try:
         async with running(settings, org=org, clock=clock, with_scheduler=False) as (app, bot, dp):
-            demo.app = app
-            polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=False,
-                                                           polling_timeout=1))
+            demo.app, demo.inbox = app, inbox_workers(dp)
+            poller = Poller(app, bot, timeout=1)
+            polling = asyncio.create_task(poller.run())
             try:
                 await script(demo, org)
             finally:
-                await dp.stop_polling()
+                poller.stop()
                 await asyncio.wait_for(polling, timeout=5)
     finally:
         await sb.stop()

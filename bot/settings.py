@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # Extra admins on top of the org file's `admins:` (comma-separated Telegram user ids), so a
     # first deployment can /bind its chats before anyone edits the org file.
     admins: str = Field(default="", validation_alias="HUYING_ADMINS")
+    # The inbox: how many updates are handled at once (default: the database pool's size),
+    # and how often a failing update is tried before it is parked as dead.
+    inbox_workers: int | None = Field(default=None, ge=1, validation_alias="INBOX_WORKERS")
+    inbox_max_attempts: int = Field(default=6, ge=1, validation_alias="INBOX_MAX_ATTEMPTS")
 
     @field_validator("bot_token")
     @classmethod

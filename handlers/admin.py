@@ -1,4 +1,4 @@
-"""/bind and /role: admins reshape the deployment from the chat."""
+"""/bind and /role: admins reshape the deployment from the chat; /health shows the queues."""
 from __future__ import annotations
 
 from aiogram import Bot, Router
@@ -9,6 +9,7 @@ from aiogram.types import Message
 from bot.context import App, DbSession
 from bot.domain.lifecycle import TransitionError
 from bot.services import admin_svc
+from bot.services import health as health_svc
 from bot.services.access import Roles
 from handlers.common import _, reply
 
@@ -50,6 +51,18 @@ def build_admin_router() -> Router:
         text = _("bind.done", kind=_(f"chatkind.{parts[0]}"), name=name)
         if parts[0] == "community" and not await sees_everything(bot, app, message.chat.id):
             text += "\n\n" + _("bind.privacy_note", bot=app.bot_username)
+        reply(session, app, message, text)
+
+    @router.message(Command("health"))
+    async def health(message: Message, session: DbSession, app: App, roles: Roles) -> None:
+        """Admins see whether updates wait or were parked as dead (nothing is dropped silently)."""
+        if not roles.admin:
+            reply(session, app, message, _("error.admin_only"))
+            return
+        h = await health_svc.health(session)
+        text = _("health.status", pending=h.inbox_pending, dead=h.inbox_dead, outbox=h.outbox_pending)
+        if h.last_dead_error:
+            text += "\n" + _("health.last_dead", error=h.last_dead_error)
         reply(session, app, message, text)
 
     @router.message(Command("role"))

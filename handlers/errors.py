@@ -8,7 +8,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
-from bot.context import App
+from bot.context import App, Delivery
 from bot.i18n import Translator
 from bot.services import notify
 
@@ -20,10 +20,12 @@ def build_errors_router(app: App) -> Router:
     router = Router(name="errors")
 
     @router.errors(ExceptionTypeFilter(TelegramBadRequest))
-    async def telegram_refused(event: ErrorEvent) -> bool:
+    async def telegram_refused(event: ErrorEvent, delivery: Delivery | None = None) -> bool:
         if any(s in str(event.exception).lower() for s in STALE_QUERY):
             # The person pressed long ago (or the bot was down): the work is done, the popup is moot.
             log.info("callback answer too late: %s", event.exception)
+            if delivery is not None:
+                delivery.settled = True
             return True
         return await unexpected(event)
 

@@ -3,28 +3,44 @@ who the sender is — injected into handlers the aiogram way."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 from contextlib import contextmanager
 import logging
 from typing import Any, Awaitable, Callable
 
 from aiogram import BaseMiddleware
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
-from bot.context import App
+from bot.context import App, Delivery
 from bot.i18n import DEFAULT_LOCALE, LOCALES_DIR, catalogs, normalize_locale
 from bot.services import access
+from storage import inbox
 from storage.db import is_transient
 
 log = logging.getLogger(__name__)
 LOCK_RETRIES = 3
 
 
+def retryable(exc: BaseException) -> bool:
+    """A failure that may pass by itself (database or network trouble); a bug or a refusal
+    by Telegram would fail the same way again, so it goes to the errors router at once."""
+    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
+
+    return is_transient(exc) or isinstance(exc, (
+        DBAPIError, PoolTimeout, TelegramNetworkError, TelegramServerError, TelegramRetryAfter,
+        TimeoutError, ConnectionError))
+
+
 class SessionMiddleware(BaseMiddleware):
     """Opens the update's session, drops repeated deliveries, commits what is left.
 
-    The seen `update_id` is written in the same transaction as the work the update
-    causes: a failed update leaves no mark and can be delivered again.
+    Updates reach the Dispatcher only from the inbox (``bot.inbox``), where the raw update
+    was committed before Telegram was told it arrived.  The seen ``update_id`` and the inbox
+    row's done-mark are written in the same transaction as the work the update causes: an
+    update whose handling fails leaves no mark, stays pending in the inbox and is handled
+    again (after a back-off; parked as dead after the last attempt).
     """
 
     def __init__(self, app: App) -> None:
@@ -40,24 +56,41 @@ class SessionMiddleware(BaseMiddleware):
             self.app.inflight -= 1
 
     async def _handle(self, handler, event: Update, data: dict[str, Any]) -> Any:  # noqa: ANN001
+        delivery: Delivery | None = data.get("delivery")
         for attempt in range(LOCK_RETRIES):
             async with self.app.sessions() as session:
-                if not await access.first_delivery(session, self.app, event.update_id):
-                    log.info("update %s delivered again; ignored", event.update_id)
-                    return None
-                data["session"], data["app"] = session, self.app
                 try:
+                    if not await access.first_delivery(session, self.app, event.update_id):
+                        log.info("update %s delivered again; ignored", event.update_id)
+                        await self._done(session, delivery)
+                        return None
+                    data["session"], data["app"] = session, self.app
                     result = await handler(event, data)
-                    await self.app.commit(session)
+                    await self._done(session, delivery)
                     return result
                 except Exception as exc:
                     # A briefly busy database (beyond SQLite's busy timeout): try the update again.
                     await session.rollback()
-                    if not is_transient(exc) or attempt == LOCK_RETRIES - 1:
+                    if is_transient(exc) and attempt < LOCK_RETRIES - 1:
+                        log.warning("database locked; retrying update %s", event.update_id)
+                        await asyncio.sleep(0.2 * (attempt + 1))
+                        continue
+                    if delivery is None:
                         raise
-                    log.warning("database locked; retrying update %s", event.update_id)
-                    await asyncio.sleep(0.2 * (attempt + 1))
+                    delivery.error = repr(exc)
+                    if not delivery.final and retryable(exc):
+                        log.warning("update %s failed, will be tried again: %r", event.update_id, exc)
+                        return None  # still pending in the inbox: tried again after a back-off
+                    delivery.final = True
+                    raise  # the errors router tells the person; the inbox parks the update
         return None
+
+    async def _done(self, session, delivery: Delivery | None) -> None:  # noqa: ANN001
+        if delivery is not None:
+            await inbox.mark_done(session, delivery.update_id, datetime.now(timezone.utc))
+        await self.app.commit(session)
+        if delivery is not None:
+            delivery.done = True
 
 
 class HuyingI18n(I18n):

@@ -190,6 +190,29 @@ class SeenUpdate(Base):
     seen_at: Mapped[datetime]
 
 
+class InboxUpdate(Base):
+    """A raw update from Telegram, committed before Telegram is told it arrived (the inbox).
+
+    Handled from here in ``update_id`` order within one ``chat_key``; the row is marked done
+    in the same transaction as the work it caused, parked as dead after repeated failures.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_chat", "status", "chat_key", "update_id"),
+                      Index("ix_inbox_due", "status", "not_before"))
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_key: Mapped[int] = mapped_column(BigInteger)  # updates of one chat are handled in order
+    payload: Mapped[dict] = mapped_column(JSON)  # the update exactly as Telegram sent it
+    status: Mapped[str] = mapped_column(String(8), default="pending")  # pending/done/dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    not_before: Mapped[datetime]  # retries back off
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # the worker handling it now…
+    claimed_until: Mapped[datetime | None]  # …until this moment, then anyone may take it over
+    done_at: Mapped[datetime | None]
+
+
 class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
@@ -258,7 +281,7 @@ class DutyAssignment(Base):
 
 
 class Lease(Base):
-    """Exactly one scheduler at a time across instances."""
+    """Exactly one holder at a time across instances (the scheduler, the outbox sender)."""
 
     __tablename__ = "leases"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -6,14 +6,15 @@ import logging
 import pytest
 import yaml
 
-from bot.app import running
+from bot.app import inbox_workers, running
+from bot.receiving import Poller
 from bot.sandbox import TelegramSandbox
 from tests.harness import DATA, TOKEN, ShiftedClock, World, fresh_database, populate, test_settings
 
 
 @pytest.fixture
 async def world(tmp_path, request):
-    """A running bot: sandbox, database, Dispatcher polling, outbox worker."""
+    """A running bot: sandbox, database, our polling loop into the inbox, inbox workers, outbox."""
     overrides = dict(getattr(request, "param", {}) or {})
     if patch := overrides.pop("org_patch", None):
         org = yaml.safe_load((DATA / "org.yaml").read_text(encoding="utf-8"))
@@ -29,16 +30,17 @@ async def world(tmp_path, request):
     settings = test_settings(db_url, TELEGRAM_API_URL=sb.base_url, **overrides)
     clock = ShiftedClock()
     async with running(settings, clock=clock, with_scheduler=False) as (app, bot, dp):
-        w = World(sb=sb, clock=clock, app=app, bot=bot, dp=dp)
-        polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=False,
-                                                       polling_timeout=1))
+        # The real receiving path: getUpdates → the inbox → the inbox workers → the Dispatcher.
+        poller = Poller(app, bot, timeout=1)
+        w = World(sb=sb, clock=clock, app=app, bot=bot, dp=dp, inbox=inbox_workers(dp))
+        polling = asyncio.create_task(poller.run())
         try:
             yield w
         finally:
-            await dp.stop_polling()
+            poller.stop()
             try:
                 await asyncio.wait_for(polling, timeout=5)
-            except (TimeoutError, asyncio.CancelledError, RuntimeError):
+            except (TimeoutError, asyncio.CancelledError):
                 polling.cancel()
     await sb.stop()
     logging.getLogger(__name__).debug("world stopped")

@@ -70,6 +70,7 @@ class World:
     app: Any = None
     bot: Any = None
     dp: Any = None
+    inbox: Any = None  # bot.inbox.InboxWorkers
     _tasks: list[asyncio.Task] = field(default_factory=list)
 
     async def send(self, user: int, chat: int, text: str | None = None, **kw: Any) -> dict:
@@ -81,14 +82,14 @@ class World:
         return msg
 
     async def settle(self, timeout: float = 8.0) -> None:
-        """Wait until every update was handled and the outbox has nothing due."""
+        """Wait until Telegram has nothing for the bot, the inbox is drained and the outbox has nothing due."""
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
-            if not self.sb.pending_updates() and self.app.inflight == 0:
+            if not self.sb.pending_updates() and await self.inbox.drained():
                 async with self.app.sessions() as s:
                     due = await s.scalar(select(func.count()).select_from(OutboxMessage).where(
                         OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.not_before <= self.clock()))
-                if due == 0 and not self.sb.pending_updates() and self.app.inflight == 0:
+                if due == 0 and not self.sb.pending_updates() and await self.inbox.drained():
                     await asyncio.sleep(0.05)
                     return
             await asyncio.sleep(0.03)

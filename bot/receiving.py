@@ -1,0 +1,114 @@
+"""Long polling of our own: getUpdates → commit the raw updates to the inbox → only then move the offset.
+
+Telegram forgets an update once getUpdates is called with a higher offset, so the offset
+moves past an update only after it is committed to the inbox.  The updates are kept as
+raw JSON (parsed later, one by one, by the inbox workers): one update that aiogram cannot
+parse never blocks the ones behind it.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+import aiohttp
+from aiogram import Bot
+
+from bot.context import App
+from storage import inbox
+
+log = logging.getLogger(__name__)
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+RETRY_PAUSES = (0.5, 1, 2, 5, 10)
+
+
+class ApiRefused(Exception):
+    """Telegram answered getUpdates with ok=false (a webhook is set, a bad token, …)."""
+
+
+async def store_updates(app: App, raws: list[dict[str, Any]]) -> int:
+    """Commit raw updates to the inbox and wake the workers; how many were new."""
+    async with app.sessions() as session:
+        new = await inbox.receive(session, raws, datetime.now(timezone.utc))
+        await session.commit()
+    app.wake_inbox()
+    return new
+
+
+def valid_updates(result: Any) -> list[dict[str, Any]]:
+    """The updates of a getUpdates answer that carry an update_id; the rest are logged."""
+    raws = []
+    for raw in result if isinstance(result, list) else []:
+        if isinstance(raw, dict) and isinstance(raw.get("update_id"), int):
+            raws.append(raw)
+        else:
+            log.error("polling: an update without an update_id was skipped: %.300r", raw)
+    return raws
+
+
+class Poller:
+    def __init__(self, app: App, bot: Bot, *, timeout: int = 25) -> None:
+        self.app, self.bot, self.timeout = app, bot, timeout
+        self.url = bot.session.api.api_url(token=bot.token, method="getUpdates")
+        self.offset: int | None = None
+        self._stopping = False
+        self._fetch: asyncio.Task | None = None
+
+    async def run(self) -> None:
+        failures = 0
+        async with aiohttp.ClientSession() as http:
+            while not self._stopping:
+                self._fetch = asyncio.create_task(self._get(http))
+                try:
+                    result = await self._fetch
+                except asyncio.CancelledError:
+                    if self._stopping:
+                        break
+                    raise
+                except (aiohttp.ClientError, TimeoutError, ValueError, ApiRefused) as exc:
+                    pause = RETRY_PAUSES[min(failures, len(RETRY_PAUSES) - 1)]
+                    failures += 1
+                    log.warning("polling: getUpdates failed (%s); again in %ss", exc, pause)
+                    await self._sleep(pause)
+                    continue
+                failures = 0
+                raws = valid_updates(result)
+                if raws:
+                    await self._commit(raws)
+                if isinstance(result, list) and result:
+                    ids = [r["update_id"] for r in result if isinstance(r, dict) and isinstance(r.get("update_id"), int)]
+                    if ids:  # moving the offset is what tells Telegram the updates arrived
+                        self.offset = max(ids) + 1
+
+    async def _commit(self, raws: list[dict[str, Any]]) -> None:
+        """Keep trying: the offset must not move before the updates are in the database."""
+        for attempt in range(1_000_000):
+            try:
+                await store_updates(self.app, raws)
+                return
+            except Exception:  # noqa: BLE001 — the database is down: wait, never drop
+                log.exception("polling: could not store %d updates; retrying", len(raws))
+                await asyncio.sleep(RETRY_PAUSES[min(attempt, len(RETRY_PAUSES) - 1)])
+
+    async def _get(self, http: aiohttp.ClientSession) -> Any:
+        body: dict[str, Any] = {"timeout": self.timeout, "allowed_updates": ALLOWED_UPDATES}
+        if self.offset is not None:
+            body["offset"] = self.offset
+        client_timeout = aiohttp.ClientTimeout(total=self.timeout + 15)
+        async with http.post(self.url, json=body, timeout=client_timeout) as resp:
+            data = await resp.json(content_type=None)
+        if not isinstance(data, dict) or not data.get("ok"):
+            raise ApiRefused(str(data.get("description") if isinstance(data, dict) else data)[:300])
+        return data.get("result")
+
+    async def _sleep(self, seconds: float) -> None:
+        end = asyncio.get_running_loop().time() + seconds
+        while not self._stopping and asyncio.get_running_loop().time() < end:
+            await asyncio.sleep(min(0.1, end - asyncio.get_running_loop().time()))
+
+    def stop(self) -> None:
+        """Stop asking; an answer not yet committed is not acknowledged, so Telegram keeps it."""
+        self._stopping = True
+        if self._fetch is not None and not self._fetch.done():
+            self._fetch.cancel()

@@ -1,0 +1,99 @@
+"""Exactly one outbox sender across instances: the OutboxWorker runs only under a database lease.
+
+Telegram's flood limits are per bot, so pacing must live in one process.  Every instance
+runs this loop; the one holding the ``outbox`` lease runs the worker and renews the lease,
+the others wait and try to take it.  When the holder dies, its lease expires after
+``LEASE_TTL`` and another instance starts sending within one more ``RENEW_EVERY``.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta, timezone
+
+from aiogram import Bot
+
+from bot.context import App
+from bot.outbox import OutboxWorker
+from storage import scan as leases
+
+log = logging.getLogger(__name__)
+LEASE = "outbox"
+LEASE_TTL = timedelta(seconds=15)
+RENEW_EVERY = 3.0
+WORKER_STOP_TIMEOUT = 10.0
+
+
+def wall_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class OutboxSender:
+    def __init__(self, app: App, bot: Bot, holder: str, *, shared: bool) -> None:
+        self.app, self.bot, self.holder = app, bot, holder
+        # On a database shared by instances a commit elsewhere cannot wake our worker: poll.
+        self.poke_every = 0.3 if shared else None
+        self.worker: OutboxWorker | None = None
+        self._task: asyncio.Task | None = None
+        self._stopping = asyncio.Event()
+
+    @property
+    def sending(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                held = await self._take()
+            except Exception:  # noqa: BLE001 — a database hiccup: try again; the lease protects
+                log.warning("outbox lease: could not take or renew", exc_info=True)
+                held = False
+            if held and not self.sending:
+                log.info("outbox lease taken by %s: this instance sends", self.holder)
+                self.worker = OutboxWorker(self.app, self.bot)
+                self._task = asyncio.create_task(self.worker.run(), name="outbox")
+            elif not held and self.sending:
+                log.warning("outbox lease lost: this instance stops sending")
+                await self._stop_worker()
+            await self._wait()
+
+    async def _wait(self) -> None:
+        """Sleep until the next renewal; while sending on a shared database, poke the worker
+        meanwhile (rows other instances enqueue cannot wake it)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + RENEW_EVERY
+        step = self.poke_every if self.sending and self.poke_every else RENEW_EVERY
+        while not self._stopping.is_set() and loop.time() < end:
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=max(0.01, min(step, end - loop.time())))
+            except TimeoutError:
+                if self.sending and self.poke_every:
+                    self.app.wake_outbox()
+
+    async def _take(self) -> bool:
+        async with self.app.sessions() as session:
+            ok = await leases.take_lease(session, LEASE, self.holder, wall_clock(), LEASE_TTL)
+            await session.commit()
+        return ok
+
+    async def _stop_worker(self) -> None:
+        """The worker finishes the row it is sending, then stops."""
+        if self.worker is None or self._task is None:
+            return
+        self.worker.stop()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=WORKER_STOP_TIMEOUT)
+        except (TimeoutError, asyncio.CancelledError):
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._task = None
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        await self._stop_worker()
+        try:  # let another instance send at once
+            async with self.app.sessions() as session:
+                await leases.release_lease(session, LEASE, self.holder, wall_clock())
+                await session.commit()
+        except Exception:  # noqa: BLE001 — the lease expires anyway
+            log.warning("outbox lease: could not release", exc_info=True)

@@ -1,0 +1,96 @@
+"""The durable inbox: every update is committed before Telegram hears it arrived, handled
+from the database, and one bad update never blocks the rest."""
+from __future__ import annotations
+
+import time
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from storage.models import InboxUpdate, Ticket
+from tests.burst import burst_areas, burst_chats, populate_burst, send_burst, wait_for_tally
+from tests.harness import ADMIN, COMMUNITY, RESIDENT, World
+from web.app import build_web_app, serve
+
+CHATS = burst_chats(40)
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("world", [{"org_patch": {"areas": burst_areas(CHATS)}, "INBOX_WORKERS": 5}],
+                         indirect=True)
+async def test_2000_appeals_queued_at_once_lose_none(world: World):
+    people = populate_burst(world.sb, CHATS)
+    appeals = await send_burst(world.sb, CHATS, people, 2000)
+    result = await wait_for_tally(world.sb, world.app.settings.database_url, appeals, timeout=300)
+    assert (result.no_ticket, result.two_tickets, result.missing_acks, result.duplicate_acks) == (0, 0, 0, 0), \
+        result.line()
+    await world.settle(timeout=30)
+    statuses = dict((await _statuses(world)))
+    assert statuses == {"done": 2000}
+
+
+async def _statuses(world: World) -> list[tuple[str, int]]:
+    async with world.app.sessions() as s:
+        return list((await s.execute(select(InboxUpdate.status, func.count()).group_by(InboxUpdate.status))).all())
+
+
+async def test_unparseable_update_in_the_middle_is_parked_and_the_rest_handled(world: World):
+    await world.send(RESIDENT, COMMUNITY, "/appeal 路灯不亮")
+    bad = await world.sb.inject_update({"message": {"message_id": 777, "date": 1,
+                                                    "chat": {"id": COMMUNITY, "type": "supergroup"},
+                                                    "text": {"unknown": "shape"}}})
+    await world.send(RESIDENT, COMMUNITY, "/appeal 井盖丢了")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000002")
+    await world.settle()
+    row = await world.scalar(select(InboxUpdate).where(InboxUpdate.update_id == bad["update_id"]))
+    assert row.status == "dead" and "cannot parse" in row.error and row.attempts == 1
+    assert await world.scalar(select(func.count()).select_from(Ticket)) == 2
+    # The admin sees it.
+    await world.send(ADMIN, ADMIN, "/health")
+    answer = await world.reply_from_bot(ADMIN, contains="1")
+    assert "1" in answer["text"] and "cannot parse" in answer["text"]
+
+
+async def test_a_repeated_update_is_stored_once_and_handled_once(world: World):
+    msg = await world.send(RESIDENT, COMMUNITY, "/appeal 垃圾没人清运")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    update = {"update_id": 990001, "message": msg}
+    await world.sb.inject_update(update)
+    await world.sb.inject_update(update)
+    await world.settle()
+    assert await world.scalar(select(func.count()).select_from(Ticket)) == 1
+    assert await world.scalar(select(func.count()).select_from(InboxUpdate)
+                              .where(InboxUpdate.update_id == 990001)) == 1
+
+
+@pytest.mark.parametrize("world", [{"WEBHOOK_SECRET": "s3cret"}], indirect=True)
+async def test_webhook_answers_200_only_once_the_update_is_in_the_inbox(world: World, unused_tcp_port):
+    web_app = build_web_app(world.app, webhook=True)
+    secret = world.app.settings.webhook_secret
+    runner = await serve(web_app, "127.0.0.1", unused_tcp_port)
+    url = f"http://127.0.0.1:{unused_tcp_port}{world.app.settings.webhook_path}"
+    update = {"update_id": 880001, "message": {
+        "message_id": 4242, "date": int(time.time()), "text": "/appeal 小区停水了",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 7}],
+        "chat": {"id": COMMUNITY, "type": "supergroup", "title": "community"},
+        "from": {"id": RESIDENT, "is_bot": False, "first_name": "R"}}}
+    headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as resp:
+                wrong_secret = resp.status
+            async with http.post(url, data=b"not json", headers=headers) as resp:
+                not_json = resp.status
+            async with http.post(url, json=update, headers=headers) as resp:
+                assert resp.status == 200
+                stored = await world.scalar(select(InboxUpdate.update_id).where(InboxUpdate.update_id == 880001))
+            async with http.post(url, json=update, headers=headers) as resp:  # Telegram's retry
+                again = resp.status
+    finally:
+        await runner.cleanup()
+    assert stored == 880001 and again == 200 and not_json == 400
+    assert wrong_secret == 401
+    await world.settle()
+    tickets = await world.rows(select(Ticket))
+    assert [(t.origin_chat_id, t.origin_message_id) for t in tickets] == [(COMMUNITY, 4242)]
