@@ -7,7 +7,12 @@ gets one area per burst chat, the sandbox learns the chats and residents, and
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import os
+import random
+import signal
+import socket
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -16,7 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.sandbox import TelegramSandbox
 from storage.models import Ticket
-from tests.harness import DATA
+from tests.harness import DATA, TOKEN
 
 FIRST_CHAT = -1002000000000
 FIRST_RESIDENT = 700000
@@ -124,3 +129,95 @@ async def wait_for_tally(sb: TelegramSandbox, db_url: str, appeals: list[tuple[i
         if result.complete or loop.time() > deadline:
             return result
         await asyncio.sleep(0.5)
+
+
+# --- the real `python -m bot run` process ------------------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bot_env(sb: TelegramSandbox, db_url: str, org_file: Path, port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "WEBHOOK_URL", "DATABASE_URL")}
+    env.update({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": sb.base_url or "", "DATABASE_URL": db_url,
+                "HUYING_ORG_FILE": str(org_file), "RUN_SCHEDULER": "false", "LOG_LEVEL": "WARNING",
+                "LISTEN_HOST": "127.0.0.1", "LISTEN_PORT": str(port), "OUTBOX_CHAT_INTERVAL": "0",
+                "OUTBOX_GROUP_PER_MINUTE": "100000", "OUTBOX_GLOBAL_PER_SECOND": "100000",
+                "ALBUM_DEBOUNCE_SECONDS": "0.4"})
+    env.update(extra)
+    return env
+
+
+async def start_bot(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    """`python -m bot run`, its output appended to ``log`` (a pipe nobody reads would block it)."""
+    with log.open("ab") as out:
+        return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=ROOT, env=env,
+                                                    stdout=out, stderr=out)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def wait_polling(sb: TelegramSandbox, proc: asyncio.subprocess.Process, calls_before: int,
+                       timeout: float = 60) -> None:
+    """Until the (re)started process asks Telegram for updates."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if any(c.method.lower() == "deletewebhook" for c in sb.calls[calls_before:]):
+            return
+        if proc.returncode is not None:
+            raise RuntimeError(f"the bot exited with {proc.returncode} at start-up")
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the bot did not start polling")
+
+
+@dataclass
+class CrashRun:
+    """A burst of appeals while the bot process is stopped with ``sig`` and restarted ``kills`` times."""
+
+    sb: TelegramSandbox
+    tmp: Path
+    db_url: str
+    sig: int
+    appeals: int = 1000
+    chats: int = 20
+    kills: int = 3
+    per_second: float = 40.0
+    seed: int = 8
+    exit_codes: list[int | None] = field(default_factory=list)
+
+    async def run(self) -> Tally:
+        chats = burst_chats(self.chats)
+        people = populate_burst(self.sb, chats)
+        env = bot_env(self.sb, self.db_url, burst_org_file(self.tmp, chats), free_port())
+        log = self.tmp / "bot.log"
+        rng = random.Random(self.seed)
+        # Kill at random moments while the burst is being sent (never in its first or last tenth).
+        moments = sorted(rng.uniform(0.1, 0.9) * self.appeals / self.per_second for _ in range(self.kills))
+        proc = await start_bot(env, log)
+        await wait_polling(self.sb, proc, 0)
+        sending = asyncio.create_task(send_burst(self.sb, chats, people, self.appeals, per_second=self.per_second))
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        for moment in moments:
+            await asyncio.sleep(max(0.0, began + moment - loop.time()))
+            proc.send_signal(self.sig)
+            self.exit_codes.append(await asyncio.wait_for(proc.wait(), 60))
+            calls = len(self.sb.calls)
+            proc = await start_bot(env, log)
+            await wait_polling(self.sb, proc, calls)
+        sent = await sending
+        result = None
+        try:
+            await wait_for_tally(self.sb, self.db_url, sent, timeout=max(120.0, self.appeals * 0.4))
+            # Let what is still on its way (a repeated ack) arrive before the final count.
+            await asyncio.sleep(2.0)
+            result = await tally(self.sb, self.db_url, sent)
+            return result
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            self.exit_codes.append(await asyncio.wait_for(proc.wait(), 60))
+            if result is None or not result.complete:
+                print(log.read_text(errors="replace")[-5000:])
