@@ -10,7 +10,7 @@ import signal
 
 import pytest
 
-from bot.outbox import CONCURRENCY
+from bot.outbox import MAX_IN_FLIGHT
 from bot.sandbox import TelegramSandbox
 from tests.burst import CrashRun
 from tests.harness import TOKEN, fresh_database, populate
@@ -31,5 +31,5 @@ async def test_a_burst_survives_three_stops_and_restarts(tmp_path, sig):
         assert run.exit_codes == [0, 0, 0, 0]
     else:
         # Only rows caught mid-send repeat: at most what the outbox sends at once, per kill.
-        assert result.duplicate_acks <= run.kills * CONCURRENCY, result.line()
+        assert result.duplicate_acks <= run.kills * MAX_IN_FLIGHT, result.line()
         assert run.exit_codes[:3] == [-signal.SIGKILL] * 3 and run.exit_codes[3] == 0
