@@ -1,25 +1,15 @@
 """the inbox: raw updates committed before Telegram is told they arrived
 
-<<<<<<<< HEAD:storage/migrations/versions/0004_inbox.py
 Revision ID: 0004_inbox
 Revises: 0003_console
-========
-Revision ID: 0003_inbox
-Revises: 0002_outbox_priority
->>>>>>>> bbabccf (The inbox migration follows the outbox-priority one (one linear chain)):storage/migrations/versions/0003_inbox.py
 """
 from alembic import op
 import sqlalchemy as sa
 import storage.models
 
 
-<<<<<<<< HEAD:storage/migrations/versions/0004_inbox.py
 revision = '0004_inbox'
 down_revision = '0003_console'
-========
-revision = '0003_inbox'
-down_revision = '0002_outbox_priority'
->>>>>>>> bbabccf (The inbox migration follows the outbox-priority one (one linear chain)):storage/migrations/versions/0003_inbox.py
 branch_labels = None
 depends_on = None
 
