@@ -172,7 +172,7 @@ async def serve_bot(settings: Settings, stop: asyncio.Event | None = None) -> No
     stop = stop or stop_on_signals()
     webhook = bool(settings.webhook_url)
     async with running(settings) as (app, bot, dp):
-        web_app = build_web_app(app, webhook=webhook)
+        web_app = build_web_app(app, bot, webhook=webhook)
         try:
             runner = await serve(web_app, settings.listen_host, settings.listen_port)
         except OSError as exc:

@@ -65,7 +65,7 @@ async def test_a_repeated_update_is_stored_once_and_handled_once(world: World):
 
 @pytest.mark.parametrize("world", [{"WEBHOOK_SECRET": "s3cret"}], indirect=True)
 async def test_webhook_answers_200_only_once_the_update_is_in_the_inbox(world: World, unused_tcp_port):
-    web_app = build_web_app(world.app, webhook=True)
+    web_app = build_web_app(world.app, world.bot, webhook=True)
     secret = world.app.settings.webhook_secret
     runner = await serve(web_app, "127.0.0.1", unused_tcp_port)
     url = f"http://127.0.0.1:{unused_tcp_port}{world.app.settings.webhook_path}"

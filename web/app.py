@@ -10,21 +10,28 @@ import logging
 
 from aiohttp import web
 
+from aiogram import Bot
+
 from bot.context import App
+from web.console import setup_console
 from web.keys import APP, STOPPING
+from web.open311 import PREFIX as OPEN311_PREFIX
+from web.open311 import build_open311
 from web.telegram import add_webhook_route
 
 __all__ = ["APP", "STOPPING", "build_web_app", "serve"]
 log = logging.getLogger(__name__)
 
 
-def build_web_app(app: App, *, webhook: bool) -> web.Application:
+def build_web_app(app: App, bot: Bot, *, webhook: bool) -> web.Application:
     web_app = web.Application(client_max_size=4 * 1024 * 1024)
     web_app[APP] = app
     web_app[STOPPING] = {"now": False}  # set on SIGTERM: the webhook answers 503, Telegram retries
     if webhook:
         add_webhook_route(web_app, app.settings.webhook_path, app.settings.webhook_secret)
-    # Other surfaces mount here (one line each): health/metrics, console, Open311.
+    # Every other surface mounts here, one line each.
+    setup_console(web_app, app, bot)
+    web_app.add_subapp(OPEN311_PREFIX, build_open311(app))
     return web_app
 
 
