@@ -17,7 +17,7 @@ from bot.context import App, Delivery
 from bot.i18n import DEFAULT_LOCALE, LOCALES_DIR, catalogs, normalize_locale
 from bot.services import access
 from storage import inbox
-from storage.db import is_transient
+from storage.db import is_transient, may_pass
 
 log = logging.getLogger(__name__)
 LOCK_RETRIES = 3
@@ -26,11 +26,8 @@ LOCK_RETRIES = 3
 def retryable(exc: BaseException) -> bool:
     """A failure that may pass by itself (database or network trouble); a bug or a refusal
     by Telegram would fail the same way again, so it goes to the errors router at once."""
-    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
-
-    return is_transient(exc) or isinstance(exc, (
-        DBAPIError, PoolTimeout, TelegramNetworkError, TelegramServerError, TelegramRetryAfter,
-        TimeoutError, ConnectionError))
+    return may_pass(exc) or isinstance(exc, (
+        TelegramNetworkError, TelegramServerError, TelegramRetryAfter, TimeoutError, ConnectionError))
 
 
 class SessionMiddleware(BaseMiddleware):

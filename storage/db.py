@@ -75,6 +75,14 @@ async def migrate(url: str) -> None:
     await asyncio.to_thread(_upgrade, url)
 
 
+def may_pass(exc: BaseException) -> bool:
+    """Database trouble that may pass by itself: busy, connection lost, no free connection in
+    the pool.  (A constraint violation or a bad statement would fail the same way again.)"""
+    from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
+
+    return is_transient(exc) or isinstance(exc, (OperationalError, InterfaceError, PoolTimeout))
+
+
 def is_transient(exc: BaseException) -> bool:
     """A database that is briefly busy (SQLite "database is locked", a PostgreSQL serialization
     failure or deadlock): the whole update may simply be tried again."""

@@ -1,15 +1,15 @@
 """the inbox: raw updates committed before Telegram is told they arrived
 
-Revision ID: 0004_inbox
-Revises: 0003_console
+Revision ID: 0005_inbox
+Revises: 0004_ticket_facts
 """
 from alembic import op
 import sqlalchemy as sa
 import storage.models
 
 
-revision = '0004_inbox'
-down_revision = '0003_console'
+revision = '0005_inbox'
+down_revision = '0004_ticket_facts'
 branch_labels = None
 depends_on = None
 
