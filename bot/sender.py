@@ -15,7 +15,7 @@ from aiogram import Bot
 
 from bot.context import App
 from bot.outbox import OutboxWorker
-from storage import scan as leases
+from storage import leases
 
 log = logging.getLogger(__name__)
 LEASE = "outbox"
