@@ -14,6 +14,7 @@ from aiogram import Bot
 
 from bot.context import App
 from web.console import setup_console
+from web.health import add_health_routes
 from web.keys import APP, STOPPING
 from web.open311 import PREFIX as OPEN311_PREFIX
 from web.open311 import build_open311
@@ -30,6 +31,7 @@ def build_web_app(app: App, bot: Bot, *, webhook: bool) -> web.Application:
     if webhook:
         add_webhook_route(web_app, app.settings.webhook_path, app.settings.webhook_secret)
     # Every other surface mounts here, one line each.
+    add_health_routes(web_app, app)
     setup_console(web_app, app, bot)
     web_app.add_subapp(OPEN311_PREFIX, build_open311(app))
     return web_app

@@ -1,15 +1,15 @@
 """the inbox: raw updates committed before Telegram is told they arrived
 
-Revision ID: 0005_inbox
-Revises: 0004_ticket_facts
+Revision ID: 0006_inbox
+Revises: 0005_channel_on_tickets
 """
 from alembic import op
 import sqlalchemy as sa
 import storage.models
 
 
-revision = '0005_inbox'
-down_revision = '0004_ticket_facts'
+revision = '0006_inbox'
+down_revision = '0005_channel_on_tickets'
 branch_labels = None
 depends_on = None
 
