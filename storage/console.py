@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, or_, select
+from sqlalchemy import and_, case, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.common import insert_ignore
@@ -133,3 +133,20 @@ async def public_requests(session: AsyncSession, *, codes: list[str] | None, cat
             q = q.where(Ticket.status.in_(statuses))
     q = q.order_by(Ticket.created_at.desc()).limit(limit)
     return list((await session.execute(q)).scalars())
+
+
+# ---------------------------------------------------------------- rates by channel
+
+
+async def channels_of(session: AsyncSession, codes: set[str]) -> dict[str, str]:
+    """Ticket code → channel, for the tickets among `codes` that came from another channel than Telegram."""
+    if not codes:
+        return {}
+    q = select(Ticket.code, Ticket.channel).where(Ticket.code.in_(sorted(codes)), Ticket.channel != "telegram")
+    return {code: channel for code, channel in (await session.execute(q)).all()}
+
+
+async def received_by_channel(session: AsyncSession, start: datetime, end: datetime, as_of: datetime) -> dict[str, int]:
+    q = (select(Ticket.channel, func.count()).where(Ticket.created_at >= start, Ticket.created_at < end,
+                                                    Ticket.created_at <= as_of).group_by(Ticket.channel))
+    return {channel: int(n) for channel, n in (await session.execute(q)).all()}
