@@ -15,11 +15,6 @@ from tests.harness import (
     CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, STRANGER, SW_HANDLER, World,
 )
 from tests.webharness import serving
-from web.console import setup_console
-
-
-def mount(world: World):
-    return lambda root: setup_console(root, world.app, world.bot)
 
 
 async def login_token(world: World, user: int) -> str:
@@ -75,7 +70,7 @@ async def status_of(world: World, tid: int = 1) -> str:
 async def test_dispatcher_logs_in_sees_the_queue_and_dispatches(world: World):
     await appeal(world)
     token = await login_token(world, DISPATCHER)
-    async with serving(mount(world)) as base:
+    async with serving(world) as base:
         b = Browser(base)
         try:
             status, page = await b.login(token)
@@ -106,7 +101,7 @@ async def test_dispatcher_logs_in_sees_the_queue_and_dispatches(world: World):
 
 
 async def test_links_expired_reused_forged_open_nothing(world: World):
-    async with serving(mount(world)) as base:
+    async with serving(world) as base:
         b = Browser(base)
         try:
             token = await login_token(world, DISPATCHER)
@@ -135,7 +130,7 @@ async def test_links_expired_reused_forged_open_nothing(world: World):
 
 async def test_forged_and_expired_cookies_are_refused(world: World):
     await appeal(world)
-    async with serving(mount(world)) as base:
+    async with serving(world) as base:
         forged = aiohttp.ClientSession(cookies={"huying_console": "made-up-session"})
         async with forged.get(base + "queue") as resp:
             assert resp.status == 401 and "#2026-000001" not in await resp.text()
@@ -155,7 +150,7 @@ async def test_forged_and_expired_cookies_are_refused(world: World):
 
 async def test_post_without_csrf_changes_nothing(world: World):
     await appeal(world)
-    async with serving(mount(world)) as base:
+    async with serving(world) as base:
         b = Browser(base)
         try:
             await b.login(await login_token(world, DISPATCHER))
@@ -172,7 +167,7 @@ async def test_post_without_csrf_changes_nothing(world: World):
 
 async def test_handlers_see_only_their_department(world: World):
     await appeal(world)
-    async with serving(mount(world)) as base:
+    async with serving(world) as base:
         d = Browser(base)
         await d.login(await login_token(world, DISPATCHER))
         await d.get("tickets/2026-000001")
@@ -208,7 +203,7 @@ async def test_strangers_get_no_link_and_bad_input_gets_a_clear_page(world: Worl
     await world.send(DISPATCHER, COMMUNITY, "/console@huying_bot")
     msg = await world.reply_from_bot(COMMUNITY, contains="私聊")
     assert "token" not in msg["text"]
-    async with serving(mount(world)) as base:
+    async with serving(world) as base:
         b = Browser(base)
         try:
             await b.login(await login_token(world, DISPATCHER))
@@ -236,7 +231,7 @@ async def test_photos_come_through_get_file_and_are_cached(world: World, tmp_pat
     world.app.settings.console_cache_dir = tmp_path / "cache"
     await world.sb.user_sends_album(RESIDENT, COMMUNITY, count=2, caption="@huying_bot 垃圾没人清运")
     await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
-    async with serving(mount(world)) as base:
+    async with serving(world) as base:
         b = Browser(base)
         try:
             await b.login(await login_token(world, DISPATCHER))

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from tests.harness import CGJ_CHAT, DISPATCHER, World
-from tests.test_console import appeal, login_token, mount, status_of
+from tests.test_console import appeal, login_token, status_of
 from tests.webharness import serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -68,7 +68,7 @@ def open_and_dispatch(driver, code: str) -> str:  # noqa: ANN001
 async def test_a_dispatcher_dispatches_from_a_real_browser(world: World, browser):
     await appeal(world, "幸福小区门口垃圾堆了三天没人清运")
     token = await login_token(world, DISPATCHER)
-    async with serving(mount(world)) as base:
+    async with serving(world) as base:
         codes = await asyncio.to_thread(log_in_and_open_queue, browser, f"{base}login?token={token}")
         assert codes == ["2026-000001"]
         flash = await asyncio.to_thread(open_and_dispatch, browser, "2026-000001")

@@ -15,15 +15,11 @@ from sqlalchemy import func, select
 from storage.models import ChannelRequest, Ticket, TicketEvent
 from tests.harness import DISPATCH_CHAT, World
 from tests.webharness import HOTLINE_KEY, serving
-from web.open311 import PREFIX, build_open311
+from web.open311 import PREFIX
 
 FORM = {"api_key": HOTLINE_KEY, "service_code": "市容环卫", "description": "新河街道路口垃圾桶满了没人清运",
         "address_string": "新河街道幸福路12号", "email": "lisi@example.com", "phone": "13812345678",
         "first_name": "四", "last_name": "李"}
-
-
-def mount(world: World):
-    return lambda root: root.add_subapp(PREFIX + "/", build_open311(world.app))
 
 
 async def post(base: str, path: str, data: dict) -> tuple[int, str]:
@@ -43,7 +39,7 @@ async def count(world: World, model) -> int:  # noqa: ANN001
 
 
 async def test_georeport_client_reads_services_and_a_posted_request(world: World):
-    async with serving(mount(world)) as base:
+    async with serving(world) as base:
         root = base + PREFIX.lstrip("/")
         as_json, as_xml = GeoReport(root), GeoReport(root, output_format="xml")
         services = await asyncio.to_thread(as_json.get_service_list)
@@ -104,7 +100,7 @@ async def test_georeport_client_reads_services_and_a_posted_request(world: World
     ({"lat": "31.2"}, 400, "long"),
 ])
 async def test_bad_posts_get_the_spec_error_and_create_nothing(world: World, fields, status, words):
-    async with serving(mount(world)) as base:
+    async with serving(world) as base:
         got, body = await post(base, "requests.json", {**FORM, **fields})
         assert got == status
         [err] = json.loads(body)
@@ -118,7 +114,7 @@ async def test_bad_posts_get_the_spec_error_and_create_nothing(world: World, fie
 
 
 async def test_formats_dates_and_unknown_things(world: World):
-    async with serving(mount(world)) as base:
+    async with serving(world) as base:
         status, ctype, body = await get(base, "discovery.json")
         assert status == 200 and ctype.startswith("application/json")
         assert json.loads(body)["endpoints"][0]["url"].endswith("/open311/v2")

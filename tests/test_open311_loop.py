@@ -12,15 +12,6 @@ from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLE
 from tests.test_console import Browser, login_token
 from tests.test_open311 import FORM, get, post
 from tests.webharness import serving
-from web.console import setup_console
-from web.open311 import PREFIX, build_open311
-
-
-def mount_both(world: World):
-    def setup(root):  # noqa: ANN001, ANN202
-        setup_console(root, world.app, world.bot)
-        root.add_subapp(PREFIX + "/", build_open311(world.app))
-    return setup
 
 
 async def press(world: World, user: int, chat: int, msg: dict, label: str) -> dict:
@@ -37,7 +28,7 @@ async def public(base: str, code: str) -> dict:
 
 
 async def test_a_hotline_appeal_is_dispatched_handled_and_rated_by_callback(world: World):
-    async with serving(mount_both(world)) as base:
+    async with serving(world) as base:
         status, body = await post(base, "requests.json", FORM)
         assert status == 200, body
         card = await world.reply_from_bot(DISPATCH_CHAT, contains="来自12345热线")
@@ -85,7 +76,7 @@ async def test_telegram_reporters_rate_for_themselves(world: World):
     await world.send(RESIDENT, COMMUNITY, "@huying_bot 小区门口垃圾三天没人清运了")
     card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
     assert "来自" not in card["text"]  # Telegram is the default channel: no line for it
-    async with serving(mount_both(world)) as base:
+    async with serving(world) as base:
         b = Browser(base)
         try:
             await b.login(await login_token(world, DISPATCHER))

@@ -1,25 +1,20 @@
-"""Serve aiohttp (sub-)applications of the running test bot on a free port."""
+"""Serve the running test bot's one web app (web.app.build_web_app: console, Open311, health) on a free port."""
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Callable
+from typing import Any, AsyncIterator
 
-from aiohttp import web
+from web.app import build_web_app, serve
 
 HOTLINE_KEY, WEBFORM_KEY = "hotline-key-0001", "webform-key-0002"
 
 
 @asynccontextmanager
-async def serving(setup: Callable[[web.Application], None]) -> AsyncIterator[str]:
-    """Build an app with `setup`, serve it on 127.0.0.1 and yield its base URL (ending in /)."""
-    root = web.Application()
-    setup(root)
-    runner = web.AppRunner(root)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001 — aiohttp has no public accessor
+async def serving(world: Any) -> AsyncIterator[str]:
+    """The same application `python -m bot run` serves; yields its base URL (ending in /)."""
+    runner = await serve(build_web_app(world.app, world.bot, webhook=False), "127.0.0.1", 0)
+    host, port = runner.addresses[0][:2]
     try:
-        yield f"http://127.0.0.1:{port}/"
+        yield f"http://{host}:{port}/"
     finally:
         await runner.cleanup()
