@@ -24,6 +24,11 @@ def system_clock() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class TryLater(Exception):
+    """A state that passes by itself within moments (e.g. an ack being sent right now): the
+    inbox tries the update again after a short back-off instead of failing it."""
+
+
 @dataclass
 class Delivery:
     """One inbox row being handled, and how it went (told back to the inbox worker).

@@ -25,6 +25,9 @@ async def sees_everything(bot: Bot, app: App, chat_id: int) -> bool:
     return member.status in ("administrator", "creator")
 
 
+MAX_USER_ID = 2**52  # Telegram user ids have at most 52 significant bits
+
+
 def build_admin_router() -> Router:
     router = Router(name="admin")
 
@@ -72,7 +75,10 @@ def build_admin_router() -> Router:
             return
         parts = (command.args or "").split()
         target = message.reply_to_message.from_user.id if message.reply_to_message and message.reply_to_message.from_user else None
-        if parts and parts[0].lstrip("-").isdigit() and not parts[0].startswith("-"):
+        if parts and parts[0].isascii() and parts[0].isdigit():
+            if int(parts[0]) > MAX_USER_ID:
+                reply(session, app, message, _("role.bad_user", user=parts[0][:40]))
+                return
             target, parts = int(parts[0]), parts[1:]
         if target is None or not parts:
             reply(session, app, message, _("role.usage"))

@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.callbacks import ExtDecision, Page, PickDept, Review, TicketAct
 from bot.context import App, DbSession
 from bot.domain.lifecycle import Refusal
-from bot.services import department_work, dispatch, notify, reviews, workviews
+from bot.services import department_work, dispatch, dispatch_cards, notify, reviews, workviews
 from bot.services.access import Roles
 from handlers.common import _, alert, current_tr, press_op, reply, reply_op
 from handlers.facts import message_text
@@ -31,6 +31,8 @@ def build_dispatch_desk_router() -> Router:
         action, tid, msg = callback_data.action, callback_data.ticket_id, query.message
 
         async def op() -> str | None:
+            if msg is not None:
+                await dispatch_cards.link_pressed(session, app, tid, msg.chat.id, msg.message_id)
             if action == "dispatch":
                 await dispatch.dispatch_suggested(session, app, tid, roles)
                 return "done.dispatched"

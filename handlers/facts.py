@@ -15,6 +15,13 @@ def _entities(message: Message):  # noqa: ANN202
     return message.entities or message.caption_entities or []
 
 
+def entity_text(text: str, offset: int, length: int) -> str:
+    """The entity's text; offsets count UTF-16 units and may (from a sloppy client) split a
+    surrogate pair, so a half character is dropped instead of failing the update."""
+    raw = text.encode("utf-16-le")[offset * 2:(offset + length) * 2]
+    return raw.decode("utf-16-le", errors="ignore")
+
+
 def command_of(message: Message, bot_username: str) -> tuple[str | None, str]:
     """('appeal', 'rest') for '/appeal@huying_bot rest'; a command for another bot is None."""
     text = message_text(message)
@@ -32,7 +39,7 @@ def facts(message: Message, bot_id: int, bot_username: str, *, volunteer: bool) 
     command, args = command_of(message, bot_username)
     mentions, tags = False, []
     for e in _entities(message):
-        value = e.extract_from(text)
+        value = entity_text(text, e.offset, e.length)
         if e.type == "mention" and value.lower() == f"@{bot_username.lower()}":
             mentions = True
         elif e.type == "text_mention" and e.user and e.user.id == bot_id:

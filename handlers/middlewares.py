@@ -11,9 +11,9 @@ from typing import Any, Awaitable, Callable
 from aiogram import BaseMiddleware
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
-from aiogram.utils.i18n import I18n, I18nMiddleware
+from aiogram.utils.i18n import I18n, I18nMiddleware, gettext
 
-from bot.context import App, Delivery
+from bot.context import App, Delivery, TryLater
 from bot.i18n import DEFAULT_LOCALE, LOCALES_DIR, catalogs, normalize_locale
 from bot.services import access
 from storage import inbox
@@ -27,7 +27,7 @@ def retryable(exc: BaseException) -> bool:
     """A failure that may pass by itself (database or network trouble); a bug or a refusal
     by Telegram would fail the same way again, so it goes to the errors router at once."""
     return may_pass(exc) or isinstance(exc, (
-        TelegramNetworkError, TelegramServerError, TelegramRetryAfter, TimeoutError, ConnectionError))
+        TryLater, TelegramNetworkError, TelegramServerError, TelegramRetryAfter, TimeoutError, ConnectionError))
 
 
 class SessionMiddleware(BaseMiddleware):
@@ -135,10 +135,23 @@ class SenderMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
+class ButtonMessageMiddleware(BaseMiddleware):
+    """A press that carries no message (a button of an inline-mode message) cannot be matched
+    to a card or a chat: answer it politely and change nothing."""
+
+    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                       event: TelegramObject, data: dict[str, Any]) -> Any:
+        if isinstance(event, CallbackQuery) and event.message is None:
+            await event.answer(gettext("error.button_gone"), show_alert=True)
+            return None
+        return await handler(event, data)
+
+
 def setup_middlewares(dp, app: App) -> None:  # noqa: ANN001
     dp.update.outer_middleware(SessionMiddleware(app))
     LocaleMiddleware(HuyingI18n(path=LOCALES_DIR, default_locale=DEFAULT_LOCALE, domain="messages")).setup(dp)
     sender = SenderMiddleware()
     dp.message.outer_middleware(sender)
     dp.callback_query.outer_middleware(sender)
+    dp.callback_query.outer_middleware(ButtonMessageMiddleware())
     dp.edited_message.outer_middleware(sender)

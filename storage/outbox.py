@@ -137,6 +137,13 @@ async def pending_for(session: AsyncSession, ticket_id: int, purpose: str) -> Ou
     return (await session.execute(q)).scalars().first()
 
 
+async def latest_for(session: AsyncSession, ticket_id: int, purpose: str) -> OutboxMessage | None:
+    """The newest row of a ticket for a purpose, whatever its status."""
+    q = (select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id, OutboxMessage.purpose == purpose)
+         .order_by(OutboxMessage.id.desc()).limit(1).execution_options(populate_existing=True))
+    return (await session.execute(q)).scalars().first()
+
+
 async def reroute_chat(session: AsyncSession, old_id: int, new_id: int) -> None:
     await session.execute(
         update(OutboxMessage).where(OutboxMessage.chat_id == old_id, OutboxMessage.status.in_(("pending", "sending")))

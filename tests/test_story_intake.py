@@ -15,7 +15,10 @@ async def test_resident_album_in_community_chat_makes_one_ticket_with_three_phot
     # A resident posts three photos as an album, the caption addressed to the bot.
     await world.sb.user_sends_album(RESIDENT, COMMUNITY, count=3, caption="@huying_bot 小区门口垃圾三天没人清运了，臭得很")
     ack = await world.reply_from_bot(COMMUNITY, contains="#2026-")
-    assert "3" in ack["text"]  # the ack counts every photo of the album
+    # The ack counts every photo of the album: held while they arrive, edited if one comes later.
+    await world.settle()
+    ack = world.sb.message(COMMUNITY, ack["message_id"])
+    assert "已收到照片 3 张。" in ack["text"].split("\n")
     rows = await tickets(world)
     assert len(rows) == 1
     t = rows[0]

@@ -113,6 +113,16 @@ async def recount(session: AsyncSession, app: App, t: Ticket) -> None:
         await refresh(session, app, t, None, with_buttons=True)
 
 
+async def link_pressed(session: AsyncSession, app: App, ticket_id: int, chat_id: int, message_id: int) -> None:
+    """A card can be pressed in the instant before its link is written (the outbox writes it
+    just after Telegram answers the send): link the pressed card now, so the decision edits it
+    like the linked ones instead of leaving its buttons live."""
+    if chat_id != await dispatch_chat_id(session, app) or await tickets.find_link(session, chat_id, message_id):
+        return
+    if await tickets.get(session, ticket_id) is not None:
+        await tickets.link(session, chat_id, message_id, ticket_id, "dispatch_card", app.now())
+
+
 async def refresh(session: AsyncSession, app: App, t: Ticket, note: str | None, with_buttons: bool = False) -> None:
     """Rewrite the dispatch card(s) of a ticket after a decision."""
     for link in await tickets.links_of(session, t.id, "dispatch_card"):

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import App
+from bot.context import App, TryLater
 from bot.domain.appeal import Appeal, ChannelAppeal, Photo, is_reporter
 from bot.domain.codes import display
 from bot.domain.lifecycle import WORKING, Status
@@ -27,7 +27,7 @@ async def file_appeal(session: AsyncSession, app: App, appeal: Appeal) -> tuple[
     if existing is None and appeal.media_group_id:
         existing = await tickets.find_by_album(session, appeal.chat_id, appeal.media_group_id)
     if existing is not None:
-        await add_photos(session, app, existing, appeal.photos, appeal.user_id)
+        await add_photos(session, app, existing, appeal.photos, appeal.user_id, album=True)
         return existing, False
 
     suggestion = app.matcher.suggest(appeal.text) if appeal.text else None
@@ -117,8 +117,9 @@ def ack_text(tr, ticket: Ticket, photo_count: int) -> str:  # noqa: ANN001
 
 
 async def add_photos(session: AsyncSession, app: App, ticket: Ticket, photos: list[Photo], user_id: int | None,
-                     source: str = "appeal") -> int:
-    """Attach photos (idempotent by file_unique_id); refresh a pending album ack."""
+                     source: str = "appeal", album: bool = False) -> int:
+    """Attach photos (idempotent by file_unique_id); refresh a pending album ack, or edit the
+    one already sent when a photo of the album arrives after it went out."""
     now, added = app.now(), 0
     for p in photos:
         added += await tickets.add_attachment(session, ticket.id, file_id=p.file_id, file_unique_id=p.file_unique_id,
@@ -130,9 +131,24 @@ async def add_photos(session: AsyncSession, app: App, ticket: Ticket, photos: li
             count = await tickets.count_attachments(session, ticket.id)
             pending.payload = {**pending.payload, "text": ack_text(tr, ticket, count), "link_data": {"photos": count}}
         else:
+            if album:
+                await _recount_sent_ack(session, app, ticket)
             await tickets.add_event(session, ticket.id, "photos_added", now, actor_id=user_id, data={"count": added})
         await dispatch_cards.recount(session, app, ticket)
     return added
+
+
+async def _recount_sent_ack(session: AsyncSession, app: App, ticket: Ticket) -> None:
+    """The album's ack went out before this photo: edit it to the true count."""
+    ack = await outbox.latest_for(session, ticket.id, "ack")
+    if ack is None or ack.status not in ("sending", "sent"):
+        return
+    if ack.status == "sending":  # its message id is not known yet: try this update again shortly
+        raise TryLater(f"the ack of ticket {ticket.id} is being sent")
+    if ack.sent_message_ids and ack.sent_message_ids[0] is not None:
+        tr = await notify.chat_translator(session, app, ack.chat_id)
+        count = await tickets.count_attachments(session, ticket.id)
+        notify.edit(session, app, ack.chat_id, ack.sent_message_ids[0], ack_text(tr, ticket, count), ticket=ticket)
 
 
 async def set_location(session: AsyncSession, app: App, ticket: Ticket, lat: float, lon: float, user_id: int) -> None:
@@ -151,7 +167,7 @@ async def buffer_album_item(session: AsyncSession, app: App, chat_id: int, messa
     await serialize(session, "album", chat_id, media_group_id)
     ticket = await tickets.find_by_album(session, chat_id, media_group_id)
     if ticket is not None:
-        await add_photos(session, app, ticket, [photo], user_id)
+        await add_photos(session, app, ticket, [photo], user_id, album=True)
         return ticket
     await tickets.buffer_media(session, chat_id=chat_id, message_id=message_id, media_group_id=media_group_id,
                                user_id=user_id, kind=photo.kind, file_id=photo.file_id,
