@@ -36,9 +36,11 @@ def burst_areas(chats: list[int]) -> list[dict]:
     return org["areas"] + [{"code": f"burst{i}", "name": f"社区{i}", "chats": [cid]} for i, cid in enumerate(chats)]
 
 
-def burst_org_file(tmp_path: Path, chats: list[int]) -> Path:
+def burst_org_file(tmp_path: Path, chats: list[int], scan_every: str | None = None) -> Path:
     org = yaml.safe_load((DATA / "org.yaml").read_text(encoding="utf-8"))
     org["areas"] = burst_areas(chats)
+    if scan_every:
+        org["scheduler"] = {**org.get("scheduler", {}), "scan_every": scan_every}
     path = tmp_path / "org-burst.yaml"
     path.write_text(yaml.safe_dump(org, allow_unicode=True), encoding="utf-8")
     return path
@@ -211,7 +213,7 @@ class CrashRun:
         sent = await sending
         result = None
         try:
-            await wait_for_tally(self.sb, self.db_url, sent, timeout=max(120.0, self.appeals * 0.4))
+            await wait_for_tally(self.sb, self.db_url, sent, timeout=max(120.0, self.appeals * 0.6))
             # Let what is still on its way (a repeated ack) arrive before the final count.
             await asyncio.sleep(2.0)
             result = await tally(self.sb, self.db_url, sent)

@@ -16,7 +16,7 @@ from tests.burst import CrashRun
 from tests.harness import TOKEN, fresh_database, populate
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1500)
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 async def test_a_burst_survives_three_stops_and_restarts(tmp_path, sig):
     async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot", privacy_mode=False) as sb:

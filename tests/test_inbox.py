@@ -16,13 +16,13 @@ from web.app import build_web_app, serve
 CHATS = burst_chats(40)
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(1200)
 @pytest.mark.parametrize("world", [{"org_patch": {"areas": burst_areas(CHATS)}, "INBOX_WORKERS": 5}],
                          indirect=True)
 async def test_2000_appeals_queued_at_once_lose_none(world: World):
     people = populate_burst(world.sb, CHATS)
     appeals = await send_burst(world.sb, CHATS, people, 2000)
-    result = await wait_for_tally(world.sb, world.app.settings.database_url, appeals, timeout=300)
+    result = await wait_for_tally(world.sb, world.app.settings.database_url, appeals, timeout=900)
     assert (result.no_ticket, result.two_tickets, result.missing_acks, result.duplicate_acks) == (0, 0, 0, 0), \
         result.line()
     # Every ack is committed with its update's done-mark, so nothing is left in the inbox.
