@@ -162,7 +162,7 @@ def free_port() -> int:
 
 
 async def wait_polling(sb: TelegramSandbox, proc: asyncio.subprocess.Process, calls_before: int,
-                       timeout: float = 60) -> None:
+                       timeout: float = 180) -> None:
     """Until the (re)started process asks Telegram for updates."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
