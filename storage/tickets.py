@@ -1,10 +1,11 @@
 """Ticket repository: creation, conditional transitions, events, attachments, links."""
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.codes import make_code
@@ -20,14 +21,44 @@ from storage.models import (
 )
 
 
+# Per engine, the years whose PostgreSQL sequence is known to exist.
+_SEQUENCES: weakref.WeakKeyDictionary[Any, set[int]] = weakref.WeakKeyDictionary()
+
+
 async def next_code(session: AsyncSession, year: int) -> str:
+    """The year's next ticket number: one statement.
+
+    PostgreSQL: ``nextval`` of the year's sequence (created once, outside the caller's
+    transaction, continuing from the counters row older versions kept), so concurrent intakes
+    never wait on each other. SQLite serialises writers anyway: one ``UPDATE … RETURNING`` on
+    the year's counters row, which is created the first time only.
+    """
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        known = _SEQUENCES.setdefault(session.bind.sync_engine, set())
+        if year not in known:
+            await _create_sequence(session, year)
+            known.add(year)
+        value = (await session.execute(text(f"SELECT nextval('ticket_code_{int(year)}')"))).scalar_one()
+        return make_code(year, value)
     name = f"ticket:{year}"
-    await insert_ignore(session, Counter, {"name": name, "value": 0})
-    # The row lock taken by this UPDATE serialises concurrent creators.
-    result = await session.execute(
-        update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
-    )
-    return make_code(year, result.scalar_one())
+    bump = update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
+    value = (await session.execute(bump)).scalar_one_or_none()
+    if value is None:  # the year's first ticket
+        await insert_ignore(session, Counter, {"name": name, "value": 0})
+        value = (await session.execute(bump)).scalar_one()
+    return make_code(year, value)
+
+
+async def _create_sequence(session: AsyncSession, year: int) -> None:
+    """Create the year's sequence in a transaction of its own (committed even if the caller's is not)."""
+    engine = session.bind
+    async with engine.connect() as conn:  # type: ignore[union-attr]
+        async with conn.begin():
+            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('ticket_code_sequence'))"))
+            exists = (await conn.execute(text("SELECT to_regclass(:name)"), {"name": f"ticket_code_{int(year)}"})).scalar()
+            if exists is None:
+                used = (await conn.execute(select(Counter.value).where(Counter.name == f"ticket:{year}"))).scalar()
+                await conn.execute(text(f"CREATE SEQUENCE ticket_code_{int(year)} START WITH {int(used or 0) + 1}"))
 
 
 async def create(session: AsyncSession, *, now: datetime, code_year: int, **fields: Any) -> Ticket:
