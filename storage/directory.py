@@ -5,38 +5,71 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.common import insert_ignore, upsert
+from storage.directory_cache import MISSING, PEOPLE_WRITTEN, adopt, cache_of, snapshot
 from storage.models import Area, Chat, Department, Person, PersonRole
+
+# Reads below go through the App's in-process copy (storage/directory_cache.py): what they
+# return is bound to the caller's session as if it had been loaded, and may be changed.
+
+
+async def _get(session: AsyncSession, model: type, key: object):  # noqa: ANN202
+    cache = cache_of(session)
+    if cache is None:
+        return await session.get(model, key)
+    await cache.check(session)
+    hit = cache.get((model, key))
+    if hit is MISSING:
+        generation = cache.generation
+        obj = await session.get(model, key)
+        cache.put((model, key), None if obj is None else snapshot(obj), generation)
+        return obj
+    return None if hit is None else adopt(session, model, hit)
+
+
+async def _list(session: AsyncSession, model: type, key: object, query) -> list:  # noqa: ANN001
+    cache = cache_of(session)
+    if cache is None:
+        return list((await session.execute(query)).scalars())
+    await cache.check(session)
+    hit = cache.get(key)
+    if hit is MISSING:
+        generation = cache.generation
+        rows = list((await session.execute(query)).scalars())
+        cache.put(key, [snapshot(r) for r in rows], generation)
+        return rows
+    return [adopt(session, model, values) for values in hit]
 
 
 async def chat(session: AsyncSession, chat_id: int) -> Chat | None:
-    return await session.get(Chat, chat_id)
+    return await _get(session, Chat, chat_id)
 
 
 async def department(session: AsyncSession, code: str) -> Department | None:
-    return await session.get(Department, code)
+    return await _get(session, Department, code)
 
 
 async def departments(session: AsyncSession) -> list[Department]:
-    return list((await session.execute(select(Department).order_by(Department.code))).scalars())
+    return await _list(session, Department, "departments", select(Department).order_by(Department.code))
 
 
 async def department_by_chat(session: AsyncSession, chat_id: int) -> Department | None:
-    q = select(Department).where(Department.chat_id == chat_id)
-    return (await session.execute(q)).scalars().first()
+    q = select(Department).where(Department.chat_id == chat_id).order_by(Department.code).limit(1)
+    found = await _list(session, Department, ("department_by_chat", chat_id), q)
+    return found[0] if found else None
 
 
 async def area(session: AsyncSession, code: str) -> Area | None:
-    return await session.get(Area, code)
+    return await _get(session, Area, code)
 
 
 async def chats_of_kind(session: AsyncSession, kind: str) -> list[Chat]:
-    q = select(Chat).where(Chat.kind == kind, Chat.active.is_(True))
-    return list((await session.execute(q)).scalars())
+    q = select(Chat).where(Chat.kind == kind, Chat.active.is_(True)).order_by(Chat.id)
+    return await _list(session, Chat, ("chats_of_kind", kind), q)
 
 
 async def first_chat_of_kind(session: AsyncSession, kind: str) -> Chat | None:
-    q = select(Chat).where(Chat.kind == kind, Chat.active.is_(True)).order_by(Chat.id)
-    return (await session.execute(q)).scalars().first()
+    found = await chats_of_kind(session, kind)
+    return found[0] if found else None
 
 
 async def person(session: AsyncSession, user_id: int) -> Person | None:
@@ -47,14 +80,25 @@ async def remember_person(
     session: AsyncSession, user_id: int, full_name: str | None, username: str | None,
     language: str | None = None, started: bool | None = None,
 ) -> None:
-    """Upsert: two updates from one person may arrive at once (an album)."""
+    """Upsert: two updates from one person may arrive at once (an album).
+
+    Skipped when this process already recorded the same name and username (most updates):
+    no write for a person who has not changed.
+    """
+    cache = session.info.get("directory")
+    recorded = (full_name, username)
+    if cache is not None and not started and cache.person_unchanged(user_id, recorded):
+        return
     values = {"id": user_id, "full_name": full_name, "username": username, "started": bool(started), "blocked": False}
     update = ["full_name", "username"] + (["started", "blocked"] if started else [])
     await upsert(session, Person, values, keys=["id"], update=update)
+    if cache is not None:
+        session.info.setdefault(PEOPLE_WRITTEN, {})[user_id] = recorded
 
 
 async def roles(session: AsyncSession, user_id: int) -> list[PersonRole]:
-    return list((await session.execute(select(PersonRole).where(PersonRole.person_id == user_id))).scalars())
+    q = select(PersonRole).where(PersonRole.person_id == user_id).order_by(PersonRole.role, PersonRole.scope)
+    return await _list(session, PersonRole, ("roles", user_id), q)
 
 
 async def role_holders(session: AsyncSession, role: str, scope: str | None = None) -> list[int]:
