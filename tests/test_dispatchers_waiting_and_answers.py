@@ -10,51 +10,19 @@ The clock starts Monday 2026-11-23 09:00 Shanghai (tests/harness.py).
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
 
 from bot.domain import nag
 from bot.domain.lifecycle import Actor, Forbidden, NotAllowed, Status, authorise
-from bot.sandbox import TelegramSandbox
-from scheduler.jobs import scan
-from storage.models import Ticket, TicketEvent
+from tests.steps import has_button, press, refused, scan_at, sh, ticket
+from tests.steps import event_rows as events
 from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, World
 
 SH = ZoneInfo("Asia/Shanghai")
 REVIEW_BUTTONS = [["派单", "另选部门"], ["协办部门", "合并"], ["分流", "驳回"]]
-
-
-def sh(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)
-
-
-def has_button(label: str):  # noqa: ANN201
-    return lambda m: any(label in row for row in TelegramSandbox.buttons(m))
-
-
-async def ticket(world: World, tid: int = 1) -> Ticket:
-    return await world.scalar(select(Ticket).where(Ticket.id == tid))
-
-
-async def events(world: World, tid: int = 1) -> list[TicketEvent]:
-    return await world.rows(select(TicketEvent).where(TicketEvent.ticket_id == tid).order_by(TicketEvent.id))
-
-
-async def press(world: World, user: int, chat: int, msg: dict, label: str) -> dict:
-    qid = await world.sb.press(user, chat, msg["message_id"], label)
-    answer = await world.sb.callback_answer(qid)
-    await world.settle()
-    return answer
-
-
-async def scan_at(world: World, when: datetime) -> int:
-    world.clock.set(when)
-    handled = await scan(world.app)
-    await world.settle()
-    return handled
 
 
 def said(world: World, chat: int, *words: str) -> list[dict]:
@@ -108,8 +76,7 @@ async def test_review_sent_elsewhere_keeps_its_buttons_after_back_and_can_still_
         back = world.sb.message(DISPATCH_CHAT, card["message_id"])
         assert world.sb.buttons(back) == REVIEW_BUTTONS, picker
     # 分流 is not for a ticket under review: a polite alert, and the buttons stay.
-    answer = await press(world, DISPATCHER, DISPATCH_CHAT, card, "分流")
-    assert answer["show_alert"]
+    refused(await press(world, DISPATCHER, DISPATCH_CHAT, card, "分流"), "error.stale")
     assert world.sb.buttons(world.sb.message(DISPATCH_CHAT, card["message_id"])) == REVIEW_BUTTONS
     assert (await ticket(world)).status == "REVIEW"
 
@@ -223,7 +190,8 @@ async def test_an_answered_consultation_closes_after_the_rating_window(world: Wo
 
     # 没有解决我的问题 after the close: a polite alert, nothing reopens.
     late = await press(world, RESIDENT, COMMUNITY, answer, "没有解决我的问题")
-    assert late["show_alert"] and (await ticket(world)).status == "CLOSED"
+    refused(late, "error.stale")
+    assert (await ticket(world)).status == "CLOSED"
     await world.send(DISPATCHER, DISPATCH_CHAT, "/ticket 2026-000001")
     history = await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
     assert "自动办结" in history["text"]

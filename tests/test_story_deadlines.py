@@ -5,14 +5,13 @@ runs the real scan (`scheduler.jobs.scan`) the APScheduler job would run.
 """
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from bot.org import OrgFile
-from scheduler.jobs import scan
-from storage.models import Card, Department, Ticket, TicketEvent
+from storage.models import Card, Department, TicketEvent
+from tests.steps import press, said, scan_at, sh, ticket
 from tests.harness import (
     CGJ_CHAT,
     COMMUNITY,
@@ -27,17 +26,6 @@ from tests.harness import (
 
 SH = ZoneInfo("Asia/Shanghai")
 APPEALS = ["小区门口垃圾三天没人清运了，异味很大", "菜市场后面的垃圾桶满了没人清运", "河边步道的垃圾堆了一周，臭味很重"]
-
-
-def sh(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)
-
-
-async def press(world: World, user: int, chat: int, msg: dict, label: str) -> dict:
-    qid = await world.sb.press(user, chat, msg["message_id"], label)
-    answer = await world.sb.callback_answer(qid)
-    await world.settle()
-    return answer
 
 
 async def dispatch(world: World, text: str = APPEALS[0], user: int = RESIDENT) -> dict:
@@ -60,26 +48,6 @@ async def resolve(world: World, card: dict, result: str = "垃圾已全部清运
     prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
     await world.send(HANDLER_A, CGJ_CHAT, result, reply_to=prompt["message_id"])
     await world.reply_from_bot(COMMUNITY, contains=result)
-
-
-async def scan_at(world: World, when: datetime | None = None, **delta: float) -> int:
-    if when is not None:
-        world.clock.set(when)
-    else:
-        world.clock.advance(**delta)
-    handled = await scan(world.app)
-    await world.settle()
-    return handled
-
-
-def said(world: World, chat: int, *words: str) -> list[str]:
-    """The bot's messages in ``chat`` that contain every one of ``words``."""
-    texts = [m.get("text") or m.get("caption") or "" for m in world.sb.bot_messages(chat)]
-    return [t for t in texts if all(w in t for w in words)]
-
-
-async def ticket(world: World, tid: int = 1) -> Ticket:
-    return await world.scalar(select(Ticket).where(Ticket.id == tid))
 
 
 async def cards(world: World) -> list[tuple[int, str, str]]:

@@ -6,7 +6,9 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from storage.models import Attachment, Extension, Ticket, TicketEvent
+from storage.models import Attachment, Extension
+from tests.steps import ZH, press, press_raw, refused, ticket
+from tests.steps import event_kinds as events
 from tests.harness import (
     CGJ_CHAT,
     COMMUNITY,
@@ -24,26 +26,10 @@ from tests.harness import (
 )
 
 
-async def ticket(world: World, tid: int = 1) -> Ticket:
-    return await world.scalar(select(Ticket).where(Ticket.id == tid))
-
-
-async def events(world: World, tid: int = 1) -> list[str]:
-    return [e.kind for e in await world.rows(select(TicketEvent).where(TicketEvent.ticket_id == tid)
-                                             .order_by(TicketEvent.id))]
-
-
 async def file_garbage_appeal(world: World, text: str = "小区门口垃圾三天没人清运了，异味很大") -> dict:
     await world.sb.user_sends_album(RESIDENT, COMMUNITY, count=2, caption=f"@huying_bot {text}")
     await world.reply_from_bot(COMMUNITY, contains="#2026-")
     return await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
-
-
-async def press(world: World, user: int, chat: int, msg: dict, label: str) -> dict:
-    qid = await world.sb.press(user, chat, msg["message_id"], label)
-    answer = await world.sb.callback_answer(qid)
-    await world.settle()
-    return answer
 
 
 async def dispatch_and_accept(world: World) -> dict:
@@ -109,6 +95,10 @@ async def test_two_handlers_press_accept_at_once_make_one_owner(world: World):
     a1, a2 = await asyncio.gather(world.sb.callback_answer(q1), world.sb.callback_answer(q2))
     await world.settle()
     assert sorted([bool(a1.get("show_alert")), bool(a2.get("show_alert"))]) == [False, True]
+    [lost] = [a for a in (a1, a2) if a.get("show_alert")]
+    winner = "李承办" if not a1.get("show_alert") else "赵承办"
+    # Read after the winner committed: stale; read before it (PostgreSQL): who was first.
+    assert lost["text"] in (ZH("error.stale"), ZH("accept.taken", name=winner))
     assert (await events(world)).count("accepted") == 1
     assert (await ticket(world)).owner_id in (HANDLER_A, HANDLER_B)
 
@@ -117,24 +107,22 @@ async def test_unauthorised_presses_change_nothing(world: World):
     card = await file_garbage_appeal(world)
     # A resident who is not a dispatcher presses 派单 (e.g. the card was forwarded).
     answer = await press(world, RESIDENT, DISPATCH_CHAT, card, "派单")
-    assert answer["show_alert"]
+    refused(answer, "error.forbidden")
     assert (await ticket(world)).status == "TRIAGE"
     await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
     dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=lambda m: "签收" in str(world.sb.buttons(m)))
     # Someone outside the department (water bureau handler) presses 签收 in the cgj chat.
     world.sb.add_member(CGJ_CHAT, SW_HANDLER, "left")
     answer = await press(world, SW_HANDLER, CGJ_CHAT, dept_card, "签收")
-    assert answer["show_alert"]
+    refused(answer, "error.forbidden")
     assert (await ticket(world)).status == "DISPATCHED"
     # A stale button: 派单 pressed again on an old copy of the card after dispatch.
     stale = card["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-    qid = await world.sb.press_raw(DISPATCHER, DISPATCH_CHAT, card["message_id"], stale)
-    assert (await world.sb.callback_answer(qid))["show_alert"]
+    refused(await press_raw(world, DISPATCHER, DISPATCH_CHAT, card["message_id"], stale), "error.stale")
     # Forged callback data.
-    qid = await world.sb.press_raw(HANDLER_A, CGJ_CHAT, dept_card["message_id"], "t:accept:999999")
-    assert (await world.sb.callback_answer(qid))["show_alert"]
-    qid = await world.sb.press_raw(HANDLER_A, CGJ_CHAT, dept_card["message_id"], "garbage!!")
-    assert (await world.sb.callback_answer(qid))["show_alert"]
+    refused(await press_raw(world, HANDLER_A, CGJ_CHAT, dept_card["message_id"], "t:accept:999999"),
+            "error.bad_button")
+    refused(await press_raw(world, HANDLER_A, CGJ_CHAT, dept_card["message_id"], "garbage!!"), "error.bad_button")
     assert (await ticket(world)).status == "DISPATCHED"
 
 
@@ -235,8 +223,7 @@ async def test_extension_approved_or_refused(world: World, decision: str):
     await world.send(HANDLER_A, CGJ_CHAT, "需要协调环卫车辆 2026-12-10", reply_to=prompt["message_id"])
     request = await world.reply_from_bot(DISPATCH_CHAT, contains="2026-12-10")
     # A handler may not decide on their own extension.
-    answer = await press(world, HANDLER_A, DISPATCH_CHAT, request, decision)
-    assert answer["show_alert"]
+    refused(await press(world, HANDLER_A, DISPATCH_CHAT, request, decision), "error.forbidden")
     await press(world, DISPATCHER, DISPATCH_CHAT, request, decision)
     await world.reply_from_bot(CGJ_CHAT, contains="#2026-000001")
     after = (await ticket(world)).resolve_due
@@ -286,7 +273,7 @@ async def test_department_without_chat_cannot_be_dispatched(world: World):
         chat.active = False
         await s.commit()
     answer = await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
-    assert answer["show_alert"] and "绑定" in answer["text"]
+    refused(answer, "dispatch.no_chat", dept="城市管理局")
     assert (await ticket(world)).status == "TRIAGE"
 
 
@@ -295,8 +282,7 @@ async def test_consultation_answered_from_knowledge_base_then_not_helpful(world:
     answer = await world.reply_from_bot(COMMUNITY, contains="派出所")
     assert (await ticket(world)).status == "ANSWERED"
     # Someone else cannot reopen it.
-    a = await press(world, STRANGER, COMMUNITY, answer, "没有解决我的问题")
-    assert a["show_alert"]
+    refused(await press(world, STRANGER, COMMUNITY, answer, "没有解决我的问题"), "error.forbidden")
     await press(world, RESIDENT, COMMUNITY, answer, "没有解决我的问题")
     await world.reply_from_bot(DISPATCH_CHAT, contains="居住证")
     assert (await ticket(world)).status == "TRIAGE"

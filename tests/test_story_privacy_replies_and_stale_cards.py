@@ -17,7 +17,8 @@ from tests.harness import (
     SW_HANDLER,
     World,
 )
-from tests.test_story_dispatch import dispatch_and_accept, file_garbage_appeal, press
+from tests.steps import press, press_raw, refused
+from tests.test_story_dispatch import dispatch_and_accept, file_garbage_appeal
 
 
 async def count_tickets(world: World) -> int:
@@ -91,8 +92,7 @@ async def test_co_department_confirms_once(world: World):
     co_card = await world.reply_from_bot(CGJ_CHAT, predicate=lambda m: "协办签收" in str(world.sb.buttons(m)))
     stale = co_card["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     await press(world, HANDLER_A, CGJ_CHAT, co_card, "协办签收")
-    qid = await world.sb.press_raw(HANDLER_A, CGJ_CHAT, co_card["message_id"], stale)
-    assert (await world.sb.callback_answer(qid))["show_alert"]
+    refused(await press_raw(world, HANDLER_A, CGJ_CHAT, co_card["message_id"], stale), "coaccept.already")
     events = await world.rows(select(TicketEvent).where(TicketEvent.kind == "co_accepted"))
     assert len(events) == 1
 

@@ -7,9 +7,10 @@ from sqlalchemy import delete, select
 
 from bot.callbacks import Rate, RateReason, Review
 from bot.domain.calendar import WorkCalendar
-from bot.sandbox import TelegramSandbox
 from scheduler.jobs import scan
-from storage.models import RatingRound, Ticket, TicketEvent
+from storage.models import RatingRound, Ticket
+from tests.steps import has_button, press, press_raw, refused, ticket
+from tests.steps import event_kinds as events
 from tests.harness import (
     CGJ_CHAT,
     COMMUNITY,
@@ -25,35 +26,8 @@ from tests.harness import (
 SCALE = [["非常满意", "比较满意"], ["基本满意", "不满意"]]
 
 
-def has_button(label: str):  # noqa: ANN201
-    return lambda m: any(label in row for row in TelegramSandbox.buttons(m))
-
-
-async def ticket(world: World, tid: int = 1) -> Ticket:
-    return await world.scalar(select(Ticket).where(Ticket.id == tid))
-
-
 async def ratings(world: World, tid: int = 1) -> list[RatingRound]:
     return await world.rows(select(RatingRound).where(RatingRound.ticket_id == tid).order_by(RatingRound.round))
-
-
-async def events(world: World, tid: int = 1) -> list[str]:
-    return [e.kind for e in await world.rows(select(TicketEvent).where(TicketEvent.ticket_id == tid)
-                                             .order_by(TicketEvent.id))]
-
-
-async def press(world: World, user: int, chat: int, msg: dict, label: str) -> dict:
-    qid = await world.sb.press(user, chat, msg["message_id"], label)
-    answer = await world.sb.callback_answer(qid)
-    await world.settle()
-    return answer
-
-
-async def press_raw(world: World, user: int, chat: int, message_id: int, data: str) -> dict:
-    qid = await world.sb.press_raw(user, chat, message_id, data)
-    answer = await world.sb.callback_answer(qid)
-    await world.settle()
-    return answer
 
 
 async def run_scan(world: World) -> int:
@@ -109,7 +83,7 @@ async def test_satisfied_closes_then_process_comment_and_public_response(world: 
     # Pressing again: already recorded, nothing changes.
     again = await press_raw(world, RESIDENT, COMMUNITY, question["message_id"],
                             Rate(ticket_id=t.id, round=1, question="result", score=1).pack())
-    assert again["show_alert"] and "已经记录" in again["text"]
+    refused(again, "rate.already")
     assert (await ticket(world)).status == "CLOSED" and len(await ratings(world)) == 1
 
     # The scan posts the 正面回应 once, in the community chat, without personal data.
@@ -138,8 +112,7 @@ async def test_unsatisfied_reopens_to_the_same_department_then_satisfied(world: 
     ask = await world.reply_from_bot(COMMUNITY, predicate=has_button("办理太慢"))
     assert world.sb.buttons(ask) == [["问题没有解决", "办理太慢"], ["工作人员态度不好", "其他原因"]]
     # Someone else's answer changes nothing.
-    a = await press(world, STRANGER, COMMUNITY, ask, "办理太慢")
-    assert a["show_alert"]
+    refused(await press(world, STRANGER, COMMUNITY, ask, "办理太慢"), "rate.not_yours")
     before = world.clock()
     await press(world, RESIDENT, COMMUNITY, ask, "办理太慢")
     t = await ticket(world)
@@ -157,7 +130,7 @@ async def test_unsatisfied_reopens_to_the_same_department_then_satisfied(world: 
     # The first round's buttons are stale now.
     old = await press_raw(world, RESIDENT, COMMUNITY, question["message_id"],
                           Rate(ticket_id=1, round=1, question="result", score=4).pack())
-    assert old["show_alert"]
+    refused(old, "rate.already")
     await press(world, RESIDENT, COMMUNITY, question2, "非常满意")
     t = await ticket(world)
     assert t.status == "CLOSED" and t.close_reason == "satisfied"
@@ -190,8 +163,7 @@ async def test_unsatisfied_twice_goes_to_review_and_is_closed_as_explained(world
     assert "问题没有解决" in review["text"]
     assert world.sb.buttons(review) == [["关闭并说明", "退回重办"], ["改派其他部门"]]
     # Only a dispatcher decides.
-    a = await press(world, HANDLER_A, DISPATCH_CHAT, review, "关闭并说明")
-    assert a["show_alert"]
+    refused(await press(world, HANDLER_A, DISPATCH_CHAT, review, "关闭并说明"), "error.forbidden")
     await press(world, DISPATCHER, DISPATCH_CHAT, review, "关闭并说明")
     prompt = await world.reply_from_bot(DISPATCH_CHAT, contains="说明")
     await world.send(DISPATCHER, DISPATCH_CHAT, "好", reply_to=prompt["message_id"])
@@ -237,7 +209,8 @@ async def test_review_sends_back_to_the_department(world: World):
     # A stale press on the settled review card changes nothing.
     a = await press_raw(world, DISPATCHER, DISPATCH_CHAT, review["message_id"],
                         Review(action="back", ticket_id=1).pack())
-    assert a["show_alert"] and (await ticket(world)).reopen_count == 2
+    refused(a, "error.stale")
+    assert (await ticket(world)).reopen_count == 2
 
 
 async def test_only_the_reporter_or_their_volunteer_may_rate(world: World):
@@ -251,22 +224,23 @@ async def test_only_the_reporter_or_their_volunteer_may_rate(world: World):
     # A rating before the ticket is resolved: refused.
     early = await press_raw(world, VOLUNTEER, COMMUNITY, 1, Rate(ticket_id=1, round=1, question="result",
                                                                   score=4).pack())
-    assert early["show_alert"] and (await ticket(world)).status == "DISPATCHED"
+    refused(early, "rate.stale")
+    assert (await ticket(world)).status == "DISPATCHED"
     await press(world, HANDLER_A, CGJ_CHAT, dept_card, "签收")
     question = await resolve_on(world, world.sb.message(CGJ_CHAT, dept_card["message_id"]), "已清运", COMMUNITY)
 
     for stranger in (STRANGER, RESIDENT, HANDLER_A):
         answer = await press(world, stranger, COMMUNITY, question, "非常满意")
-        assert answer["show_alert"] and "本人" in answer["text"]
+        refused(answer, "rate.not_yours")
     assert (await ticket(world)).status == "RESOLVED"
     assert [(r.result_level, r.answered_at) for r in await ratings(world)] == [(None, None)]
     # Forged data: another ticket, another round, nonsense.
-    for data in (Rate(ticket_id=999, round=1, question="result", score=4).pack(),
-                 Rate(ticket_id=1, round=7, question="result", score=4).pack(),
-                 Rate(ticket_id=1, round=1, question="result", score=9).pack(),
-                 RateReason(ticket_id=1, round=1, reason="unsolved").pack(), "r:1:1:result:x"):
-        answer = await press_raw(world, VOLUNTEER, COMMUNITY, question["message_id"], data)
-        assert answer["show_alert"], data
+    for data, key in ((Rate(ticket_id=999, round=1, question="result", score=4).pack(), "error.bad_button"),
+                      (Rate(ticket_id=1, round=7, question="result", score=4).pack(), "rate.stale"),
+                      (Rate(ticket_id=1, round=1, question="result", score=9).pack(), "error.bad_button"),
+                      (RateReason(ticket_id=1, round=1, reason="unsolved").pack(), "error.bad_button"),
+                      ("r:1:1:result:x", "error.bad_button")):
+        refused(await press_raw(world, VOLUNTEER, COMMUNITY, question["message_id"], data), key)
     assert (await ticket(world)).status == "RESOLVED"
     assert [(r.result_level, r.answered_at) for r in await ratings(world)] == [(None, None)]
 
@@ -327,7 +301,7 @@ async def test_no_answer_reminder_then_closed_as_not_rated(world: World):
     # A rating after auto-close: a clear answer, nothing changes.
     late = await press_raw(world, RESIDENT, COMMUNITY, question["message_id"],
                            Rate(ticket_id=1, round=1, question="result", score=4).pack())
-    assert late["show_alert"] and "未评价" in late["text"]
+    refused(late, "rate.auto_closed")
     assert (await ticket(world)).close_reason == "not_rated"
     assert world.sb.buttons(world.sb.message(COMMUNITY, reminder["message_id"])) == []
     await run_scan(world)
@@ -380,7 +354,7 @@ async def test_review_dispatches_elsewhere(world: World):
     card = await world.reply_from_bot(DISPATCH_CHAT, contains="审核后改派")
     again = await press_raw(world, DISPATCHER, DISPATCH_CHAT, review["message_id"],
                             Review(action="elsewhere", ticket_id=1).pack())
-    assert again["show_alert"]
+    refused(again, "review.already_redirected")
     await press(world, DISPATCHER, DISPATCH_CHAT, card, "另选部门")
     await press(world, DISPATCHER, DISPATCH_CHAT, world.sb.message(DISPATCH_CHAT, card["message_id"]), "水务局")
     t = await ticket(world)
@@ -397,7 +371,7 @@ async def test_skip_the_process_question_once(world: World):
     assert world.sb.buttons(world.sb.message(COMMUNITY, process["message_id"])) == []
     again = await press_raw(world, RESIDENT, COMMUNITY, process["message_id"],
                             Rate(ticket_id=1, round=1, question="process", score=0).pack())
-    assert again["show_alert"]
+    refused(again, "rate.already")
     [r] = await ratings(world)
     assert r.result_level == 4 and r.process_level is None and r.process_skipped
     assert (await events(world)).count("process_skipped") == 1

@@ -1,0 +1,90 @@
+"""Two writers at once, for real: a locked SQLite database makes the update's session retry it
+whole, and on PostgreSQL two presses on one ticket queue on its row lock — the second finds the
+ticket moved and is refused, nothing is written twice."""
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+from aiogram.types import Update
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.domain.lifecycle import Refusal
+from bot.services import department_work
+from bot.services import dispatch as dispatch_service
+from bot.services.access import roles_of
+from handlers.middlewares import SessionMiddleware
+from storage import directory, due_scan, tickets
+from storage.models import Counter, Person, SeenUpdate, Ticket, TicketEvent
+from tests.harness import COMMUNITY, HANDLER_A, HANDLER_B, RESIDENT, World
+
+ON_POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
+
+
+async def test_an_update_that_meets_a_locked_database_is_retried_whole_and_lands_once(world: World):
+    if ON_POSTGRES:
+        pytest.skip("SQLite's database lock; PostgreSQL contends per row (the test below)")
+    # Another writer with a short busy timeout: while the update's transaction holds the write
+    # lock, its INSERT fails with SQLite's real "database is locked".
+    other = create_async_engine(world.app.settings.database_url, connect_args={"timeout": 0.1})
+    attempts: list[int] = []
+
+    async def handler(event: Update, data: dict) -> str:
+        session = data["session"]
+        attempts.append(event.update_id)
+        await directory.remember_person(session, 777, f"attempt {len(attempts)}", None)
+        if len(attempts) == 1:
+            async with other.begin() as conn:
+                await conn.execute(text("INSERT INTO counters (name, value) VALUES ('elsewhere', 1)"))
+        return "handled"
+
+    try:
+        result = await SessionMiddleware(world.app)(handler, Update(update_id=424242), {})
+    finally:
+        await other.dispose()
+    assert result == "handled" and attempts == [424242, 424242]
+    # The first attempt's writes were rolled back with it; the second one's stand, once.
+    person = await world.scalar(select(Person).where(Person.id == 777))
+    assert person.full_name == "attempt 2"
+    assert await world.scalar(select(func.count()).select_from(SeenUpdate).where(SeenUpdate.update_id == 424242)) == 1
+    assert await world.scalar(select(func.count()).select_from(Counter).where(Counter.name == "elsewhere")) == 0
+
+
+async def _waiting_on_a_lock(world: World) -> int:
+    async with world.app.sessions() as s:
+        return await s.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                   "AND datname = current_database()"))
+
+
+async def test_two_accepts_queue_on_the_row_lock_and_the_second_is_refused(world: World):
+    if not ON_POSTGRES:
+        pytest.skip("needs PostgreSQL (set TEST_DATABASE_URL)")
+    async with world.app.sessions() as s:
+        t = await tickets.create(s, now=world.app.now(), code_year=2026, status="TRIAGE", kind="help",
+                                 urgency="normal", text="垃圾没人清运", reporter_id=RESIDENT, origin_chat_id=COMMUNITY)
+        await dispatch_service.dispatch(s, world.app, t.id, None, "cgj", [])
+        await world.app.commit(s)
+    tid = t.id
+
+    async with world.app.sessions() as first, world.app.sessions() as second:
+        await due_scan.lock(first, tid)  # the first press holds the row (FOR NO KEY UPDATE)
+        roles_b = await roles_of(second, HANDLER_B)
+        late = asyncio.create_task(department_work.accept(second, world.app, tid, roles_b))
+        for _ in range(200):  # until the second press really waits on the lock (not a sleep to sync)
+            if await _waiting_on_a_lock(world) or late.done():
+                break
+            await asyncio.sleep(0.02)
+        assert not late.done() and await _waiting_on_a_lock(world) >= 1
+        await department_work.accept(first, world.app, tid, await roles_of(first, HANDLER_A))
+        await world.app.commit(first)
+        with pytest.raises(Refusal) as refused:
+            await late
+        await second.rollback()
+    # The refusal names who was first (here by id: the org file gives the person no name).
+    assert refused.value.code == "accept.taken" and refused.value.params == {"name": str(HANDLER_A)}
+    t = await world.scalar(select(Ticket).where(Ticket.id == tid))
+    assert t.status == "ACCEPTED" and t.owner_id == HANDLER_A
+    accepted = await world.rows(select(TicketEvent).where(TicketEvent.ticket_id == tid, TicketEvent.kind == "accepted"))
+    assert [e.actor_id for e in accepted] == [HANDLER_A]
