@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterable, Sequence
 
+from bot.domain.lifecycle import Status
 from bot.domain.sla import fraction_point
 
 # Ticket statuses that can still be worked on (so may join a 专项).
-JOINABLE = frozenset({"NEW", "TRIAGE", "DISPATCHED", "ACCEPTED", "RESOLVED", "REOPENED", "REVIEW"})
-SOLVED = frozenset({"RESOLVED", "CLOSED"})
+JOINABLE = frozenset({Status.NEW, Status.TRIAGE, Status.DISPATCHED, Status.ACCEPTED, Status.RESOLVED, Status.REOPENED,
+                      Status.REVIEW})
+SOLVED = frozenset({Status.RESOLVED, Status.CLOSED})
 GOAL_MAX = 500
 
 

@@ -28,8 +28,10 @@ from enum import StrEnum
 from typing import Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
+from bot.domain.lifecycle import Status
+
 ANCHOR = date(2024, 1, 1)  # a Monday: 7-day windows are ISO weeks, 1-day windows are days
-NOT_COUNTED = frozenset({"REJECTED"})  # spam is no appeal
+NOT_COUNTED = frozenset({Status.REJECTED})  # spam is no appeal
 
 
 class Trigger(StrEnum):
@@ -63,7 +65,7 @@ class TicketFact:
     area: str | None
     category: str | None
     created_at: datetime
-    status: str = "NEW"
+    status: str = Status.NEW
     support: int = 0  # supporters (附议) plus tickets merged into this one
     campaign_id: int | None = None  # the 专项 it belongs to, if any
 

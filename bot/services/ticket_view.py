@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
+from bot.domain.appeal import is_reporter
 from bot.domain.codes import display, parse_code
 from bot.domain.intake import summary
 from bot.i18n import Translator
@@ -31,7 +32,8 @@ async def entitled(session: AsyncSession, ticket: Ticket, roles: Roles, chat_id:
     """Reporters, dispatchers, admins, leaders, the departments on it, and its own chats."""
     if roles.admin or roles.dispatcher or roles.leader:
         return True
-    if roles.user_id in (ticket.reporter_id, ticket.on_behalf_user_id, ticket.owner_id):
+    if is_reporter(roles.user_id, ticket.reporter_id, ticket.on_behalf_user_id) or (
+            roles.user_id is not None and roles.user_id == ticket.owner_id):
         return True
     depts = {d.dept_code for d in await tickets.departments_of(session, ticket.id)}
     if roles.handler_of & depts:
