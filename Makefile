@@ -39,6 +39,7 @@ migrate: install
 bench: install
 	$(BIN)/python bench/routing_accuracy.py
 	$(BIN)/python bench/deadline_scan.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -30,10 +30,15 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--quiet", action="store_true", help="print only the transcript")
     sub.add_parser("migrate", help="bring the database schema up to date")
     sub.add_parser("check", help="check settings, org file, database, the bot's privacy mode and every bound chat")
+    export = sub.add_parser("export", help="write an annex ledger (.xlsx) of a period")
+    export.add_argument("form", help="ledger | transfers | feedback | satisfaction | unsatisfied")
+    export.add_argument("period", nargs="*", help="2026-11, 2026-Q4, 2026-H2, 2026, or month/quarter/half/year")
+    export.add_argument("--out", required=True, help="the .xlsx file to write")
+    export.add_argument("--lang", choices=("zh", "en"), help="language of the headings (default: the org's)")
     args = parser.parse_args(argv)
     try:
         settings = _settings()
-        level = "WARNING" if args.cmd == "demo" else settings.log_level.upper()
+        level = "WARNING" if args.cmd in ("demo", "export") else settings.log_level.upper()
         logging.basicConfig(level=level,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # seven lines of noise per start
@@ -41,6 +46,15 @@ def main(argv: list[str] | None = None) -> int:
             from bot.demo import run_demo
 
             return asyncio.run(run_demo(quiet=args.quiet))
+        if args.cmd == "export":
+            from bot.export_cli import ExportError, run_export
+
+            try:
+                print(asyncio.run(run_export(settings, args.form, args.period, args.out, args.lang)))
+            except ExportError as exc:
+                print(f"huying: {exc}", file=sys.stderr)
+                return 2
+            return 0
         if args.cmd == "check":
             from bot.check import run_check
 

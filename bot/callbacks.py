@@ -57,3 +57,11 @@ class Page(CallbackData, prefix="p"):
 def button(text: str, data: CallbackData) -> dict:
     """A button as the outbox stores it (plain JSON)."""
     return {"text": text, "data": data.pack()}
+
+
+class Supervise(CallbackData, prefix="sv"):
+    """督办 (issue #10): take a case (领导包案), lay a 职责争议 before the leaders, a leader's choice."""
+
+    action: str  # take | raise | decide
+    ticket_id: int
+    dept: str = ""

@@ -140,6 +140,13 @@ async def script(d: Demo, org) -> None:  # noqa: ANN001, PLR0915
         await scan(d.app)
         await d.settle()
 
+    d.say("Tuesday 1 December, 09:00: the monthly 通报 for November, with its chart, to the leaders and the dispatchers")
+    from scheduler.bulletins import bulletin_job
+
+    d.clock.set(datetime(2026, 12, 1, 1, 0, 30, tzinfo=timezone.utc))  # 09:00:30 in Shanghai
+    await bulletin_job(d.app, "demo")
+    await d.settle()
+
 
 async def run_demo(quiet: bool = False) -> int:
     logging.getLogger().setLevel(logging.WARNING)

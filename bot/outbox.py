@@ -22,6 +22,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import (
+    BufferedInputFile,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -32,7 +33,7 @@ from aiogram.types import (
 from bot.context import App
 from bot.metrics import OUTBOX_SENDS as SENDS
 from bot.ratelimit import FloodGate, Slot
-from storage import directory
+from storage import bulletins, directory
 from storage import outbox as repo
 from storage import tickets
 from storage.models import OutboxMessage
@@ -205,6 +206,8 @@ class OutboxWorker:
         chat_id, thread_id, payload = row.chat_id, row.thread_id, row.payload
         try:
             try:
+                if payload.get("upload"):
+                    payload = await self._with_upload(row)
                 ids = await call(self.bot, row, chat_id, thread_id, payload)
             finally:
                 self.gate.done(slot, self.monotonic())
@@ -236,6 +239,15 @@ class OutboxWorker:
         else:
             SENDS.labels("sent").inc()
             await self._sent(row, chat_id, ids)
+
+    async def _with_upload(self, row: OutboxMessage) -> dict:
+        """A report's chart or an exported ledger: the bytes live in `outbox_files`, not in the row."""
+        async with self.app.sessions() as session:
+            stored = await bulletins.file(session, int(row.payload["upload"]))
+        if stored is None:
+            raise ValueError(f"outbox row {row.id}: upload {row.payload['upload']} is gone")
+        field = "photo" if row.method == "photo" else "document"
+        return {**row.payload, field: BufferedInputFile(stored.content, row.payload.get("filename") or stored.filename)}
 
     async def _bad_request(self, row: OutboxMessage, exc: TelegramBadRequest) -> None:
         text = exc.message.lower()

@@ -17,9 +17,11 @@ from handlers.department_desk import build_department_desk_router
 from handlers.dispatch_desk import build_dispatch_desk_router, build_forged_router
 from handlers.identity import build_identity_router
 from handlers.intake import build_intake_router, build_reporter_router
+from handlers.leaders import build_leaders_router
 from handlers.membership import MembershipMiddleware
 from handlers.private import build_private_router
 from handlers.ratings import build_ratings_router
+from handlers.reports import build_reports_router
 
 
 def build_router() -> Router:
@@ -32,9 +34,11 @@ def build_router() -> Router:
         build_commands_router(),
         build_admin_router(),
         build_console_router(),
+        build_leaders_router(),
         build_dispatch_desk_router(),
         build_department_desk_router(),
         build_ratings_router(),
+        build_reports_router(),
         build_deadlines_router(),
         build_reporter_router(),
         build_private_router(),

@@ -19,6 +19,8 @@ DIGEST_EVERY = 60.0  # seconds: the digest job only checks whether today's diges
 
 def start_scheduler(app: App, bot: Bot, holder: str) -> AsyncIOScheduler:
     """`holder` names this instance in the scheduler lease (release it with the same name)."""
+    from scheduler.bulletins import EVERY as BULLETIN_EVERY
+    from scheduler.bulletins import bulletin_job
     from scheduler.jobs import digest_job, scan_job
 
     every = max(1.0, parse_duration(app.org.scheduler.scan_every).as_timedelta().total_seconds())
@@ -27,6 +29,8 @@ def start_scheduler(app: App, bot: Bot, holder: str) -> AsyncIOScheduler:
                       id="deadline-scan", max_instances=1, coalesce=True)
     scheduler.add_job(digest_job, "interval", seconds=max(every, DIGEST_EVERY), args=[app, holder],
                       id="morning-digest", max_instances=1, coalesce=True)
+    scheduler.add_job(bulletin_job, "interval", seconds=max(every, BULLETIN_EVERY), args=[app, holder],
+                      id="bulletins", max_instances=1, coalesce=True)
     scheduler.start()
     log.info("scheduler started as %s (scan every %.0f s)", holder, every)
     return scheduler

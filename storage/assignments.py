@@ -28,7 +28,8 @@ async def of_ticket(session: AsyncSession, ticket_id: int) -> list[Assignment]:
 async def start(session: AsyncSession, ticket_id: int, dept: str, now: datetime, by: int | None,
                 accept_due: datetime | None, resolve_due: datetime | None) -> None:
     session.add(Assignment(ticket_id=ticket_id, dept_code=dept, dispatched_at=now, dispatched_by=by,
-                           accept_due=accept_due, resolve_due=resolve_due, reopen_count=0))
+                           accept_due=accept_due, resolve_due=resolve_due, first_resolve_due=resolve_due,
+                           reopen_count=0))
     await session.flush()
 
 
@@ -66,5 +67,14 @@ async def reopened(session: AsyncSession, ticket_id: int, resolve_due: datetime 
                           .execution_options(synchronize_session=False))
 
 
-async def extended(session: AsyncSession, ticket_id: int, resolve_due: datetime) -> None:
-    await _update_current(session, ticket_id, resolve_due=resolve_due)
+async def extended(session: AsyncSession, ticket_id: int, resolve_due: datetime, now: datetime | None = None) -> None:
+    """An approved extension moves the deadline; the first one too (办结率) while it has not passed."""
+    row = await current(session, ticket_id)
+    if row is None:
+        return
+    values: dict[str, object] = {"resolve_due": resolve_due}
+    first = row.first_resolve_due
+    if row.first_resolved_at is None and row.reopen_count == 0 and (first is None or now is None or now <= first):
+        values["first_resolve_due"] = resolve_due
+    await session.execute(update(Assignment).where(Assignment.id == row.id).values(**values)
+                          .execution_options(synchronize_session=False))

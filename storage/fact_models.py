@@ -90,5 +90,8 @@ class Assignment(Base):
     return_reason: Mapped[str | None] = mapped_column(Text)
     resolve_due: Mapped[datetime | None]
     first_resolved_at: Mapped[datetime | None]
+    # The first resolve deadline as moved by extensions approved before it (办结率 measures against
+    # it; `resolve_due` goes on to follow reopenings).
+    first_resolve_due: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -51,6 +52,8 @@ class Department(Base):
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     leader_id: Mapped[int | None] = mapped_column(BigInteger)
     yellow_streak: Mapped[int] = mapped_column(Integer, default=0)
+    # Red cards in a row with no on-time resolution between them: at 2, 约谈主要负责人 (seed 002).
+    red_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Person(Base):
@@ -133,6 +136,14 @@ class Ticket(Base):
     # The deadline clocks' own bookkeeping (bot/domain/nag.py documents its shape); written
     # only by bot/services/clocks.py. Everything reports read is in columns.
     clock_state: Mapped[dict | None] = mapped_column(JSON)
+    # 领导包案 (seed 004): the leader who took the ticket, and when.
+    leader_id: Mapped[int | None] = mapped_column(BigInteger)
+    leader_name: Mapped[str | None] = mapped_column(String(255))  # as cards show it
+    taken_at: Mapped[datetime | None]
+    # 职责争议 (seed 004): returned twice, laid before the leaders; a leader's choice of lead
+    # department (`lead_decided_by`) is final — the ticket cannot be returned again.
+    disputed_at: Mapped[datetime | None]
+    lead_decided_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class TicketDepartment(Base):
@@ -335,3 +346,31 @@ class ConsoleSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+# Reports count the tickets received in a period (storage/report_facts.py).
+Index("ix_tickets_created", Ticket.created_at)
+
+
+class Bulletin(Base):
+    """The durable record of each automatic 通报 posted (issue #10): one row per period, ever.
+
+    Written in the same transaction as the outbox rows that carry the report, so a restart
+    posts what is missing and two instances cannot both post it.
+    """
+
+    __tablename__ = "bulletins"
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)  # 2026-11, 2026-Q4, 2026-H2, 2026
+    kind: Mapped[str] = mapped_column(String(8))  # month | quarter | half | year
+    posted_at: Mapped[datetime]
+    holder: Mapped[str | None] = mapped_column(String(64))  # the instance that posted it
+
+
+class OutboxFile(Base):
+    """Bytes an outbox row uploads (a report's chart, an exported ledger): rows stay JSON-small."""
+
+    __tablename__ = "outbox_files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    filename: Mapped[str] = mapped_column(String(128))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]

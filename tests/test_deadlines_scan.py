@@ -193,7 +193,7 @@ async def test_the_scheduler_has_one_scan_job_and_one_digest_job_never_one_per_t
     await dispatched(world, 3)
     sched = start_scheduler(world.app, world.bot, jobs.instance_id())
     try:
-        assert sorted(j.id for j in sched.get_jobs()) == ["deadline-scan", "morning-digest"]
+        assert sorted(j.id for j in sched.get_jobs()) == ["bulletins", "deadline-scan", "morning-digest"]
         holder = sched.get_job("deadline-scan").args[1]
         world.clock.set(sh(2026, 11, 23, 21, 5))
         assert await scan_job(world.app, holder) == 3

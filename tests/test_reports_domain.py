@@ -145,20 +145,20 @@ def d(dept: str, code: str, disp: datetime, acc_due: datetime | None, acc: datet
 
 DISPATCHES = [
     # cgj: on time / late on both clocks / returned before the accept deadline / resolve clock running
-    d("cgj", "#2026-000001", local(2026, 11, 2, 10), local(2026, 11, 3, 10), local(2026, 11, 2, 11),
+    d("cgj", "2026-000001", local(2026, 11, 2, 10), local(2026, 11, 3, 10), local(2026, 11, 2, 11),
       local(2026, 11, 9, 10), local(2026, 11, 5, 10)),
-    d("cgj", "#2026-000002", local(2026, 11, 10, 10), local(2026, 11, 11, 10), local(2026, 11, 11, 12),
+    d("cgj", "2026-000002", local(2026, 11, 10, 10), local(2026, 11, 11, 10), local(2026, 11, 11, 12),
       local(2026, 11, 17, 10), local(2026, 11, 18, 10)),
-    d("cgj", "#2026-000003", local(2026, 11, 20, 10), local(2026, 11, 23, 10), ret=local(2026, 11, 20, 15)),
-    d("cgj", "#2026-000004", local(2026, 11, 28, 10), local(2026, 11, 30, 10), local(2026, 11, 28, 11),
+    d("cgj", "2026-000003", local(2026, 11, 20, 10), local(2026, 11, 23, 10), ret=local(2026, 11, 20, 15)),
+    d("cgj", "2026-000004", local(2026, 11, 28, 10), local(2026, 11, 30, 10), local(2026, 11, 28, 11),
       local(2026, 12, 7, 10)),
     # zjj: never accepted / on time / dispatched in October / returned after the accept deadline
-    d("zjj", "#2026-000101", local(2026, 11, 3, 10), local(2026, 11, 4, 10), res_due=local(2026, 11, 10, 10)),
-    d("zjj", "#2026-000102", local(2026, 11, 5, 10), local(2026, 11, 6, 10), local(2026, 11, 5, 12),
+    d("zjj", "2026-000101", local(2026, 11, 3, 10), local(2026, 11, 4, 10), res_due=local(2026, 11, 10, 10)),
+    d("zjj", "2026-000102", local(2026, 11, 5, 10), local(2026, 11, 6, 10), local(2026, 11, 5, 12),
       local(2026, 11, 12, 10), local(2026, 11, 11, 10)),
-    d("zjj", "#2026-000103", local(2026, 10, 30, 10), local(2026, 10, 31, 10), local(2026, 11, 2, 10),
+    d("zjj", "2026-000103", local(2026, 10, 30, 10), local(2026, 10, 31, 10), local(2026, 11, 2, 10),
       local(2026, 11, 6, 10), local(2026, 11, 6, 11)),
-    d("zjj", "#2026-000104", local(2026, 11, 6, 10), local(2026, 11, 7, 10), res_due=local(2026, 11, 13, 10),
+    d("zjj", "2026-000104", local(2026, 11, 6, 10), local(2026, 11, 7, 10), res_due=local(2026, 11, 13, 10),
       ret=local(2026, 11, 8, 10)),
 ]
 RATINGS = [
@@ -251,9 +251,9 @@ def test_bottom_two_never_names_the_top() -> None:
 def test_worst_overdue() -> None:
     worst = worst_overdue(START, END, AS_OF, DISPATCHES)
     assert [(o.ticket_code, o.late_by, o.outcome) for o in worst] == [
-        ("#2026-000101", AS_OF - local(2026, 11, 4, 10), "open"),
-        ("#2026-000002", timedelta(days=1), "resolved"),
-        ("#2026-000104", timedelta(days=1), "returned"),
+        ("2026-000101", AS_OF - local(2026, 11, 4, 10), "open"),
+        ("2026-000002", timedelta(days=1), "resolved"),
+        ("2026-000104", timedelta(days=1), "returned"),
     ]
 
 

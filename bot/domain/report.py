@@ -47,18 +47,25 @@ class Report:
         return [p for p in self.places if p.position is None]
 
 
+def assemble(period: Period, tz: tzinfo, as_of: datetime, *, received: int, figures: dict[str, Figures],
+             worst: list[Overdue], departments: list[str], weights: Weights) -> Report:
+    """The report from figures already added up (by `department_figures` or by the database)."""
+    end = period.bounds(tz)[1]
+    places = rank(figures, departments, weights)
+    named = bottom_two(places) if period.kind in (PeriodKind.HALF, PeriodKind.YEAR) else []
+    return Report(period=period, as_of=as_of, complete=end <= as_of, received=received, places=places,
+                  total=overall(figures), worst=worst, bottom=named, weights=weights)
+
+
 def build(period: Period, tz: tzinfo, as_of: datetime, *, received: int, dispatches: list[DispatchFact],
           ratings: list[RatingFact], cards: list[CardFact], reopens: list[ReopenFact],
           departments: list[str], weights: Weights, worst_limit: int = WORST_LIMIT) -> Report:
+    """The report from the plain fact records (the reference definitions of bot.domain.rates)."""
     start, end = period.bounds(tz)
-    figures = department_figures(start, end, as_of, dispatches, ratings, cards, reopens)
-    places = rank(figures, departments, weights)
-    named = bottom_two(places) if period.kind in (PeriodKind.HALF, PeriodKind.YEAR) else []
-    return Report(
-        period=period, as_of=as_of, complete=end <= as_of, received=received, places=places,
-        total=overall(figures), worst=worst_overdue(start, end, as_of, dispatches, worst_limit),
-        bottom=named, weights=weights,
-    )
+    return assemble(period, tz, as_of, received=received,
+                    figures=department_figures(start, end, as_of, dispatches, ratings, cards, reopens),
+                    worst=worst_overdue(start, end, as_of, dispatches, worst_limit),
+                    departments=departments, weights=weights)
 
 
 # -- the automatic 通报 (seed 002: 一月一通报、一季度一测评、半年一排名、年终总评) -----------------

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta, tzinfo
 from fractions import Fraction
 
+from bot.domain.codes import display
 from bot.domain.periods import Period, PeriodKind
 from bot.domain.rates import Figures
 from bot.domain.report import Report
@@ -109,7 +110,7 @@ def render(report: Report, names: dict[str, str], tz: tzinfo, t: Translate) -> s
                                                                           for p in report.bottom))]
     lines += ["", t("report.worst")]
     for o in report.worst:
-        lines.append(t(f"report.worst.{o.outcome}", code=o.ticket_code, name=names.get(o.dept, o.dept), late=duration(o.late_by, t)))
+        lines.append(t(f"report.worst.{o.outcome}", code=display(o.ticket_code), name=names.get(o.dept, o.dept), late=duration(o.late_by, t)))
     if not report.worst:
         lines.append(t("report.worst.none"))
     return "\n".join(lines)

@@ -16,7 +16,7 @@ from bot.domain.appeal import Photo
 from bot.domain.codes import display
 from bot.domain.dates import find_date, strip_date
 from bot.domain.lifecycle import WORKING, Refusal, Stale, Status, authorise
-from bot.services import clocks, department_cards, dispatch_cards, notify, ratings, transition
+from bot.services import clocks, department_cards, dispatch_cards, notify, oversight, ratings, transition
 from bot.services.access import Roles
 from bot.services.addressing import (
     department_of_chat,
@@ -76,6 +76,8 @@ async def ask(session: AsyncSession, app: App, ticket_id: int, roles: Roles, act
     """退单 / 办结 / 申请延期 need words first: ask the presser for them by reply."""
     t = await load(session, ticket_id)
     authorise(action, t.status, roles.actors_for(t))
+    if action == "return":
+        oversight.refuse_return(t)
     await prompt(session, app, chat_id, t, roles.user_id, f"{action}_prompt", f"prompt.{action}",
                  reply_to=card_message_id)
     return t
@@ -85,6 +87,7 @@ async def return_ticket(session: AsyncSession, app: App, ticket_id: int, roles: 
     t = await load(session, ticket_id)
     actors = roles.actors_for(t)
     authorise("return", t.status, actors)
+    oversight.refuse_return(t)
     reason = reason.strip()
     if len(reason) < 2:
         raise Refusal("return.no_reason")
@@ -97,6 +100,7 @@ async def return_ticket(session: AsyncSession, app: App, ticket_id: int, roles: 
                               values={"returns_count": t.returns_count + 1, "lead_dept": None, "accept_due": None,
                                       "resolve_due": None, "progress_due": None},
                               data={"reason": reason, "dept": dept})
+    t = await oversight.after_return(session, t, app.now())  # the second return: 职责争议
     names = await dept_names(session)
     tr = await dispatch_translator(session, app)
     await dispatch_cards.post(session, app, t, tr("card.returned_note", dept=names.get(dept, dept), reason=reason,
@@ -240,7 +244,7 @@ async def decide_extension(session: AsyncSession, app: App, extension_id: int, r
         raise Refusal("ext.already")
     if approve:
         await tickets.touch(session, t.id, {"resolve_due": ext.new_due}, now)
-        await assignments.extended(session, t.id, ext.new_due)
+        await assignments.extended(session, t.id, ext.new_due, now)
     await tickets.add_event(session, t.id, "extension_approved" if approve else "extension_refused", now,
                             actor_id=roles.user_id, data={"until": ext.new_due.isoformat()})
     t = await load(session, t.id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import PickDept, TicketAct, button
+from bot.callbacks import PickDept, Supervise, TicketAct, button
 from bot.context import App
 from bot.domain.intake import summary
 from bot.domain.lifecycle import Actor, Status, TransitionError, authorise
@@ -50,7 +50,10 @@ def card_text(tr: Translator, t: Ticket, photos: int, area: str | None, names: d
 def keyboard(tr: Translator, t: Ticket) -> list[list[dict]]:
     lead = (t.route or {}).get("lead")
     first = [button(tr("btn.dispatch"), TicketAct(action="dispatch", ticket_id=t.id))] if lead else []
-    return [
+    # 职责争议 (returned twice): lay it before the leaders, until one of them has chosen.
+    dispute = ([[button(tr("btn.raise_dispute"), Supervise(action="raise", ticket_id=t.id))]]
+               if t.disputed_at is not None and not t.lead_decided_by else [])
+    return dispute + [
         first + [button(tr("btn.choose_dept"), TicketAct(action="route", ticket_id=t.id))],
         [button(tr("btn.co"), TicketAct(action="co", ticket_id=t.id)),
          button(tr("btn.merge"), TicketAct(action="merge", ticket_id=t.id))],

@@ -23,7 +23,7 @@ from bot.domain.codes import display
 from bot.domain.intake import summary
 from bot.domain.lifecycle import Status
 from bot.i18n import Translator
-from bot.services import notify
+from bot.services import notify, oversight
 from bot.services.addressing import lead_department, leaders_chat_id, person_label
 from bot.services.ticket_lines import local
 from storage import tickets
@@ -59,6 +59,7 @@ async def give_card(session: AsyncSession, app: App, t: Ticket, clock: str, due:
     await tickets.add_event(session, t.id, f"card_{card.colour}", now, data={"clock": clock, "dept": t.lead_dept})
     if card.colour == "red":
         await _announce_red(session, app, t, clock, due)
+        await oversight.after_red(session, app, t, now)  # the second red in a row: 约谈
     return card
 
 
@@ -71,7 +72,7 @@ async def _announce_red(session: AsyncSession, app: App, t: Ticket, clock: str, 
     notify.send(session, app, chat_id,
                 tr("sla.red_leaders", dept=dept.name if dept else t.lead_dept, code=display(t.code),
                    clock=tr(f"clock.{clock}"), when=local(app, due), summary=summary(t.text or "", 80)),
-                ticket=t, purpose="red_card")
+                keyboard=[[oversight.take_button(tr, t)]], ticket=t, purpose="red_card")
 
 
 async def credit_on_time(session: AsyncSession, t: Ticket, state: dict) -> bool:
@@ -89,6 +90,7 @@ async def credit_on_time(session: AsyncSession, t: Ticket, state: dict) -> bool:
         return False
     state["on_time"] = done + [round_]
     await store.reset_streak(session, t.lead_dept)
+    await oversight.on_time(session, t.lead_dept)
     return True
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import App
 from bot.domain.codes import display
 from bot.i18n import Translator
-from bot.services import escalation
+from bot.services import escalation, oversight
 from bot.services.access import Roles
 from bot.services.addressing import person_label
 from bot.services.ticket_lines import local
@@ -49,6 +49,8 @@ async def cards_listing(session: AsyncSession, app: App, tr: Translator, scope: 
         dept = await directory.department(session, scope)
         if dept is not None:
             lines.append(tr("cards.streak", dept=dept.name, streak=dept.yellow_streak or 0))
+    else:  # the leaders' and dispatch chats: each department's record too
+        lines += ["", await oversight.card_history(session, tr)]
     if pages > 1:
         lines.append(tr("list.page", page=page + 1, pages=pages))
     return "\n".join(lines), pages

@@ -17,6 +17,11 @@ def head(tr: Translator, t: Ticket) -> str:
     # Tickets from another channel (Open311: a hotline, a web form) say so on every card.
     if t.channel and t.channel != "telegram":
         line += tr("card.channel", channel=t.channel)
+    # 督办 marks every card carries (issue #10): 职责争议, and who took the ticket (领导包案).
+    if t.disputed_at is not None:
+        line += " " + tr("card.disputed")
+    if t.leader_id:
+        line += "\n" + tr("card.taken", leader=t.leader_name or t.leader_id)
     return line
 
 

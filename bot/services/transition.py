@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
 from bot.domain.lifecycle import Actor, Stale, Status, authorise
-from bot.services import clocks
+from bot.services import clocks, leader_notes
 from storage import assignments, tickets
 from storage.models import Ticket
 
@@ -47,6 +47,7 @@ async def move(session: AsyncSession, app: App, t: Ticket, action: str, actors: 
     if then is not None:
         await then(moved)
     await clocks.reschedule(session, app, moved)
+    await leader_notes.tell_leader(session, app, moved, event)  # 领导包案: every step, in private
     return moved
 
 
@@ -62,6 +63,7 @@ async def record(session: AsyncSession, app: App, t: Ticket, action: str, actors
     fresh = await tickets.get(session, t.id)
     assert fresh is not None
     await clocks.reschedule(session, app, fresh)
+    await leader_notes.tell_leader(session, app, fresh, event)
     return fresh
 
 

@@ -1,0 +1,22 @@
+"""领导包案 (seed 004): the leader who took a ticket is told of every step, in private.
+
+A leaf: the transition engine calls `tell_leader` after each move of a taken ticket.
+"""
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import App
+from bot.domain.codes import display
+from bot.services import notify
+from storage.models import Ticket
+
+
+async def tell_leader(session: AsyncSession, app: App, t: Ticket, event: str) -> None:
+    if not t.leader_id:
+        return
+    tr = await notify.person_translator(session, app, t.leader_id)
+    step = tr(f"case.event.{event}") if tr(f"case.event.{event}") != f"case.event.{event}" else event
+    notify.send(session, app, t.leader_id, tr("case.step", code=display(t.code), step=step,
+                                              status=tr(f"status.{t.status}")),
+                ticket=t, purpose="leader_case")

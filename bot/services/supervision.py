@@ -1,0 +1,142 @@
+"""督办 (seed 002 督办亮牌, seed 004 联席会议 / 领导包案): the 约谈 ladder, 职责争议, 领导包案, 批示.
+
+* Two red cards of a department in a row (no on-time resolution between them) → a
+  约谈主要负责人 notice in the leaders' chat naming the department's leader.
+* A ticket returned twice is a 职责争议: marked on every card; the dispatcher lays it before
+  the leaders' chat, where a leader picks the lead department — final: it cannot be returned.
+* A leader takes a ticket (领导包案): shown on every card and in the ledger, told of every step
+  in private (bot.services.leader_notes), may write a 批示 that reaches the department chat.
+"""
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import Supervise, button
+from bot.context import App
+from bot.domain.codes import display, parse_code
+from bot.domain.intake import summary
+from bot.domain.lifecycle import Refusal, is_open
+from bot.i18n import Translator
+from bot.services import dispatch, dispatch_cards, notify
+from bot.services.access import Roles
+from bot.services.addressing import dept_names, dispatch_chat_id, leaders_chat_id, load, person_name  # noqa: F401
+from bot.services.oversight import take_button
+from storage import directory, tickets
+from storage import supervision as store
+from storage.models import Ticket
+
+
+async def raise_dispute(session: AsyncSession, app: App, ticket_id: int, roles: Roles) -> str:
+    t = await load(session, ticket_id)
+    if not roles.can_dispatch:
+        raise Refusal("error.forbidden")
+    if not t.disputed_at or t.lead_decided_by or t.status != "TRIAGE":
+        raise Refusal("error.stale")
+    chat_id = await leaders_chat_id(session, app)
+    if chat_id is None:
+        raise Refusal("dispute.no_leaders")
+    tr = await notify.chat_translator(session, app, chat_id)
+    depts = [d for d in await directory.departments(session) if d.chat_id is not None]
+    rows: list[list[dict]] = []
+    row: list[dict] = []
+    for d in depts:
+        row.append(button(d.name, Supervise(action="decide", ticket_id=t.id, dept=d.code)))
+        if len(row) == 2:
+            rows, row = rows + [row], []
+    rows += ([row] if row else []) + [[take_button(tr, t)]]
+    notify.send(session, app, chat_id, tr("dispute.notice", code=display(t.code), returns=t.returns_count,
+                                          summary=summary(t.text or "", 80)),
+                keyboard=rows, ticket=t, purpose="dispute_notice")
+    await tickets.add_event(session, t.id, "dispute_raised", app.now(), actor_id=roles.user_id)
+    return "dispute.raised"
+
+
+async def decide(session: AsyncSession, app: App, ticket_id: int, roles: Roles, dept: str,
+                 chat_id: int, message_id: int) -> str:
+    t = await load(session, ticket_id)
+    leader = _leader(roles)
+    if t.lead_decided_by or t.status != "TRIAGE":
+        raise Refusal("dispute.decided")
+    if not await store.decide(session, t.id, leader):
+        raise Refusal("dispute.decided")
+    t = await dispatch.dispatch(session, app, t.id, None, dept, [])
+    await tickets.add_event(session, t.id, "lead_decided", app.now(), actor_id=roles.user_id, data={"dept": dept})
+    tr = await notify.chat_translator(session, app, chat_id)
+    names = await dept_names(session)
+    notify.edit(session, app, chat_id, message_id,
+                tr("dispute.decided_note", code=display(t.code), dept=names.get(dept, dept),
+                   leader=await person_name(session, roles.user_id) or roles.user_id),
+                [[take_button(tr, t)]], ticket=t)
+    return "dispute.decided_ok"
+
+
+# -- 领导包案 and 批示 --------------------------------------------------------------------------
+
+
+def _leader(roles: Roles) -> int:
+    """The leader's user id; anyone else is refused."""
+    if not roles.leader or roles.user_id is None:
+        raise Refusal("take.leaders_only")
+    return roles.user_id
+
+
+async def find(session: AsyncSession, code_text: str) -> Ticket | None:
+    code = parse_code(code_text or "")
+    return await tickets.get_by_code(session, code) if code else None
+
+
+async def take(session: AsyncSession, app: App, t: Ticket, roles: Roles) -> Ticket:
+    leader = _leader(roles)
+    if not is_open(t.status):
+        raise Refusal("take.closed", code=display(t.code))
+    if t.leader_id == roles.user_id:
+        raise Refusal("take.already_yours", code=display(t.code))
+    now = app.now()
+    name = await person_name(session, roles.user_id) or str(roles.user_id)
+    if t.leader_id or not await store.take(session, t.id, leader, name, now):
+        raise Refusal("take.taken", code=display(t.code), leader=t.leader_name or t.leader_id)
+    await tickets.add_event(session, t.id, "taken", now, actor_id=roles.user_id)
+    t = await tickets.get(session, t.id) or t
+    dept = await directory.department(session, t.lead_dept) if t.lead_dept else None
+    if dept and dept.chat_id:
+        tr = await notify.chat_translator(session, app, dept.chat_id)
+        notify.send(session, app, dept.chat_id, tr("take.dept_note", code=display(t.code), leader=name),
+                    ticket=t, purpose="dept_note")
+    tr = await notify.person_translator(session, app, leader)
+    notify.send(session, app, leader, tr("take.private", code=display(t.code), summary=summary(t.text or "", 80),
+                                                status=tr(f"status.{t.status}")),
+                ticket=t, purpose="leader_case")
+    await dispatch_cards.refresh(session, app, t, None, with_buttons=t.status == "TRIAGE")
+    return t
+
+
+async def instruct(session: AsyncSession, app: App, t: Ticket, roles: Roles, words: str) -> None:
+    """批示: the leader's words reach the department chat (or the dispatch chat while no department has it)."""
+    if not roles.leader:
+        raise Refusal("take.leaders_only")
+    if not is_open(t.status):
+        raise Refusal("take.closed", code=display(t.code))
+    words = words.strip()
+    if len(words) < 2:
+        raise Refusal("instruct.usage")
+    dept = await directory.department(session, t.lead_dept) if t.lead_dept else None
+    chat_id = dept.chat_id if dept and dept.chat_id else await dispatch_chat_id(session, app)
+    if chat_id is None:
+        raise Refusal("instruct.nowhere")
+    name = await person_name(session, roles.user_id) or str(roles.user_id)
+    tr = await notify.chat_translator(session, app, chat_id)
+    notify.send(session, app, chat_id, tr("instruct.note", code=display(t.code), leader=name, words=words[:1500]),
+                ticket=t, purpose="instruction")
+    await tickets.add_event(session, t.id, "instruction", app.now(), actor_id=roles.user_id, data={"words": words})
+
+
+async def my_cases(session: AsyncSession, app: App, roles: Roles, tr: Translator) -> str:
+    rows = await store.cases(session, _leader(roles))
+    if not rows:
+        return tr("mine.cases_none")
+    names = await dept_names(session)
+    lines = [tr("mine.cases_header", count=len(rows))]
+    for t in rows:
+        lines.append(tr("mine.case_line", code=display(t.code), status=tr(f"status.{t.status}"),
+                        dept=names.get(t.lead_dept or "", "-"), summary=summary(t.text or "", 30)))
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""The leaders' desk (issue #10): /take (领导包案), /instruct (批示), /mine (a leader's cases) and the
+督办 buttons — 包案 on red-card and 职责争议 notices, 提请领导决定 on the dispatch card, the leader's
+choice of lead department."""
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import Supervise
+from bot.context import App, DbSession
+from bot.domain.lifecycle import TransitionError
+from bot.services import supervision
+from bot.services.access import Roles
+from handlers.common import _, current_tr, press_op, reply
+
+
+def leader_in_private(message: Message, roles: Roles) -> bool:
+    return message.chat.type == "private" and roles.leader
+
+
+def build_leaders_router() -> Router:
+    router = Router(name="leaders")
+
+    @router.message(Command("take"))
+    async def take(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles) -> None:
+        if not roles.leader:
+            reply(session, app, message, _("take.leaders_only"))
+            return
+        if not (command.args or "").strip():
+            reply(session, app, message, _("take.usage"))
+            return
+        t = await supervision.find(session, command.args.split()[0])
+        if t is None:
+            reply(session, app, message, _("ticket.not_found", code=command.args.split()[0]))
+            return
+        try:
+            t = await supervision.take(session, app, t, roles)
+        except TransitionError as exc:
+            await session.rollback()
+            reply(session, app, message, _(exc.code, **getattr(exc, "params", {})))
+            return
+        reply(session, app, message, _("take.done", code="#" + t.code))
+
+    @router.message(Command("instruct"))
+    async def instruct(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles) -> None:
+        if not roles.leader:
+            reply(session, app, message, _("take.leaders_only"))
+            return
+        code, _sep, words = (command.args or "").strip().partition(" ")
+        t = await supervision.find(session, code) if code else None
+        if not code or not words.strip():
+            reply(session, app, message, _("instruct.usage"))
+            return
+        if t is None:
+            reply(session, app, message, _("ticket.not_found", code=code))
+            return
+        try:
+            await supervision.instruct(session, app, t, roles, words)
+        except TransitionError as exc:
+            await session.rollback()
+            reply(session, app, message, _(exc.code, **getattr(exc, "params", {})))
+            return
+        reply(session, app, message, _("instruct.done", code="#" + t.code))
+
+    @router.message(Command("mine"), leader_in_private)
+    async def mine(message: Message, session: DbSession, app: App, roles: Roles) -> None:
+        reply(session, app, message, await supervision.my_cases(session, app, roles, current_tr()))
+
+    @router.callback_query(Supervise.filter(F.action == "take"))
+    async def take_button(query: CallbackQuery, callback_data: Supervise, session: DbSession, app: App,
+                          roles: Roles) -> None:
+        async def op() -> str:
+            t = await supervision.load(session, callback_data.ticket_id)
+            await supervision.take(session, app, t, roles)
+            return "take.pressed"
+        await press_op(session, app, query, op)
+
+    @router.callback_query(Supervise.filter(F.action == "raise"))
+    async def raise_dispute(query: CallbackQuery, callback_data: Supervise, session: DbSession, app: App,
+                            roles: Roles) -> None:
+        await press_op(session, app, query,
+                       lambda: supervision.raise_dispute(session, app, callback_data.ticket_id, roles))
+
+    @router.callback_query(Supervise.filter(F.action == "decide"))
+    async def decide(query: CallbackQuery, callback_data: Supervise, session: DbSession, app: App,
+                     roles: Roles) -> None:
+        msg = query.message
+        await press_op(session, app, query,
+                       lambda: supervision.decide(session, app, callback_data.ticket_id, roles, callback_data.dept,
+                                                  msg.chat.id, msg.message_id))
+
+    return router

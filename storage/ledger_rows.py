@@ -1,0 +1,108 @@
+"""Rows of the annex ledgers (seed 002 annexes 2-5, seed 001's 不满意台账), by SQL over columns.
+
+Plain values only; the service renders statuses and notes (storage never renders text).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import Assignment, ChannelRequest, Department, Person, RatingRound, Ticket
+from storage.report_facts import _at, rating_at_col
+
+A, R, T = Assignment, RatingRound, Ticket
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    code: str
+    text: str
+    status: str
+    close_reason: str | None
+    dept: str | None  # the department's name (the code when it has none)
+    reporter_id: int | None
+    reporter_name: str | None
+    reporter_username: str | None
+    on_behalf_name: str | None
+    result_text: str | None
+    handler_id: int | None  # who accepted (owns) it
+    handler_name: str | None
+    handler_username: str | None
+    leader_id: int | None  # 领导包案
+    leader_name: str | None
+    disputed: bool  # 职责争议
+    channel_phone: str | None  # a ticket another channel filed (Open311): how to reach the requester
+    channel_email: str | None
+    resolved: bool = False
+    level: int | None = None  # a rating's result level (satisfaction / unsatisfied ledgers)
+    not_rated: bool = False
+    reason: str | None = None
+    comment: str | None = None
+    rated_at: datetime | None = None
+
+
+def _people():  # noqa: ANN202
+    return aliased(Person, name="reporter"), aliased(Person, name="handler"), aliased(Person, name="leader")
+
+
+def _columns(rep, han, lea, dept_name):  # noqa: ANN001, ANN202
+    return (T.code, T.text, T.status, T.close_reason, dept_name, T.reporter_id, rep.full_name, rep.username,
+            T.on_behalf_name, T.result_text, T.owner_id, han.full_name, han.username, T.leader_id,
+            func.coalesce(T.leader_name, lea.full_name), T.disputed_at.is_not(None), ChannelRequest.phone,
+            ChannelRequest.email)
+
+
+def _joined(q, rep, han, lea):  # noqa: ANN001, ANN202
+    return (q.outerjoin(rep, rep.id == T.reporter_id).outerjoin(han, han.id == T.owner_id)
+            .outerjoin(lea, lea.id == T.leader_id).outerjoin(ChannelRequest, ChannelRequest.ticket_id == T.id))
+
+
+async def received(session: AsyncSession, start: datetime, end: datetime, dept: str | None = None) -> list[LedgerRow]:
+    """台账 (annex 2): every ticket received in the period."""
+    rep, han, lea = _people()
+    d = aliased(Department)
+    q = select(*_columns(rep, han, lea, func.coalesce(d.name, T.lead_dept))).select_from(T)
+    q = _joined(q, rep, han, lea).outerjoin(d, d.code == T.lead_dept)
+    q = q.where(T.created_at >= _at("s", start), T.created_at < _at("e", end))
+    if dept:
+        q = q.where(T.lead_dept == dept)
+    return [LedgerRow(*row) for row in (await session.execute(q.order_by(T.created_at, T.id))).all()]
+
+
+async def dispatched(session: AsyncSession, start: datetime, end: datetime, dept: str | None = None) -> list[LedgerRow]:
+    """转办清单 / 解决反馈表 (annexes 3, 4): every ticket dispatched in the period, with the department
+    of its latest dispatch in the period and whether that dispatch was resolved."""
+    latest = (select(func.max(A.id).label("id")).where(A.dispatched_at >= _at("s", start),
+                                                       A.dispatched_at < _at("e", end)))
+    if dept:
+        latest = latest.where(A.dept_code == dept)
+    latest = latest.group_by(A.ticket_id).subquery()
+    rep, han, lea = _people()
+    d = aliased(Department)
+    q = (select(*_columns(rep, han, lea, func.coalesce(d.name, A.dept_code)), A.first_resolved_at.is_not(None))
+         .select_from(A).join(latest, latest.c.id == A.id).join(T, T.id == A.ticket_id)
+         .outerjoin(d, d.code == A.dept_code))
+    q = _joined(q, rep, han, lea)
+    return [LedgerRow(*row) for row in (await session.execute(q.order_by(A.dispatched_at, A.id))).all()]
+
+
+async def rated(session: AsyncSession, start: datetime, end: datetime, dept: str | None = None,
+                only_level: int | None = None) -> list[LedgerRow]:
+    """满意度评价表 (annex 5) and, with `only_level=1`, the 不满意台账: result ratings in the period."""
+    at = rating_at_col()
+    rep, han, lea = _people()
+    d = aliased(Department)
+    q = (select(*_columns(rep, han, lea, func.coalesce(d.name, R.dept_code)), T.resolved_at.is_not(None),
+                R.result_level, R.not_rated, R.reason, R.comment, at)
+         .select_from(R).join(T, T.id == R.ticket_id).outerjoin(d, d.code == R.dept_code))
+    q = _joined(q, rep, han, lea).where(at >= _at("s", start), at < _at("e", end),
+                                        or_(R.result_level.is_not(None), R.not_rated.is_(True)))
+    if only_level is not None:
+        q = q.where(and_(R.result_level == only_level))
+    if dept:
+        q = q.where(R.dept_code == dept)
+    return [LedgerRow(*row) for row in (await session.execute(q.order_by(at, R.id))).all()]
