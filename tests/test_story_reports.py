@@ -49,7 +49,7 @@ async def run_scan(world: World) -> None:
 async def dispatched(world: World, text: str, dept_chat: int) -> dict:
     """An appeal in the community chat, 派单 by the dispatcher; returns the department's card."""
     await world.send(RESIDENT, COMMUNITY, f"@huying_bot {text}")
-    await world.reply_from_bot(COMMUNITY, contains="#2026-")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-", timeout=30)  # the first appeal loads the router
     card = await world.reply_from_bot(DISPATCH_CHAT, predicate=has_button("派单"))
     await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
     return await world.reply_from_bot(dept_chat, predicate=has_button("签收"))

@@ -40,7 +40,7 @@ async def ticket(world: World, code: str) -> Ticket:
 
 async def dispatched(world: World, text: str) -> dict:
     await world.send(RESIDENT, COMMUNITY, f"@huying_bot {text}")
-    await world.reply_from_bot(COMMUNITY, contains="#2026-")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-", timeout=30)  # the first appeal loads the router
     card = await world.reply_from_bot(DISPATCH_CHAT, predicate=has_button("派单"))
     await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
     return await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
