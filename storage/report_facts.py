@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.domain.rates import CardFact, DispatchFact, Figures, Overdue, RatingFact, ReopenFact
+from bot.domain.lifecycle import Status
 from storage.models import Assignment, Card, RatingRound, Ticket, TicketEvent, UtcDateTime
 
 A, R, T = Assignment, RatingRound, Ticket
@@ -120,7 +121,7 @@ async def figures(session: AsyncSession, start: datetime, end: datetime, as_of: 
         elif colour == "yellow":
             fig(dept).yellow += n
     oq = (select(T.lead_dept, func.count()).select_from(TicketEvent).join(T, T.id == TicketEvent.ticket_id)
-          .where(TicketEvent.to_status == "REOPENED", _in(TicketEvent.at, start, end, as_of), T.lead_dept.is_not(None))
+          .where(TicketEvent.to_status == Status.REOPENED.value, _in(TicketEvent.at, start, end, as_of), T.lead_dept.is_not(None))
           .group_by(T.lead_dept))
     for dept, n in (await session.execute(oq)).all():
         fig(dept).reopened += n
@@ -190,7 +191,7 @@ async def card_facts(session: AsyncSession, start: datetime, end: datetime) -> l
 
 async def reopen_facts(session: AsyncSession, start: datetime, end: datetime) -> list[ReopenFact]:
     q = (select(T.lead_dept, TicketEvent.at).select_from(TicketEvent).join(T, T.id == TicketEvent.ticket_id)
-         .where(TicketEvent.to_status == "REOPENED", T.lead_dept.is_not(None),
+         .where(TicketEvent.to_status == Status.REOPENED.value, T.lead_dept.is_not(None),
                 TicketEvent.at >= _at("p_start", start), TicketEvent.at < _at("p_end", end))
          .order_by(TicketEvent.id))
     return [ReopenFact(*row) for row in (await session.execute(q)).all()]

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
 from bot.domain.codes import display
+from bot.domain.lifecycle import Status
 from bot.domain.periods import Period
 from bot.i18n import Translator
 from bot.reports.ledgers import FORM_NAMES, FORMS, TicketRow, write_xlsx
@@ -43,7 +44,7 @@ def _note(r: LedgerRow, tr: Translator) -> str:
 
 
 def _handling(r: LedgerRow, tr: Translator) -> str:
-    if r.status == "CLOSED" and r.close_reason:
+    if r.status == Status.CLOSED and r.close_reason:
         return tr(f"xlsx.handling.{r.close_reason}") if r.close_reason in ("explained", "satisfied", "not_rated") \
             else tr("status.CLOSED")
     return tr(f"status.{r.status}")

@@ -15,7 +15,7 @@ from bot.callbacks import Supervise, button
 from bot.context import App
 from bot.domain.codes import display, parse_code
 from bot.domain.intake import summary
-from bot.domain.lifecycle import Refusal, is_open
+from bot.domain.lifecycle import Refusal, Status, is_open
 from bot.i18n import Translator
 from bot.services import dispatch, dispatch_cards, notify
 from bot.services.access import Roles
@@ -30,7 +30,7 @@ async def raise_dispute(session: AsyncSession, app: App, ticket_id: int, roles: 
     t = await load(session, ticket_id)
     if not roles.can_dispatch:
         raise Refusal("error.forbidden")
-    if not t.disputed_at or t.lead_decided_by or t.status != "TRIAGE":
+    if not t.disputed_at or t.lead_decided_by or t.status != Status.TRIAGE:
         raise Refusal("error.stale")
     chat_id = await leaders_chat_id(session, app)
     if chat_id is None:
@@ -55,7 +55,7 @@ async def decide(session: AsyncSession, app: App, ticket_id: int, roles: Roles, 
                  chat_id: int, message_id: int) -> str:
     t = await load(session, ticket_id)
     leader = _leader(roles)
-    if t.lead_decided_by or t.status != "TRIAGE":
+    if t.lead_decided_by or t.status != Status.TRIAGE:
         raise Refusal("dispute.decided")
     if not await store.decide(session, t.id, leader):
         raise Refusal("dispute.decided")
@@ -106,7 +106,7 @@ async def take(session: AsyncSession, app: App, t: Ticket, roles: Roles) -> Tick
     notify.send(session, app, leader, tr("take.private", code=display(t.code), summary=summary(t.text or "", 80),
                                                 status=tr(f"status.{t.status}")),
                 ticket=t, purpose="leader_case")
-    await dispatch_cards.refresh(session, app, t, None, with_buttons=t.status == "TRIAGE")
+    await dispatch_cards.refresh(session, app, t, None, with_buttons=t.status == Status.TRIAGE)
     return t
 
 
