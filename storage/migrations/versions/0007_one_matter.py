@@ -1,15 +1,15 @@
 """one matter: supporters, related tickets, hotspot alerts, 专项 (issue #11)
 
-Revision ID: 0006_one_matter
-Revises: 0005_channel_on_tickets
+Revision ID: 0007_one_matter
+Revises: 0006_inbox
 """
 from alembic import op
 import sqlalchemy as sa
 import storage.models
 
 
-revision = '0006_one_matter'
-down_revision = '0005_channel_on_tickets'
+revision = '0007_one_matter'
+down_revision = '0006_inbox'
 branch_labels = None
 depends_on = None
 
