@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.lifecycle import Status
 from storage.common import insert_ignore
 from storage.models import (
     Campaign,
@@ -19,8 +20,7 @@ from storage.models import (
 )
 
 # Tickets that count towards a hotspot / may be suggested: everything but spam.
-NOT_COUNTED = ("REJECTED",)
-FINAL = ("CLOSED", "DIVERTED", "MERGED", "REJECTED", "ANSWERED")
+NOT_COUNTED = (Status.REJECTED,)
 
 # --------------------------------------------------------------------------- supporters
 
@@ -92,7 +92,7 @@ async def duplicate_candidates(session: AsyncSession, area: str, category: str, 
     are left out (their surviving ticket is the one to name)."""
     q = select(Ticket).where(
         Ticket.area_code == area, Ticket.category == category, Ticket.id != exclude,
-        Ticket.status.not_in(("MERGED", "REJECTED")),
+        Ticket.status.not_in((Status.MERGED, Status.REJECTED)),
         or_(and_(Ticket.closed_at.is_(None), Ticket.created_at > filed_since),
             and_(Ticket.closed_at.is_not(None), Ticket.closed_at > closed_since)),
     )

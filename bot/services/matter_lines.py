@@ -10,6 +10,7 @@ from bot.callbacks import MergeInto, button
 from bot.context import App
 from bot.domain import duplicates
 from bot.domain.codes import display
+from bot.domain.lifecycle import Status
 from bot.i18n import Translator
 from storage import directory
 from storage import matter as repo
@@ -43,7 +44,7 @@ def _matter(t: Ticket) -> duplicates.Matter:
 
 async def likely_duplicates(session: AsyncSession, app: App, t: Ticket) -> list[duplicates.Suggestion]:
     """Open or recently closed tickets of the same area and category that look like the same matter."""
-    if not (t.area_code and t.category) or t.status not in ("NEW", "TRIAGE"):
+    if not (t.area_code and t.category) or t.status not in (Status.NEW, Status.TRIAGE):
         return []
     now = t.created_at
     rows = await repo.duplicate_candidates(session, t.area_code, t.category, filed_since=now - POLICY.open_window,

@@ -22,7 +22,7 @@ from storage import matter as repo
 from storage.models import Ticket
 
 # A supporter's "+1" to these counts for nothing: the matter is over (or was never one).
-OVER = frozenset({"CLOSED", "REJECTED", "DIVERTED", "ANSWERED"})
+OVER = frozenset({Status.CLOSED, Status.REJECTED, Status.DIVERTED, Status.ANSWERED})
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ async def surviving(session: AsyncSession, ticket_id: int) -> Ticket | None:
     """The ticket a message is about, following merges to the one still worked on."""
     t = await tickets.get(session, ticket_id)
     seen = set()
-    while t is not None and t.status == "MERGED" and t.merged_into_id and t.id not in seen:
+    while t is not None and t.status == Status.MERGED and t.merged_into_id and t.id not in seen:
         seen.add(t.id)
         t = await tickets.get(session, t.merged_into_id)
     return t
