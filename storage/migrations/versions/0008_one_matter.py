@@ -1,15 +1,15 @@
 """one matter: supporters, related tickets, hotspot alerts, 专项 (issue #11)
 
-Revision ID: 0007_one_matter
-Revises: 0006_inbox
+Revision ID: 0008_one_matter
+Revises: 0007_reports
 """
 from alembic import op
 import sqlalchemy as sa
 import storage.models
 
 
-revision = '0007_one_matter'
-down_revision = '0006_inbox'
+revision = '0008_one_matter'
+down_revision = '0007_reports'
 branch_labels = None
 depends_on = None
 
