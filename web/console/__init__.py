@@ -13,7 +13,7 @@ from aiogram import Bot
 from aiohttp import web
 
 from bot.context import App
-from web.console import pages
+from web.console import pages, supervision_pages
 from web.console.common import JINJA_KEY, Console, page
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -41,4 +41,9 @@ def setup_console(root: web.Application, app: App, bot: Bot) -> Console:
     root.router.add_get("/tickets/{code}", page(console, pages.ticket))
     root.router.add_get("/tickets/{code}/photos/{attachment}", page(console, pages.photo))
     root.router.add_post("/tickets/{code}/{action}", page(console, pages.act, post=True))
+    root.router.add_get("/rates", page(console, supervision_pages.rates))
+    root.router.add_get("/rates/chart.png", page(console, supervision_pages.chart))
+    root.router.add_get("/exports", page(console, supervision_pages.exports))
+    root.router.add_get("/exports/{form}.xlsx", page(console, supervision_pages.ledger))
+    console.nav = [{"path": "/rates", "key": "console.nav_rates"}, {"path": "/exports", "key": "console.nav_exports"}]
     return console

@@ -5,7 +5,7 @@ import functools
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 
@@ -33,6 +33,7 @@ class Console:
 
     app: App
     bot: Bot
+    nav: list[dict] = field(default_factory=list)  # pages beyond the queue: {path, key}
 
     @property
     def root(self) -> str:
@@ -125,7 +126,7 @@ def render(console: Console, request: web.Request, v: Visit, template: str, stat
 
 def console_nav(console: Console) -> list[dict]:
     """Pages beyond the queue (rates, hotspots, exports) register here when their features exist."""
-    return list(getattr(console, "nav", []))
+    return list(console.nav)
 
 
 def message_page(console: Console, request: web.Request, status: int, key: str, v: Visit | None = None,
