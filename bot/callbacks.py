@@ -54,6 +54,23 @@ class Page(CallbackData, prefix="p"):
     page: int
 
 
+class MergeInto(CallbackData, prefix="mi"):
+    """合并 a new ticket into the duplicate its dispatch card suggests."""
+
+    ticket_id: int
+    target_id: int
+
+
+class HotspotAct(CallbackData, prefix="hs"):
+    action: str  # open (a 专项 from this 高频共性 alert)
+    alert_id: int
+
+
+class CampaignAct(CallbackData, prefix="cp"):
+    action: str  # close (结项)
+    campaign_id: int
+
+
 def button(text: str, data: CallbackData) -> dict:
     """A button as the outbox stores it (plain JSON)."""
     return {"text": text, "data": data.pack()}

@@ -18,6 +18,7 @@ from handlers.dispatch_desk import build_dispatch_desk_router, build_forged_rout
 from handlers.identity import build_identity_router
 from handlers.intake import build_intake_router, build_reporter_router
 from handlers.leaders import build_leaders_router
+from handlers.matter import build_matter_router
 from handlers.membership import MembershipMiddleware
 from handlers.private import build_private_router
 from handlers.ratings import build_ratings_router
@@ -40,6 +41,7 @@ def build_router() -> Router:
         build_ratings_router(),
         build_reports_router(),
         build_deadlines_router(),
+        build_matter_router(),
         build_reporter_router(),
         build_private_router(),
         build_intake_router(),

@@ -66,7 +66,7 @@ async def group_appeal(message: Message, session: DbSession, app: App, roles: ac
 
 
 async def file(message: Message, session: DbSession, app: App, decision: rules.Decision,
-               area: str | None) -> None:
+               area: str | None, related_to: int | None = None) -> None:
     kind, uid, name = origin(message) if decision.on_behalf else (None, None, None)
     appeal = Appeal(
         chat_id=message.chat.id, chat_kind=message.chat.type, message_id=message.message_id,
@@ -74,6 +74,7 @@ async def file(message: Message, session: DbSession, app: App, decision: rules.D
         photos=photos(message), media_group_id=message.media_group_id, area_code=area,
         location=(message.location.latitude, message.location.longitude) if message.location else None,
         on_behalf_kind=kind, on_behalf_user_id=uid, on_behalf_name=name, urgent=decision.urgent,
+        related_to=related_to,
     )
     await intake.file_appeal(session, app, appeal)
 

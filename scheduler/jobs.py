@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from bot.context import App
 from bot.metrics import SCAN_SECONDS
 from bot.domain.sla import parse_duration
-from bot.services import deadline_scan, digest
+from bot.services import campaigns, deadline_scan, digest
 from storage import due_scan, leases, tickets
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,16 @@ async def scan_job(app: App, holder: str | None = None) -> int:
         log.debug("deadline scan skipped: another instance holds the scheduler lease")
         return 0
     with SCAN_SECONDS.time():
-        return await scan(app)
+        handled = await scan(app)
+    return handled + await campaign_scan(app)
+
+
+async def campaign_scan(app: App) -> int:
+    """专项 clocks: few rows (one per running campaign), one transaction."""
+    async with app.sessions() as session:
+        acted = await campaigns.scan(session, app)
+        await app.commit(session)
+    return acted
 
 
 async def digest_job(app: App, holder: str | None = None, now: datetime | None = None) -> bool:

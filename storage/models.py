@@ -24,6 +24,14 @@ from bot.domain.lifecycle import Status
 # Re-exported: the migrations name models.UtcDateTime, everyone imports the fact tables from here.
 from storage.base import Base, UtcDateTime  # noqa: F401
 from storage.fact_models import Assignment, Card, Extension, RatingRound  # noqa: F401
+from storage.matter_models import (  # noqa: F401
+    Campaign,
+    CampaignTicket,
+    HotspotAlert,
+    HotspotAlertTicket,
+    RelatedTicket,
+    Supporter,
+)
 
 
 class Chat(Base):

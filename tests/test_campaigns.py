@@ -80,3 +80,20 @@ def test_closing_report() -> None:
     assert r.satisfaction == pytest.approx(2 / 3)
     assert r.solved_share == pytest.approx(0.8)
     assert report([]).satisfaction is None
+
+
+def test_goal_and_deadline_from_a_leaders_reply() -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.domain.campaigns import goal_and_deadline
+
+    tz = ZoneInfo("Asia/Shanghai")
+    now = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shanghai
+    end = lambda y, m, d: datetime(y, m, d, 23, 59, tzinfo=tz)  # noqa: E731
+    assert goal_and_deadline("清理3号楼垃圾点并建立日清制度 2026-12-31", now, tz) == ("清理3号楼垃圾点并建立日清制度", end(2026, 12, 31))
+    assert goal_and_deadline("建立日清制度，截止12月20日", now, tz) == ("建立日清制度", end(2026, 12, 20))
+    assert goal_and_deadline("建立日清制度 1/15", now, tz) == ("建立日清制度", end(2027, 1, 15))  # passed: next year
+    assert goal_and_deadline("两周内根治 30天", now, tz) == ("两周内根治", now + timedelta(days=30))
+    assert goal_and_deadline("Clear the bins for good, in 2 weeks", now, tz) == ("Clear the bins for good", now + timedelta(days=14))
+    assert goal_and_deadline("根治垃圾点", now, tz) == ("根治垃圾点", now + timedelta(days=30))
+    assert goal_and_deadline("根治3号楼垃圾点", now, tz, default_days=10) == ("根治3号楼垃圾点", now + timedelta(days=10))

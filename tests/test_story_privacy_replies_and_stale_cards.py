@@ -32,8 +32,9 @@ async def test_reporter_thanks_is_a_note_not_a_new_ticket_and_reaches_the_depart
     await world.reply_from_bot(COMMUNITY, contains="已补充")
     await world.reply_from_bot(CGJ_CHAT, contains="门口那堆在东侧")
     assert await count_tickets(world) == 1
-    # Someone else replying to the same note raises their own matter.
-    await world.send(RESIDENT_2, COMMUNITY, "我们楼下也有垃圾没人清运", reply_to=note["message_id"])
+    # Someone else replying to the same note with a matter of their own raises it ("我们楼下也有垃圾"
+    # would be 附议: the same matter, issue #11).
+    await world.send(RESIDENT_2, COMMUNITY, "楼道里的灯坏了一个月了也没人修", reply_to=note["message_id"])
     await world.reply_from_bot(COMMUNITY, contains="#2026-000002")
     assert await count_tickets(world) == 2
 

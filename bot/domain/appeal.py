@@ -29,6 +29,8 @@ class Appeal:
     on_behalf_name: str | None = None
     channel: str = "telegram"
     urgent: bool = False  # #紧急 / #urgent said so (the urgent words are the router's)
+    # A reply to another ticket's message that raised a matter of its own (issue #11).
+    related_to: int | None = None
 
 
 def is_reporter(user_id: int | None, reporter_id: int | None, on_behalf_user_id: int | None) -> bool:

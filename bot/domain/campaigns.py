@@ -12,9 +12,12 @@ Pure: plain values and a clock; the service stores and sends.
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Callable, Iterable, Sequence
+from zoneinfo import ZoneInfo
 
 from bot.domain.lifecycle import Status
 from bot.domain.sla import fraction_point
@@ -166,3 +169,44 @@ def report(members: Iterable[MemberFacts]) -> CampaignReport:
         rated=len(rated),
         satisfied=sum(1 for m in rated if m.score and m.score >= 2),
     )
+
+
+# --------------------------------------------------------------------------- the leader's words
+
+_DATE_RE = re.compile(
+    r"(?:截止|截至|deadline|due|by)?\s*[:：]?\s*"
+    r"(?:(?P<y>\d{4})[-/.年])?(?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})日?\s*[。.!！]?\s*$",
+    re.IGNORECASE,
+)
+_SPAN_RE = re.compile(r"(?:截止|截至|deadline|due|within|in|限)?\s*[:：]?\s*(?P<span>\d+\s*(?:天|日|周|个月|d|days?|weeks?|w))"
+                      r"\s*(?:内|以内)?\s*[。.!！]?\s*$", re.IGNORECASE)
+_SPAN_UNITS = {"天": 1, "日": 1, "d": 1, "day": 1, "days": 1, "周": 7, "w": 7, "week": 7, "weeks": 7, "个月": 30}
+
+
+def goal_and_deadline(text: str, now: datetime, tz: ZoneInfo, default_days: int = 30) -> tuple[str, datetime]:
+    """Split a leader's reply into the goal and the deadline written at its end.
+
+    "两周内清理3号楼垃圾点 2026-12-31" / "… 截止12月31日" / "… 30天" / "… in 2 weeks"; no date → the
+    default. A date is the end of that local day; a year-less date that has passed means next year.
+    """
+    clean = unicodedata.normalize("NFKC", text or "").strip()
+    m = _DATE_RE.search(clean)
+    if m:
+        local = now.astimezone(tz)
+        year = int(m.group("y")) if m.group("y") else local.year
+        try:
+            day = date(year, int(m.group("m")), int(m.group("d")))
+        except ValueError:
+            day = None
+        if day is not None:
+            if not m.group("y") and day < local.date():
+                day = day.replace(year=year + 1)
+            goal = clean[: m.start()].rstrip(" ，,;；。")
+            return goal, datetime.combine(day, time(23, 59), tzinfo=tz)
+    s = _SPAN_RE.search(clean)
+    if s:
+        num = int(re.match(r"\d+", s.group("span")).group(0))  # type: ignore[union-attr]
+        unit = re.sub(r"[\d\s]", "", s.group("span")).lower()
+        goal = clean[: s.start()].rstrip(" ，,;；。")
+        return goal, now + timedelta(days=num * _SPAN_UNITS.get(unit, 1))
+    return clean, now + timedelta(days=default_days)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.domain.agreement import ReplyFacts, Verdict, classify
+
 HASHTAG_KINDS = {
     "诉求": None,
     "appeal": None,
@@ -51,6 +53,11 @@ class Decision:
     urgent: bool = False  # #紧急 / #urgent (the urgent words are the router's)
 
 
+def says_something(text: str) -> bool:
+    """A matter of its own, not agreement or chatter (bot/domain/agreement.py draws the line)."""
+    return classify(ReplyFacts(text=text)).verdict is Verdict.SUBSTANCE
+
+
 _MENTION_RE = re.compile(r"@\w+")
 _HASHTAG_RE = re.compile(r"#(\w+)")
 
@@ -95,6 +102,9 @@ def decide(facts: MessageFacts, bot_username: str, *, community: bool) -> Decisi
             reasons.append("private")
         body = strip_triggers(facts.text, bot_username)
     if not reasons:
+        return Decision("ignore")
+    if reasons == ["reply"] and not (facts.has_photos or facts.has_location) and not says_something(body):
+        # "+1" / "谢谢" to a bot message that is no ticket's: nothing to file (issue #11).
         return Decision("ignore")
     if len(body) < MIN_APPEAL_CHARS and not facts.has_photos and not facts.has_location:
         return Decision("empty", reasons=tuple(reasons))

@@ -11,7 +11,7 @@ from bot.domain.codes import display
 from bot.domain.intake import summary
 from bot.domain.lifecycle import Status
 from bot.i18n import Translator
-from bot.services import notify
+from bot.services import matter_lines, notify
 from bot.services.addressing import dept_names, lead_department, person_name
 from bot.services.ticket_lines import head, local, reason_text
 from storage import directory, outbox, tickets
@@ -21,7 +21,7 @@ Note = str | Callable[[Translator], str] | None
 
 
 def card_text(tr: Translator, app: App, t: Ticket, photos: int, role: str, co_names: list[str],
-              owner_name: str | None = None, note: str | None = None) -> str:
+              owner_name: str | None = None, note: str | None = None, extra: list[str] | None = None) -> str:
     lines = [head(tr, t)]
     if role == "co":
         lines.append(tr("card.co_info"))
@@ -39,6 +39,7 @@ def card_text(tr: Translator, app: App, t: Ticket, photos: int, role: str, co_na
         lines.append(tr("card.owner", name=owner_name))
     if note:
         lines.append(note)
+    lines.extend(extra or [])  # supporters, the 专项 (bot/services/matter_lines.py)
     lines.append(tr("card.reply_hint"))
     return "\n".join(lines)
 
@@ -76,7 +77,7 @@ async def post_cards(session: AsyncSession, app: App, t: Ticket, lead: str, co: 
                 outbox.enqueue(session, chat_id=dept.chat_id, method="location", now=app.now(), ticket_id=t.id,
                                purpose="dept_media", payload={"latitude": t.latitude, "longitude": t.longitude})
         co_names = [names.get(c, c) for c in co if c != lead]
-        text = card_text(tr, app, t, len(photos), role, co_names)
+        text = card_text(tr, app, t, len(photos), role, co_names, extra=await matter_lines.card_lines(session, app, tr, t))
         notify.send(session, app, dept.chat_id, text, keyboard=keyboard(tr, t, role), ticket=t,
                     purpose="dept_card" if role == "lead" else "co_card")
 
@@ -91,7 +92,8 @@ async def refresh(session: AsyncSession, app: App, t: Ticket, note: Note = None,
     photos = len(await tickets.attachments(session, t.id, "appeal"))
     for link in await tickets.links_of(session, t.id, "dept_card", lead.chat_id):
         tr = await notify.chat_translator(session, app, link.chat_id)
-        text = card_text(tr, app, t, photos, "lead", co_names, owner, note(tr) if callable(note) else note)
+        text = card_text(tr, app, t, photos, "lead", co_names, owner, note(tr) if callable(note) else note,
+                         extra=await matter_lines.card_lines(session, app, tr, t))
         notify.edit(session, app, link.chat_id, link.message_id, text,
                     keyboard(tr, t, "lead") if with_buttons else None, ticket=t)
 
@@ -106,7 +108,7 @@ async def post_reopen_card(session: AsyncSession, app: App, t: Ticket, reason_co
     note = tr("review.back_note" if by_review else "rate.dept_reopened", count=t.reopen_count,
               reason=reason_text(tr, reason_code, words), when=local(app, t.resolve_due, "%Y-%m-%d %H:%M"))
     text = card_text(tr, app, t, await tickets.count_attachments(session, t.id), "lead", await _co_names(session, t),
-                     await person_name(session, t.owner_id), note)
+                     await person_name(session, t.owner_id), note, extra=await matter_lines.card_lines(session, app, tr, t))
     notify.send(session, app, dept.chat_id, text, keyboard=keyboard(tr, t, "lead"), ticket=t, purpose="dept_card")
 
 

@@ -16,7 +16,7 @@ from bot.domain.appeal import Photo
 from bot.domain.codes import display
 from bot.domain.dates import find_date, strip_date
 from bot.domain.lifecycle import WORKING, Refusal, Stale, Status, authorise
-from bot.services import clocks, department_cards, dispatch_cards, notify, oversight, ratings, transition
+from bot.services import clocks, department_cards, dispatch_cards, notify, oversight, ratings, support, transition
 from bot.services.access import Roles
 from bot.services.addressing import (
     department_of_chat,
@@ -196,6 +196,7 @@ async def resolve(session: AsyncSession, app: App, ticket_id: int, roles: Roles,
     await _attach(session, app, t, photos, "result", roles.user_id)
     await department_cards.refresh(session, app, t, lambda tr: tr("card.resolved"), with_buttons=False)
     await notify.tell_reporter(session, app, t, "reporter.resolved", code=display(t.code), text=text)
+    await support.tell_supporters(session, app, t, "supporter.result", result=text)  # 附议 hear the result too
     await _media_to_reporter(session, app, t, [p.file_id for p in photos if p.kind == "photo"], "result_media")
     await ratings.ask(session, app, t)
     return t

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import App
 from bot.domain.codes import display, parse_code
 from bot.domain.lifecycle import FINAL, Actor, Refusal, Status, authorise, require_actor
-from bot.services import clocks, department_cards, dispatch_cards, notify, transition
+from bot.services import clocks, department_cards, dispatch_cards, notify, support, transition
 from bot.services.access import Roles
 from bot.domain.intake import summary
 from bot.services.addressing import dept_names, dispatch_chat_id, dispatch_translator, leaders_chat_id, load
@@ -114,6 +114,17 @@ async def merge(session: AsyncSession, app: App, ticket_id: int, roles: Roles, t
     target = await tickets.get_by_code(session, code) if code else None
     if target is None:
         raise Refusal("merge.no_target", code=(target_text or "").strip()[:30])
+    return await _merge(session, app, t, roles, target)
+
+
+async def merge_into(session: AsyncSession, app: App, ticket_id: int, roles: Roles, target_id: int) -> Ticket:
+    """The one-tap 合并 on a dispatch card into the duplicate it suggests (issue #11)."""
+    t = await load(session, ticket_id)
+    authorise("merge", t.status, roles.actors_for(t))
+    return await _merge(session, app, t, roles, await load(session, target_id))
+
+
+async def _merge(session: AsyncSession, app: App, t: Ticket, roles: Roles, target: Ticket) -> Ticket:
     if target.id == t.id:
         raise Refusal("merge.self")
     if Status(target.status) in FINAL:
@@ -123,6 +134,8 @@ async def merge(session: AsyncSession, app: App, ticket_id: int, roles: Roles, t
     tr = await dispatch_translator(session, app)
     await dispatch_cards.refresh(session, app, t, tr("card.merged", code=display(target.code)))
     await notify.tell_reporter(session, app, t, "reporter.merged", code=display(t.code), target=display(target.code))
+    # Its supporters follow the surviving ticket too; a matter told many times is a 高频共性 one.
+    await support.after_merge(session, app, t, target)
     return t
 
 

@@ -8,7 +8,7 @@ from bot.context import App
 from bot.domain.intake import summary
 from bot.domain.lifecycle import Actor, Status, TransitionError, authorise
 from bot.i18n import Translator
-from bot.services import notify
+from bot.services import matter_lines, notify
 from bot.services.addressing import dept_names, dispatch_chat_id
 from bot.services.ticket_lines import head
 from storage import directory, outbox, tickets
@@ -88,7 +88,15 @@ def divert_picker(tr: Translator, t: Ticket) -> list[list[dict]]:
 async def _text(session: AsyncSession, app: App, tr: Translator, t: Ticket, note: str | None) -> str:
     names = await dept_names(session)
     area = await directory.area(session, t.area_code) if t.area_code else None
-    return card_text(tr, t, await tickets.count_attachments(session, t.id), area.name if area else None, names, note)
+    text = card_text(tr, t, await tickets.count_attachments(session, t.id), area.name if area else None, names, note)
+    extra = await matter_lines.card_lines(session, app, tr, t)
+    extra += (await matter_lines.duplicate_lines(session, app, tr, t))[0]
+    return "\n".join([text, *extra])
+
+
+async def _keyboard(session: AsyncSession, app: App, tr: Translator, t: Ticket) -> list[list[dict]]:
+    """The card's buttons, and a one-tap 合并 into each likely duplicate."""
+    return keyboard(tr, t) + (await matter_lines.duplicate_lines(session, app, tr, t))[1]
 
 
 async def post(session: AsyncSession, app: App, t: Ticket, note: str | None = None) -> None:
@@ -101,8 +109,8 @@ async def post(session: AsyncSession, app: App, t: Ticket, note: str | None = No
         return
     tr = await notify.chat_translator(session, app, chat_id)
     first_of_album = bool(t.media_group_id) and not await tickets.links_of(session, t.id, "dispatch_card")
-    notify.send(session, app, chat_id, await _text(session, app, tr, t, note), keyboard=keyboard(tr, t), ticket=t,
-                purpose="dispatch_card", delay=app.settings.album_debounce if first_of_album else 0.0)
+    notify.send(session, app, chat_id, await _text(session, app, tr, t, note),
+                keyboard=await _keyboard(session, app, tr, t), ticket=t, purpose="dispatch_card", delay=app.settings.album_debounce if first_of_album else 0.0)
 
 
 async def recount(session: AsyncSession, app: App, t: Ticket) -> None:
@@ -131,7 +139,7 @@ async def refresh(session: AsyncSession, app: App, t: Ticket, note: str | None, 
     for link in await tickets.links_of(session, t.id, "dispatch_card"):
         tr = await notify.chat_translator(session, app, link.chat_id)
         notify.edit(session, app, link.chat_id, link.message_id, await _text(session, app, tr, t, note),
-                    keyboard(tr, t) if with_buttons else None, ticket=t)
+                    await _keyboard(session, app, tr, t) if with_buttons else None, ticket=t)
 
 
 async def show_buttons(session: AsyncSession, app: App, t: Ticket, actors: set[Actor], chat_id: int,
@@ -150,7 +158,7 @@ async def show_buttons(session: AsyncSession, app: App, t: Ticket, actors: set[A
         return True
 
     tr = await notify.chat_translator(session, app, chat_id)
-    kb = keyboard(tr, t) if any(allowed(a) for a in CARD_ACTIONS) else None
+    kb = await _keyboard(session, app, tr, t) if any(allowed(a) for a in CARD_ACTIONS) else None
     notify.edit(session, app, chat_id, message_id, await _text(session, app, tr, t, None), kb, ticket=t)
 
 

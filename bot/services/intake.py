@@ -10,8 +10,9 @@ from bot.context import App, TryLater
 from bot.domain.appeal import Appeal, ChannelAppeal, Photo, is_reporter
 from bot.domain.codes import display
 from bot.domain.lifecycle import WORKING, Status
-from bot.services import dispatch_cards, notify, triage
+from bot.services import campaigns, dispatch_cards, hotspot_alerts, notify, triage
 from storage import directory, outbox, tickets
+from storage import matter as matter_repo
 from storage.common import serialize
 from storage.models import Ticket
 
@@ -58,10 +59,20 @@ async def file_appeal(session: AsyncSession, app: App, appeal: Appeal) -> tuple[
     for p in photos:
         await tickets.add_attachment(session, ticket.id, file_id=p.file_id, file_unique_id=p.file_unique_id,
                                      kind=p.kind, now=now, added_by=appeal.user_id)
-    await _ack(session, app, ticket, appeal, len(photos))
-    # Routing, knowledge answers and the dispatch card follow intake in the same transaction.
-    await triage.after_intake(session, app, ticket)
+    related = await tickets.get(session, appeal.related_to) if appeal.related_to else None
+    if related is not None:
+        await matter_repo.mark_related(session, ticket.id, related.id, now)
+    await _ack(session, app, ticket, appeal, len(photos), related)
+    await _one_matter(session, app, ticket)
     return ticket, True
+
+
+async def _one_matter(session: AsyncSession, app: App, ticket: Ticket) -> None:
+    """A running 专项 gathers the new ticket before its card is drawn (the card names it); routing,
+    knowledge answers and the dispatch card follow in the same transaction, then a 高频共性 check."""
+    await campaigns.join_new(session, app, ticket)
+    await triage.after_intake(session, app, ticket)
+    await hotspot_alerts.check(session, app, ticket)
 
 
 async def file_channel_appeal(session: AsyncSession, app: App, appeal: ChannelAppeal) -> Ticket:
@@ -82,7 +93,7 @@ async def file_channel_appeal(session: AsyncSession, app: App, appeal: ChannelAp
         longitude=appeal.location[1] if appeal.location else None)
     await tickets.add_event(session, ticket.id, "created", now, to_status=Status.NEW.value,
                             data={"channel": appeal.channel})
-    await triage.after_intake(session, app, ticket)
+    await _one_matter(session, app, ticket)
     return ticket
 
 
@@ -95,9 +106,12 @@ def suggestion_json(s) -> dict:  # noqa: ANN001
     }
 
 
-async def _ack(session: AsyncSession, app: App, ticket: Ticket, appeal: Appeal, photo_count: int) -> None:
+async def _ack(session: AsyncSession, app: App, ticket: Ticket, appeal: Appeal, photo_count: int,
+               related: Ticket | None = None) -> None:
     tr = await notify.chat_translator(session, app, appeal.chat_id)
     text = ack_text(tr, ticket, photo_count)
+    if related is not None:
+        text += "\n" + tr("card.related", code=display(related.code))
     # An album arrives as several updates: hold the ack briefly so it counts them all.
     delay = app.settings.album_debounce if appeal.media_group_id else 0.0
     notify.send(session, app, appeal.chat_id, text, thread_id=appeal.thread_id, reply_to=appeal.message_id,

@@ -11,7 +11,7 @@ from bot.domain.codes import display, parse_code
 from bot.domain.intake import summary
 from bot.i18n import Translator
 from bot.services.access import Roles
-from storage import directory, tickets
+from storage import directory, matter, tickets
 from storage.models import Ticket, TicketEvent
 from bot.domain.lifecycle import WORKING
 
@@ -21,6 +21,7 @@ class TicketView:
     ticket: Ticket
     events: list[TicketEvent]
     photo_count: int
+    supporters: int = 0  # 附议
 
 
 async def find(session: AsyncSession, text: str) -> Ticket | None:
@@ -45,7 +46,8 @@ async def entitled(session: AsyncSession, ticket: Ticket, roles: Roles, chat_id:
 
 
 async def view(session: AsyncSession, ticket: Ticket) -> TicketView:
-    return TicketView(ticket, await tickets.events(session, ticket.id), await tickets.count_attachments(session, ticket.id))
+    return TicketView(ticket, await tickets.events(session, ticket.id), await tickets.count_attachments(session, ticket.id),
+                      await matter.support_count(session, ticket.id))
 
 
 def status_name(tr: Translator, status: str) -> str:
@@ -65,6 +67,8 @@ def render(tr: Translator, v: TicketView, app: App, *, public: bool = False) -> 
             lines.append(tr("ticket.photos_line", count=v.photo_count))
         if t.latitude is not None:
             lines.append(tr("ticket.location_line", lat=f"{t.latitude:.5f}", lon=f"{t.longitude:.5f}"))
+    if v.supporters:
+        lines.append(tr("ticket.supporters", count=v.supporters))
     lines += deadline_lines(tr, t, app)
     lines.append(tr("ticket.history"))
     for e in v.events[-15:]:

@@ -1,0 +1,128 @@
+"""附议: replies that only agree become supporters of the ticket instead of new tickets.
+
+A reply in a community chat to one of the bot's messages about a ticket, by someone who is not
+its reporter, is classified (bot/domain/agreement.py): agreement adds a supporter (once per
+person), a matter of its own is filed as a new ticket marked related, chatter is left alone.
+The count shows on the cards and in /ticket; supporters who started the bot hear the result.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import App
+from bot.domain.agreement import ReplyFacts, Verdict, classify
+from bot.domain.codes import display
+from bot.domain.lifecycle import WORKING, Status
+from bot.i18n import Translator
+from bot.services import department_cards, dispatch_cards, hotspot_alerts, notify
+from storage import directory, tickets
+from storage import matter as repo
+from storage.models import Ticket
+
+# A supporter's "+1" to these counts for nothing: the matter is over (or was never one).
+OVER = frozenset({Status.CLOSED, Status.REJECTED, Status.DIVERTED, Status.ANSWERED})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a reply to a ticket's message meant.
+
+    kind: supported | again | own | closed | substance | chatter | supplement
+    """
+
+    kind: str
+    ticket: Ticket
+    count: int = 0
+
+
+async def surviving(session: AsyncSession, ticket_id: int) -> Ticket | None:
+    """The ticket a message is about, following merges to the one still worked on."""
+    t = await tickets.get(session, ticket_id)
+    seen = set()
+    while t is not None and t.status == Status.MERGED and t.merged_into_id and t.id not in seen:
+        seen.add(t.id)
+        t = await tickets.get(session, t.merged_into_id)
+    return t
+
+
+def _speaks_for(t: Ticket, user_id: int) -> bool:
+    return user_id in {t.reporter_id, t.on_behalf_user_id} - {None}
+
+
+async def on_reply(session: AsyncSession, app: App, ticket_id: int, user_id: int, facts: ReplyFacts, *,
+                   chat_id: int, message_id: int) -> Outcome | None:
+    """Decide what a community reply to a ticket's message is; record support. None: no ticket."""
+    t = await surviving(session, ticket_id)
+    if t is None:
+        return None
+    verdict = classify(ReplyFacts(facts.text, facts.sticker_emoji, facts.has_media, facts.has_location, t.text))
+    if _speaks_for(t, user_id):
+        # The reporter's own "+1" counts for nothing; anything else they say adds to the ticket.
+        return Outcome("own" if verdict.verdict is Verdict.AGREE else "supplement", t)
+    if verdict.verdict is Verdict.SUBSTANCE:
+        return Outcome("substance", t)
+    if verdict.verdict is Verdict.CHATTER:
+        return Outcome("chatter", t)
+    if t.status in OVER:
+        return Outcome("closed", t)
+    how = "sticker" if facts.sticker_emoji and not facts.text else "reply"
+    added = await repo.add_supporter(session, t.id, user_id, now=app.now(), chat_id=chat_id, message_id=message_id,
+                                     how=how)
+    count = await repo.support_count(session, t.id)
+    if not added:
+        return Outcome("again", t, count)
+    await tickets.add_event(session, t.id, "supported", app.now(), actor_id=user_id, data={"count": count})
+    await _refresh_cards(session, app, t)
+    await hotspot_alerts.check(session, app, t, supported=True)
+    return Outcome("supported", t, count)
+
+
+def answer(tr: Translator, o: Outcome) -> str | None:
+    """The short answer in the chat (None: say nothing — chatter is the neighbours' own)."""
+    code = display(o.ticket.code)
+    match o.kind:
+        case "supported":
+            return tr("support.added", code=code, count=o.count)
+        case "again":
+            return tr("support.again", code=code)
+        case "own":
+            return tr("support.own", code=code)
+        case "closed":
+            return tr("support.closed", code=code)
+    return None
+
+
+async def _refresh_cards(session: AsyncSession, app: App, t: Ticket) -> None:
+    """The new count on the card that is in use: the dispatch card while it waits for a dispatcher,
+    the department's card while a department works the ticket (older cards keep their notes)."""
+    if t.status in (Status.NEW, Status.TRIAGE):
+        await dispatch_cards.refresh(session, app, t, None, with_buttons=True)
+    elif t.status in WORKING:
+        await department_cards.refresh(session, app, t)
+
+
+async def after_merge(session: AsyncSession, app: App, merged: Ticket, target: Ticket) -> None:
+    """合并: the merged ticket's supporters follow the surviving ticket; a much-repeated matter is hot."""
+    skip = {x for x in (target.reporter_id, target.on_behalf_user_id) if x}
+    await repo.move_supporters(session, merged.id, target.id, skip=skip, now=app.now())
+    await _refresh_cards(session, app, target)
+    await hotspot_alerts.check(session, app, target, supported=True)
+
+
+async def tell_supporters(session: AsyncSession, app: App, t: Ticket, key: str, **params: object) -> int:
+    """Supporters who started the bot hear `key` in private; the others cannot be written to."""
+    told = 0
+    reporters = {t.reporter_id, t.on_behalf_user_id}
+    for s in await repo.supporters(session, t.id):
+        if s.person_id in reporters:
+            continue
+        person = await directory.person(session, s.person_id)
+        if person is None or not person.started or person.blocked:
+            continue
+        tr = await notify.person_translator(session, app, s.person_id)
+        notify.send(session, app, s.person_id, tr(key, code=display(t.code), **params), ticket=t,
+                    purpose="supporter_note")
+        told += 1
+    return told

@@ -1,0 +1,224 @@
+"""One matter (issue #11): supporters, related tickets, hotspot alerts, 专项 — rows, no words."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.lifecycle import Status
+from storage.common import insert_ignore
+from storage.models import (
+    Campaign,
+    CampaignTicket,
+    HotspotAlert,
+    HotspotAlertTicket,
+    RatingRound,
+    RelatedTicket,
+    Supporter,
+    Ticket,
+)
+
+# Tickets that count towards a hotspot / may be suggested: everything but spam.
+NOT_COUNTED = (Status.REJECTED,)
+
+# --------------------------------------------------------------------------- supporters
+
+
+async def add_supporter(session: AsyncSession, ticket_id: int, person_id: int, *, now: datetime,
+                        chat_id: int | None = None, message_id: int | None = None, how: str = "reply") -> bool:
+    """True when the person is a new supporter (a repeat changes nothing)."""
+    return await insert_ignore(session, Supporter, {
+        "ticket_id": ticket_id, "person_id": person_id, "chat_id": chat_id, "message_id": message_id,
+        "how": how, "created_at": now})
+
+
+async def supporters(session: AsyncSession, ticket_id: int) -> list[Supporter]:
+    q = select(Supporter).where(Supporter.ticket_id == ticket_id).order_by(Supporter.created_at)
+    return list((await session.execute(q)).scalars())
+
+
+async def support_count(session: AsyncSession, ticket_id: int) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Supporter)
+                                    .where(Supporter.ticket_id == ticket_id)) or 0)
+
+
+async def merged_count(session: AsyncSession, ticket_id: int) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Ticket)
+                                    .where(Ticket.merged_into_id == ticket_id)) or 0)
+
+
+async def move_supporters(session: AsyncSession, from_id: int, to_id: int, *, skip: set[int], now: datetime) -> int:
+    """Supporters of a merged ticket follow the surviving one (its own reporters excepted)."""
+    moved = 0
+    for s in await supporters(session, from_id):
+        if s.person_id in skip:
+            continue
+        moved += await add_supporter(session, to_id, s.person_id, now=now, chat_id=s.chat_id,
+                                     message_id=s.message_id, how="merged")
+    return moved
+
+
+# --------------------------------------------------------------------------- related tickets
+
+
+async def mark_related(session: AsyncSession, ticket_id: int, related_to_id: int, now: datetime) -> None:
+    await insert_ignore(session, RelatedTicket, {"ticket_id": ticket_id, "related_to_id": related_to_id,
+                                                 "created_at": now})
+
+
+async def related_to(session: AsyncSession, ticket_id: int) -> Ticket | None:
+    q = select(Ticket).join(RelatedTicket, RelatedTicket.related_to_id == Ticket.id).where(
+        RelatedTicket.ticket_id == ticket_id)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+# --------------------------------------------------------------------------- candidates and hotspots
+
+
+async def same_scope(session: AsyncSession, area: str, category: str, *, since: datetime,
+                     exclude: int | None = None) -> list[Ticket]:
+    """Tickets of one area and category filed since `since` (spam left out), oldest first."""
+    q = select(Ticket).where(Ticket.area_code == area, Ticket.category == category, Ticket.created_at > since,
+                             Ticket.status.not_in(NOT_COUNTED))
+    if exclude is not None:
+        q = q.where(Ticket.id != exclude)
+    return list((await session.execute(q.order_by(Ticket.created_at, Ticket.id))).scalars())
+
+
+async def duplicate_candidates(session: AsyncSession, area: str, category: str, *, filed_since: datetime,
+                               closed_since: datetime, exclude: int) -> list[Ticket]:
+    """Open tickets filed since `filed_since`, or tickets closed since `closed_since`; merged ones
+    are left out (their surviving ticket is the one to name)."""
+    q = select(Ticket).where(
+        Ticket.area_code == area, Ticket.category == category, Ticket.id != exclude,
+        Ticket.status.not_in((Status.MERGED, Status.REJECTED)),
+        or_(and_(Ticket.closed_at.is_(None), Ticket.created_at > filed_since),
+            and_(Ticket.closed_at.is_not(None), Ticket.closed_at > closed_since)),
+    )
+    return list((await session.execute(q.order_by(Ticket.created_at.desc()).limit(200))).scalars())
+
+
+async def support_counts(session: AsyncSession, ticket_ids: list[int]) -> dict[int, int]:
+    """Supporters plus tickets merged in, per ticket."""
+    if not ticket_ids:
+        return {}
+    out = {tid: 0 for tid in ticket_ids}
+    q1 = select(Supporter.ticket_id, func.count()).where(Supporter.ticket_id.in_(ticket_ids)).group_by(Supporter.ticket_id)
+    q2 = (select(Ticket.merged_into_id, func.count()).where(Ticket.merged_into_id.in_(ticket_ids))
+          .group_by(Ticket.merged_into_id))
+    for q in (q1, q2):
+        for tid, n in (await session.execute(q)).all():
+            out[tid] += int(n)
+    return out
+
+
+async def record_alert(session: AsyncSession, *, area: str, category: str, window_start: datetime, trigger: str,
+                       ticket_ids: list[int], support: int, now: datetime) -> HotspotAlert | None:
+    """The alert row for this window, or None when this window already had its alert."""
+    written = await insert_ignore(session, HotspotAlert, {
+        "area_code": area, "category": category, "window_start": window_start, "trigger": trigger,
+        "ticket_count": len(ticket_ids), "support_count": support, "created_at": now})
+    if not written:
+        return None
+    alert = (await session.execute(select(HotspotAlert).where(
+        HotspotAlert.area_code == area, HotspotAlert.category == category,
+        HotspotAlert.window_start == window_start))).scalar_one()
+    for tid in ticket_ids:
+        await insert_ignore(session, HotspotAlertTicket, {"alert_id": alert.id, "ticket_id": tid})
+    return alert
+
+
+async def alert(session: AsyncSession, alert_id: int) -> HotspotAlert | None:
+    return await session.get(HotspotAlert, alert_id)
+
+
+async def alert_tickets(session: AsyncSession, alert_id: int) -> list[Ticket]:
+    q = (select(Ticket).join(HotspotAlertTicket, HotspotAlertTicket.ticket_id == Ticket.id)
+         .where(HotspotAlertTicket.alert_id == alert_id).order_by(Ticket.created_at, Ticket.id))
+    return list((await session.execute(q)).scalars())
+
+
+async def in_period(session: AsyncSession, since: datetime, until: datetime) -> list[Ticket]:
+    q = select(Ticket).where(Ticket.created_at >= since, Ticket.created_at <= until,
+                             Ticket.area_code.is_not(None), Ticket.category.is_not(None),
+                             Ticket.status.not_in(NOT_COUNTED))
+    return list((await session.execute(q)).scalars())
+
+
+# --------------------------------------------------------------------------- 专项
+
+
+async def open_campaign_for(session: AsyncSession, area: str, category: str) -> Campaign | None:
+    q = select(Campaign).where(Campaign.area_code == area, Campaign.category == category,
+                               Campaign.closed_at.is_(None)).order_by(Campaign.id)
+    return (await session.execute(q)).scalars().first()
+
+
+async def campaign(session: AsyncSession, campaign_id: int) -> Campaign | None:
+    return await session.get(Campaign, campaign_id, populate_existing=True)
+
+
+async def create_campaign(session: AsyncSession, **values: object) -> Campaign:
+    c = Campaign(**values)
+    session.add(c)
+    await session.flush()
+    return c
+
+
+async def join(session: AsyncSession, campaign_id: int, ticket_id: int, now: datetime) -> bool:
+    """True when the ticket joined; False when it already belongs to a 专项 (this or another)."""
+    return await insert_ignore(session, CampaignTicket, {"ticket_id": ticket_id, "campaign_id": campaign_id,
+                                                         "joined_at": now})
+
+
+async def campaign_of(session: AsyncSession, ticket_id: int) -> Campaign | None:
+    q = select(Campaign).join(CampaignTicket, CampaignTicket.campaign_id == Campaign.id).where(
+        CampaignTicket.ticket_id == ticket_id)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def campaign_ids_of(session: AsyncSession, ticket_ids: list[int]) -> dict[int, int]:
+    if not ticket_ids:
+        return {}
+    q = select(CampaignTicket.ticket_id, CampaignTicket.campaign_id).where(CampaignTicket.ticket_id.in_(ticket_ids))
+    return {tid: cid for tid, cid in (await session.execute(q)).all()}
+
+
+async def campaign_tickets(session: AsyncSession, campaign_id: int) -> list[Ticket]:
+    q = (select(Ticket).join(CampaignTicket, CampaignTicket.ticket_id == Ticket.id)
+         .where(CampaignTicket.campaign_id == campaign_id).order_by(Ticket.created_at, Ticket.id))
+    return list((await session.execute(q)).scalars())
+
+
+async def open_campaigns(session: AsyncSession, dept: str | None = None) -> list[Campaign]:
+    q = select(Campaign).where(Campaign.closed_at.is_(None))
+    if dept is not None:
+        q = q.where(Campaign.lead_dept == dept)
+    return list((await session.execute(q.order_by(Campaign.id))).scalars())
+
+
+async def due_campaigns(session: AsyncSession, now: datetime) -> list[Campaign]:
+    q = select(Campaign).where(Campaign.closed_at.is_(None), Campaign.next_check_at <= now).order_by(Campaign.id)
+    return list((await session.execute(q)).scalars())
+
+
+async def set_campaign(session: AsyncSession, campaign_id: int, **values: object) -> None:
+    await session.execute(update(Campaign).where(Campaign.id == campaign_id).values(**values))
+
+
+async def close_campaign(session: AsyncSession, campaign_id: int, by: int, now: datetime) -> bool:
+    """Conditional: True only for the press that closed it."""
+    result = await session.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.closed_at.is_(None))
+                                   .values(closed_at=now, closed_by=by, next_check_at=None))
+    return bool(result.rowcount)
+
+
+async def latest_result_levels(session: AsyncSession, ticket_ids: list[int]) -> dict[int, int]:
+    """The result rating of each ticket's latest answered round (4 非常满意 … 1 不满意)."""
+    if not ticket_ids:
+        return {}
+    q = (select(RatingRound.ticket_id, RatingRound.round, RatingRound.result_level)
+         .where(RatingRound.ticket_id.in_(ticket_ids), RatingRound.result_level.is_not(None))
+         .order_by(RatingRound.ticket_id, RatingRound.round))
+    return {tid: level for tid, _round, level in (await session.execute(q)).all()}

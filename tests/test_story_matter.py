@@ -1,0 +1,163 @@
+"""Stories of one matter (issue #11): 附议 instead of new tickets, related tickets, duplicate hints
+with a one-tap 合并, 高频共性 alerts once per window, /hotspots, and a 专项 gathering 一类事."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from storage.models import Campaign, CampaignTicket, HotspotAlert, RelatedTicket, Supporter, Ticket
+from tests.harness import (
+    CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, LEADERS_CHAT, RESIDENT, RESIDENT_2, STRANGER, VOLUNTEER, World,
+)
+
+LEADER = 50009  # tests/data/org.yaml: role leader
+RUBBISH = "幸福花园3号楼下面的垃圾桶满了好几天了，一直没人来清运，臭得不行"
+
+
+async def count(world: World, model: type) -> int:
+    return await world.scalar(select(func.count()).select_from(model))
+
+
+async def appeal(world: World, user: int, text: str, chat: int = COMMUNITY) -> dict:
+    """A neighbour's appeal; returns the bot's acknowledgement in the community chat."""
+    before = len(world.sb.bot_messages(chat))
+    await world.send(user, chat, f"@huying_bot {text}")
+    return await world.reply_from_bot(chat, contains="#2026-",
+                                      predicate=lambda m: world.sb.bot_messages(chat).index(m) >= before)
+
+
+async def press(world: World, user: int, chat: int, msg: dict, label: str) -> dict:
+    qid = await world.sb.press(user, chat, msg["message_id"], label)
+    answer = await world.sb.callback_answer(qid)
+    await world.settle()
+    return answer
+
+
+def last_bot(world: World, chat: int) -> dict:
+    return world.sb.bot_messages(chat)[-1]
+
+
+async def test_agreeing_replies_support_and_make_no_ticket(world: World):
+    ack = await appeal(world, RESIDENT, RUBBISH)
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
+    await world.send(RESIDENT_2, COMMUNITY, "+1", reply_to=ack["message_id"])
+    got = await world.reply_from_bot(COMMUNITY, contains="附议")
+    assert "共 1 人" in got["text"]
+    await world.send(STRANGER, COMMUNITY, "同意，我家楼下也是", reply_to=ack["message_id"])
+    await world.reply_from_bot(COMMUNITY, contains="共 2 人")
+    await world.send(VOLUNTEER, COMMUNITY, sticker=True, reply_to=ack["message_id"])  # a 👍 sticker
+    await world.reply_from_bot(COMMUNITY, contains="共 3 人")
+    assert await count(world, Ticket) == 1
+    assert await count(world, Supporter) == 3
+    # The count is on the dispatch card and in /ticket.
+    assert "附议 3 人" in world.sb.message(DISPATCH_CHAT, card["message_id"])["text"]
+    await world.send(DISPATCHER, DISPATCH_CHAT, "/ticket 2026-000001")
+    assert "附议：3 人" in (await world.reply_from_bot(DISPATCH_CHAT, contains="附议："))["text"]
+
+    # Bad input: a repeat by the same person, the reporter's own +1 — counted once or not at all.
+    await world.send(RESIDENT_2, COMMUNITY, "+1 +1", reply_to=ack["message_id"])
+    await world.reply_from_bot(COMMUNITY, contains="已附议过")
+    await world.send(RESIDENT, COMMUNITY, "+1", reply_to=ack["message_id"])
+    await world.reply_from_bot(COMMUNITY, contains="您本人提出")
+    assert (await count(world, Ticket), await count(world, Supporter)) == (1, 3)
+
+
+async def test_a_reply_with_a_matter_of_its_own_is_a_related_ticket(world: World):
+    ack = await appeal(world, RESIDENT, RUBBISH)
+    await world.send(RESIDENT_2, COMMUNITY, "不光垃圾，楼道里还堆满了杂物，消防通道都堵了", reply_to=ack["message_id"])
+    second = await world.reply_from_bot(COMMUNITY, contains="#2026-000002")
+    assert "#2026-000001" in second["text"]
+    assert await count(world, Ticket) == 2
+    rel = await world.scalar(select(RelatedTicket))
+    assert (rel.ticket_id, rel.related_to_id) == (2, 1)
+    assert await count(world, Supporter) == 0
+
+
+async def test_support_for_a_closed_ticket_or_a_strange_message_counts_nothing(world: World):
+    ack = await appeal(world, RESIDENT, RUBBISH)
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "驳回")
+    prompt = await world.reply_from_bot(DISPATCH_CHAT, contains="理由")
+    await world.send(DISPATCHER, DISPATCH_CHAT, "重复刷屏", reply_to=prompt["message_id"])
+    await world.settle()
+    await world.send(RESIDENT_2, COMMUNITY, "+1", reply_to=ack["message_id"])
+    await world.reply_from_bot(COMMUNITY, contains="已办结")
+    # A "+1" to the bot's help text (no ticket's message) files nothing either.
+    await world.send(RESIDENT_2, COMMUNITY, "/help")
+    help_msg = await world.reply_from_bot(COMMUNITY, contains="/appeal")
+    await world.send(RESIDENT_2, COMMUNITY, "+1", reply_to=help_msg["message_id"])
+    await world.settle()
+    assert (await count(world, Ticket), await count(world, Supporter)) == (1, 0)
+
+
+async def test_the_second_similar_appeal_names_the_first_and_merges_in_one_tap(world: World):
+    await appeal(world, RESIDENT, RUBBISH)
+    await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
+    await appeal(world, RESIDENT_2, "3栋楼下垃圾桶都溢出来了，苍蝇到处飞")
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000002")
+    assert "可能与 #2026-000001 重复" in card["text"]
+    assert "垃圾桶" in card["text"]
+    assert ["合并到 #2026-000001"] in world.sb.buttons(card)
+    # Only dispatchers merge: anyone else gets an alert and nothing changes.
+    answer = await press(world, STRANGER, DISPATCH_CHAT, card, "合并到 #2026-000001")
+    assert answer.get("show_alert")
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "合并到 #2026-000001")
+    t2 = await world.scalar(select(Ticket).where(Ticket.id == 2))
+    assert (t2.status, t2.merged_into_id) == ("MERGED", 1)
+    await world.reply_from_bot(COMMUNITY, contains="已合并办理")
+
+
+async def test_three_rubbish_appeals_in_a_day_raise_one_alert_in_each_chat(world: World):
+    texts = [RUBBISH, "渔港街菜市场门口垃圾堆成山了，环卫工好几天没来", "有人半夜往河边倒建筑垃圾，堆了一大片",
+             "7栋楼下的垃圾桶坏了盖子盖不上，野猫天天翻"]
+    for i, text in enumerate(texts[:2]):
+        await appeal(world, RESIDENT if i % 2 == 0 else RESIDENT_2, text)
+    await world.settle()
+    assert await count(world, HotspotAlert) == 0
+    await appeal(world, STRANGER, texts[2])
+    alert = await world.reply_from_bot(LEADERS_CHAT, contains="高频共性问题")
+    await world.reply_from_bot(DISPATCH_CHAT, contains="高频共性问题")
+    for code in ("#2026-000001", "#2026-000002", "#2026-000003"):
+        assert code in alert["text"]
+    assert world.sb.buttons(alert) == [["开设专项"]]
+    await appeal(world, RESIDENT, texts[3])
+    await world.settle()
+    for chat in (LEADERS_CHAT, DISPATCH_CHAT):
+        assert sum("高频共性问题" in m.get("text", "") for m in world.sb.bot_messages(chat)) == 1
+    assert await count(world, HotspotAlert) == 1
+    # /hotspots lists it, ranked.
+    await world.send(DISPATCHER, DISPATCH_CHAT, "/hotspots")
+    listing = await world.reply_from_bot(DISPATCH_CHAT, contains="1. 港口镇 · 市容环卫")
+    assert "4 件" in listing["text"]
+
+
+async def test_a_campaign_opened_from_the_alert_gathers_existing_and_new_tickets(world: World):
+    world.sb.add_user(LEADER, "周书记")
+    for user, text in ((RESIDENT, RUBBISH), (RESIDENT_2, "渔港街菜市场门口垃圾堆成山了"),
+                       (STRANGER, "河边有人倒建筑垃圾，堆了一大片")):
+        await appeal(world, user, text)
+    alert = await world.reply_from_bot(LEADERS_CHAT, contains="高频共性问题")
+    # Only a leader may open one.
+    answer = await press(world, DISPATCHER, LEADERS_CHAT, alert, "开设专项")
+    assert answer.get("show_alert") and "领导" in answer["text"]
+    await press(world, LEADER, LEADERS_CHAT, alert, "开设专项")
+    prompt = await world.reply_from_bot(LEADERS_CHAT, contains="治理目标")
+    await world.send(LEADER, LEADERS_CHAT, "一个月内清理全镇垃圾点并建立日清制度 2026-12-31",
+                     reply_to=prompt["message_id"])
+    opened = await world.reply_from_bot(LEADERS_CHAT, contains="专项已开设")
+    assert "已纳入 3 件" in opened["text"] and "2026-12-31" in opened["text"]
+    ask = await world.reply_from_bot(CGJ_CHAT, contains="成因排查")
+    c = await world.scalar(select(Campaign))
+    assert (c.area_code, c.category, c.lead_dept, c.leader_id) == ("gangkou", "市容环卫", "cgj", LEADER)
+    assert await count(world, CampaignTicket) == 3
+    # The next matching appeal joins; its dispatch card shows the 专项.
+    await appeal(world, RESIDENT, "7栋楼下的垃圾桶坏了，垃圾撒了一地")
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000004")
+    assert "专项" in card["text"]
+    assert await count(world, CampaignTicket) == 4
+    # The department answers with its cause analysis; the leaders hear it.
+    await world.send(20001, CGJ_CHAT, "垃圾清运车辆不足，夜间无人值守，计划增加两班清运", reply_to=ask["message_id"])
+    await world.reply_from_bot(LEADERS_CHAT, contains="清运车辆不足")
+    # 结项: the closing report.
+    await press(world, LEADER, LEADERS_CHAT, opened, "结项")
+    report = await world.reply_from_bot(LEADERS_CHAT, contains="结项报告")
+    assert "诉求 4 件" in report["text"] and "清运车辆不足" in report["text"]
