@@ -53,7 +53,7 @@ async def test_bot_run_serves_an_appeal(tmp_path, mode):
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.3)
             await sb.user_sends(RESIDENT, COMMUNITY, "/appeal 小区门口垃圾三天没人清运")
-            ack = await sb.wait_for_bot_message(COMMUNITY, contains="#2026-000001", timeout=20)
+            ack = await sb.wait_for_bot_message(COMMUNITY, contains="#2026-000001", timeout=90)
             assert ack["reply_to_message"]["from"]["id"] == RESIDENT
         finally:
             if proc.returncode is None:
