@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -46,6 +46,9 @@ HORIZON = 0.5
 MAX_IN_FLIGHT = 32
 # At most one round per this many seconds, however many commits wake the worker.
 ROUND_GAP = 0.02
+# Recording a delivery's outcome is tried this often: a row left 'sending' would hold its chat
+# up until the next start and then be sent a second time.
+RECORD_ATTEMPTS = 8
 
 
 def keyboard(rows: list[list[dict]] | None) -> InlineKeyboardMarkup | None:
@@ -266,20 +269,22 @@ class OutboxWorker:
 
     async def _unreachable(self, row: OutboxMessage, error: str) -> None:
         """The chat refuses us: use the fallback route (e.g. the reporter's original chat)."""
-        async with self.app.sessions() as session:
+        fb = row.fallback
+        values: dict = {"status": "failed", "error": error}
+        if fb:
+            values = {"status": "pending", "chat_id": fb["chat_id"], "thread_id": fb.get("thread_id"),
+                      "payload": fb["payload"], "fallback": None, "error": error}
+
+        async def record(session) -> None:  # noqa: ANN001
             if row.chat_id > 0:
                 await directory.mark_unreachable(session, row.chat_id)
             else:
                 chat = await directory.chat(session, row.chat_id)
                 if chat is not None:
                     chat.active = False
-            fb = row.fallback
-            values: dict = {"status": "failed", "error": error}
-            if fb:
-                values = {"status": "pending", "chat_id": fb["chat_id"], "thread_id": fb.get("thread_id"),
-                          "payload": fb["payload"], "fallback": None, "error": error}
             await self._apply(session, row.id, values)
-            await session.commit()
+
+        await self._record(row, record)
         log.warning("outbox: chat %s unreachable (%s)%s", row.chat_id, error, "; using fallback" if fb else "")
         if fb:
             self.app.wake_outbox()
@@ -296,7 +301,8 @@ class OutboxWorker:
 
     async def _sent(self, row: OutboxMessage, chat_id: int, ids: list[int]) -> None:
         now: datetime = self.app.now()
-        async with self.app.sessions() as session:
+
+        async def record(session) -> None:  # noqa: ANN001
             await self._apply(session, row.id, {"status": "sent", "sent_at": now, "sent_message_ids": ids, "error": None})
             if row.ticket_id and row.purpose:
                 for mid in ids:
@@ -304,14 +310,31 @@ class OutboxWorker:
                         await tickets.link(session, chat_id, mid, row.ticket_id, row.purpose, now,
                                            awaiting_user_id=row.awaiting_user_id,
                                            data=row.payload.get("link_data"))
-            await session.commit()
+
+        await self._record(row, record)
 
     async def _update(self, row: OutboxMessage, **values: object) -> None:
-        async with self.app.sessions() as session:
+        async def record(session) -> None:  # noqa: ANN001
             await self._apply(session, row.id, values)
-            await session.commit()
+
+        await self._record(row, record)
         if values.get("status") == "pending":
             self.app.wake_outbox()
+
+    async def _record(self, row: OutboxMessage, work: Callable[..., Awaitable[None]]) -> None:
+        """Write a delivery's outcome in its own transaction, trying again while the database
+        is briefly busy or unreachable (the message is already with Telegram, or known to fail)."""
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                async with self.app.sessions() as session:
+                    await work(session)
+                    await session.commit()
+                return
+            except Exception:
+                if attempt == RECORD_ATTEMPTS - 1:
+                    raise
+                log.warning("outbox: could not record the outcome of row %s; trying again", row.id, exc_info=True)
+                await asyncio.sleep(min(5.0, 0.2 * 2 ** attempt))
 
     @staticmethod
     async def _apply(session, row_id: int, values: dict) -> None:  # noqa: ANN001

@@ -36,26 +36,45 @@ class OutboxSender:
         self.worker: OutboxWorker | None = None
         self._task: asyncio.Task | None = None
         self._stopping = asyncio.Event()
+        self._running: asyncio.Task | None = None
+        self._held_until = float("-inf")  # loop time until which our last renewal holds the lease
 
     @property
     def sending(self) -> bool:
         return self._task is not None and not self._task.done()
 
     async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                held = await self._take()
-            except Exception:  # noqa: BLE001 — a database hiccup: try again; the lease protects
-                log.warning("outbox lease: could not take or renew", exc_info=True)
-                held = False
-            if held and not self.sending:
-                log.info("outbox lease taken by %s: this instance sends", self.holder)
-                self.worker = OutboxWorker(self.app, self.bot)
-                self._task = asyncio.create_task(self.worker.run(), name="outbox")
-            elif not held and self.sending:
-                log.warning("outbox lease lost: this instance stops sending")
-                await self._stop_worker()
-            await self._wait()
+        self._running = asyncio.current_task()
+        try:
+            while not self._stopping.is_set():
+                held = await self._renew()
+                if self._stopping.is_set():
+                    # stop() came while we were renewing: never start a worker after it.
+                    break
+                if held and not self.sending:
+                    log.info("outbox lease taken by %s: this instance sends", self.holder)
+                    self.worker = OutboxWorker(self.app, self.bot)
+                    self._task = asyncio.create_task(self.worker.run(), name="outbox")
+                elif not held and self.sending:
+                    log.warning("outbox lease lost: this instance stops sending")
+                    await self._stop_worker()
+                await self._wait()
+        finally:
+            await self._stop_worker()
+
+    async def _renew(self) -> bool:
+        """Take or renew the lease. A failed renewal (a database hiccup) keeps sending while our
+        last renewal still holds: stopping the worker mid-send would only make repeats."""
+        loop = asyncio.get_running_loop()
+        try:
+            held = await self._take()
+        except Exception:  # noqa: BLE001 — try again at the next renewal; the lease protects
+            log.warning("outbox lease: could not take or renew", exc_info=True)
+            return loop.time() < self._held_until
+        # Renewals start RENEW_EVERY apart; keep a margin so a lease we think we hold cannot
+        # already have passed to another instance.
+        self._held_until = loop.time() + LEASE_TTL.total_seconds() - 2 * RENEW_EVERY if held else float("-inf")
+        return held
 
     async def _wait(self) -> None:
         """Sleep until the next renewal; while sending on a shared database, poke the worker
@@ -89,7 +108,11 @@ class OutboxSender:
         self._task = None
 
     async def stop(self) -> None:
+        """Stop sending: the renewal loop ends (and with it the worker, after the row it is
+        sending), then the lease is released so another instance sends at once."""
         self._stopping.set()
+        if self._running is not None and not self._running.done():
+            await asyncio.gather(asyncio.shield(self._running), return_exceptions=True)
         await self._stop_worker()
         try:  # let another instance send at once
             async with self.app.sessions() as session:

@@ -1,0 +1,97 @@
+"""The outbox sender stops for good, and a delivered message is recorded even through a busy database.
+
+Both are ways a graceful stop could still repeat a message: a worker started after stop()
+(a lease renewal that was in flight when SIGTERM came) sends rows that the process then
+abandons mid-send; an outcome that could not be written leaves its row 'sending', so the
+next start sends it again.
+"""
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+import bot.sender as sender_module
+from bot.context import App
+from bot.outbox import OutboxWorker
+from bot.sender import OutboxSender
+from storage import leases
+from storage.db import make_engine, make_sessionmaker
+from storage.models import OutboxMessage
+from tests.harness import COMMUNITY, RESIDENT, World
+
+
+class RenewalHeld(OutboxSender):
+    """A sender on a lease of its own whose renewals can be held at the database."""
+
+    def __init__(self, *args, **kw) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kw)
+        self.hold = False
+        self.renewing = asyncio.Event()
+        self.go_on = asyncio.Event()
+
+    async def _take(self) -> bool:
+        if self.hold:
+            self.renewing.set()
+            await self.go_on.wait()
+        async with self.app.sessions() as session:
+            ok = await leases.take_lease(session, "outbox-under-test", self.holder, sender_module.wall_clock(),
+                                         sender_module.LEASE_TTL)
+            await session.commit()
+        return ok
+
+
+async def test_a_stop_during_a_lease_renewal_starts_no_new_worker(world: World, monkeypatch):
+    started: list[OutboxWorker] = []
+
+    class Counted(OutboxWorker):
+        def __init__(self, *args, **kw) -> None:  # noqa: ANN002, ANN003
+            super().__init__(*args, **kw)
+            if self.app is app:  # the world's own sender may start its worker meanwhile
+                started.append(self)
+
+    monkeypatch.setattr(sender_module, "OutboxWorker", Counted)
+    engine = make_engine(world.app.settings.database_url)
+    app = App(settings=world.app.settings, org=world.app.org, sessions=make_sessionmaker(engine), clock=world.clock)
+    sender = RenewalHeld(app, world.bot, "holder-under-test", shared=False)
+    running = asyncio.create_task(sender.run())
+    try:
+        while not sender.sending:  # the first renewal took the lease and started the worker
+            await asyncio.wait({running}, timeout=0.02)
+        sender.hold = True
+        await sender.renewing.wait()  # the next renewal is now in flight
+        stopping = asyncio.create_task(sender.stop())
+        # The old code finished stop() here, while the renewal was still out.
+        await asyncio.wait({stopping}, timeout=0.5)
+        sender.go_on.set()
+        await stopping
+        await running
+        assert len(started) == 1
+        assert not sender.sending
+        assert all(w._stopping.is_set() for w in started)
+    finally:
+        sender.go_on.set()
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await engine.dispose()
+
+
+async def test_a_sent_message_is_recorded_when_the_database_is_briefly_busy(world: World, monkeypatch):
+    real_apply = OutboxWorker._apply
+    refused: list[int] = []
+
+    async def busy_once(session, row_id, values):  # noqa: ANN001
+        if values.get("status") == "sent" and not refused:
+            refused.append(row_id)
+            raise OperationalError("UPDATE outbox", {}, Exception("database is locked"))
+        await real_apply(session, row_id, values)
+
+    monkeypatch.setattr(OutboxWorker, "_apply", staticmethod(busy_once))
+    await world.send(RESIDENT, COMMUNITY, "/appeal 垃圾没人清运")
+    ack = await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    await world.settle()
+    row = await world.scalar(select(OutboxMessage).where(OutboxMessage.purpose == "ack"))
+    assert refused == [row.id]
+    assert (row.status, row.sent_message_ids) == ("sent", [ack["message_id"]])
+    assert len([m for m in world.sb.bot_messages(COMMUNITY) if "#2026-000001" in (m.get("text") or "")]) == 1
