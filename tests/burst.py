@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.sandbox import TelegramSandbox
-from storage.models import Ticket
+from storage.models import OutboxMessage, Ticket
 from tests.harness import DATA, TOKEN
 
 FIRST_CHAT = -1002000000000
@@ -36,11 +36,13 @@ def burst_areas(chats: list[int]) -> list[dict]:
     return org["areas"] + [{"code": f"burst{i}", "name": f"社区{i}", "chats": [cid]} for i, cid in enumerate(chats)]
 
 
-def burst_org_file(tmp_path: Path, chats: list[int], scan_every: str | None = None) -> Path:
+def burst_org_file(tmp_path: Path, chats: list[int], scan_every: str | None = None, **keys: object) -> Path:
+    """The test district with one area per burst chat; ``keys`` replace top-level org keys."""
     org = yaml.safe_load((DATA / "org.yaml").read_text(encoding="utf-8"))
     org["areas"] = burst_areas(chats)
     if scan_every:
         org["scheduler"] = {**org.get("scheduler", {}), "scan_every": scan_every}
+    org.update(keys)
     path = tmp_path / "org-burst.yaml"
     path.write_text(yaml.safe_dump(org, allow_unicode=True), encoding="utf-8")
     return path
@@ -133,6 +135,25 @@ async def wait_for_tally(sb: TelegramSandbox, db_url: str, appeals: list[tuple[i
         await asyncio.sleep(0.5)
 
 
+async def wait_outbox_empty(db_url: str, timeout: float) -> None:
+    """Until no outbox row waits or is being sent (the sandbox then holds every message sent)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    engine = create_async_engine(db_url)
+    try:
+        while True:
+            async with engine.connect() as conn:
+                left = (await conn.execute(select(func.count()).select_from(OutboxMessage).where(
+                    OutboxMessage.status.in_(("pending", "sending"))))).scalar_one()
+            if left == 0:
+                return
+            if loop.time() > deadline:
+                raise TimeoutError(f"{left} outbox rows still unsent")
+            await asyncio.sleep(0.2)
+    finally:
+        await engine.dispose()
+
+
 # --- the real `python -m bot run` process ------------------------------------------------------
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -214,8 +235,8 @@ class CrashRun:
         result = None
         try:
             await wait_for_tally(self.sb, self.db_url, sent, timeout=max(120.0, self.appeals * 0.6))
-            # Let what is still on its way (a repeated ack) arrive before the final count.
-            await asyncio.sleep(2.0)
+            # Count only when the outbox has nothing left to send: a repeat still on its way counts too.
+            await wait_outbox_empty(self.db_url, timeout=120.0)
             result = await tally(self.sb, self.db_url, sent)
             return result
         finally:

@@ -1,23 +1,27 @@
 """Two `python -m bot run` instances in webhook mode behind a load balancer, sharing PostgreSQL.
 
 Updates are spread over both; the instance that sends (the outbox lease) is killed mid-burst;
-nothing is lost, the survivor takes the outbox and the deadline scan over, and Telegram's
-global limit (enforced by the sandbox) is never exceeded: one sender at a time.
+nothing is lost, the survivor takes the outbox and the deadline scan over (the appeals are
+dispatched at once with a 20-second accept window, so every one of them comes due and earns its
+department a card — those filed after the kill can only be scanned by the survivor), and
+Telegram's global limit (enforced by the sandbox) is never exceeded: one sender at a time.
 """
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+from datetime import datetime, timezone
 
 import aiohttp
 import pytest
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.sandbox import TelegramSandbox
-from storage.models import Lease
+from bot.outbox import MAX_IN_FLIGHT
+from storage.models import Card, Lease, Ticket
 from tests.burst import (bot_env, burst_chats, burst_org_file, free_port, populate_burst, send_burst, start_bot,
                          wait_for_tally)
 from tests.harness import TOKEN, fresh_database, populate
@@ -61,6 +65,15 @@ async def holder_of(db_url: str, name: str) -> str | None:
         await engine.dispose()
 
 
+async def count(db_url: str, query) -> int:  # noqa: ANN001
+    engine = create_async_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            return (await conn.execute(query)).scalar_one()
+    finally:
+        await engine.dispose()
+
+
 async def wait_until(check, timeout: float) -> bool:  # noqa: ANN001
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -79,7 +92,10 @@ async def test_two_webhook_instances_share_the_inbox_and_one_survives_a_kill(tmp
         chats = burst_chats(10)
         people = populate_burst(sb, chats)
         db = await fresh_database(tmp_path)
-        org = burst_org_file(tmp_path, chats, scan_every="2 s")
+        # 楼道 routes confidently to 住建局: auto-dispatch, then the accept clock runs out in 20 s.
+        sla = {"normal": {"accept": "20 s", "progress": "7 d", "resolve": "5 working days"},
+               "urgent": {"accept": "30 min", "resolve": "1 d"}, "reminders": []}
+        org = burst_org_file(tmp_path, chats, scan_every="2 s", dispatch={"auto": True}, sla=sla)
         ports = [free_port(), free_port()]
         balancer = Balancer([f"http://127.0.0.1:{p}/telegram/webhook" for p in ports])
         lb_port = free_port()
@@ -106,11 +122,20 @@ async def test_two_webhook_instances_share_the_inbox_and_one_survives_a_kill(tmp
             survivor = next(p for p in procs if p is not victim)
             victim.send_signal(signal.SIGKILL)
             await victim.wait()
+            killed_at = datetime.now(timezone.utc)
             sent += await send_burst(sb, chats, people, 60, per_second=15, start=60)
             result = await wait_for_tally(sb, db, sent, timeout=300)
             assert (result.appeals, result.no_ticket, result.two_tickets, result.missing_acks) == (120, 0, 0, 0), \
                 result.line()
             assert all(n > 0 for n in balancer.handled.values()), balancer.handled
+            # Only what the killed sender had in flight may be sent twice.
+            assert result.duplicate_acks <= MAX_IN_FLIGHT, result.line()
+
+            async def every_ticket_carded() -> bool:
+                return await count(db, select(func.count()).select_from(Card)) == 120
+            assert await wait_until(every_ticket_carded, 180), await count(db, select(func.count()).select_from(Card))
+            carded = select(func.count()).select_from(Card).join(Ticket, Ticket.id == Card.ticket_id)
+            assert await count(db, carded.where(Ticket.created_at > killed_at)) >= 60
 
             async def survivor_sends_and_scans() -> bool:
                 mark = f":{survivor.pid}:"
