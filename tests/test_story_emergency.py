@@ -23,7 +23,7 @@ from tests.harness import (
     SW_HANDLER,
     World,
 )
-from tests.steps import ZH, event_rows, has_button, press, refused, said, scan_at, sh, ticket
+from tests.steps import SH, ZH, event_rows, has_button, press, refused, said, scan_at, sh, ticket
 
 URGENT_SEWER = "#紧急 小区下水道堵了，污水已经漫到一楼门口"
 NOBODY_ON_DUTY = ZH("card.no_duty_dispatcher")
@@ -251,3 +251,17 @@ async def test_a_closed_tickets_card_takes_no_more_changes(world: World):
     refused(await press(world, DISPATCHER, DISPATCH_CHAT, world.sb.message(DISPATCH_CHAT, card["message_id"]), "标紧急"),
             "error.stale")
     assert (await ticket(world)).urgency == "normal"
+
+
+async def test_a_ticket_made_urgent_at_night_calls_the_departments_handler_on_duty(world: World):
+    world.clock.set(sh(2026, 11, 23, 21))
+    await world.send(RESIDENT, COMMUNITY, "@huying_bot 小区门口垃圾三天没人清运了，异味很大")
+    card = await world.reply_from_bot(DISPATCH_CHAT, predicate=has_button("派单"))
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
+    await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
+    assert said(world, CGJ_CHAT, "紧急工单") == []  # an ordinary ticket waits for the morning
+    await press(world, DISPATCHER, DISPATCH_CHAT, world.sb.message(DISPATCH_CHAT, card["message_id"]), "标紧急")
+    t = await ticket(world)
+    call = await world.reply_from_bot(CGJ_CHAT, contains="紧急工单")
+    when = t.accept_due.astimezone(SH).strftime("%m-%d %H:%M")  # 30 minutes from the change
+    assert lines(call) == [ZH("sla.duty_call", code="#2026-000001", clock="签收", when=when), ZH("sla.no_duty")]
