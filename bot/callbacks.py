@@ -19,6 +19,14 @@ class PickDept(CallbackData, prefix="pd"):
     dept: str
 
 
+class Reclassify(CallbackData, prefix="rc"):
+    """改类型 / 标紧急 / 改普通 on the dispatch card: the kind picker, a kind, an urgency."""
+
+    what: str  # kinds (show the picker) | kind | urgency
+    ticket_id: int
+    value: str = ""  # the kind, or urgent | normal
+
+
 class ExtDecision(CallbackData, prefix="x"):
     action: str  # approve | refuse
     extension_id: int
@@ -43,7 +51,7 @@ class Review(CallbackData, prefix="rv"):
 
 
 class Flow(CallbackData, prefix="f"):
-    """The private guided appeal: skip, kind choice, confirm, cancel."""
+    """The private guided appeal: skip, area choice, kind choice, confirm, cancel."""
 
     step: str
     value: str = ""

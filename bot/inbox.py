@@ -18,6 +18,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from pydantic import ValidationError
 
+from bot import metrics
 from bot.context import App, Delivery
 from storage import inbox as store
 
@@ -118,9 +119,11 @@ class InboxWorkers:
         except Exception as exc:  # noqa: BLE001 — aiogram's own error path failed too
             delivery.error = delivery.error or repr(exc)
         if delivery.done:
+            metrics.update_handled(True)
             return
         if delivery.settled:  # a failure that does not matter (the errors router said so)
             await self._store(store.mark_done, update_id, wall_clock())
+            metrics.update_handled(True)
             return
         error = delivery.error or "the update was not handled"
         if delivery.final:
@@ -131,6 +134,7 @@ class InboxWorkers:
             await self._store(store.retry, update_id, error, wall_clock() + backoff(attempts))
 
     async def _park(self, update_id: int, error: str) -> None:
+        metrics.update_handled(False)
         if await self._store(store.park, update_id, error, wall_clock()):
             log.error("inbox: update %s parked as dead: %s", update_id, error)
 

@@ -23,10 +23,17 @@ OUTBOX_SENDS = Counter(
 SCAN_SECONDS = Histogram(
     "huying_deadline_scan_seconds", "Duration of one deadline scan",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
-REPORT_RUNS = Counter("huying_report_runs_total", "Supervision reports (通报) posted, by period", ["period"])
+REPORT_RUNS = Counter(
+    "huying_report_runs_total",
+    "Supervision reports posted, by period (month, quarter, half, year) and trigger (scheduled: the 通报; "
+    "command: /report)", ["period", "trigger"])
 INBOX_DEAD = Gauge("huying_inbox_dead", "Updates parked as dead in the inbox")
 
 
 def update_handled(ok: bool) -> None:
     UPDATES_HANDLED.labels("ok" if ok else "failed").inc()
     LAST_UPDATE.set_to_current_time()
+
+
+def report_run(period: str, trigger: str) -> None:
+    REPORT_RUNS.labels(period, trigger).inc()

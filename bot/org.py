@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.domain.areas import problem as bounds_problem
+
 Role = Literal["grid_volunteer", "building_leader", "dispatcher", "handler", "leader", "admin"]
 KINDS = ("consultation", "help", "complaint", "suggestion", "report")
 
@@ -36,6 +38,16 @@ class AreaSpec(_Strict):
     code: Code
     name: str
     chats: list[int] = []
+    # Where the area lies, for private appeals with a shared location (bot/domain/areas.py):
+    # two opposite corners [[lat, lon], [lat, lon]] of a box, or three or more polygon points.
+    bounds: list[tuple[float, float]] | None = None
+
+    @field_validator("bounds")
+    @classmethod
+    def _bounds(cls, v: list[tuple[float, float]] | None) -> list[tuple[float, float]] | None:
+        if v is not None and (why := bounds_problem(v)):
+            raise ValueError(why)
+        return v
 
 
 class DutySpec(_Strict):
@@ -105,6 +117,9 @@ class DispatchSpec(_Strict):
     # with `auto: false` (seed 004: 7×24 response); the dispatch and leaders' chats are told.
     urgent_auto: bool = True
     confidence: float = 0.6
+    # The on-duty dispatcher's roster (a day runs from one working-hours start to the next);
+    # /duty in the dispatch chat overrides it. Urgent tickets name the one on duty.
+    duty: list[DutySpec] = []
 
 
 class ReportWeightsSpec(_Strict):

@@ -76,25 +76,29 @@ def build_deadlines_router() -> Router:
     @router.message(Command("duty"))
     async def duty(message: Message, command: CommandObject, session: DbSession, app: App,
                    roles: Roles, members: ChatMembers) -> None:
-        dept = await sla_views.department_of(session, message.chat.id)
-        if dept is None:
+        tr, args = current_tr(), (command.args or "").strip()
+        desk = await sla_views.duty_desk(session, tr, message.chat.id)
+        if desk is None:
             reply(session, app, message, _("duty.not_department"))
             return
-        tr, args = current_tr(), (command.args or "").strip()
         target = duty_target(message, args)
         if not args and target is None:
-            reply(session, app, message, await sla_views.show_duty(session, app, tr, dept.code, dept.name))
+            reply(session, app, message, await sla_views.show_duty(session, app, tr, desk))
             return
-        staff = await members.in_chat(session, roles, message.chat.id)
-        if not (staff.admin or staff.handles(dept.code)):
-            reply(session, app, message, _("duty.forbidden"))
+        if desk.dispatch:
+            allowed = roles.admin or roles.dispatcher
+        else:
+            staff = await members.in_chat(session, roles, message.chat.id)
+            allowed = staff.admin or staff.handles(desk.code)
+        if not allowed:
+            reply(session, app, message, _("duty.forbidden_dispatch" if desk.dispatch else "duty.forbidden"))
             return
         if args.lower() in duty_rules.CLEAR_WORDS:
-            reply(session, app, message, await sla_views.clear_duty(session, tr, dept.code, dept.name))
+            reply(session, app, message, await sla_views.clear_duty(session, tr, desk))
             return
         if target is None:
             reply(session, app, message, _("duty.usage"))
             return
-        reply(session, app, message, await sla_views.set_duty(session, app, tr, dept.code, dept.name, target))
+        reply(session, app, message, await sla_views.set_duty(session, app, tr, desk, target))
 
     return router

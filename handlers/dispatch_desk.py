@@ -1,5 +1,5 @@
-"""The dispatch chat's desk: the card's buttons (派单 另选部门 协办部门 合并 分流 驳回), the
-extension requests, the review of twice-unsatisfied tickets, replies to its prompts, /queue and
+"""The dispatch chat's desk: the card's buttons (派单 另选部门 协办部门 合并 分流 驳回, and
+改类型 标紧急 / 改普通), the extension requests, the review of twice-unsatisfied tickets, replies to its prompts, /queue and
 /unsatisfied. Who may press what is the services' rule (bot/domain/lifecycle.py)."""
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
-from bot.callbacks import ExtDecision, Page, PickDept, Review, TicketAct
+from bot.callbacks import ExtDecision, Page, PickDept, Reclassify, Review, TicketAct
 from bot.context import App, DbSession
 from bot.domain.lifecycle import Refusal
-from bot.services import department_work, dispatch, dispatch_cards, notify, reviews, workviews
+from bot.services import department_work, dispatch, dispatch_cards, notify, reclassify, reviews, workviews
 from bot.services.access import Roles
 from handlers.common import _, alert, current_tr, press_op, reply, reply_op
 from handlers.facts import message_text
@@ -41,6 +41,27 @@ def build_dispatch_desk_router() -> Router:
                 return None
             await dispatch.ask(session, app, tid, roles, action, msg.chat.id, msg.message_id)
             return "done.asked"
+
+        await press_op(session, app, query, op)
+
+    @router.callback_query(Reclassify.filter())
+    async def reclassify_button(query: CallbackQuery, callback_data: Reclassify, session: DbSession, app: App,
+                                roles: Roles) -> None:
+        what, tid, value, msg = callback_data.what, callback_data.ticket_id, callback_data.value, query.message
+
+        async def op() -> str | None:
+            await dispatch_cards.link_pressed(session, app, tid, msg.chat.id, msg.message_id)
+            match what:
+                case "kinds":
+                    await reclassify.show_kinds(session, app, tid, roles, msg.chat.id, msg.message_id)
+                    return None
+                case "kind":
+                    await reclassify.set_kind(session, app, tid, roles, value)
+                    return "done.reclassified"
+                case "urgency":
+                    await reclassify.set_urgency(session, app, tid, roles, value)
+                    return "done.reclassified"
+            raise Refusal("error.bad_button")
 
         await press_op(session, app, query, op)
 

@@ -78,7 +78,7 @@ async def guided(message: Message, session: DbSession, app: App, roles: access.R
     d = await drafts.current(session, message.from_user.id)
     tr = current_tr()
     if d is None:
-        await drafts.begin(session, app, message.from_user.id, tr, text, pics)
+        await drafts.begin(session, app, message.from_user.id, tr, text, pics, area=_area(roles))
         if loc:
             d = await drafts.current(session, message.from_user.id)
             await drafts.feed(session, app, d, tr, location=loc)

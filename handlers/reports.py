@@ -5,6 +5,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot import metrics
 from bot.context import App, DbSession
 from bot.domain.periods import PeriodError
 from bot.services import exports, reports
@@ -36,6 +37,7 @@ def build_reports_router() -> Router:
         rendered = await reports.render(built, await reports.department_names(session), app, tr)
         await reports.queue(session, app, message.chat.id, rendered, thread_id=thread_of(message),
                             reply_to=message.message_id)
+        metrics.report_run(period.kind.value, "command")
 
     @router.message(Command("export"))
     async def export(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles) -> None:

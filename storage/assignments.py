@@ -78,3 +78,18 @@ async def extended(session: AsyncSession, ticket_id: int, resolve_due: datetime,
         values["first_resolve_due"] = resolve_due
     await session.execute(update(Assignment).where(Assignment.id == row.id).values(**values)
                           .execution_options(synchronize_session=False))
+
+
+async def reclassified(session: AsyncSession, ticket_id: int, accept_due: datetime | None,
+                       resolve_due: datetime | None, now: datetime) -> None:
+    """A change of kind or urgency moved the deadlines of the current dispatch; the first resolve
+    deadline (办结率) follows while the first round runs and it has not passed."""
+    row = await current(session, ticket_id)
+    if row is None:
+        return
+    values: dict[str, object] = {"accept_due": accept_due, "resolve_due": resolve_due}
+    first = row.first_resolve_due
+    if row.first_resolved_at is None and row.reopen_count == 0 and (first is None or now <= first):
+        values["first_resolve_due"] = resolve_due
+    await session.execute(update(Assignment).where(Assignment.id == row.id).values(**values)
+                          .execution_options(synchronize_session=False))

@@ -12,13 +12,15 @@ async def get(session: AsyncSession, user_id: int, refresh: bool = False) -> Dra
     return await session.get(Draft, user_id, populate_existing=refresh)
 
 
-async def start(session: AsyncSession, user_id: int, now: datetime, text: str = "", step: str = "describe") -> Draft:
+async def start(session: AsyncSession, user_id: int, now: datetime, text: str = "", step: str = "describe",
+                area_code: str | None = None) -> Draft:
     d = await session.get(Draft, user_id)
     if d is None:
-        d = Draft(user_id=user_id, step=step, text=text, photos=[], updated_at=now)
+        d = Draft(user_id=user_id, step=step, text=text, photos=[], area_code=area_code, updated_at=now)
         session.add(d)
     else:
         d.step, d.text, d.photos, d.latitude, d.longitude, d.kind, d.updated_at = step, text, [], None, None, None, now
+        d.area_code = area_code
     return d
 
 

@@ -287,6 +287,9 @@ class Draft(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     kind: Mapped[str | None] = mapped_column(String(16))
+    # The area the appeal is about: the volunteer's own, the one whose bounds hold the shared
+    # location, or the one the person chose (org file `areas[].bounds`, issue #13).
+    area_code: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime]
 
 
@@ -295,6 +298,16 @@ class DutyAssignment(Base):
 
     __tablename__ = "duty"
     dept_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    set_at: Mapped[datetime]
+
+
+class DeskDuty(Base):
+    """The on-duty dispatcher set with /duty in the dispatch chat (overrides the org file's
+    `dispatch.duty` roster until the next working-hours start): urgent tickets name them."""
+
+    __tablename__ = "desk_duty"
+    desk: Mapped[str] = mapped_column(String(16), primary_key=True)  # dispatch
     user_id: Mapped[int] = mapped_column(BigInteger)
     set_at: Mapped[datetime]
 

@@ -9,14 +9,20 @@ saying why in one line.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
 import yaml
+from aiohttp import web
 
 from bot.settings import Settings
+from web.console import setup_console
+from web.open311 import PREFIX as OPEN311_PREFIX
+from web.open311 import build_open311
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "compose.yaml"
@@ -40,6 +46,43 @@ def test_compose_runs_the_bot_on_postgres_in_webhook_mode():
     assert all(p.startswith("127.0.0.1:") for p in bot["ports"])  # health and metrics stay private
     caddy = (ROOT / "deploy" / "Caddyfile").read_text(encoding="utf-8")
     assert f"handle {env['WEBHOOK_PATH']}" in caddy and f"reverse_proxy bot:{env['LISTEN_PORT']}" in caddy
+    # The console's /console links and Open311 point at the public host, over HTTPS.
+    host = env["WEBHOOK_URL"].removeprefix("https://").removesuffix(env["WEBHOOK_PATH"])
+    assert env["CONSOLE_URL"] == f"https://{host}/"
+
+
+def forwarded_paths(caddyfile: str) -> list[str]:
+    """The path patterns whose `handle` block proxies to the bot (Caddy's `*` matches on, over /)."""
+    named = {m.group(1): m.group(2).split() for m in re.finditer(r"^\s*@(\w+)\s+path\s+(.+)$", caddyfile, re.M)}
+    out: list[str] = []
+    for m in re.finditer(r"^\s*handle\s+(\S+)\s*\{(.*?)^\s*\}", caddyfile, re.M | re.S):
+        if "reverse_proxy bot:" in m.group(2):
+            target = m.group(1)
+            out += named[target[1:]] if target.startswith("@") else [target]
+    return out
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]*\}", "x", path)
+
+
+def test_the_proxy_forwards_the_webhook_the_console_and_open311_but_not_health_or_metrics():
+    env = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]["bot"]["environment"]
+    patterns = forwarded_paths((ROOT / "deploy" / "Caddyfile").read_text(encoding="utf-8"))
+
+    def forwarded(path: str) -> bool:
+        return any(fnmatchcase(path, p) for p in patterns)
+
+    root = web.Application()
+    setup_console(root, app=None, bot=None)  # type: ignore[arg-type]  (only the routes are read)
+    console = {concrete(r.canonical) for r in root.router.resources()}
+    assert {"/", "/login", "/queue", "/tickets/x", "/rates", "/exports/x.xlsx"} <= console
+    open311 = {OPEN311_PREFIX + concrete(r.canonical) for r in build_open311(None).router.resources()}  # type: ignore[arg-type]
+    assert "/open311/v2/x" in open311
+    for path in sorted({env["WEBHOOK_PATH"], *console, *open311, "/open311/v2/requests.json"}):
+        assert forwarded(path), f"{path} is not forwarded by deploy/Caddyfile"
+    for private in ("/healthz", "/metrics", "/metrics/"):
+        assert not forwarded(private), f"{private} must stay on the compose network"
 
 
 def test_dockerfile_serves_on_the_listen_port_and_checks_healthz():

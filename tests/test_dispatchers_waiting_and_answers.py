@@ -22,7 +22,7 @@ from tests.steps import event_rows as events
 from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, World
 
 SH = ZoneInfo("Asia/Shanghai")
-REVIEW_BUTTONS = [["派单", "另选部门"], ["协办部门", "合并"], ["分流", "驳回"]]
+REVIEW_BUTTONS = [["派单", "另选部门"], ["协办部门", "合并"], ["分流", "驳回"], ["改类型", "标紧急"]]
 
 
 def said(world: World, chat: int, *words: str) -> list[dict]:

@@ -1,10 +1,11 @@
-"""Pure domain pieces: lifecycle rules, intake triggers, codes, typed dates (flood pacing: test_flood_gate.py)."""
+"""Pure domain pieces: lifecycle rules, intake triggers, codes, typed dates, areas' bounds (flood pacing: test_flood_gate.py)."""
 from __future__ import annotations
 
 from datetime import date
 
 import pytest
 
+from bot.domain.areas import area_at, contains, problem
 from bot.domain.codes import display, make_code, parse_code
 from bot.domain.dates import find_date, strip_date
 from bot.domain.intake import MessageFacts, decide, summary
@@ -92,3 +93,38 @@ class TestDates:
     def test_strip_date_keeps_the_reason(self):
         assert strip_date("需要协调施工队 2026-12-05") == "需要协调施工队"
 
+
+
+class TestAreas:
+    """Which area a shared location lies in (org file `areas[].bounds`)."""
+
+    BOX = [[22.50, 114.00], [22.53, 114.04]]
+    # A concave polygon: an L with its notch in the north-east.
+    L = [[0, 0], [0, 4], [2, 4], [2, 2], [4, 2], [4, 0]]
+
+    def test_a_box_holds_its_inside_and_its_edge_whatever_the_corner_order(self):
+        for box in (self.BOX, self.BOX[::-1], [[22.50, 114.04], [22.53, 114.00]]):
+            assert contains(box, 22.515, 114.02) and contains(box, 22.50, 114.00)
+            assert not contains(box, 22.54, 114.02) and not contains(box, 22.515, 114.05)
+
+    def test_a_concave_polygon(self):
+        assert contains(self.L, 1, 1) and contains(self.L, 1, 3) and contains(self.L, 3, 1)
+        assert not contains(self.L, 3, 3)  # the notch
+        assert contains(self.L, 2, 3) and contains(self.L, 0, 0)  # on the edge, at a corner
+        assert contains(self.L[::-1], 1, 3) and not contains(self.L[::-1], 3, 3)
+
+    def test_the_first_area_listed_that_holds_the_point_wins(self):
+        inner, outer = [[1, 1], [2, 2]], [[0, 0], [4, 4]]
+        assert area_at([("a", None), ("b", inner), ("c", outer)], 1.5, 1.5) == "b"
+        assert area_at([("c", outer), ("b", inner)], 1.5, 1.5) == "c"
+        assert area_at([("b", inner)], 3, 3) is None
+
+    @pytest.mark.parametrize("points, why", [
+        ([[1, 1]], "give two opposite corners"),
+        ([[1, 1], [1, 2]], "must differ"),
+        ([[0, 0], [1, 1], [2, 2]], "one line"),
+        ([[0, 200], [1, 1]], "not a [latitude, longitude] pair"),
+    ])
+    def test_unusable_bounds_say_why(self, points, why):
+        assert why in (problem(points) or "")
+        assert problem(self.L) is None and problem(self.BOX) is None

@@ -1,17 +1,20 @@
 """/healthz and /metrics: what an operator's monitoring sees, read from the real database."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import aiohttp
 import pytest
 from aiohttp import web
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot import metrics
+from scheduler.bulletins import bulletin_job
+from scheduler.jobs import scan_job
 from storage.models import OutboxMessage
-from tests.harness import COMMUNITY, DISPATCH_CHAT, RESIDENT, World
+from tests.harness import COMMUNITY, DISPATCH_CHAT, DISPATCHER, RESIDENT, World
 from storage.db import make_sessionmaker
 from tests.test_entrypoint import free_port
 from web.health import add_health_routes
@@ -84,8 +87,46 @@ async def test_metrics_count_tickets_by_status_and_the_backlog(world: World, htt
     assert got[("huying_tickets", (("status", "triage"),))] == 1
     assert got[("huying_outbox_backlog", ())] == 0
     assert ("huying_deadline_scan_seconds_count", ()) in got
-    assert ("huying_report_runs_total", ()) not in got  # labelled: no sample until a report runs
     assert before >= 0
+
+
+def handled(result: str) -> float:
+    return REGISTRY.get_sample_value("huying_updates_handled_total", {"result": result}) or 0.0
+
+
+def report_runs(period: str, trigger: str) -> float:
+    return REGISTRY.get_sample_value("huying_report_runs_total", {"period": period, "trigger": trigger}) or 0.0
+
+
+async def test_every_handled_update_is_counted_and_a_dead_one_as_failed(world: World, http):
+    ok, failed = handled("ok"), handled("failed")
+    await world.send(RESIDENT, COMMUNITY, "@huying_bot 垃圾没人清运")
+    await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
+    await world.sb.inject_update({"message": {"message_id": 777, "date": 1, "chat": {"id": COMMUNITY, "type": "supergroup"},
+                                              "text": {"unknown": "shape"}}})  # cannot be parsed: parked
+    await world.send(RESIDENT, COMMUNITY, "@huying_bot 井盖丢了")
+    await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000002")
+    assert (handled("ok"), handled("failed")) == (ok + 2, failed + 1)
+    async with http.get("/metrics") as resp:
+        got = samples(await resp.text())
+    assert got[("huying_updates_handled_total", (("result", "ok"),))] == ok + 2
+    assert got[("huying_updates_handled_total", (("result", "failed"),))] == failed + 1
+    assert got[("huying_last_update_timestamp_seconds", ())] > 0
+
+
+async def test_report_runs_are_counted_by_period_and_trigger(world: World, http):
+    scheduled, command = report_runs("month", "scheduled"), report_runs("month", "command")
+    await world.send(RESIDENT, COMMUNITY, "@huying_bot 垃圾没人清运")
+    await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
+    world.clock.set(datetime(2026, 12, 1, 1, 0, 30, tzinfo=timezone.utc))  # 09:00 in Shanghai: November's 通报
+    assert await bulletin_job(world.app, "test-holder", world.clock()) == ["2026-11"]
+    assert await bulletin_job(world.app, "test-holder", world.clock()) == []  # once: counted once
+    await world.send(DISPATCHER, DISPATCH_CHAT, "/report 2026-11")
+    await world.reply_from_bot(DISPATCH_CHAT, contains="诉求办理通报", predicate=lambda m: "reply_to_message" in m)
+    assert (report_runs("month", "scheduled"), report_runs("month", "command")) == (scheduled + 1, command + 1)
+    async with http.get("/metrics") as resp:
+        got = samples(await resp.text())
+    assert got[("huying_report_runs_total", (("period", "month"), ("trigger", "scheduled")))] == scheduled + 1
 
 
 async def test_outbox_sends_and_429s_are_counted(world: World, http):
@@ -106,10 +147,6 @@ async def test_outbox_sends_and_429s_are_counted(world: World, http):
 
 
 async def test_each_deadline_scan_is_timed(world: World):
-    from prometheus_client import REGISTRY
-
-    from scheduler.jobs import scan_job
-
     before = REGISTRY.get_sample_value("huying_deadline_scan_seconds_count") or 0
     await scan_job(world.app, "test-holder")
     await scan_job(world.app, "test-holder")

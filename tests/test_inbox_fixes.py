@@ -63,7 +63,8 @@ async def test_a_card_pressed_before_its_link_is_written_is_edited_too(world: Wo
     assert not answer.get("show_alert")
     t = await world.scalar(select(Ticket))
     assert t.status == "DISPATCHED"
-    assert world.sb.buttons(world.sb.message(DISPATCH_CHAT, card["message_id"])) == []
+    # Decided: only 改类型 / 标紧急 stay on the card while the department works the ticket.
+    assert world.sb.buttons(world.sb.message(DISPATCH_CHAT, card["message_id"])) == [["改类型", "标紧急"]]
 
 
 @pytest.mark.parametrize("world", [{"ALBUM_DEBOUNCE_SECONDS": 0.0}], indirect=True)

@@ -7,18 +7,12 @@ import json
 
 from sqlalchemy import select
 
-from storage.models import RatingRound, Ticket, TicketEvent
+from storage.models import RatingRound, TicketEvent
 from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, World
+from tests.steps import ZH, has_button, press, ticket
 from tests.test_console import Browser, login_token
 from tests.test_open311 import FORM, get, post
 from tests.webharness import serving
-
-
-async def press(world: World, user: int, chat: int, msg: dict, label: str) -> dict:
-    qid = await world.sb.press(user, chat, msg["message_id"], label)
-    answer = await world.sb.callback_answer(qid)
-    await world.settle()
-    return answer
 
 
 async def public(base: str, code: str) -> dict:
@@ -33,7 +27,8 @@ async def test_a_hotline_appeal_is_dispatched_handled_and_rated_by_callback(worl
         assert status == 200, body
         card = await world.reply_from_bot(DISPATCH_CHAT, contains="来自12345热线")
         await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
-        dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=lambda m: ["签收", "退单"] in world.sb.buttons(m))
+        dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
+        assert world.sb.buttons(dept_card) == [["签收", "退单"]]
         assert "来自12345热线" in dept_card["text"] and "新河街道幸福路12号" in dept_card["text"]
         assert "13812345678" not in dept_card["text"]
         assert (await public(base, "2026-000001"))["agency_responsible"] == "城市管理局"
@@ -43,7 +38,7 @@ async def test_a_hotline_appeal_is_dispatched_handled_and_rated_by_callback(worl
         prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
         await world.send(HANDLER_A, CGJ_CHAT, "已清运并加装垃圾桶，回访电话13900001111", reply_to=prompt["message_id"])
         await world.settle()
-        t = await world.scalar(select(Ticket))
+        t = await ticket(world)
         assert t.status == "RESOLVED" and t.rating_round == 1
         shown = await public(base, "2026-000001")
         assert shown["status"] == "closed" and "已清运并加装垃圾桶" in shown["status_notes"]
@@ -56,14 +51,14 @@ async def test_a_hotline_appeal_is_dispatched_handled_and_rated_by_callback(worl
             status, page = await b.get("tickets/2026-000001")
             assert status == 200 and 'id="form-rate"' in page and "lisi@example.com" in page
             status, page = await b.post("tickets/2026-000001/rate", {"score": "1"})
-            assert status == 409 and "原因" in page  # 不满意 needs its reason; nothing recorded
+            assert status == 409 and ZH("rate.callback_reason") in page  # 不满意 needs its reason; nothing recorded
             assert (await world.scalar(select(RatingRound))).result_level is None
             status, page = await b.post("tickets/2026-000001/rate", {"score": "3"})
             assert status == 200 and "已记录回访评价" in page
         finally:
             await b.close()
         await world.settle()
-        t = await world.scalar(select(Ticket))
+        t = await ticket(world)
         assert (t.status, t.close_reason) == ("CLOSED", "satisfied")
         r = await world.scalar(select(RatingRound))
         assert (r.result_level, r.rater_id) == (3, DISPATCHER)
@@ -83,6 +78,6 @@ async def test_telegram_reporters_rate_for_themselves(world: World):
             status, page = await b.get("tickets/2026-000001")
             assert 'id="form-rate"' not in page
             status, page = await b.post("tickets/2026-000001/rate", {"score": "4"})
-            assert status == 409 and "由诉求人本人评价" in page
+            assert status == 409 and ZH("rate.callback_telegram") in page
         finally:
             await b.close()

@@ -48,3 +48,29 @@ def test_a_wrong_org_file_is_named_in_one_line(tmp_path, edit, words):
         load_org(path)
     message = str(info.value)
     assert words in message and "\n" not in message
+
+
+def test_areas_may_give_bounds_and_the_dispatch_desk_a_roster():
+    org = load_org(ROOT / "config" / "org.example.yaml")
+    assert [len(a.bounds or []) for a in org.areas] == [4, 2, 2]
+    assert [(s.user, s.weekdays) for s in org.dispatch.duty] == [(40001, [0, 1, 2, 3]), (40002, [4, 5, 6])]
+
+
+BOX = "    bounds: [[22.500, 114.000], [22.530, 114.040]]"
+
+
+@pytest.mark.parametrize("bounds, expected", [
+    ("    bounds: [[22.5, 114.0]]", "areas.1.bounds: give two opposite corners"),
+    ("    bounds: [[22.5, 114.0], [22.5, 114.1]]", "areas.1.bounds: the two corners of a box must differ"),
+    ("    bounds: [[95, 114.0], [22.5, 114.1]]", "areas.1.bounds: [95.0, 114.0] is not a [latitude, longitude] pair"),
+    ("    bounds: [[22.5, 114.0], [22.6, 114.1], [22.7, 114.2]]", "areas.1.bounds: the polygon's points lie on one line"),
+    ("    bounds: [[22.5, 114.0, 3], [22.6, 114.1]]", "areas.1.bounds.0"),
+])
+def test_wrong_bounds_are_named_in_one_line(tmp_path, bounds, expected):
+    text = (ROOT / "config" / "org.example.yaml").read_text(encoding="utf-8")
+    assert BOX in text
+    path = tmp_path / "org.yaml"
+    path.write_text(text.replace(BOX, bounds), encoding="utf-8")
+    with pytest.raises(OrgFileError) as info:
+        load_org(path)
+    assert expected in str(info.value) and "\n" not in str(info.value), str(info.value)

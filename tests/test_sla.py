@@ -19,6 +19,7 @@ from bot.domain.sla import (
     deadline,
     fraction_point,
     parse_duration,
+    reclassified,
     reminder_times,
 )
 
@@ -367,3 +368,29 @@ def test_deadline_convenience() -> None:
 
 def test_scan_interval_parses() -> None:
     assert parse_duration("60 s").as_timedelta() == timedelta(minutes=1)
+
+
+class TestReclassified:
+    """A dispatcher changes kind or urgency while a department works the ticket (issue #13)."""
+
+    DISPATCHED = sh(2026, 11, 23, 9)  # Monday
+    URGENT, NORMAL = secs(30 * MIN), wd(1)
+
+    def test_tighter_runs_from_the_change_never_later_than_before(self):
+        now = sh(2026, 11, 23, 11)
+        old = self.NORMAL.after(self.DISPATCHED, CAL)  # Tuesday 09:00
+        assert reclassified(old, self.NORMAL, self.URGENT, self.DISPATCHED, now, CAL) == sh(2026, 11, 23, 11, 30)
+        soon = sh(2026, 11, 23, 11, 10)  # a deadline already nearer stays
+        assert reclassified(soon, self.NORMAL, self.URGENT, self.DISPATCHED, now, CAL) == soon
+
+    def test_looser_runs_from_the_dispatch_never_earlier_than_before(self):
+        now = sh(2026, 11, 23, 9, 20)
+        old = self.URGENT.after(self.DISPATCHED, CAL)
+        assert reclassified(old, self.URGENT, self.NORMAL, self.DISPATCHED, now, CAL) == sh(2026, 11, 24, 9)
+        extended = sh(2026, 11, 30, 23, 59)  # an approved extension is kept
+        assert reclassified(extended, self.URGENT, self.NORMAL, self.DISPATCHED, now, CAL) == extended
+
+    def test_the_same_window_and_no_deadline_are_left_alone(self):
+        now, old = sh(2026, 11, 23, 11), sh(2026, 11, 25, 9)
+        assert reclassified(old, self.NORMAL, wd(1), self.DISPATCHED, now, CAL) == old
+        assert reclassified(None, self.NORMAL, self.URGENT, self.DISPATCHED, now, CAL) is None

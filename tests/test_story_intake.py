@@ -1,10 +1,12 @@
 """Stories: appeals in community and private chats become tickets (issue: walking skeleton)."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from storage.models import Attachment, Ticket, TicketEvent
-from tests.harness import COMMUNITY, RESIDENT, STRANGER, VOLUNTEER, World
+from tests.harness import COMMUNITY, COMMUNITY_2, DISPATCH_CHAT, RESIDENT, STRANGER, VOLUNTEER, World
+from tests.steps import ZH
 
 
 async def tickets(world: World) -> list[Ticket]:
@@ -97,11 +99,85 @@ async def test_private_guided_flow(world: World):
     await world.sb.press(RESIDENT, RESIDENT, got["message_id"], "完成")
     loc = await world.reply_from_bot(RESIDENT, contains="位置")
     await world.sb.press(RESIDENT, RESIDENT, loc["message_id"], "跳过")
-    kind = await world.reply_from_bot(RESIDENT)
+    # No place to tell the area by: the person picks it, one button per area.
+    where = await world.reply_from_bot(RESIDENT, contains="区域")
+    assert where["text"] == ZH("flow.ask_area")
+    assert world.sb.buttons(where) == [["港口镇", "新河街道"], ["取消"]]
+    await world.sb.press(RESIDENT, RESIDENT, where["message_id"], "新河街道")
+    kind = await world.reply_from_bot(RESIDENT, contains="类型")
     await world.sb.press(RESIDENT, RESIDENT, kind["message_id"], "求助")
     confirm = await world.reply_from_bot(RESIDENT, contains="下水道")
+    assert "区域：新河街道｜无位置" in confirm["text"]
     await world.sb.press(RESIDENT, RESIDENT, confirm["message_id"], "提交")
     await world.reply_from_bot(RESIDENT, contains="#2026-000001")
     t = (await tickets(world))[0]
-    assert t.kind == "help" and t.origin_chat_id == RESIDENT
+    assert (t.kind, t.origin_chat_id, t.area_code) == ("help", RESIDENT, "xinhe")
     assert await world.scalar(select(func.count()).select_from(Attachment)) == 1
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
+    assert "区域：新河街道" in card["text"].split("\n")
+
+
+# Areas with bounds (issue #13): 港口镇 a polygon, 新河街道 a box north-east of it.
+BOUNDED = {"areas": [
+    {"code": "gangkou", "name": "港口镇", "chats": [COMMUNITY],
+     "bounds": [[22.48, 113.88], [22.48, 113.96], [22.52, 113.99], [22.53, 113.90]]},
+    {"code": "xinhe", "name": "新河街道", "chats": [COMMUNITY_2], "bounds": [[22.50, 114.00], [22.53, 114.04]]},
+]}
+
+
+async def guided_with_location(world: World, user: int, location: tuple[float, float]) -> dict:
+    """A private appeal up to the question after the shared location."""
+    await world.send(user, user, "我家楼下的下水道堵了，污水漫到路上")
+    photos = await world.reply_from_bot(user, contains="照片")
+    await world.sb.press(user, user, photos["message_id"], "跳过")
+    await world.reply_from_bot(user, contains="位置")
+    await world.send(user, user, location=location)
+    return await world.reply_from_bot(user, predicate=lambda m: m["message_id"] > photos["message_id"] + 1)
+
+
+async def submit(world: World, user: int, question: dict) -> Ticket:
+    await world.sb.press(user, user, question["message_id"], "求助")
+    confirm = await world.reply_from_bot(user, contains="下水道")
+    await world.sb.press(user, user, confirm["message_id"], "提交")
+    await world.reply_from_bot(user, contains="#2026-000001")
+    return (await tickets(world))[0]
+
+
+@pytest.mark.parametrize("world", [{"org_patch": BOUNDED}], indirect=True)
+async def test_a_location_inside_an_areas_bounds_gives_the_private_appeal_its_area(world: World):
+    question = await guided_with_location(world, RESIDENT, (22.515, 114.02))  # inside 新河街道's box
+    assert question["text"] == ZH("flow.ask_kind")  # no area question
+    t = await submit(world, RESIDENT, question)
+    assert (t.area_code, t.latitude) == ("xinhe", 22.515)
+
+
+@pytest.mark.parametrize("world", [{"org_patch": BOUNDED}], indirect=True)
+async def test_a_location_outside_every_area_is_asked_about(world: World):
+    # West of 港口镇's polygon's slanted edge (inside its bounding box): not in any area.
+    question = await guided_with_location(world, RESIDENT, (22.525, 113.895))
+    assert question["text"] == ZH("flow.ask_area")
+    await world.sb.press(RESIDENT, RESIDENT, question["message_id"], "港口镇")
+    t = await submit(world, RESIDENT, await world.reply_from_bot(RESIDENT, contains="类型"))
+    assert t.area_code == "gangkou"
+
+
+@pytest.mark.parametrize("world", [{"org_patch": BOUNDED}], indirect=True)
+async def test_a_grid_volunteer_keeps_their_own_area_wherever_the_pin_is(world: World):
+    question = await guided_with_location(world, VOLUNTEER, (22.515, 114.02))  # in 新河街道
+    assert question["text"] == ZH("flow.ask_kind")
+    t = await submit(world, VOLUNTEER, question)
+    assert t.area_code == "gangkou"  # the volunteer's grid
+
+
+@pytest.mark.parametrize("world", [{"org_patch": BOUNDED}], indirect=True)
+async def test_a_place_added_later_to_a_private_appeal_gives_it_its_area(world: World):
+    await world.send(RESIDENT, RESIDENT, "/appeal 井盖丢了，很危险")
+    ack = await world.reply_from_bot(RESIDENT, contains="#2026-000001")
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
+    assert ZH("card.area", area=ZH("card.no_area")) in card["text"].split("\n")
+    await world.send(RESIDENT, RESIDENT, location=(22.50, 113.93), reply_to=ack["message_id"])
+    await world.settle()
+    t = (await tickets(world))[0]
+    assert t.area_code == "gangkou"
+    redrawn = world.sb.message(DISPATCH_CHAT, card["message_id"])
+    assert "区域：港口镇" in redrawn["text"].split("\n")

@@ -64,6 +64,8 @@ RULES: dict[str, Rule] = {
     "progress": _r({S.ACCEPTED, S.REOPENED}, None, A.HANDLER, A.OWNER),
     "extend": _r({S.DISPATCHED, S.ACCEPTED, S.REOPENED}, None, A.HANDLER, A.OWNER),
     "decide_extension": _r({S.DISPATCHED, S.ACCEPTED, S.REOPENED}, None, A.DISPATCHER),
+    # 改类型 / 标紧急 / 改普通 on the dispatch card, while a dispatcher or a department has the ticket.
+    "reclassify": _r({S.TRIAGE, S.REVIEW, S.DISPATCHED, S.ACCEPTED, S.REOPENED}, None, A.DISPATCHER),
     "resolve": _r({S.ACCEPTED, S.REOPENED}, S.RESOLVED, A.OWNER, A.HANDLER),
     "rate": _r({S.RESOLVED}, None, A.REPORTER),
     # What a rating decides (DESIGN §4): satisfied closes; the first 不满意 reopens, later ones go to review.

@@ -297,3 +297,24 @@ def deadline(start: datetime, clock: str, kind: str | None, urgent: bool,
              policy: SlaPolicy, cal: WorkCalendar) -> datetime:
     """When ``clock`` runs out for a ticket of ``kind``/``urgent`` whose clock started at ``start``."""
     return policy.window(clock, kind, urgent).after(start, cal)
+
+
+def reclassified(old: datetime | None, before: Duration, after: Duration, started: datetime, now: datetime,
+                 cal: WorkCalendar) -> datetime | None:
+    """Where a running deadline goes when a dispatcher changes the ticket's kind or urgency.
+
+    ``before`` and ``after`` are the clock's windows under the old and the new class; ``started``
+    is the dispatch. A tighter window runs from the change — a ticket made urgent two hours after
+    its dispatch gets its 30 minutes to accept from now, not a deadline already past — and never
+    ends later than the deadline already set. A looser one runs from the dispatch and never ends
+    earlier than the deadline already set (an approved extension, a reopening's re-handle window
+    stay). The same window leaves the deadline alone.
+    """
+    if old is None:
+        return None
+    was, will = before.after(started, cal), after.after(started, cal)
+    if will == was:
+        return old
+    if will < was:
+        return min(old, after.after(max(now, started), cal))
+    return max(old, will)

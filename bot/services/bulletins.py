@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from bot import metrics
 from bot.context import App
 from bot.domain.report import bulletins_due
 from bot.services import notify, reports
@@ -59,6 +60,7 @@ async def post_due(app: App, now: datetime | None = None, holder: str | None = N
             for chat_id, tr in translators.items():
                 await reports.queue(session, app, chat_id, rendered[tr.locale], purpose="bulletin")
             await app.commit(session)
+        metrics.report_run(period.kind.value, "scheduled")
         log.info("bulletin for %s posted to %d chat(s)", period.key, len(chats))
         posted.append(period.key)
     return posted

@@ -13,7 +13,7 @@ from bot.domain.lifecycle import FINAL, Actor, Refusal, Status, authorise, requi
 from bot.services import clocks, department_cards, dispatch_cards, notify, support, transition
 from bot.services.access import Roles
 from bot.domain.intake import summary
-from bot.services.addressing import dept_names, dispatch_chat_id, dispatch_translator, leaders_chat_id, load
+from bot.services.addressing import dept_names, dispatch_translator, leaders_chat_id, load
 from bot.services.prompts import prompt
 from storage import directory, tickets
 from storage.models import Ticket
@@ -25,40 +25,53 @@ async def to_triage(session: AsyncSession, app: App, t: Ticket, note: str | None
     """A ticket waiting for a dispatcher: auto-dispatch when confident, else a card.
 
     An urgent one (seed 004 应急) goes to its department at once when the match is confident,
-    even without `dispatch.auto` (org switch `dispatch.urgent_auto`, on by default); at intake
-    (`first`) the dispatch and the leaders' chats are told either way.
+    even without `dispatch.auto` (org switch `dispatch.urgent_auto`, on by default), and its card
+    still reaches the dispatch chat, naming the on-duty dispatcher; at intake (`first`) the
+    leaders' chat is told either way.
     """
+    moved = await auto_dispatch(session, app, t)
+    if moved is None:
+        await dispatch_cards.post(session, app, t, note)
+    if t.urgency == "urgent" and first:
+        await tell_urgent(session, app, moved or t, "dispatched" if moved else "waiting")
+
+
+async def auto_dispatch(session: AsyncSession, app: App, t: Ticket) -> Ticket | None:
+    """Dispatch by the catalogue without a dispatcher, when the org allows it for this ticket and
+    the match is confident; the moved ticket, or None (a dispatcher decides)."""
     route = t.route or {}
     confident = route.get("confidence", 0) >= app.org.dispatch.confidence and route.get("lead")
     urgent = t.urgency == "urgent"
     auto = app.org.dispatch.auto or (urgent and app.org.dispatch.urgent_auto)
-    if auto and confident and not route.get("divert") and not t.returns_count:
-        try:
-            await dispatch(session, app, t.id, None, route["lead"], list(route.get("co") or []))
-            if urgent and first:
-                await _tell_urgent(session, app, t, route["lead"])
-            return
-        except Refusal:
-            # The department cannot receive it (no chat, chat gone; refused before any write):
-            # a dispatcher decides instead.
-            pass
-    await dispatch_cards.post(session, app, t, note)
-    if urgent and first:
-        await _tell_urgent(session, app, t, None)
+    if not (auto and confident and not route.get("divert") and not t.returns_count and t.status == Status.TRIAGE):
+        return None
+    try:
+        moved = await dispatch(session, app, t.id, None, route["lead"], list(route.get("co") or []))
+    except Refusal:
+        # The department cannot receive it (no chat, chat gone; refused before any write):
+        # a dispatcher decides instead.
+        return None
+    if urgent and not await dispatch_cards.has_card(session, moved):
+        # Urgent work is never out of the dispatchers' sight: the card says where it went.
+        tr = await dispatch_translator(session, app)
+        await dispatch_cards.post(session, app, moved, await dispatch_cards.status_note(session, app, tr, moved))
+    return moved
 
 
-async def _tell_urgent(session: AsyncSession, app: App, t: Ticket, dept: str | None) -> None:
-    """An urgent appeal: the leaders' chat hears of it at once, and so does the dispatch chat when
-    the ticket went straight to a department (otherwise its card there says so)."""
+async def tell_urgent(session: AsyncSession, app: App, t: Ticket, how: str) -> None:
+    """An urgent ticket: the leaders' chat hears of it at once — `how` it stands: dispatched by
+    the catalogue, waiting for a dispatcher, or raised to urgent while a department has it. (The
+    dispatch chat has its card, which names the on-duty dispatcher.)"""
+    chat_id = await leaders_chat_id(session, app)
+    if chat_id is None:
+        return
     names = await dept_names(session)
     area = await directory.area(session, t.area_code) if t.area_code else None
-    targets = [await leaders_chat_id(session, app)] + ([await dispatch_chat_id(session, app)] if dept else [])
-    for chat_id in dict.fromkeys(c for c in targets if c):
-        tr = await notify.chat_translator(session, app, chat_id)
-        where = area.name if area else tr("card.no_area")
-        text = (tr("urgent.dispatched", code=display(t.code), area=where, dept=names.get(dept, dept), text=summary(t.text))
-                if dept else tr("urgent.waiting", code=display(t.code), area=where, text=summary(t.text)))
-        notify.send(session, app, chat_id, text, ticket=t, purpose="urgent_notice")
+    tr = await notify.chat_translator(session, app, chat_id)
+    where = area.name if area else tr("card.no_area")
+    text = tr(f"urgent.{how}", code=display(t.code), area=where, dept=names.get(t.lead_dept, t.lead_dept),
+              text=summary(t.text))
+    notify.send(session, app, chat_id, text, ticket=t, purpose="urgent_notice")
 
 
 async def dispatch(session: AsyncSession, app: App, ticket_id: int, roles: Roles | None, lead: str,
@@ -80,9 +93,8 @@ async def dispatch(session: AsyncSession, app: App, ticket_id: int, roles: Roles
         data={"lead": lead, "co": co})
     await tickets.set_departments(session, t.id, lead, co)
     names = await dept_names(session)
-    who = names[lead] + (" + " + "、".join(names.get(c, c) for c in co) if co else "")
     tr = await dispatch_translator(session, app)
-    await dispatch_cards.refresh(session, app, t, tr("card.dispatched", dept=who))
+    await dispatch_cards.refresh(session, app, t, await dispatch_cards.status_note(session, app, tr, t))
     await department_cards.post_cards(session, app, t, lead, co)
     await notify.tell_reporter(session, app, t, "reporter.dispatched", code=display(t.code), dept=names[lead])
     return t

@@ -1,21 +1,27 @@
-"""The dispatch chat's card for a ticket: its text, its buttons and pickers, posting and rewriting it."""
+"""The dispatch chat's card for a ticket: its text, its buttons and pickers, posting and rewriting it.
+
+While a dispatcher decides (TRIAGE, REVIEW) the card carries every decision; while a department
+works the ticket it keeps 改类型 and 标紧急 / 改普通 (bot/services/reclassify.py). An urgent
+ticket's card names the on-duty dispatcher.
+"""
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import PickDept, Supervise, TicketAct, button
+from bot.callbacks import PickDept, Reclassify, Supervise, TicketAct, button
 from bot.context import App
 from bot.domain.intake import summary
-from bot.domain.lifecycle import Actor, Status, TransitionError, authorise
+from bot.domain.lifecycle import RULES, WORKING, Actor, Status, TransitionError, authorise
 from bot.i18n import Translator
-from bot.services import matter_lines, notify
+from bot.services import escalation, matter_lines, notify
 from bot.services.addressing import dept_names, dispatch_chat_id
 from bot.services.ticket_lines import head
-from storage import directory, outbox, tickets
+from storage import assignments, directory, outbox, tickets
 from storage.models import Department, Ticket
 
 DIVERT_CHANNELS = ("litigation", "arbitration", "reconsideration", "discipline")
 CARD_ACTIONS = ("dispatch", "merge", "divert", "reject")
+KINDS = ("help", "complaint", "suggestion", "consultation", "report")
 
 
 def card_text(tr: Translator, t: Ticket, photos: int, area: str | None, names: dict[str | None, str],
@@ -36,8 +42,9 @@ def card_text(tr: Translator, t: Ticket, photos: int, area: str | None, names: d
                         why="、".join(route.get("matched") or []) or "-"))
     else:
         lines.append(tr("card.no_suggestion"))
-    if route.get("urgent"):
-        lines.append(tr("card.urgent_why", why="、".join(route.get("urgent_matched") or [])))
+    if t.urgency == "urgent":
+        why = "、".join(route.get("urgent_matched") or []) if route.get("urgent") else ""
+        lines.append(tr("card.urgent_why", why=why) if why else tr("card.urgent_marked"))
     if route.get("divert"):
         lines.append(tr("card.divert_hint", why="、".join(route.get("divert_matched") or [])))
     if t.returns_count:
@@ -60,6 +67,23 @@ def keyboard(tr: Translator, t: Ticket) -> list[list[dict]]:
         [button(tr("btn.divert"), TicketAct(action="divert", ticket_id=t.id)),
          button(tr("btn.reject"), TicketAct(action="reject", ticket_id=t.id))],
     ]
+
+
+def classify_row(tr: Translator, t: Ticket) -> list[dict]:
+    """改类型, and 标紧急 or 改普通: the dispatcher corrects what the words suggested."""
+    urgent = t.urgency == "urgent"
+    return [button(tr("btn.change_kind"), Reclassify(what="kinds", ticket_id=t.id)),
+            button(tr("btn.make_normal" if urgent else "btn.make_urgent"),
+                   Reclassify(what="urgency", ticket_id=t.id, value="normal" if urgent else "urgent"))]
+
+
+def kind_picker(tr: Translator, t: Ticket) -> list[list[dict]]:
+    def pick(k: str) -> dict:
+        mark = "✓ " if k == t.kind else ""
+        return button(mark + tr(f"kind.{k}"), Reclassify(what="kind", ticket_id=t.id, value=k))
+
+    return [[pick(k) for k in KINDS[:3]], [pick(k) for k in KINDS[3:]],
+            [button(tr("btn.back"), PickDept(role="done", ticket_id=t.id, dept="-"))]]
 
 
 def dept_picker(tr: Translator, t: Ticket, depts: list[Department], role: str) -> list[list[dict]]:
@@ -85,18 +109,46 @@ def divert_picker(tr: Translator, t: Ticket) -> list[list[dict]]:
             [button(tr("btn.back"), PickDept(role="done", ticket_id=t.id, dept="-"))]]
 
 
+def _reclassifiable(t: Ticket) -> bool:
+    """A dispatcher or a department has it: its kind and urgency may still change."""
+    return Status(t.status) in RULES["reclassify"].sources
+
+
 async def _text(session: AsyncSession, app: App, tr: Translator, t: Ticket, note: str | None) -> str:
     names = await dept_names(session)
     area = await directory.area(session, t.area_code) if t.area_code else None
     text = card_text(tr, t, await tickets.count_attachments(session, t.id), area.name if area else None, names, note)
-    extra = await matter_lines.card_lines(session, app, tr, t)
+    line = await escalation.dispatcher_line(session, app, tr, t) if _reclassifiable(t) else None
+    extra = [line] if line else []
+    extra += await matter_lines.card_lines(session, app, tr, t)
     extra += (await matter_lines.duplicate_lines(session, app, tr, t))[0]
     return "\n".join([text, *extra])
 
 
-async def _keyboard(session: AsyncSession, app: App, tr: Translator, t: Ticket) -> list[list[dict]]:
-    """The card's buttons, and a one-tap 合并 into each likely duplicate."""
-    return keyboard(tr, t) + (await matter_lines.duplicate_lines(session, app, tr, t))[1]
+async def _keyboard(session: AsyncSession, app: App, tr: Translator, t: Ticket,
+                    full: bool = True) -> list[list[dict]] | None:
+    """The card's buttons: every decision (`full`) with a one-tap 合并 into each likely duplicate,
+    and 改类型 / 标紧急 while the ticket may be reclassified; None when nothing is left to press."""
+    rows = keyboard(tr, t) if full else []
+    if _reclassifiable(t):
+        rows.append(classify_row(tr, t))
+    if full:
+        rows += (await matter_lines.duplicate_lines(session, app, tr, t))[1]
+    return rows or None
+
+
+async def status_note(session: AsyncSession, app: App, tr: Translator, t: Ticket) -> str | None:
+    """The card's last line for a ticket a department has: where it went (and that it went by
+    itself, for an urgent ticket the catalogue matched)."""
+    if Status(t.status) not in WORKING or not t.lead_dept:
+        return None
+    names = await dept_names(session)
+    co = [d.dept_code for d in await tickets.departments_of(session, t.id) if d.role == "co"]
+    who = names.get(t.lead_dept, t.lead_dept) + (" + " + "、".join(names.get(c, c) for c in co) if co else "")
+    current = await assignments.current(session, t.id)
+    if current is not None and current.dispatched_by is None and t.urgency == "urgent":
+        return tr("card.dispatched_urgent", dept=who)
+    return tr("card.dispatched", dept=who)
 
 
 async def post(session: AsyncSession, app: App, t: Ticket, note: str | None = None) -> None:
@@ -109,8 +161,16 @@ async def post(session: AsyncSession, app: App, t: Ticket, note: str | None = No
         return
     tr = await notify.chat_translator(session, app, chat_id)
     first_of_album = bool(t.media_group_id) and not await tickets.links_of(session, t.id, "dispatch_card")
+    deciding = Status(t.status) in (Status.NEW, Status.TRIAGE, Status.REVIEW)
     notify.send(session, app, chat_id, await _text(session, app, tr, t, note),
-                keyboard=await _keyboard(session, app, tr, t), ticket=t, purpose="dispatch_card", delay=app.settings.album_debounce if first_of_album else 0.0)
+                keyboard=await _keyboard(session, app, tr, t, full=deciding), ticket=t, purpose="dispatch_card",
+                delay=app.settings.album_debounce if first_of_album else 0.0)
+
+
+async def has_card(session: AsyncSession, t: Ticket) -> bool:
+    """Whether the ticket has a dispatch card (sent, or waiting in the outbox)."""
+    return bool(await tickets.links_of(session, t.id, "dispatch_card")
+                or await outbox.pending_for(session, t.id, "dispatch_card"))
 
 
 async def recount(session: AsyncSession, app: App, t: Ticket) -> None:
@@ -135,11 +195,19 @@ async def link_pressed(session: AsyncSession, app: App, ticket_id: int, chat_id:
 
 
 async def refresh(session: AsyncSession, app: App, t: Ticket, note: str | None, with_buttons: bool = False) -> None:
-    """Rewrite the dispatch card(s) of a ticket after a decision."""
+    """Rewrite the dispatch card(s) of a ticket after a decision (`with_buttons`: every decision
+    is still open; otherwise only 改类型 / 标紧急 stay, while the ticket may be reclassified)."""
     for link in await tickets.links_of(session, t.id, "dispatch_card"):
         tr = await notify.chat_translator(session, app, link.chat_id)
         notify.edit(session, app, link.chat_id, link.message_id, await _text(session, app, tr, t, note),
-                    await _keyboard(session, app, tr, t) if with_buttons else None, ticket=t)
+                    await _keyboard(session, app, tr, t, full=with_buttons), ticket=t)
+
+
+async def redraw(session: AsyncSession, app: App, t: Ticket) -> None:
+    """The card(s) after a change of kind or urgency: as the ticket stands now."""
+    tr = await notify.chat_translator(session, app, await dispatch_chat_id(session, app) or 0)
+    waiting = Status(t.status) in (Status.TRIAGE, Status.REVIEW)
+    await refresh(session, app, t, await status_note(session, app, tr, t), with_buttons=waiting)
 
 
 async def show_buttons(session: AsyncSession, app: App, t: Ticket, actors: set[Actor], chat_id: int,
@@ -158,14 +226,17 @@ async def show_buttons(session: AsyncSession, app: App, t: Ticket, actors: set[A
         return True
 
     tr = await notify.chat_translator(session, app, chat_id)
-    kb = await _keyboard(session, app, tr, t) if any(allowed(a) for a in CARD_ACTIONS) else None
-    notify.edit(session, app, chat_id, message_id, await _text(session, app, tr, t, None), kb, ticket=t)
+    kb = await _keyboard(session, app, tr, t, full=any(allowed(a) for a in CARD_ACTIONS))
+    notify.edit(session, app, chat_id, message_id, await _text(session, app, tr, t, await status_note(session, app, tr, t)),
+                kb, ticket=t)
 
 
 async def show_picker(session: AsyncSession, app: App, t: Ticket, chat_id: int, message_id: int, what: str) -> None:
     tr = await notify.chat_translator(session, app, chat_id)
     if what == "divert":
         kb = divert_picker(tr, t)
+    elif what == "kinds":
+        kb = kind_picker(tr, t)
     else:
         depts = [d for d in await directory.departments(session) if d.chat_id is not None]
         kb = dept_picker(tr, t, depts, "lead" if what == "route" else "co")

@@ -1,4 +1,9 @@
-"""The private guided appeal (describe → photos → location → kind → confirm)."""
+"""The private guided appeal (describe → photos → location → area → kind → confirm).
+
+A private appeal gets an area like a community chat's does (issue #13): a grid volunteer's own
+area; else the area whose org-file bounds hold the shared location; else the person picks it
+from one button per area (asked only when there are two or more).
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,9 +16,9 @@ from bot.domain.appeal import Appeal, Photo
 from bot.domain.intake import MIN_APPEAL_CHARS, summary
 from bot.i18n import Translator
 from bot.services import intake, notify
-from storage import drafts
+from storage import directory, drafts
 from storage.common import serialize
-from storage.models import Draft, Ticket
+from storage.models import Area, Draft, Ticket
 
 KINDS = ("help", "complaint", "suggestion", "consultation", "report")
 MAX_PHOTOS = 10
@@ -23,7 +28,7 @@ def _kb(tr: Translator, *pairs: tuple[str, Flow]) -> list[list[dict]]:
     return [[button(tr(k), cb) for k, cb in pairs]]
 
 
-def prompt(session: AsyncSession, app: App, user_id: int, tr: Translator, d: Draft) -> None:
+async def prompt(session: AsyncSession, app: App, user_id: int, tr: Translator, d: Draft) -> None:
     cancel = ("flow.cancel", Flow(step="cancel"))
     if d.step == "describe":
         notify.send(session, app, user_id, tr("flow.ask_describe"), keyboard=_kb(tr, cancel))
@@ -34,6 +39,10 @@ def prompt(session: AsyncSession, app: App, user_id: int, tr: Translator, d: Dra
     elif d.step == "location":
         notify.send(session, app, user_id, tr("flow.ask_location"),
                     keyboard=_kb(tr, ("flow.skip", Flow(step="location_skip")), cancel))
+    elif d.step == "area":
+        buttons = [button(a.name, Flow(step="area", value=a.code)) for a in await areas(session, app)]
+        rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)] + [[button(tr("flow.cancel"), Flow(step="cancel"))]]
+        notify.send(session, app, user_id, tr("flow.ask_area"), keyboard=rows)
     elif d.step == "kind":
         rows = [[button(tr(f"kind.{k}"), Flow(step="kind", value=k)) for k in KINDS[:3]],
                 [button(tr(f"kind.{k}"), Flow(step="kind", value=k)) for k in KINDS[3:]],
@@ -41,20 +50,40 @@ def prompt(session: AsyncSession, app: App, user_id: int, tr: Translator, d: Dra
         notify.send(session, app, user_id, tr("flow.ask_kind"), keyboard=rows)
     elif d.step == "confirm":
         where = tr("flow.has_location") if d.latitude is not None else tr("flow.no_location")
+        area = await directory.area(session, d.area_code) if d.area_code else None
+        if area is not None:
+            where = tr("flow.area", area=area.name) + "｜" + where
         text = tr("flow.confirm", text=summary(d.text, 300), photos=len(d.photos), where=where,
                   kind=tr(f"kind.{d.kind or 'help'}"))
         notify.send(session, app, user_id, text,
                     keyboard=_kb(tr, ("flow.submit", Flow(step="submit")), cancel))
 
 
+async def areas(session: AsyncSession, app: App) -> list[Area]:
+    """The areas to choose from, in the org file's order (then any added since, by code)."""
+    order = {a.code: i for i, a in enumerate(app.org.areas)}
+    return sorted(await directory.areas(session), key=lambda a: (order.get(a.code, len(order)), a.code))
+
+
+async def _after_location(session: AsyncSession, app: App, d: Draft) -> str:
+    """The step after the place: the area question, unless the area is known or there is no choice."""
+    if d.area_code is None:
+        known = await areas(session, app)
+        if len(known) > 1:
+            return "area"
+        d.area_code = known[0].code if known else None
+    return "kind"
+
+
 async def begin(session: AsyncSession, app: App, user_id: int, tr: Translator, text: str,
-                photos: list[Photo]) -> Draft:
+                photos: list[Photo], area: str | None = None) -> Draft:
+    """A new draft; `area` is the volunteer's own (they keep it whatever place they share)."""
     text = text.strip()
     await serialize(session, "draft", user_id)
     d = await drafts.start(session, user_id, app.now(), text=text,
-                           step="photos" if len(text) >= MIN_APPEAL_CHARS else "describe")
+                           step="photos" if len(text) >= MIN_APPEAL_CHARS else "describe", area_code=area)
     d.photos = [p.__dict__ for p in photos][:MAX_PHOTOS]
-    prompt(session, app, user_id, tr, d)
+    await prompt(session, app, user_id, tr, d)
     return d
 
 
@@ -73,6 +102,7 @@ async def feed(session: AsyncSession, app: App, d: Draft, tr: Translator, *, tex
         d.photos = d.photos + [p.__dict__ for p in photos if p.file_unique_id not in known][: MAX_PHOTOS - len(d.photos)]
     if location:
         d.latitude, d.longitude = location
+        d.area_code = d.area_code or intake.located_in(app, *location)
     words = text.strip()
     if d.step == "describe":
         if len(words) >= MIN_APPEAL_CHARS:
@@ -80,8 +110,10 @@ async def feed(session: AsyncSession, app: App, d: Draft, tr: Translator, *, tex
     elif words:
         d.text = f"{d.text}\n{words}".strip()  # more words at a later step add to the description
     if d.step == "location" and location:
+        d.step = await _after_location(session, app, d)
+    elif d.step == "area" and d.area_code:  # a place shared instead of a button pressed
         d.step = "kind"
-    prompt(session, app, d.user_id, tr, d)
+    await prompt(session, app, d.user_id, tr, d)
 
 
 async def step(session: AsyncSession, app: App, d: Draft, tr: Translator, action: str, value: str,
@@ -90,13 +122,15 @@ async def step(session: AsyncSession, app: App, d: Draft, tr: Translator, action
     if action == "photos_done" and d.step == "photos":
         d.step = "location"
     elif action == "location_skip" and d.step == "location":
-        d.step = "kind"
+        d.step = await _after_location(session, app, d)
+    elif action == "area" and d.step == "area" and value in {a.code for a in await areas(session, app)}:
+        d.area_code, d.step = value, "kind"
     elif action == "kind" and d.step == "kind" and value in KINDS:
         d.kind, d.step = value, "confirm"
     elif action == "submit" and d.step == "confirm":
         appeal = Appeal(
             chat_id=d.user_id, chat_kind="private", message_id=origin_message_id, user_id=d.user_id, text=d.text,
-            kind=d.kind, photos=[Photo(**p) for p in d.photos],
+            kind=d.kind, photos=[Photo(**p) for p in d.photos], area_code=d.area_code,
             location=(d.latitude, d.longitude) if d.latitude is not None and d.longitude is not None else None,
         )
         await drafts.drop(session, d.user_id)
@@ -104,7 +138,7 @@ async def step(session: AsyncSession, app: App, d: Draft, tr: Translator, action
         return ticket
     else:
         return None
-    prompt(session, app, d.user_id, tr, d)
+    await prompt(session, app, d.user_id, tr, d)
     return None
 
 

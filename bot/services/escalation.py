@@ -8,7 +8,9 @@
   cannot make a red card alone.
 * An on-time resolution (resolved by the resolve deadline, and the ticket earned no card
   this round) clears the department's streak.
-* Urgent tickets outside working hours name the department's on-duty handler.
+* Urgent tickets outside working hours name the department's on-duty handler; every urgent
+  ticket's dispatch card names the on-duty dispatcher (``/duty`` in the dispatch chat, else the
+  org file's ``dispatch.duty`` roster), at any hour.
 """
 from __future__ import annotations
 
@@ -31,7 +33,9 @@ from storage import duty as duty_store
 from storage import sla_cards as store
 from storage.models import Card, Ticket
 
-__all__ = ["OnDuty", "credit_on_time", "duty_call", "duty_line", "give_card", "on_duty", "set_duty"]
+__all__ = ["DISPATCH_DESK", "OnDuty", "credit_on_time", "dispatcher_line", "duty_call", "duty_line", "give_card",
+           "on_duty", "on_duty_dispatcher", "set_duty", "set_duty_dispatcher"]
+DISPATCH_DESK = "dispatch"
 
 
 @dataclass(frozen=True)
@@ -109,16 +113,45 @@ def _roster(app: App, dept_code: str) -> list[tuple[int, list[int]]]:
     return []
 
 
-async def on_duty(session: AsyncSession, app: App, dept_code: str, now: datetime) -> OnDuty | None:
-    """The /duty assignment while it lasts, else the roster's handler for this shift."""
+def _pick(app: App, set_by_command: tuple[int, datetime] | None, roster: list[tuple[int, list[int]]],
+          now: datetime) -> OnDuty | None:
+    """The /duty assignment (user, set at) while it lasts, else the roster's person for this shift."""
     hours = _hours(app)
-    row = await duty_store.duty(session, dept_code)
-    if row is not None:
-        until = duty_rules.shift_end(app.calendar, row.set_at, hours)
+    if set_by_command is not None:
+        until = duty_rules.shift_end(app.calendar, set_by_command[1], hours)
         if now < until:
-            return OnDuty(row.user_id, "command", until)
-    user = duty_rules.roster_pick(_roster(app, dept_code), duty_rules.shift_weekday(app.calendar, now, hours[0]))
+            return OnDuty(set_by_command[0], "command", until)
+    user = duty_rules.roster_pick(roster, duty_rules.shift_weekday(app.calendar, now, hours[0]))
     return OnDuty(user, "roster") if user is not None else None
+
+
+async def on_duty(session: AsyncSession, app: App, dept_code: str, now: datetime) -> OnDuty | None:
+    """The department's /duty assignment while it lasts, else the roster's handler for this shift."""
+    row = await duty_store.duty(session, dept_code)
+    return _pick(app, (row.user_id, row.set_at) if row else None, _roster(app, dept_code), now)
+
+
+async def on_duty_dispatcher(session: AsyncSession, app: App, now: datetime) -> OnDuty | None:
+    """The dispatch chat's /duty assignment while it lasts, else the `dispatch.duty` roster's."""
+    row = await duty_store.desk_duty(session, DISPATCH_DESK)
+    roster = [(s.user, list(s.weekdays)) for s in app.org.dispatch.duty]
+    return _pick(app, (row.user_id, row.set_at) if row else None, roster, now)
+
+
+async def dispatcher_line(session: AsyncSession, app: App, tr: Translator, t: Ticket) -> str | None:
+    """For an urgent ticket's dispatch card: who is the on-duty dispatcher (or that nobody is)."""
+    if t.urgency != "urgent":
+        return None
+    who = await on_duty_dispatcher(session, app, app.now())
+    if who is None:
+        return tr("card.no_duty_dispatcher")
+    return tr("card.duty_dispatcher", who=await person_label(session, who.user_id, tr))
+
+
+async def set_duty_dispatcher(session: AsyncSession, app: App, user_id: int, now: datetime) -> datetime:
+    """Put ``user_id`` on duty at the dispatch desk until the next working-hours start; returns then."""
+    await duty_store.set_desk_duty(session, DISPATCH_DESK, user_id, now)
+    return duty_rules.shift_end(app.calendar, now, _hours(app))
 
 
 async def duty_line(session: AsyncSession, app: App, tr: Translator, t: Ticket, now: datetime) -> str | None:

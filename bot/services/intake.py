@@ -5,9 +5,11 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.context import App, TryLater
 from bot.domain.appeal import Appeal, ChannelAppeal, Photo, is_reporter
+from bot.domain.areas import area_at
 from bot.domain.codes import display
 from bot.domain.lifecycle import WORKING, Status
 from bot.services import campaigns, dispatch_cards, hotspot_alerts, notify, triage
@@ -165,10 +167,23 @@ async def _recount_sent_ack(session: AsyncSession, app: App, ticket: Ticket) -> 
         notify.edit(session, app, ack.chat_id, ack.sent_message_ids[0], ack_text(tr, ticket, count), ticket=ticket)
 
 
+def located_in(app: App, lat: float, lon: float) -> str | None:
+    """The area whose org-file bounds (`areas[].bounds`) hold the point — the first listed — if any."""
+    return area_at(((a.code, a.bounds) for a in app.org.areas), lat, lon)
+
+
 async def set_location(session: AsyncSession, app: App, ticket: Ticket, lat: float, lon: float, user_id: int) -> None:
+    """The place of a ticket; one filed without an area (in private) takes the area it lies in."""
     now = app.now()
-    await tickets.touch(session, ticket.id, {"latitude": lat, "longitude": lon}, now)
+    values: dict[str, object] = {"latitude": lat, "longitude": lon}
+    area = located_in(app, lat, lon) if ticket.area_code is None else None
+    if area is not None:
+        values["area_code"] = area
+    await tickets.touch(session, ticket.id, values, now)
     await tickets.add_event(session, ticket.id, "location_set", now, actor_id=user_id, data={"lat": lat, "lon": lon})
+    if area is not None:
+        set_committed_value(ticket, "area_code", area)
+        await dispatch_cards.recount(session, app, ticket)  # the card names the area now
 
 
 async def add_note(session: AsyncSession, app: App, ticket: Ticket, text: str, user_id: int) -> None:

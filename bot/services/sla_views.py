@@ -65,28 +65,43 @@ class DutyTarget:
     full_name: str | None = None
 
 
-async def department_of(session: AsyncSession, chat_id: int):  # noqa: ANN201
+@dataclass(frozen=True)
+class DutyDesk:
+    """Where /duty was sent: a department's chat (its on-duty handler for nights and holidays) or
+    the dispatch chat (the on-duty dispatcher, whom every urgent ticket's card names)."""
+
+    code: str  # the department's code, or escalation.DISPATCH_DESK
+    name: str
+    dispatch: bool = False
+
+
+async def duty_desk(session: AsyncSession, tr: Translator, chat_id: int) -> DutyDesk | None:
     chat = await directory.chat(session, chat_id)
-    if chat is None or chat.kind != "department" or not chat.department_code:
+    if chat is None or not chat.active:
         return None
-    return await directory.department(session, chat.department_code)
+    if chat.kind == "dispatch":
+        return DutyDesk(escalation.DISPATCH_DESK, tr("duty.dispatch_desk"), dispatch=True)
+    if chat.kind != "department" or not chat.department_code:
+        return None
+    dept = await directory.department(session, chat.department_code)
+    return DutyDesk(dept.code, dept.name) if dept else None
 
 
-async def show_duty(session: AsyncSession, app: App, tr: Translator, dept_code: str, dept_name: str) -> str:
+async def show_duty(session: AsyncSession, app: App, tr: Translator, desk: DutyDesk) -> str:
     now = app.now()
-    who = await escalation.on_duty(session, app, dept_code, now)
+    who = (await escalation.on_duty_dispatcher(session, app, now) if desk.dispatch
+           else await escalation.on_duty(session, app, desk.code, now))
     if who is None:
-        return tr("duty.none", dept=dept_name)
+        return tr("duty.none", dept=desk.name)
     label = await person_label(session, who.user_id, tr)
     if who.source == "command" and who.until is not None:
         source = tr("duty.source_command", until=local(app, who.until))
     else:
         source = tr("duty.source_roster")
-    return tr("duty.current", dept=dept_name, who=label, source=source)
+    return tr("duty.current", dept=desk.name, who=label, source=source)
 
 
-async def set_duty(session: AsyncSession, app: App, tr: Translator, dept_code: str, dept_name: str,
-                   target: DutyTarget) -> str:
+async def set_duty(session: AsyncSession, app: App, tr: Translator, desk: DutyDesk, target: DutyTarget) -> str:
     """Put the named person on duty; the answer for the chat."""
     user_id = target.user_id
     if user_id is None and target.username:
@@ -98,11 +113,17 @@ async def set_duty(session: AsyncSession, app: App, tr: Translator, dept_code: s
         return tr("duty.usage")
     if target.full_name or target.username:
         await directory.remember_person(session, user_id, target.full_name, target.username)
-    until = await escalation.set_duty(session, app, dept_code, user_id, app.now())
-    return tr("duty.set", dept=dept_name, who=await person_label(session, user_id, tr),
-              until=local(app, until))
+    if desk.dispatch:
+        until = await escalation.set_duty_dispatcher(session, app, user_id, app.now())
+    else:
+        until = await escalation.set_duty(session, app, desk.code, user_id, app.now())
+    return tr("duty.set_dispatch" if desk.dispatch else "duty.set", dept=desk.name,
+              who=await person_label(session, user_id, tr), until=local(app, until))
 
 
-async def clear_duty(session: AsyncSession, tr: Translator, dept_code: str, dept_name: str) -> str:
-    await duty_store.clear_duty(session, dept_code)
-    return tr("duty.cleared", dept=dept_name)
+async def clear_duty(session: AsyncSession, tr: Translator, desk: DutyDesk) -> str:
+    if desk.dispatch:
+        await duty_store.clear_desk_duty(session, desk.code)
+    else:
+        await duty_store.clear_duty(session, desk.code)
+    return tr("duty.cleared", dept=desk.name)
