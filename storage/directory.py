@@ -62,6 +62,10 @@ async def area(session: AsyncSession, code: str) -> Area | None:
     return await _get(session, Area, code)
 
 
+async def areas(session: AsyncSession) -> list[Area]:
+    return await _list(session, Area, "areas", select(Area).order_by(Area.code))
+
+
 async def chats_of_kind(session: AsyncSession, kind: str) -> list[Chat]:
     q = select(Chat).where(Chat.kind == kind, Chat.active.is_(True)).order_by(Chat.id)
     return await _list(session, Chat, ("chats_of_kind", kind), q)

@@ -4,7 +4,7 @@ Rules live in bot/domain/campaigns.py. Here: the rows, the messages, and the mom
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,7 @@ from bot.domain import campaigns as rules
 from bot.domain.codes import display
 from bot.domain.lifecycle import Refusal
 from bot.domain.nag import next_nag_time
+from bot.domain.report import CampaignLine, campaign_running_at
 from bot.i18n import Translator
 from bot.services import hotspot_alerts, notify
 from bot.services.access import Roles
@@ -235,6 +236,13 @@ async def _tell_clock(session: AsyncSession, app: App, c: Campaign, action: rule
         notify.send(session, app, chat_id, text)
 
 
-async def in_progress(session: AsyncSession, app: App) -> list[tuple[Campaign, rules.CampaignReport]]:
-    """The 专项 still running, with their progress (for the monthly report)."""
-    return [(c, await _progress(session, c)) for c in await repo.open_campaigns(session)]
+async def in_progress(session: AsyncSession, app: App, at: datetime) -> list[CampaignLine]:
+    """The 专项 running at `at` (the end of a report's period), with their progress as of now."""
+    out = []
+    for c in await repo.campaigns_opened_before(session, at):
+        if not campaign_running_at(c.opened_at, c.closed_at, at):
+            continue
+        r = await _progress(session, c)
+        out.append(CampaignLine(c.id, await _area_name(session, c.area_code), c.category, c.lead_dept, c.deadline,
+                                r.tickets, r.solved))
+    return out
