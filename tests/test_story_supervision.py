@@ -42,10 +42,13 @@ async def test_two_red_cards_call_for_a_talk_and_a_leader_takes_the_case(world: 
     dept = await world.scalar(select(Department).where(Department.code == "cgj"))
     assert dept.red_streak == 0  # the run is counted afresh after the notice
 
-    # /cards in the leaders' chat: each department's record.
+    # /cards in the leaders' chat: each department's record, and the dates of its cards.
     await world.send(CGJ_LEADER, LEADERS_CHAT, "/cards")
     listing = await world.reply_from_bot(LEADERS_CHAT, contains="各部门红黄牌记录")
-    assert "城市管理局：黄牌 2，红牌 2；连续黄牌 0，连续红牌 0" in listing["text"]
+    history = listing["text"].splitlines()
+    at = history.index("城市管理局：黄牌 2，红牌 2；连续黄牌 0，连续红牌 0")
+    assert history[at + 1:at + 3] == ["　2026-11-24：🟨#2026-000001 🟥#2026-000002 🟨#2026-000003 🟥#2026-000004",
+                                      "水务局：黄牌 0，红牌 0；连续黄牌 0，连续红牌 0"]
 
     # Someone who is not a leader presses 领导包案: an alert, nothing changes.
     answer = await press(world, DISPATCHER, LEADERS_CHAT, notice, "领导包案")
