@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.hotspots import GroupFacts
 from bot.domain.lifecycle import Status
+from storage.base import UtcDateTime
 from storage.common import insert_ignore
 from storage.models import (
     Campaign,
@@ -160,16 +161,24 @@ async def in_period(session: AsyncSession, since: datetime, until: datetime) -> 
 async def period_groups(session: AsyncSession, since: datetime, until: datetime) -> list[GroupFacts]:
     """Every (area, category) of the tickets filed in [since, until), added up by the database:
     a report over a year reads a few rows per group, never the tickets themselves."""
-    in_period = and_(Ticket.created_at >= since, Ticket.created_at < until, Ticket.area_code.is_not(None),
-                     Ticket.category.is_not(None), Ticket.status.not_in(NOT_COUNTED))
-    area, category = Ticket.area_code + "", Ticket.category + ""  # a table scan into the sorter, not an index walk
-    q = select(area, category, func.count(), func.max(Ticket.created_at)).where(in_period).group_by(area, category)
+    # The filing time is wrapped so that SQLite (which keeps no statistics here) walks
+    # ix_tickets_scope alone, already in group order, instead of fetching every ticket of the
+    # period by rowid from ix_tickets_created and sorting them: 40 ms instead of 200 for a year
+    # of 100,000 (bench/report.py).
+    filed = type_coerce(func.coalesce(Ticket.created_at, None), UtcDateTime())
+    q = (select(Ticket.area_code, Ticket.category, func.count(), func.max(Ticket.created_at))
+         .where(filed >= since, filed < until, Ticket.area_code.is_not(None), Ticket.category.is_not(None),
+                Ticket.status.not_in(NOT_COUNTED))
+         .group_by(Ticket.area_code, Ticket.category))
     groups = {(a, c): [int(n), latest] for a, c, n, latest in (await session.execute(q)).all()}
     # Supporters, and tickets merged in (few: found by their status), per ticket of the period.
+    in_period = and_(Ticket.created_at >= since, Ticket.created_at < until, Ticket.status.not_in(NOT_COUNTED))
+    supporters = (select(Supporter.ticket_id.label("tid"), func.count().label("n"))
+                  .group_by(Supporter.ticket_id).subquery())
     merged = Ticket.__table__.alias("merged")
     per_ticket: dict[int, list] = {}
-    for q in (select(Ticket.id, Ticket.area_code, Ticket.category, func.count())
-              .join(Supporter, Supporter.ticket_id == Ticket.id).where(in_period).group_by(Ticket.id),
+    for q in (select(Ticket.id, Ticket.area_code, Ticket.category, supporters.c.n)
+              .join(supporters, supporters.c.tid == Ticket.id).where(in_period),
               select(Ticket.id, Ticket.area_code, Ticket.category, func.count())
               .join(merged, merged.c.merged_into_id == Ticket.id)
               .where(merged.c.status == Status.MERGED.value, in_period).group_by(Ticket.id)):
@@ -181,7 +190,7 @@ async def period_groups(session: AsyncSession, since: datetime, until: datetime)
         row[0] += n
         row[1] = max(row[1], n)
     return [GroupFacts(a, c, n, *support.get((a, c), [0, 0]), latest=_aware(latest))
-            for (a, c), (n, latest) in groups.items()]
+            for (a, c), (n, latest) in groups.items() if a is not None and c is not None]
 
 
 def _aware(value: datetime | str) -> datetime:
