@@ -75,6 +75,13 @@ async def related_to(session: AsyncSession, ticket_id: int) -> Ticket | None:
     return (await session.execute(q)).scalar_one_or_none()
 
 
+async def related_from(session: AsyncSession, ticket_id: int) -> list[Ticket]:
+    """The tickets filed as related to this one (replies with a matter of their own), oldest first."""
+    q = (select(Ticket).join(RelatedTicket, RelatedTicket.ticket_id == Ticket.id)
+         .where(RelatedTicket.related_to_id == ticket_id).order_by(Ticket.created_at, Ticket.id))
+    return list((await session.execute(q)).scalars())
+
+
 # --------------------------------------------------------------------------- candidates and hotspots
 
 
@@ -250,6 +257,21 @@ async def open_campaigns(session: AsyncSession, dept: str | None = None) -> list
     if dept is not None:
         q = q.where(Campaign.lead_dept == dept)
     return list((await session.execute(q.order_by(Campaign.id))).scalars())
+
+
+async def all_campaigns(session: AsyncSession, depts: set[str] | None = None) -> list[Campaign]:
+    """Every 专项 (those of `depts` only when given): running ones first, then the newest."""
+    q = select(Campaign)
+    if depts is not None:
+        q = q.where(Campaign.lead_dept.in_(sorted(depts)))
+    q = q.order_by(Campaign.closed_at.is_not(None), Campaign.opened_at.desc(), Campaign.id.desc())
+    return list((await session.execute(q)).scalars())
+
+
+async def tickets_by_id(session: AsyncSession, ids: list[int]) -> dict[int, Ticket]:
+    if not ids:
+        return {}
+    return {t.id: t for t in (await session.execute(select(Ticket).where(Ticket.id.in_(ids)))).scalars()}
 
 
 async def campaigns_opened_before(session: AsyncSession, at: datetime) -> list[Campaign]:

@@ -9,9 +9,8 @@ from sqlalchemy import select
 
 from storage.models import RatingRound, Ticket, TicketEvent
 from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, World
-from tests.test_console import Browser, login_token
 from tests.test_open311 import FORM, get, post
-from tests.webharness import serving
+from tests.webharness import Browser, login_token, serving
 
 
 async def press(world: World, user: int, chat: int, msg: dict, label: str) -> dict:

@@ -165,7 +165,8 @@ async def save_cause(session: AsyncSession, app: App, campaign_id: int, user_id:
     return c
 
 
-async def _progress(session: AsyncSession, c: Campaign) -> rules.CampaignReport:
+async def progress(session: AsyncSession, c: Campaign) -> rules.CampaignReport:
+    """Its tickets, how many are solved, satisfaction among the rated (the closing report's figures)."""
     rows = await repo.campaign_tickets(session, c.id)
     levels = await repo.latest_result_levels(session, [t.id for t in rows])
     return rules.report([rules.MemberFacts(t.status, levels.get(t.id)) for t in rows])
@@ -180,7 +181,7 @@ async def close(session: AsyncSession, app: App, campaign_id: int, roles: Roles)
         raise Refusal("error.bad_button")
     if not await repo.close_campaign(session, c.id, roles.user_id or 0, app.now()):
         raise Refusal("campaign.closed_already")
-    r = await _progress(session, c)
+    r = await progress(session, c)
     names = await dept_names(session)
     dept = await directory.department(session, c.lead_dept)
     for chat_id in _chats(await leaders_chat_id(session, app), await dispatch_chat_id(session, app),
@@ -217,7 +218,7 @@ async def scan(session: AsyncSession, app: App) -> int:
 
 
 async def _tell_clock(session: AsyncSession, app: App, c: Campaign, action: rules.CampaignAction) -> None:
-    r = await _progress(session, c)
+    r = await progress(session, c)
     area = await _area_name(session, c.area_code)
     dept = await directory.department(session, c.lead_dept)
     chats = [dept.chat_id if dept else None]
@@ -242,7 +243,7 @@ async def in_progress(session: AsyncSession, app: App, at: datetime) -> list[Cam
     for c in await repo.campaigns_opened_before(session, at):
         if not campaign_running_at(c.opened_at, c.closed_at, at):
             continue
-        r = await _progress(session, c)
+        r = await progress(session, c)
         out.append(CampaignLine(c.id, await _area_name(session, c.area_code), c.category, c.lead_dept, c.deadline,
                                 r.tickets, r.solved))
     return out
