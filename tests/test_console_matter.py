@@ -126,6 +126,9 @@ async def test_hotspots_and_campaigns_pages(world: World):
             assert "一个月内清理全镇垃圾点" in box and "城市管理局" in box and "周书记" in box
             assert "诉求 3 件，已办结 0 件；已评价 0 件，满意率 —" in box
             assert all(f'href="/tickets/2026-00000{n}"' in page for n in (1, 2, 3))
+            status, page = await b.get("campaigns?lang=en")
+            assert "Campaign #1 市容环卫 · 港口镇 · running" in section(page, "campaign-1", "div")
+            assert "3 tickets, 0 solved; 0 rated, — satisfied" in page
 
             # A handler: no hotspots (they span departments), but the 专项 their department leads.
             await handler.login(await login_token(world, HANDLER_A))
