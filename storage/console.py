@@ -118,11 +118,23 @@ async def channel_request(session: AsyncSession, ticket_id: int) -> ChannelReque
     return await session.get(ChannelRequest, ticket_id)
 
 
+def public_condition() -> Any:
+    """Which tickets Open311 GET may show anyone (README, "The console and other channels"):
+    never a 举报 (kind report: the whistle-blower's safety), never an appeal made in a private chat
+    with the bot (the resident chose not to speak in public; private chats have positive ids), and
+    never a chat message rejected as spam or abuse (驳回: no appeal at all) — though a channel's own
+    request stays readable, so the channel learns it was refused."""
+    return and_(Ticket.kind != "report",
+                or_(Ticket.origin_chat_id.is_(None), Ticket.origin_chat_id < 0),
+                or_(Ticket.status != lifecycle.Status.REJECTED.value, Ticket.channel != "telegram"))
+
+
 async def public_requests(session: AsyncSession, *, codes: list[str] | None, categories: list[str] | None,
                           start: datetime, end: datetime, statuses: list[str] | None,
                           limit: int) -> list[Ticket]:
-    """Tickets for Open311 GET /requests (newest first). With `codes`, the other filters are ignored (spec)."""
-    q = select(Ticket)
+    """Public tickets for Open311 GET /requests (newest first). With `codes`, the other filters are
+    ignored (spec); a code that is not public is simply not found."""
+    q = select(Ticket).where(public_condition())
     if codes:
         q = q.where(Ticket.code.in_(codes))
     else:

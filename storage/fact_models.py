@@ -77,7 +77,10 @@ class Assignment(Base):
     """
 
     __tablename__ = "assignments"
-    __table_args__ = (Index("ix_assignments_dept", "dept_code", "dispatched_at"),)
+    # Reports read the deadline columns of a period's dispatches per department from this index
+    # alone, in department order (no table rows, no sort): storage/report_facts.py.
+    __table_args__ = (Index("ix_assignments_report", "dept_code", "dispatched_at", "accept_due", "accepted_at",
+                            "first_resolve_due", "resolve_due", "first_resolved_at", "returned_at", "ticket_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     dept_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))

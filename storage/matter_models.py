@@ -38,7 +38,8 @@ class RelatedTicket(Base):
 
 
 class HotspotAlert(Base):
-    """A 高频共性 alert, once per (area, category, window start) — the unique key makes it once."""
+    """A 高频共性 alert, once per cluster: (area, category, `window_start` = when the cluster's oldest
+    counted ticket was filed) — the unique key makes it once (bot/domain/hotspots.py)."""
 
     __tablename__ = "hotspot_alerts"
     __table_args__ = (UniqueConstraint("area_code", "category", "window_start", name="uq_hotspot_window"),)

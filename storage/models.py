@@ -371,6 +371,9 @@ class ConsoleSession(Base):
 
 # Reports count the tickets received in a period (storage/report_facts.py).
 Index("ix_tickets_created", Ticket.created_at)
+# One area and category: hotspot detection and duplicate hints per appeal, and the report's
+# 高频共性 groups of a period read from the index alone, in its order (storage/matter.py).
+Index("ix_tickets_scope", Ticket.area_code, Ticket.category, Ticket.created_at, Ticket.status)
 
 
 class Bulletin(Base):

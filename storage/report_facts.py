@@ -81,10 +81,9 @@ async def figures(session: AsyncSession, start: datetime, end: datetime, as_of: 
     acc = _Clock(A.accept_due, A.accepted_at, now)
     res = _Clock(resolve_due_col(), A.first_resolved_at, now)
     returned = and_(A.returned_at.is_not(None), A.returned_at <= now)
-    # Grouping by an expression, not the bare column: SQLite would otherwise walk the
-    # (dept_code, dispatched_at) index and fetch every row by rowid — five times slower
-    # than one table scan into the sorter.
-    dept = (A.dept_code + "").label("dept")
+    # ix_assignments_report covers every column read here: SQLite walks it in department order,
+    # reading neither the table nor a sorter (bench/report.py).
+    dept = A.dept_code.label("dept")
     q = (select(dept, func.count(), _one(acc.done), _one(res.done), _one(returned),
                 _one(or_(acc.late, res.late)), _one(acc.on_time), _one(acc.counted), _one(res.on_time),
                 _one(res.counted),
@@ -103,18 +102,27 @@ async def figures(session: AsyncSession, start: datetime, end: datetime, as_of: 
     def fig(dept: str) -> Figures:
         return out.setdefault(dept, Figures())
 
-    at = rating_at_col()
-    rq = (select(R.dept_code, R.result_level, R.not_rated, func.count()).select_from(R).join(T, T.id == R.ticket_id)
-          .where(or_(R.result_level.is_not(None), R.not_rated.is_(True)), _in(at, start, end, as_of),
-                 R.dept_code.is_not(None))
-          .group_by(R.dept_code, R.result_level, R.not_rated))
-    for dept, level, not_rated, n in (await session.execute(rq)).all():
+    # Answered rounds count when answered (no need to read the tickets); rounds closed as not
+    # rated count when the ticket closed — only those few look the ticket up.
+    answered = (select(R.dept_code, R.result_level, func.count())
+                .where(R.result_level.is_not(None), R.not_rated.is_not(True), _in(R.answered_at, start, end, as_of),
+                       R.dept_code.is_not(None))
+                .group_by(R.dept_code, R.result_level))
+    for dept, level, n in (await session.execute(answered)).all():
+        fig(dept).by_level[int(level)] += n
+    unanswered = (select(R.dept_code, R.result_level, func.count()).select_from(R).join(T, T.id == R.ticket_id)
+                  .where(R.not_rated.is_(True), _in(rating_at_col(), start, end, as_of), R.dept_code.is_not(None))
+                  .group_by(R.dept_code, R.result_level))
+    for dept, level, n in (await session.execute(unanswered)).all():
         if level is not None:
             fig(dept).by_level[int(level)] += n
-        elif not_rated:
+        else:
             fig(dept).not_rated += n
-    cq = (select(Card.dept_code, Card.colour, func.count()).where(_in(Card.at, start, end, as_of))
-          .group_by(Card.dept_code, Card.colour))
+    # Grouping by an expression, not the bare column: SQLite would otherwise walk the dept_code
+    # index and fetch every card by rowid — slower than one table scan into the sorter.
+    card_dept = (Card.dept_code + "").label("dept")
+    cq = (select(card_dept, Card.colour, func.count()).where(_in(Card.at, start, end, as_of))
+          .group_by(card_dept, Card.colour))
     for dept, colour, n in (await session.execute(cq)).all():
         if colour == "red":
             fig(dept).red += n
@@ -130,29 +138,38 @@ async def figures(session: AsyncSession, start: datetime, end: datetime, as_of: 
 
 async def worst(session: AsyncSession, start: datetime, end: datetime, as_of: datetime,
                 limit: int = 5) -> list[Overdue]:
-    """The dispatches of the period furthest past a deadline (bot.domain.rates.worst_overdue)."""
+    """The dispatches of the period furthest past a deadline (bot.domain.rates.worst_overdue).
+
+    A dispatch's lateness is the larger of its two clocks'. Ordering every row by that maximum
+    makes the database evaluate both clocks several times per row; instead each clock's own top
+    rows are found by one cheap scan (the overall top rows are among the two lists: a row ranked
+    above another by one clock is ranked above it by the maximum too), and those few candidates
+    are read whole and ordered here.
+    """
     dialect = _dialect(session)
     now = _at("as_of", as_of)
     acc = _Clock(A.accept_due, A.accepted_at, now)
     res = _Clock(resolve_due_col(), A.first_resolved_at, now)
-    a_late, r_late = acc.late_seconds(dialect), res.late_seconds(dialect)
-    late = case((a_late.is_(None), r_late), (r_late.is_(None), a_late), (a_late >= r_late, a_late), else_=r_late)
     outcome = case((res.done, literal("resolved")),
                    (and_(A.returned_at.is_not(None), A.returned_at <= now), literal("returned")),
                    else_=literal("open"))
     is_open = case((outcome == "open", 0), else_=1)
-    # The candidates without the tickets table (ties broken by id, which follows the codes);
-    # then the few candidates get their codes and the exact order. Joining every late row to
-    # `tickets` first costs a primary-key lookup per row.
-    candidates = (select(A.ticket_id.label("tid"), A.dept_code.label("dept"), late.label("late"),
-                         outcome.label("outcome"), is_open.label("done"))
-                  .where(_in(A.dispatched_at, start, end, as_of), or_(acc.late, res.late))
-                  .order_by(late.desc(), is_open, A.ticket_id).limit(4 * limit).subquery())
-    q = (select(T.code, candidates.c.dept, candidates.c.late, candidates.c.outcome)
-         .select_from(candidates).join(T, T.id == candidates.c.tid)
-         .order_by(candidates.c.late.desc(), candidates.c.done, T.code).limit(limit))
-    return [Overdue(code, dept, timedelta(seconds=float(secs)), out)
-            for code, dept, secs, out in (await session.execute(q)).all()]
+    candidates: set[int] = set()
+    for clock in (acc, res):
+        late = _seconds(dialect, clock.end, clock.due)  # only rows where this clock is late get here
+        q = (select(A.id).where(_in(A.dispatched_at, start, end, as_of), clock.late)
+             .order_by(late.desc(), is_open, A.ticket_id).limit(4 * limit))
+        candidates.update((await session.execute(q)).scalars())
+    if not candidates:
+        return []
+    q = (select(T.code, A.dept_code, acc.late_seconds(dialect), res.late_seconds(dialect), outcome)
+         .select_from(A).join(T, T.id == A.ticket_id).where(A.id.in_(sorted(candidates))))
+    rows = []
+    for code, dept, a_late, r_late, out in (await session.execute(q)).all():
+        late = max(float(x) for x in (a_late, r_late) if x is not None)
+        rows.append(Overdue(code, dept, timedelta(seconds=late), out))
+    rows.sort(key=lambda o: (-o.late_by, o.outcome != "open", o.ticket_code))
+    return rows[:limit]
 
 
 async def received(session: AsyncSession, start: datetime, end: datetime, as_of: datetime) -> int:

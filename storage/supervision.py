@@ -57,3 +57,14 @@ async def card_history(session: AsyncSession) -> list[tuple[str, str, int, int, 
                 Department.yellow_streak, Department.red_streak)
          .outerjoin(counts, counts.c.dept == Department.code).order_by(Department.code))
     return [tuple(row) for row in (await session.execute(q)).all()]
+
+
+async def recent_cards(session: AsyncSession, per_department: int) -> list[tuple[str, datetime, str, str]]:
+    """The latest `per_department` cards of each department, oldest first within it:
+    (department code, when, colour, ticket code)."""
+    row = func.row_number().over(partition_by=Card.dept_code, order_by=(Card.at.desc(), Card.id.desc())).label("n")
+    latest = (select(Card.dept_code, Card.at, Card.colour, Card.ticket_id, Card.id, row)).subquery()
+    q = (select(latest.c.dept_code, latest.c.at, latest.c.colour, Ticket.code)
+         .join(Ticket, Ticket.id == latest.c.ticket_id).where(latest.c.n <= per_department)
+         .order_by(latest.c.dept_code, latest.c.at, latest.c.id))
+    return [(dept, at, colour, code) for dept, at, colour, code in (await session.execute(q)).all()]

@@ -1,5 +1,6 @@
-"""Steps the stories share: press a button, read the ticket, run the scan, what the bot said,
-and refusals compared with the exact text of the catalogue."""
+"""Steps the stories share: file an appeal, dispatch, accept, resolve and rate it, press a button,
+read the ticket, run the scan, what the bot said, and refusals compared with the exact text of the
+catalogue."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,7 +12,7 @@ from bot.i18n import Translator
 from bot.sandbox import TelegramSandbox
 from scheduler.jobs import scan
 from storage.models import Ticket, TicketEvent
-from tests.harness import World
+from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, LEADER, LEADERS_CHAT, RESIDENT, World
 
 SH = ZoneInfo("Asia/Shanghai")
 ZH = Translator("zh_CN")
@@ -28,6 +29,10 @@ def has_button(label: str):  # noqa: ANN201
 
 async def ticket(world: World, tid: int = 1) -> Ticket:
     return await world.scalar(select(Ticket).where(Ticket.id == tid))
+
+
+async def ticket_by_code(world: World, code: str) -> Ticket:
+    return await world.scalar(select(Ticket).where(Ticket.code == code))
 
 
 async def event_rows(world: World, tid: int = 1) -> list[TicketEvent]:
@@ -75,3 +80,53 @@ def refused(answer: dict, key: str, **params: object) -> None:
     """The press was refused with an alert saying exactly the catalogue's `key` (in Chinese)."""
     assert answer.get("show_alert"), answer
     assert answer.get("text") == ZH(key, **params), (answer.get("text"), ZH(key, **params))
+
+
+def refused_text(text: str, key: str, **params: object) -> None:
+    """A command was refused with exactly the catalogue's `key` (in Chinese)."""
+    assert text == ZH(key, **params), (text, ZH(key, **params))
+
+
+# -- a ticket's way, step by step ---------------------------------------------------------------
+
+
+async def appeal(world: World, user: int, text: str, chat: int = COMMUNITY) -> dict:
+    """A neighbour's appeal (a mention of the bot); returns the bot's acknowledgement in `chat`."""
+    before = len(world.sb.bot_messages(chat))
+    await world.send(user, chat, f"@huying_bot {text}")
+    return await world.reply_from_bot(chat, contains="#2026-", timeout=30,  # the first appeal loads the router
+                                      predicate=lambda m: world.sb.bot_messages(chat).index(m) >= before)
+
+
+async def dispatched(world: World, text: str, dept_chat: int = CGJ_CHAT, user: int = RESIDENT) -> dict:
+    """An appeal in the community chat, 派单 by the dispatcher; returns the department's card."""
+    await appeal(world, user, text)
+    card = await world.reply_from_bot(DISPATCH_CHAT, predicate=has_button("派单"))
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
+    return await world.reply_from_bot(dept_chat, predicate=has_button("签收"))
+
+
+async def accept(world: World, handler: int, chat: int, card: dict) -> dict:
+    """签收; returns the card as it reads now."""
+    await press(world, handler, chat, card, "签收")
+    return world.sb.message(chat, card["message_id"])
+
+
+async def resolve(world: World, handler: int, chat: int, card: dict, result: str) -> dict:
+    """办结 with a result; returns the rating question put to the resident."""
+    await press(world, handler, chat, world.sb.message(chat, card["message_id"]), "办结")
+    prompt = await world.reply_from_bot(chat, contains="办理结果")
+    await world.send(handler, chat, result, reply_to=prompt["message_id"])
+    return await world.reply_from_bot(COMMUNITY, predicate=has_button("非常满意"))
+
+
+async def rate(world: World, question: dict, label: str, user: int = RESIDENT) -> None:
+    await press(world, user, COMMUNITY, question, label)
+
+
+async def open_campaign(world: World, alert: dict, goal: str, leader: int = LEADER) -> dict:
+    """A leader opens a 专项 from a 高频共性 alert; returns the leaders' 专项已开设 message."""
+    await press(world, leader, LEADERS_CHAT, alert, "开设专项")
+    prompt = await world.reply_from_bot(LEADERS_CHAT, contains="治理目标")
+    await world.send(leader, LEADERS_CHAT, goal, reply_to=prompt["message_id"])
+    return await world.reply_from_bot(LEADERS_CHAT, contains="专项已开设")

@@ -4,7 +4,6 @@ department's ticket; a POST without its CSRF token), each with nothing changed."
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
@@ -14,44 +13,8 @@ from storage.models import ConsoleSession, Ticket
 from tests.harness import (
     CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, STRANGER, SW_HANDLER, World,
 )
-from tests.webharness import serving
-
-
-async def login_token(world: World, user: int) -> str:
-    await world.send(user, user, "/console")
-    msg = await world.reply_from_bot(user, contains="/login?token=")
-    link = re.search(r"https?://\S+", msg["text"]).group(0)
-    assert link.startswith("http://127.0.0.1:8080/login?token=")  # no CONSOLE_URL: the listening address
-    return parse_qs(urlsplit(link).query)["token"][0]
-
-
-class Browser:
-    """A cookie-keeping HTTP client that reads CSRF tokens out of the pages, like a person's browser."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        self.csrf = ""
-
-    async def get(self, path: str) -> tuple[int, str]:
-        async with self.http.get(self.base + path.lstrip("/")) as resp:
-            text = await resp.text()
-        if m := re.search(r'name="csrf" value="([^"]+)"', text):
-            self.csrf = m.group(1)
-        return resp.status, text
-
-    async def post(self, path: str, data: dict, csrf: bool = True) -> tuple[int, str]:
-        body = {**data, **({"csrf": self.csrf} if csrf else {})}
-        async with self.http.post(self.base + path.lstrip("/"), data=body) as resp:
-            return resp.status, await resp.text()
-
-    async def login(self, token: str) -> tuple[int, str]:
-        status, page = await self.get(f"login?token={token}")
-        assert status == 200 and 'name="token"' in page
-        return await self.post("login", {"token": token}, csrf=False)
-
-    async def close(self) -> None:
-        await self.http.close()
+from tests.steps import press
+from tests.webharness import Browser, login_token, serving
 
 
 async def appeal(world: World, text: str = "小区门口垃圾三天没人清运了") -> dict:
@@ -249,5 +212,81 @@ async def test_photos_come_through_get_file_and_are_cached(world: World, tmp_pat
                 assert await resp.read() == first
             assert get_files() == 1  # the second time from the cache
             assert len(list((tmp_path / "cache").iterdir())) == 1
+        finally:
+            await b.close()
+
+
+# -- 合并 and 驳回 from the console: the chats hear what the buttons would tell them -------------------
+
+
+def _normal(text: str, own: str, target: str | None = None) -> str:
+    text = text.replace(f"#{own}", "#OWN")
+    return text.replace(f"#{target}", "#TARGET") if target else text
+
+
+async def _heard(world: World, card: dict, community_mark: int, own: str, target: str | None = None) -> tuple:
+    """What a decision on `card` told the chats: the lines it added to the dispatch card, the card's
+    buttons, and the community chat's messages since `community_mark` (codes made comparable)."""
+    now = world.sb.message(DISPATCH_CHAT, card["message_id"])
+    added = [_normal(line, own, target) for line in now["text"].splitlines() if line not in card["text"].splitlines()]
+    notices = [_normal(m["text"], own, target) for m in world.sb.bot_messages(COMMUNITY)
+               if m["message_id"] > community_mark]
+    return added, world.sb.buttons(now), notices
+
+
+def _mark(world: World) -> int:
+    return max((m["message_id"] for m in world.sb.bot_messages(COMMUNITY)), default=0)
+
+
+async def test_merge_and_reject_from_the_console_tell_the_chats_what_the_buttons_tell(world: World):
+    cards = {}
+    for n, text in enumerate(("小区门口垃圾三天没人清运了", "楼下水管漏水严重", "小区电梯坏了一周没人修",
+                              "路口积水一直不退", "广场上有人卖假药", "路灯坏了好几天"), 1):
+        await world.send(RESIDENT, COMMUNITY, f"@huying_bot {text}")
+        cards[n] = await world.reply_from_bot(DISPATCH_CHAT, contains=f"#2026-00000{n}")
+    async with serving(world) as base:
+        b = Browser(base)
+        try:
+            await b.login(await login_token(world, DISPATCHER))
+            # 合并 #2 into #1 from the console; #4 into #3 with the card's 合并 button and a reply.
+            mark = _mark(world)
+            await b.get("tickets/2026-000002")
+            status, page = await b.post("tickets/2026-000002/merge", {"target": "#2026-000001"})
+            assert status == 200 and 'id="flash"' in page and "已合并" in page
+            await world.settle()
+            from_console = await _heard(world, cards[2], mark, "2026-000002", "2026-000001")
+            mark = _mark(world)
+            answer = await press(world, DISPATCHER, DISPATCH_CHAT, cards[4], "合并")
+            assert not answer.get("show_alert")
+            prompt = await world.reply_from_bot(DISPATCH_CHAT, contains="请回复要并入的工单编号")
+            await world.send(DISPATCHER, DISPATCH_CHAT, "#2026-000003", reply_to=prompt["message_id"])
+            await world.settle()
+            from_button = await _heard(world, cards[4], mark, "2026-000004", "2026-000003")
+            assert from_console == from_button == (
+                ["🔗 已合并至 #TARGET"], [],
+                ["您的诉求 #OWN 与 #TARGET 反映的是同一问题，已合并办理，进展将按 #TARGET 通知您。"])
+            assert [await status_of(world, t) for t in (1, 2, 3, 4)] == ["TRIAGE", "MERGED", "TRIAGE", "MERGED"]
+
+            # 驳回 #5 from the console; #6 with the card's 驳回 button and a reply.
+            mark = _mark(world)
+            await b.get("tickets/2026-000005")
+            status, page = await b.post("tickets/2026-000005/reject", {"reason": "不属于受理范围，请向市场监管部门反映"})
+            assert status == 200 and 'id="flash"' in page
+            await world.settle()
+            from_console = await _heard(world, cards[5], mark, "2026-000005")
+            mark = _mark(world)
+            await press(world, DISPATCHER, DISPATCH_CHAT, cards[6], "驳回")
+            prompt = await world.reply_from_bot(DISPATCH_CHAT, contains="请回复驳回理由")
+            await world.send(DISPATCHER, DISPATCH_CHAT, "不属于受理范围，请向市场监管部门反映",
+                             reply_to=prompt["message_id"])
+            await world.settle()
+            from_button = await _heard(world, cards[6], mark, "2026-000006")
+            assert from_console == from_button == (
+                ["⛔ 已驳回：不属于受理范围，请向市场监管部门反映"], [],
+                ["您的诉求 #OWN 未予受理：不属于受理范围，请向市场监管部门反映"])
+            assert [await status_of(world, t) for t in (5, 6)] == ["REJECTED", "REJECTED"]
+            # The console's history names who did it, as the chat's would.
+            status, page = await b.get("tickets/2026-000005")
+            assert status == 200 and "吴派单" in page.split('id="history"')[1]
         finally:
             await b.close()

@@ -9,8 +9,8 @@ import shutil
 import pytest
 
 from tests.harness import CGJ_CHAT, DISPATCHER, World
-from tests.test_console import appeal, login_token, status_of
-from tests.webharness import serving
+from tests.test_console import appeal, status_of
+from tests.webharness import login_token, serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")

@@ -3,9 +3,9 @@ chart, and the annex ledgers as .xlsx downloads — read through the reports' ow
 from __future__ import annotations
 
 from tests.harness import CGJ_CHAT, DISPATCHER, SW_HANDLER, World
-from tests.test_console import Browser, appeal, login_token
+from tests.test_console import appeal
 from tests.test_open311 import FORM, post
-from tests.webharness import serving
+from tests.webharness import Browser, login_token, serving
 
 
 async def test_rates_chart_channels_and_ledgers(world: World):

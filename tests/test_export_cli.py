@@ -10,7 +10,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from tests.harness import DATA, World
-from tests.test_story_supervision import dispatched
+from tests.steps import dispatched
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,7 +1,7 @@
-"""高频共性 detection: the count and matter triggers, the window key, ranking, periods, the org key."""
+"""高频共性 detection: the count and matter triggers, one alert per cluster, ranking, periods, the org key."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,11 +12,10 @@ from bot.domain.hotspots import (
     Trigger,
     campaign_free,
     detect,
+    is_news,
     natural_span,
     period_bounds,
     rank,
-    window_key,
-    window_start,
 )
 from bot.domain.sla import parse_duration
 from bot.org import OrgFile
@@ -34,11 +33,11 @@ def t(i: int, hours: float, *, area: str = "gangkou", category: str = "市容环
 
 def test_three_in_a_window_make_a_hotspot_two_do_not() -> None:
     a, b, c = t(1, 0), t(2, 3), t(3, 20)
-    assert detect(b, [a, b], POLICY, TZ) is None
-    hot = detect(c, [a, b], POLICY, TZ)
+    assert detect(b, [a, b], POLICY) is None
+    hot = detect(c, [a, b], POLICY)
     assert hot is not None
     assert (hot.trigger, [x.id for x in hot.tickets], hot.area, hot.category) == (Trigger.COUNT, [1, 2, 3], "gangkou", "市容环卫")
-    assert str(hot.key) == "gangkou|市容环卫|2026-05-04"  # the ISO week of Monday 4 May
+    assert str(hot.key) == "gangkou|市容环卫|2026-05-06T10:00:00+08:00"  # the cluster starts with its oldest ticket
 
 
 def test_what_does_not_count() -> None:
@@ -46,33 +45,42 @@ def test_what_does_not_count() -> None:
     # Another area, another category, a rejected ticket, one older than the window, one newer than the trigger.
     others = [t(1, 0, area="xinhe"), t(2, 1, category="供水排水"), t(4, 2, status="REJECTED"),
               t(5, -24 * 7 - 1), t(6, 30), t(7, 1)]
-    assert detect(c, others, POLICY, TZ) is None
-    assert detect(t(8, 0, category=None), [], POLICY, TZ) is None  # type: ignore[arg-type]
+    assert detect(c, others, POLICY) is None
+    assert detect(t(8, 0, category=None), [], POLICY) is None  # type: ignore[arg-type]
 
 
 def test_a_matter_with_three_voices_is_hot_alone() -> None:
-    hot = detect(t(1, 0, support=3), [], POLICY, TZ)
+    hot = detect(t(1, 0, support=3), [], POLICY)
     assert hot is not None and hot.trigger is Trigger.MATTER and hot.support == 3 and hot.heat == 4
-    assert detect(t(1, 0, support=2), [], POLICY, TZ) is None
+    assert detect(t(1, 0, support=2), [], POLICY) is None
 
 
-def test_the_fourth_ticket_keys_to_the_same_window() -> None:
-    a, b, c, d = t(1, 0), t(2, 1), t(3, 2), t(4, 3)
-    assert detect(c, [a, b], POLICY, TZ).key == detect(d, [a, b, c], POLICY, TZ).key
+def test_one_cluster_is_told_once_across_a_calendar_boundary() -> None:
+    # Sunday evening three tickets: told. Monday morning a fourth: the same cluster, not told.
+    sun = datetime(2026, 5, 10, 20, 0, tzinfo=TZ)
+
+    def at(i: int, when: datetime) -> TicketFact:
+        return TicketFact(i, f"#2026-{i:06d}", "gangkou", "市容环卫", when, "DISPATCHED")
+
+    a, b, c = at(1, sun), at(2, sun + timedelta(hours=1)), at(3, sun + timedelta(hours=2))
+    first = detect(c, [a, b], POLICY)
+    assert first is not None and is_news(first, alerted=set(), campaign_running=False)
+    d = at(4, datetime(2026, 5, 11, 9, 0, tzinfo=TZ))
+    second = detect(d, [a, b, c], POLICY)
+    assert second is not None and second.key == first.key  # the same cluster, the same key
+    assert not is_news(second, alerted={1, 2, 3}, campaign_running=False)
+    # Eight days on every listed ticket has slid out: three new ones are a new cluster, told again.
+    later = [at(i, sun + timedelta(days=8, hours=i)) for i in (5, 6, 7)]
+    third = detect(later[2], [a, b, c, d, *later[:2]], POLICY)
+    assert third is not None and [t.id for t in third.tickets] == [5, 6, 7]
+    assert is_news(third, alerted={1, 2, 3}, campaign_running=False)
+    assert third.key != first.key
 
 
-def test_window_keys_are_calendar_aligned_in_the_org_timezone() -> None:
-    week = timedelta(days=7)
-    # Sunday 23:59 and Monday 00:00 local fall in two weeks; UTC would put both on Sunday.
-    sun = datetime(2026, 5, 10, 23, 59, tzinfo=TZ)
-    mon = datetime(2026, 5, 11, 0, 0, tzinfo=TZ)
-    assert window_start(sun, week, TZ) == datetime(2026, 5, 4, tzinfo=TZ)
-    assert window_start(mon, week, TZ) == datetime(2026, 5, 11, tzinfo=TZ)
-    assert window_start(mon.astimezone(timezone.utc), week, TZ) == datetime(2026, 5, 11, tzinfo=TZ)
-    day = timedelta(days=1)
-    assert window_start(WED, day, TZ) == datetime(2026, 5, 6, tzinfo=TZ)
-    assert window_key("a", "c", WED, day, TZ) == window_key("a", "c", WED + timedelta(hours=13), day, TZ)
-    assert window_key("a", "c", WED, day, TZ) != window_key("a", "c", WED + timedelta(hours=14), day, TZ)
+def test_no_alert_while_a_campaign_runs() -> None:
+    hot = detect(t(3, 2), [t(1, 0), t(2, 1)], POLICY)
+    assert hot is not None
+    assert not is_news(hot, alerted=set(), campaign_running=True)
 
 
 def test_ranking_hottest_first() -> None:

@@ -13,7 +13,8 @@ from georeport import GeoReport
 from sqlalchemy import func, select
 
 from storage.models import ChannelRequest, Ticket, TicketEvent
-from tests.harness import DISPATCH_CHAT, World
+from tests.harness import COMMUNITY, DISPATCH_CHAT, DISPATCHER, RESIDENT, RESIDENT_2, World
+from tests.steps import press
 from tests.webharness import HOTLINE_KEY, serving
 from web.open311 import PREFIX
 
@@ -130,3 +131,43 @@ async def test_formats_dates_and_unknown_things(world: World):
         assert status == 404 and ET.fromstring(body.encode()).tag == "errors"
         status, _, body = await get(base, "services/不存在.json")
         assert status == 404
+
+
+async def _reject(world: World, card: dict, reason: str) -> None:
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "驳回")
+    prompt = await world.reply_from_bot(DISPATCH_CHAT, contains="请回复驳回理由")
+    await world.send(DISPATCHER, DISPATCH_CHAT, reason, reply_to=prompt["message_id"])
+    await world.settle()
+
+
+async def test_get_shows_only_public_tickets(world: World):
+    """Public: an appeal in a community chat, and a channel's own request even when rejected. Never:
+    a 举报, an appeal made in private, a chat message rejected as spam — not listed, and by id not found."""
+    await world.send(RESIDENT, COMMUNITY, "@huying_bot 小区门口垃圾三天没人清运了")
+    await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
+    await world.send(RESIDENT, COMMUNITY, "@huying_bot 我要举报有人在小区里开设赌场")
+    await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000002")
+    await world.send(RESIDENT, RESIDENT, "/appeal 楼下水管漏水严重，家里都淹了")
+    await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000003")
+    await world.send(RESIDENT_2, COMMUNITY, "@huying_bot 加微信领红包，先到先得")
+    await _reject(world, await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000004"), "广告信息")
+    kinds = {t.code: (t.kind, t.origin_chat_id, t.status) for t in await world.rows(select(Ticket))}
+    assert kinds["2026-000002"][0] == "report" and kinds["2026-000003"][1] == RESIDENT
+    assert kinds["2026-000004"][2] == "REJECTED"
+    async with serving(world) as base:
+        status, body = await post(base, "requests.json", FORM)
+        assert status == 200 and json.loads(body)[0]["service_request_id"] == "2026-000005"
+        await _reject(world, await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000005"), "重复提交")
+
+        status, _, body = await get(base, "requests.json")
+        listed = json.loads(body)
+        assert [(r["service_request_id"], r["status"]) for r in listed] == [("2026-000005", "closed"),
+                                                                              ("2026-000001", "open")]
+        assert listed[0]["status_notes"] == "经审核不予受理。"
+        status, _, body = await get(base, "requests.xml?service_request_id=2026-000001,2026-000002,2026-000003")
+        assert [e.text for e in ET.fromstring(body.encode()).iter("service_request_id")] == ["2026-000001"]
+        for hidden in ("2026-000002", "2026-000003", "2026-000004"):
+            status, _, body = await get(base, f"requests/{hidden}.json")
+            assert status == 404 and json.loads(body)[0]["code"] == 404, hidden
+        status, _, body = await get(base, "requests/2026-000005.json")
+        assert status == 200 and json.loads(body)[0]["status"] == "closed"

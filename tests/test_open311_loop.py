@@ -10,9 +10,8 @@ from sqlalchemy import select
 from storage.models import RatingRound, TicketEvent
 from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, World
 from tests.steps import ZH, has_button, press, ticket
-from tests.test_console import Browser, login_token
 from tests.test_open311 import FORM, get, post
-from tests.webharness import serving
+from tests.webharness import Browser, login_token, serving
 
 
 async def public(base: str, code: str) -> dict:

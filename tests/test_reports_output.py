@@ -124,6 +124,32 @@ def test_the_monthly_report_text() -> None:
         "#2026-000101 住房和城乡建设局 已超期 26天23小时，仍未办结",
         "#2026-000002 城市管理局 超期 1天 后办结",
         "#2026-000104 住房和城乡建设局 超期 1天 后退单",
+        "",
+        "【高频共性问题】（每个区域前 3 项）",
+        "本期无高频共性问题",
+        "",
+        "【进行中的专项】",
+        "无进行中的专项",
+    ]
+
+
+def test_hotspots_per_area_and_campaigns_in_english() -> None:
+    from dataclasses import replace
+
+    from bot.domain.report import CampaignLine, HotspotLine
+    from tests.test_reports_domain import local
+    report = replace(november(), hotspots=[
+        HotspotLine("港口镇", "市容环卫", 5, 2), HotspotLine("新河街道", "噪音扰民", 4, 0),
+        HotspotLine("港口镇", "供水排水", 3, 0)],
+        campaigns=[CampaignLine(1, "港口镇", "市容环卫", "cgj", local(2026, 12, 31), 6, 2)])
+    en = render(report, NAMES, TZ, EN).splitlines()
+    assert en[en.index("[Recurring problems] (top 3 per area)"):] == [
+        "[Recurring problems] (top 3 per area)",
+        "港口镇: 市容环卫 5 tickets (2 supporters); 供水排水 3 tickets",
+        "新河街道: 噪音扰民 4 tickets",
+        "",
+        "[Campaigns in progress]",
+        "Campaign #1 港口镇 · 市容环卫 | led by 城市管理局 | due 2026-12-31 | 6 tickets, 2 solved",
     ]
 
 

@@ -6,10 +6,11 @@ from sqlalchemy import func, select
 
 from storage.models import Campaign, CampaignTicket, HotspotAlert, RelatedTicket, Supporter, Ticket
 from tests.harness import (
-    CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, LEADERS_CHAT, RESIDENT, RESIDENT_2, STRANGER, VOLUNTEER, World,
+    CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, LEADER, LEADERS_CHAT, RESIDENT, RESIDENT_2, STRANGER,
+    VOLUNTEER, World,
 )
+from tests.steps import appeal, has_button, open_campaign, press, refused, sh
 
-LEADER = 50009  # tests/data/org.yaml: role leader
 RUBBISH = "幸福花园3号楼下面的垃圾桶满了好几天了，一直没人来清运，臭得不行"
 
 
@@ -17,23 +18,8 @@ async def count(world: World, model: type) -> int:
     return await world.scalar(select(func.count()).select_from(model))
 
 
-async def appeal(world: World, user: int, text: str, chat: int = COMMUNITY) -> dict:
-    """A neighbour's appeal; returns the bot's acknowledgement in the community chat."""
-    before = len(world.sb.bot_messages(chat))
-    await world.send(user, chat, f"@huying_bot {text}")
-    return await world.reply_from_bot(chat, contains="#2026-",
-                                      predicate=lambda m: world.sb.bot_messages(chat).index(m) >= before)
-
-
-async def press(world: World, user: int, chat: int, msg: dict, label: str) -> dict:
-    qid = await world.sb.press(user, chat, msg["message_id"], label)
-    answer = await world.sb.callback_answer(qid)
-    await world.settle()
-    return answer
-
-
-def last_bot(world: World, chat: int) -> dict:
-    return world.sb.bot_messages(chat)[-1]
+def alerts_in(world: World, chat: int) -> int:
+    return sum("高频共性问题" in m.get("text", "") for m in world.sb.bot_messages(chat))
 
 
 async def test_agreeing_replies_support_and_make_no_ticket(world: World):
@@ -99,7 +85,8 @@ async def test_the_second_similar_appeal_names_the_first_and_merges_in_one_tap(w
     assert ["合并到 #2026-000001"] in world.sb.buttons(card)
     # Only dispatchers merge: anyone else gets an alert and nothing changes.
     answer = await press(world, STRANGER, DISPATCH_CHAT, card, "合并到 #2026-000001")
-    assert answer.get("show_alert")
+    refused(answer, "error.forbidden")
+    assert (await world.scalar(select(Ticket).where(Ticket.id == 2))).status == "TRIAGE"
     await press(world, DISPATCHER, DISPATCH_CHAT, card, "合并到 #2026-000001")
     t2 = await world.scalar(select(Ticket).where(Ticket.id == 2))
     assert (t2.status, t2.merged_into_id) == ("MERGED", 1)
@@ -122,7 +109,7 @@ async def test_three_rubbish_appeals_in_a_day_raise_one_alert_in_each_chat(world
     await appeal(world, RESIDENT, texts[3])
     await world.settle()
     for chat in (LEADERS_CHAT, DISPATCH_CHAT):
-        assert sum("高频共性问题" in m.get("text", "") for m in world.sb.bot_messages(chat)) == 1
+        assert alerts_in(world, chat) == 1
     assert await count(world, HotspotAlert) == 1
     # /hotspots lists it, ranked.
     await world.send(DISPATCHER, DISPATCH_CHAT, "/hotspots")
@@ -131,33 +118,62 @@ async def test_three_rubbish_appeals_in_a_day_raise_one_alert_in_each_chat(world
 
 
 async def test_a_campaign_opened_from_the_alert_gathers_existing_and_new_tickets(world: World):
-    world.sb.add_user(LEADER, "周书记")
     for user, text in ((RESIDENT, RUBBISH), (RESIDENT_2, "渔港街菜市场门口垃圾堆成山了"),
                        (STRANGER, "河边有人倒建筑垃圾，堆了一大片")):
         await appeal(world, user, text)
     alert = await world.reply_from_bot(LEADERS_CHAT, contains="高频共性问题")
     # Only a leader may open one.
     answer = await press(world, DISPATCHER, LEADERS_CHAT, alert, "开设专项")
-    assert answer.get("show_alert") and "领导" in answer["text"]
-    await press(world, LEADER, LEADERS_CHAT, alert, "开设专项")
-    prompt = await world.reply_from_bot(LEADERS_CHAT, contains="治理目标")
-    await world.send(LEADER, LEADERS_CHAT, "一个月内清理全镇垃圾点并建立日清制度 2026-12-31",
-                     reply_to=prompt["message_id"])
-    opened = await world.reply_from_bot(LEADERS_CHAT, contains="专项已开设")
+    refused(answer, "campaign.leaders_only")
+    opened = await open_campaign(world, alert, "一个月内清理全镇垃圾点并建立日清制度 2026-12-31")
     assert "已纳入 3 件" in opened["text"] and "2026-12-31" in opened["text"]
     ask = await world.reply_from_bot(CGJ_CHAT, contains="成因排查")
     c = await world.scalar(select(Campaign))
     assert (c.area_code, c.category, c.lead_dept, c.leader_id) == ("gangkou", "市容环卫", "cgj", LEADER)
     assert await count(world, CampaignTicket) == 3
-    # The next matching appeal joins; its dispatch card shows the 专项.
-    await appeal(world, RESIDENT, "7栋楼下的垃圾桶坏了，垃圾撒了一地")
+    # The next matching appeal joins; its dispatch card shows the 专项, and no alert is raised again.
+    ack = await appeal(world, RESIDENT, "7栋楼下的垃圾桶坏了，垃圾撒了一地")
     card = await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000004")
-    assert "专项" in card["text"]
+    assert "📌 专项：港口镇市容环卫（截止 2026-12-31）" in card["text"].splitlines()
     assert await count(world, CampaignTicket) == 4
+    assert (alerts_in(world, LEADERS_CHAT), alerts_in(world, DISPATCH_CHAT)) == (1, 1)
+    # The department card says so too, with the supporters counted.
+    await world.send(RESIDENT_2, COMMUNITY, "同问，什么时候能修好？", reply_to=ack["message_id"])
+    await world.reply_from_bot(COMMUNITY, contains="共 1 人")
+    await press(world, DISPATCHER, DISPATCH_CHAT, world.sb.message(DISPATCH_CHAT, card["message_id"]), "派单")
+    dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
+    assert "#2026-000004" in dept_card["text"]
+    assert {"👍 附议 1 人", "📌 专项：港口镇市容环卫（截止 2026-12-31）"} <= set(dept_card["text"].splitlines())
     # The department answers with its cause analysis; the leaders hear it.
-    await world.send(20001, CGJ_CHAT, "垃圾清运车辆不足，夜间无人值守，计划增加两班清运", reply_to=ask["message_id"])
+    await world.send(HANDLER_A, CGJ_CHAT, "垃圾清运车辆不足，夜间无人值守，计划增加两班清运", reply_to=ask["message_id"])
     await world.reply_from_bot(LEADERS_CHAT, contains="清运车辆不足")
     # 结项: the closing report.
     await press(world, LEADER, LEADERS_CHAT, opened, "结项")
     report = await world.reply_from_bot(LEADERS_CHAT, contains="结项报告")
     assert "诉求 4 件" in report["text"] and "清运车辆不足" in report["text"]
+
+
+async def test_one_cluster_alerts_once_across_the_week_boundary(world: World):
+    """Three rubbish appeals on Sunday evening alert; a fourth on Monday morning is the same cluster
+    (a calendar week would call it new) and alerts nobody. Eight days later, with the first three
+    out of the window, three new ones are a new cluster: told again."""
+    world.clock.set(sh(2026, 11, 29, 20))
+    for user, text in ((RESIDENT, RUBBISH), (RESIDENT_2, "渔港街菜市场门口垃圾堆成山了"),
+                       (STRANGER, "河边有人倒建筑垃圾，堆了一大片")):
+        await appeal(world, user, text)
+        world.clock.advance(minutes=30)
+    await world.reply_from_bot(LEADERS_CHAT, contains="高频共性问题", since=0)
+    world.clock.set(sh(2026, 11, 30, 8, 30))
+    await appeal(world, RESIDENT, "7栋楼下的垃圾桶坏了，垃圾撒了一地")
+    await world.settle()
+    assert (alerts_in(world, LEADERS_CHAT), alerts_in(world, DISPATCH_CHAT)) == (1, 1)
+    assert await count(world, HotspotAlert) == 1
+
+    world.clock.set(sh(2026, 12, 8, 9))
+    for user, text in ((RESIDENT, "幸福花园门口的垃圾又没人收了"), (RESIDENT_2, "菜市场垃圾桶又满了"),
+                       (STRANGER, "公园里的垃圾好几天没清运")):
+        await appeal(world, user, text)
+    await world.settle()
+    assert (alerts_in(world, LEADERS_CHAT), alerts_in(world, DISPATCH_CHAT)) == (2, 2)
+    second = [m for m in world.sb.bot_messages(LEADERS_CHAT) if "高频共性问题" in m.get("text", "")][-1]
+    assert "#2026-000005" in second["text"] and "#2026-000001" not in second["text"]

@@ -3,14 +3,12 @@ day of the next month — rates, ranking, chart and the annex ledgers read back 
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
 
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.sandbox import TelegramSandbox
+from bot.services.bulletins import post_due
 from scheduler.bulletins import bulletin_job
-from scheduler.jobs import scan
 from storage.models import Bulletin, Ticket
 from tests.harness import (
     CGJ_CHAT,
@@ -20,61 +18,23 @@ from tests.harness import (
     HANDLER_A,
     LEADERS_CHAT,
     RESIDENT,
+    RESIDENT_2,
     SW_CHAT,
     SW_HANDLER,
+    ZJJ_CHAT,
+    ZJJ_HANDLER,
     World,
 )
-
-
-def local(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
-    return datetime(y, mo, d, h, mi, tzinfo=timezone(timedelta(hours=8))).astimezone(timezone.utc)
-
-
-def has_button(label: str):  # noqa: ANN201
-    return lambda m: any(label in row for row in TelegramSandbox.buttons(m))
-
-
-async def press(world: World, user: int, chat: int, msg: dict, label: str) -> dict:
-    qid = await world.sb.press(user, chat, msg["message_id"], label)
-    answer = await world.sb.callback_answer(qid)
-    await world.settle()
-    return answer
-
-
-async def run_scan(world: World) -> None:
-    await scan(world.app, world.clock())
-    await world.settle()
-
-
-async def dispatched(world: World, text: str, dept_chat: int) -> dict:
-    """An appeal in the community chat, 派单 by the dispatcher; returns the department's card."""
-    await world.send(RESIDENT, COMMUNITY, f"@huying_bot {text}")
-    await world.reply_from_bot(COMMUNITY, contains="#2026-", timeout=30)  # the first appeal loads the router
-    card = await world.reply_from_bot(DISPATCH_CHAT, predicate=has_button("派单"))
-    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
-    return await world.reply_from_bot(dept_chat, predicate=has_button("签收"))
-
-
-async def accept(world: World, handler: int, chat: int, card: dict) -> dict:
-    await press(world, handler, chat, card, "签收")
-    return world.sb.message(chat, card["message_id"])
-
-
-async def resolve(world: World, handler: int, chat: int, card: dict, result: str) -> dict:
-    """办结 with a result; returns the rating question put to the resident."""
-    await press(world, handler, chat, world.sb.message(chat, card["message_id"]), "办结")
-    prompt = await world.reply_from_bot(chat, contains="办理结果")
-    await world.send(handler, chat, result, reply_to=prompt["message_id"])
-    return await world.reply_from_bot(COMMUNITY, predicate=has_button("非常满意"))
-
-
-async def rate(world: World, question: dict, label: str) -> None:
-    await press(world, RESIDENT, COMMUNITY, question, label)
+from tests.steps import accept, dispatched, open_campaign, rate, resolve, scan_at, sh
 
 
 async def a_month_of_work(world: World) -> None:
-    """Monday 2026-11-23 09:00: seven tickets, on time and late, every rating level and not rated."""
+    """Monday 2026-11-23 09:00: seven tickets, on time and late, every rating level and not rated;
+    the rubbish makes a 高频共性 alert, and a leader opens a 专项 for it."""
     c1 = await dispatched(world, "小区门口垃圾没人清运", CGJ_CHAT)
+    ack = await world.reply_from_bot(COMMUNITY, contains="#2026-000001", since=0)
+    await world.send(RESIDENT_2, COMMUNITY, "+1", reply_to=ack["message_id"])  # a neighbour agrees: 附议
+    await world.reply_from_bot(COMMUNITY, contains="共 1 人")
     await accept(world, HANDLER_A, CGJ_CHAT, c1)
     await rate(world, await resolve(world, HANDLER_A, CGJ_CHAT, c1, "已清运完毕"), "非常满意")
     c2 = await dispatched(world, "菜市场垃圾桶满了有异味", CGJ_CHAT)
@@ -90,19 +50,18 @@ async def a_month_of_work(world: World) -> None:
     await accept(world, SW_HANDLER, SW_CHAT, s6)
     await resolve(world, SW_HANDLER, SW_CHAT, s6, "已恢复供水")  # never rated
     await dispatched(world, "河边垃圾堆积没人管", CGJ_CHAT)  # never accepted
+    alert = await world.reply_from_bot(LEADERS_CHAT, contains="市容环卫", since=0)
+    await open_campaign(world, alert, "一个月内清理全镇垃圾点 2026-12-31")
 
     # Tuesday 10:00: the accept deadlines have passed (cgj: #3 and #7 get their cards).
-    world.clock.set(local(2026, 11, 24, 10))
-    await run_scan(world)
+    await scan_at(world, sh(2026, 11, 24, 10))
     await accept(world, HANDLER_A, CGJ_CHAT, c3)  # late
     await rate(world, await resolve(world, HANDLER_A, CGJ_CHAT, c3, "已清运"), "不满意")
-    world.clock.set(local(2026, 11, 24, 12))
-    await run_scan(world)  # no reason given within the hour: reopened to the department
+    await scan_at(world, sh(2026, 11, 24, 12))  # no reason given within the hour: reopened to the department
     for day in (25, 26, 27, 30):
-        world.clock.set(local(2026, 11, day, 10))
-        await run_scan(world)  # reminders, cards, and #6 closed as not rated after 7 days
+        await scan_at(world, sh(2026, 11, day, 10))  # reminders, cards, and #6 closed as not rated after 7 days
     # Tuesday 1 December 08:00: #4 resolved, late.
-    world.clock.set(local(2026, 12, 1, 8))
+    world.clock.set(sh(2026, 12, 1, 8))
     await resolve(world, SW_HANDLER, SW_CHAT, s4, "水管已更换")
 
 
@@ -116,6 +75,13 @@ EXPECTED_TEXT = [
     "响应率 71.4% (5/7)；办结率 71.4% (5/7)；满意率 75.0% (3/4)",
     "评价：非常满意 1，比较满意 1，基本满意 1，不满意 1；未评价 1（不计入满意率）",
 ]
+MATTERS = [  # 一类事: the month's hot groups per area, then the 专项 in progress
+    "【高频共性问题】（每个区域前 3 项）",
+    "港口镇：市容环卫 4 件（附议 1 人）；供水排水 3 件",
+    "",
+    "【进行中的专项】",
+    "专项 #1 港口镇 · 市容环卫｜城市管理局牵头｜截止 2026-12-31｜诉求 2 件，已办结 0 件",
+]
 RANKING = [
     "1. 水务局　86.7 分｜响应 100.0%　办结 66.7%　满意 100.0%｜派单 3　超期 1　红牌 0",
     "2. 城市管理局　61.7 分｜响应 50.0%　办结 75.0%　满意 66.7%｜派单 4　超期 2　红牌 1",
@@ -128,9 +94,9 @@ async def test_the_monthly_bulletin_at_nine_on_the_first_working_day(world: Worl
     t6 = await world.scalar(select(Ticket).where(Ticket.text.contains("停水")))
     assert (t6.status, t6.close_reason) == ("CLOSED", "not_rated")
 
-    world.clock.set(local(2026, 12, 1, 8, 59))
+    world.clock.set(sh(2026, 12, 1, 8, 59))
     assert await bulletin_job(world.app, "instance-a", world.clock()) == []
-    world.clock.set(local(2026, 12, 1, 9, 0))
+    world.clock.set(sh(2026, 12, 1, 9, 0))
     leaders_before = len(world.sb.bot_messages(LEADERS_CHAT))
     assert await bulletin_job(world.app, "instance-a", world.clock()) == ["2026-11"]
     await world.settle()
@@ -140,6 +106,7 @@ async def test_the_monthly_bulletin_at_nine_on_the_first_working_day(world: Worl
         assert lines[:len(EXPECTED_TEXT)] == EXPECTED_TEXT
         ranking = lines[lines.index(next(x for x in lines if x.startswith("【部门排名】"))) + 1:][:3]
         assert ranking == RANKING
+        assert lines[lines.index(MATTERS[0]):] == MATTERS
         photo = await world.reply_from_bot(chat, predicate=lambda m: "photo" in m, since=text["message_id"])
         assert photo["caption"] == "2026年11月 各部门响应率、办结率、满意率"
         data = world.sb.world.files[photo["photo"][-1]["file_id"]].data
@@ -147,9 +114,8 @@ async def test_the_monthly_bulletin_at_nine_on_the_first_working_day(world: Worl
     assert len(world.sb.bot_messages(LEADERS_CHAT)) == leaders_before + 2
 
     # Once: a restart at 09:05, or a second instance, finds the record and posts nothing.
-    world.clock.set(local(2026, 12, 1, 9, 5))
+    world.clock.set(sh(2026, 12, 1, 9, 5))
     assert await bulletin_job(world.app, "instance-a", world.clock()) == []
-    from bot.services.bulletins import post_due
     assert await post_due(world.app, world.clock(), "instance-b") == []
     assert [b.period for b in await world.rows(select(Bulletin))] == ["2026-11"]
     await world.settle()
@@ -163,7 +129,7 @@ def _sheet(world: World, msg: dict) -> list[list[object]]:
 
 async def test_report_command_and_the_annex_exports(world: World):
     await a_month_of_work(world)
-    world.clock.set(local(2026, 12, 1, 9, 30))
+    world.clock.set(sh(2026, 12, 1, 9, 30))
     await world.send(DISPATCHER, DISPATCH_CHAT, "/report 2026-11")
     text = await world.reply_from_bot(DISPATCH_CHAT, contains="诉求办理通报")
     assert text["text"].splitlines()[4:7] == EXPECTED_TEXT[4:7]
@@ -229,3 +195,39 @@ async def test_report_command_and_the_annex_exports(world: World):
     await world.reply_from_bot(RESIDENT, contains="只能在工作群")
     await world.settle()
     assert len(world.sb.bot_messages(LEADERS_CHAT)) == leaders_before
+
+
+async def test_after_a_half_year_the_bottom_two_are_named_even_when_the_bot_starts_at_nine_oh_five(world: World):
+    """Three departments: 住建 on time and 非常满意, 水务 accepting late, 城管 never accepting. The bot is
+    down at 09:00 on Monday 4 January 2027 (1 January a holiday, then a weekend) and starts at 09:05:
+    December's 通报, the fourth quarter's 测评, the half-year's 排名 and the year's 总评 go out then,
+    each once, and the half-year and the year name the bottom two for a written review."""
+    await dispatched(world, "小区门口垃圾没人清运", CGJ_CHAT)  # never accepted
+    sw = await dispatched(world, "楼下水管漏水严重", SW_CHAT)
+    zjj = await dispatched(world, "小区电梯坏了一周没人修", ZJJ_CHAT)
+    await accept(world, ZJJ_HANDLER, ZJJ_CHAT, zjj)
+    await rate(world, await resolve(world, ZJJ_HANDLER, ZJJ_CHAT, zjj, "电梯已修好"), "非常满意")
+    world.clock.set(sh(2026, 11, 26, 10))  # past the accept deadline
+    await accept(world, SW_HANDLER, SW_CHAT, sw)
+    await rate(world, await resolve(world, SW_HANDLER, SW_CHAT, sw, "水管已更换"), "比较满意")
+
+    leaders_before = len(world.sb.bot_messages(LEADERS_CHAT))
+    world.clock.set(sh(2027, 1, 4, 9, 5))
+    assert await bulletin_job(world.app, "instance-a", world.clock()) == ["2026-12", "2026-Q4", "2026-H2", "2026"]
+    await world.settle()
+    texts = {m["text"].splitlines()[0]: m["text"].splitlines()
+             for m in world.sb.bot_messages(LEADERS_CHAT)[leaders_before:] if "text" in m}
+    assert set(texts) == {"📊 2026年12月 诉求办理通报", "📊 2026年第4季度 诉求办理测评",
+                          "📊 2026年下半年 诉求办理排名", "📊 2026年度 诉求办理年终总评"}
+    bottom = "⚠️ 排名后两位，须向领导小组写出书面检查：水务局、城市管理局"
+    for title, lines in texts.items():
+        assert (bottom in lines) == (title in ("📊 2026年下半年 诉求办理排名", "📊 2026年度 诉求办理年终总评")), title
+    ranking = texts["📊 2026年下半年 诉求办理排名"]
+    places = ranking[ranking.index(next(x for x in ranking if x.startswith("【部门排名】"))) + 1:][:3]
+    assert [p.split("　")[0] for p in places] == ["1. 住房和城乡建设局", "2. 水务局", "3. 城市管理局"]
+
+    # Once each: the next minute, and another instance, post nothing more.
+    world.clock.set(sh(2027, 1, 4, 9, 6))
+    assert await bulletin_job(world.app, "instance-a", world.clock()) == []
+    assert await post_due(world.app, world.clock(), "instance-b") == []
+    assert sorted(b.period for b in await world.rows(select(Bulletin))) == ["2026", "2026-12", "2026-H2", "2026-Q4"]

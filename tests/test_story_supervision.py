@@ -1,17 +1,16 @@
 """Stories of 督办 (issue #10): two red cards → 约谈; 职责争议 decided by a leader; 领导包案 and 批示."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.sandbox import TelegramSandbox
 from scheduler.jobs import scan
-from storage.models import Department, Ticket
+from storage.models import Department
 from tests.harness import (
     CGJ_CHAT,
     CGJ_LEADER,
-    COMMUNITY,
     DISPATCH_CHAT,
     DISPATCHER,
     HANDLER_A,
@@ -21,36 +20,20 @@ from tests.harness import (
     SW_HANDLER,
     World,
 )
+from tests.steps import accept, dispatched, has_button, press, rate, refused, refused_text, resolve
+from tests.steps import ticket_by_code as ticket
 
 
-def has_button(label: str):  # noqa: ANN201
-    return lambda m: any(label in b for row in TelegramSandbox.buttons(m) for b in row)
-
-
-async def press(world: World, user: int, chat: int, msg: dict, label: str) -> dict:
-    qid = await world.sb.press(user, chat, msg["message_id"], label)
-    answer = await world.sb.callback_answer(qid)
-    await world.settle()
-    return answer
-
-
-async def ticket(world: World, code: str) -> Ticket:
-    return await world.scalar(select(Ticket).where(Ticket.code == code))
-
-
-async def dispatched(world: World, text: str) -> dict:
-    await world.send(RESIDENT, COMMUNITY, f"@huying_bot {text}")
-    await world.reply_from_bot(COMMUNITY, contains="#2026-", timeout=30)  # the first appeal loads the router
-    card = await world.reply_from_bot(DISPATCH_CHAT, predicate=has_button("派单"))
-    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
-    return await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
+async def said_to(world: World, chat: int) -> str:
+    """The bot's next answer in `chat`."""
+    return (await world.reply_from_bot(chat))["text"]
 
 
 async def test_two_red_cards_call_for_a_talk_and_a_leader_takes_the_case(world: World):
     await world.send(CGJ_LEADER, CGJ_LEADER, "/start")  # the bot knows the leader by name from now on
     await world.reply_from_bot(CGJ_LEADER)
-    for text in ("小区门口垃圾没人清运", "菜市场垃圾桶满了", "公园垃圾清运不及时", "河边垃圾堆积"):
-        await dispatched(world, text)
+    cards = [await dispatched(world, text)
+             for text in ("小区门口垃圾没人清运", "菜市场垃圾桶满了", "公园垃圾清运不及时", "河边垃圾堆积")]
     world.clock.advance(days=1, hours=2)
     await scan(world.app, world.clock())
     await world.settle()
@@ -59,14 +42,17 @@ async def test_two_red_cards_call_for_a_talk_and_a_leader_takes_the_case(world: 
     dept = await world.scalar(select(Department).where(Department.code == "cgj"))
     assert dept.red_streak == 0  # the run is counted afresh after the notice
 
-    # /cards in the leaders' chat: each department's record.
+    # /cards in the leaders' chat: each department's record, and the dates of its cards.
     await world.send(CGJ_LEADER, LEADERS_CHAT, "/cards")
     listing = await world.reply_from_bot(LEADERS_CHAT, contains="各部门红黄牌记录")
-    assert "城市管理局：黄牌 2，红牌 2；连续黄牌 0，连续红牌 0" in listing["text"]
+    history = listing["text"].splitlines()
+    at = history.index("城市管理局：黄牌 2，红牌 2；连续黄牌 0，连续红牌 0")
+    assert history[at + 1:at + 3] == ["　2026-11-24：🟨#2026-000001 🟥#2026-000002 🟨#2026-000003 🟥#2026-000004",
+                                      "水务局：黄牌 0，红牌 0；连续黄牌 0，连续红牌 0"]
 
     # Someone who is not a leader presses 领导包案: an alert, nothing changes.
     answer = await press(world, DISPATCHER, LEADERS_CHAT, notice, "领导包案")
-    assert answer["show_alert"] and "只有领导" in answer["text"]
+    refused(answer, "take.leaders_only")
     code = notice["text"].split("最近一次因 #")[1].split("）")[0]
     assert (await ticket(world, code)).leader_id is None
 
@@ -89,18 +75,30 @@ async def test_two_red_cards_call_for_a_talk_and_a_leader_takes_the_case(world: 
     await world.send(CGJ_LEADER, CGJ_LEADER, "/mine")
     assert f"#{code}" in (await world.reply_from_bot(CGJ_LEADER, contains="您包案的工单"))["text"]
 
-    # Bad input: a clear answer each time, nothing posted anywhere else.
+    # Another of the four is done and rated: closed.
+    done = next(c for c in cards if f"#{code}" not in c["text"])
+    done_code = re.search(r"#(\d{4}-\d{6})", done["text"]).group(1)
+    await accept(world, HANDLER_A, CGJ_CHAT, done)
+    await rate(world, await resolve(world, HANDLER_A, CGJ_CHAT, done, "已清运完毕"), "非常满意")
+    assert (await ticket(world, done_code)).status == "CLOSED"
+
+    # Bad input: a clear answer each time, nothing posted anywhere else, nobody's case changed.
     before = {c: len(world.sb.bot_messages(c)) for c in (CGJ_CHAT, DISPATCH_CHAT, LEADERS_CHAT)}
     await world.send(CGJ_LEADER, CGJ_LEADER, "/take #2026-009999")
-    await world.reply_from_bot(CGJ_LEADER, contains="2026-009999")
+    refused_text(await said_to(world, CGJ_LEADER), "ticket.not_found", code="#2026-009999")
+    await world.send(CGJ_LEADER, CGJ_LEADER, f"/take #{done_code}")
+    refused_text(await said_to(world, CGJ_LEADER), "take.closed", code=f"#{done_code}")
     await world.send(CGJ_LEADER, CGJ_LEADER, f"/take #{code}")
-    await world.reply_from_bot(CGJ_LEADER, contains="已由您包案")
+    refused_text(await said_to(world, CGJ_LEADER), "take.already_yours", code=f"#{code}")
     await world.send(HANDLER_A, CGJ_CHAT, f"/take #{code}")
-    await world.reply_from_bot(CGJ_CHAT, contains="只有领导")
+    refused_text(await said_to(world, CGJ_CHAT), "take.leaders_only")
     await world.send(CGJ_LEADER, CGJ_LEADER, "/take")
-    await world.reply_from_bot(CGJ_LEADER, contains="用法")
+    refused_text(await said_to(world, CGJ_LEADER), "take.usage")
+    await world.settle()
     assert {c: len(world.sb.bot_messages(c)) for c in (DISPATCH_CHAT, LEADERS_CHAT)} == \
         {c: before[c] for c in (DISPATCH_CHAT, LEADERS_CHAT)}
+    assert len(world.sb.bot_messages(CGJ_CHAT)) == before[CGJ_CHAT] + 1  # the refusal of the handler only
+    assert (await ticket(world, done_code)).leader_id is None
 
 
 async def return_it(world: World, dept_chat: int, handler: int, card: dict, why: str) -> dict:
@@ -122,13 +120,14 @@ async def test_a_ticket_returned_twice_is_decided_by_a_leader_for_good(world: Wo
 
     # Only a dispatcher lays it before the leaders.
     answer = await press(world, RESIDENT, DISPATCH_CHAT, dispatch_card, "⚖️ 提请领导决定")
-    assert answer["show_alert"]
+    refused(answer, "error.forbidden")
     await press(world, DISPATCHER, DISPATCH_CHAT, dispatch_card, "⚖️ 提请领导决定")
     notice = await world.reply_from_bot(LEADERS_CHAT, contains="职责争议")
     assert "已被退单 2 次" in notice["text"] and has_button("水务局")(notice)
 
     answer = await press(world, DISPATCHER, LEADERS_CHAT, notice, "水务局")
-    assert answer["show_alert"]
+    refused(answer, "take.leaders_only")
+    assert (await ticket(world, "2026-000001")).lead_decided_by is None
     await press(world, CGJ_LEADER, LEADERS_CHAT, notice, "水务局")
     sw_card = await world.reply_from_bot(SW_CHAT, predicate=has_button("签收"))
     t = await ticket(world, "2026-000001")
@@ -138,7 +137,7 @@ async def test_a_ticket_returned_twice_is_decided_by_a_leader_for_good(world: Wo
 
     # The decision is final: 退单 is refused and nothing changes.
     answer = await press(world, SW_HANDLER, SW_CHAT, sw_card, "退单")
-    assert answer["show_alert"] and "不能退单" in answer["text"]
+    refused(answer, "dispute.final")
     assert (await ticket(world, "2026-000001")).status == "DISPATCHED"
     # A second press on the leaders' notice changes nothing either.
     world.clock.advance(timedelta(minutes=1))

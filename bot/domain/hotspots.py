@@ -1,17 +1,19 @@
 """高频共性问题: when one kind of matter keeps coming back in one area (seeds 001, 003, 004).
 
-Two triggers, one alert per (area, category, window):
+Two triggers; one alert per cluster:
 - COUNT: the tickets of one category in one area filed within the last `window` (org file
   `hotspots: {threshold: 3, window: 7 d}`) reach `threshold`;
 - MATTER: one ticket has been merged into or supported (附议) `matter_threshold` times or more —
   many voices for one matter (seed 003's "交办超2次的问题，进行成因排查").
 
-The window key. Counting slides (the last 7 days up to the new ticket), but the alert is keyed by
-a fixed calendar window: windows of `window` length laid end to end from local midnight of Monday
-2024-01-01 in the org's timezone — for 7 days, the ISO week (Monday to Sunday); for 1 day, the
-calendar day. The key is (area, category, start of the window the triggering ticket falls in),
-the same for every instance and every replay, so storing it under a unique constraint makes the
-alert happen once. A matter still hot in the next window alerts again, once: "still going on".
+One cluster, one alert. Counting slides (the last `window` up to the new ticket), and so does the
+memory of an alert: while any ticket an earlier alert listed is still inside the sliding window,
+the tickets now counted are the same cluster going on, and nobody is told twice — three tickets on
+a Sunday alert, a fourth on Monday does not (a calendar week would have called it a new one). Once
+every listed ticket has slid out, a group still hot is a new cluster and alerts again: "still
+going on". While a 专项 runs for that area and category nobody is alerted at all: the leaders
+already own it. The cluster's key is (area, category, when its oldest counted ticket was filed),
+the same for every instance and every replay, stored under a unique constraint.
 
 Ranking (`/hotspots`): per (area, category) in the period, heat = tickets + supporters; a group
 is hot when either trigger holds. Hottest first, then the most recent activity, then the names.
@@ -23,14 +25,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.domain.lifecycle import Status
 
-ANCHOR = date(2024, 1, 1)  # a Monday: 7-day windows are ISO weeks, 1-day windows are days
 NOT_COUNTED = frozenset({Status.REJECTED})  # spam is no appeal
 
 
@@ -71,13 +72,13 @@ class TicketFact:
 
 
 @dataclass(frozen=True)
-class WindowKey:
+class ClusterKey:
     area: str
     category: str
-    start: datetime  # aware, in the org's timezone
+    start: datetime  # when the cluster's oldest counted ticket was filed
 
-    def __str__(self) -> str:  # stable text form, for logs and callback-free lookups
-        return f"{self.area}|{self.category}|{self.start.date().isoformat()}"
+    def __str__(self) -> str:  # stable text form, for logs
+        return f"{self.area}|{self.category}|{self.start.isoformat()}"
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,6 @@ class Hotspot:
     tickets: tuple[TicketFact, ...]  # the ones counted, oldest first
     since: datetime
     until: datetime
-    key: WindowKey | None = None
 
     @property
     def count(self) -> int:
@@ -107,6 +107,10 @@ class Hotspot:
         return max(t.created_at for t in self.tickets)
 
     @property
+    def key(self) -> ClusterKey:
+        return ClusterKey(self.area, self.category, self.tickets[0].created_at)
+
+    @property
     def top(self) -> TicketFact:
         """The matter with the most voices (the first filed on a tie)."""
         return max(self.tickets, key=lambda t: (t.support, -t.created_at.timestamp()))
@@ -123,24 +127,11 @@ def natural_span(text: str) -> timedelta:
     return timedelta(seconds=float(d.amount))
 
 
-def window_start(at: datetime, window: timedelta, tz: ZoneInfo) -> datetime:
-    """The start of the fixed window `at` falls in (local midnight-aligned, see the module doc)."""
-    local = at.astimezone(tz).replace(tzinfo=None)
-    anchor = datetime.combine(ANCHOR, time())
-    n = (local - anchor) // window
-    return (anchor + n * window).replace(tzinfo=tz)
-
-
-def window_key(area: str, category: str, at: datetime, window: timedelta, tz: ZoneInfo) -> WindowKey:
-    return WindowKey(area, category, window_start(at, window, tz))
-
-
 def _counted(t: TicketFact) -> bool:
     return t.status not in NOT_COUNTED and bool(t.area) and bool(t.category)
 
 
-def detect(trigger_ticket: TicketFact, recent: Iterable[TicketFact], policy: HotspotPolicy,
-           tz: ZoneInfo) -> Hotspot | None:
+def detect(trigger_ticket: TicketFact, recent: Iterable[TicketFact], policy: HotspotPolicy) -> Hotspot | None:
     """Is the area+category of `trigger_ticket` hot now? `recent`: tickets of that area and
     category (the new one may or may not be among them), any age; newer ones than the trigger
     are ignored so a replay decides the same."""
@@ -153,12 +144,33 @@ def detect(trigger_ticket: TicketFact, recent: Iterable[TicketFact], policy: Hot
         if (t.area, t.category) == (trigger_ticket.area, trigger_ticket.category) and since < t.created_at <= now:
             seen.setdefault(t.id, t)
     inside = tuple(sorted((t for t in seen.values() if _counted(t)), key=lambda t: (t.created_at, t.id)))
-    key = window_key(trigger_ticket.area, trigger_ticket.category, now, policy.window, tz)  # type: ignore[arg-type]
     if len(inside) >= policy.threshold:
-        return Hotspot(trigger_ticket.area, trigger_ticket.category, Trigger.COUNT, inside, since, now, key)  # type: ignore[arg-type]
+        return Hotspot(trigger_ticket.area, trigger_ticket.category, Trigger.COUNT, inside, since, now)  # type: ignore[arg-type]
     if any(t.support >= policy.matter_threshold for t in inside):
-        return Hotspot(trigger_ticket.area, trigger_ticket.category, Trigger.MATTER, inside, since, now, key)  # type: ignore[arg-type]
+        return Hotspot(trigger_ticket.area, trigger_ticket.category, Trigger.MATTER, inside, since, now)  # type: ignore[arg-type]
     return None
+
+
+def is_news(hot: Hotspot, alerted: Iterable[int], campaign_running: bool) -> bool:
+    """Should `hot` be told? Not while a 专项 runs for its area and category, nor while a ticket
+    an earlier alert of that area and category listed (`alerted`) is still among those counted:
+    that is the same cluster going on (see the module doc)."""
+    if campaign_running:
+        return False
+    return not {t.id for t in hot.tickets} & set(alerted)
+
+
+def trigger_of(tickets: int, top_support: int, policy: HotspotPolicy) -> Trigger | None:
+    """Is a group of `tickets` tickets, the most supported of which has `top_support` voices, hot?"""
+    if tickets >= policy.threshold:
+        return Trigger.COUNT
+    if top_support >= policy.matter_threshold:
+        return Trigger.MATTER
+    return None
+
+
+def _hottest_first(heat: int, latest: datetime, area: str, category: str) -> tuple:
+    return (-heat, -latest.timestamp(), area, category)
 
 
 def rank(tickets: Iterable[TicketFact], since: datetime, until: datetime, policy: HotspotPolicy) -> list[Hotspot]:
@@ -170,15 +182,42 @@ def rank(tickets: Iterable[TicketFact], since: datetime, until: datetime, policy
     hot = []
     for (area, category), rows in groups.items():
         rows.sort(key=lambda t: (t.created_at, t.id))
-        if len(rows) >= policy.threshold:
-            trigger = Trigger.COUNT
-        elif any(t.support >= policy.matter_threshold for t in rows):
-            trigger = Trigger.MATTER
-        else:
-            continue
-        hot.append(Hotspot(area, category, trigger, tuple(rows), since, until))
-    hot.sort(key=lambda h: (-h.heat, -h.latest.timestamp(), h.area, h.category))
+        trigger = trigger_of(len(rows), max(t.support for t in rows), policy)
+        if trigger is not None:
+            hot.append(Hotspot(area, category, trigger, tuple(rows), since, until))
+    hot.sort(key=lambda h: _hottest_first(h.heat, h.latest, h.area, h.category))
     return hot
+
+
+@dataclass(frozen=True)
+class GroupFacts:
+    """One (area, category) of a period, added up (a report over many tickets reads these)."""
+
+    area: str
+    category: str
+    tickets: int
+    support: int  # supporters plus tickets merged in, over the group
+    top_support: int  # the most any one ticket of the group has
+    latest: datetime
+
+    @property
+    def heat(self) -> int:
+        return self.tickets + self.support
+
+
+def rank_groups(groups: Iterable[GroupFacts], policy: HotspotPolicy, per_area: int | None = None) -> list[GroupFacts]:
+    """The hot groups, hottest first (the order of `rank`); at most `per_area` of each area."""
+    hot = sorted((g for g in groups if trigger_of(g.tickets, g.top_support, policy) is not None),
+                 key=lambda g: _hottest_first(g.heat, g.latest, g.area, g.category))
+    if per_area is None:
+        return hot
+    taken: dict[str, int] = {}
+    out = []
+    for g in hot:
+        if taken.get(g.area, 0) < per_area:
+            taken[g.area] = taken.get(g.area, 0) + 1
+            out.append(g)
+    return out
 
 
 # --------------------------------------------------------------------------- /hotspots [period]

@@ -1,11 +1,12 @@
-"""One report (通报 / 测评 / 排名 / 总评) for one period: the figures, the ranking, the worst overdue.
+"""One report (通报 / 测评 / 排名 / 总评) for one period: the figures, the ranking, the worst overdue,
+and from 一件事 to 一类事 (issue #11): the period's top 高频共性 groups per area and the 专项 in progress.
 
 Pure: `build` takes the period, the moment of reporting and the fact records (bot.domain.rates)
 and returns everything the text, the chart and the 通报 job need.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from bot.domain.calendar import WorkCalendar
@@ -24,6 +25,30 @@ from bot.domain.rates import (
 )
 
 WORST_LIMIT = 5
+HOTSPOTS_PER_AREA = 3
+
+
+@dataclass(frozen=True)
+class HotspotLine:
+    """A hot (area, category) group of the period (bot.domain.hotspots.rank_groups)."""
+
+    area: str  # the area's name, as the report shows it
+    category: str
+    tickets: int
+    support: int
+
+
+@dataclass(frozen=True)
+class CampaignLine:
+    """A 专项 running at the end of the period, with its progress as of the report."""
+
+    id: int
+    area: str  # the area's name
+    category: str
+    dept: str  # the lead department's code
+    deadline: datetime
+    tickets: int
+    solved: int
 
 
 @dataclass(frozen=True)
@@ -37,6 +62,8 @@ class Report:
     worst: list[Overdue]
     bottom: list[Place]  # named for a written review (half-year and year only)
     weights: Weights
+    hotspots: list[HotspotLine] = field(default_factory=list)  # hottest first, at most 3 per area
+    campaigns: list[CampaignLine] = field(default_factory=list)
 
     @property
     def ranked(self) -> list[Place]:
@@ -48,13 +75,20 @@ class Report:
 
 
 def assemble(period: Period, tz: tzinfo, as_of: datetime, *, received: int, figures: dict[str, Figures],
-             worst: list[Overdue], departments: list[str], weights: Weights) -> Report:
+             worst: list[Overdue], departments: list[str], weights: Weights,
+             hotspots: list[HotspotLine] | None = None, campaigns: list[CampaignLine] | None = None) -> Report:
     """The report from figures already added up (by `department_figures` or by the database)."""
     end = period.bounds(tz)[1]
     places = rank(figures, departments, weights)
     named = bottom_two(places) if period.kind in (PeriodKind.HALF, PeriodKind.YEAR) else []
     return Report(period=period, as_of=as_of, complete=end <= as_of, received=received, places=places,
-                  total=overall(figures), worst=worst, bottom=named, weights=weights)
+                  total=overall(figures), worst=worst, bottom=named, weights=weights, hotspots=hotspots or [],
+                  campaigns=campaigns or [])
+
+
+def campaign_running_at(opened_at: datetime, closed_at: datetime | None, at: datetime) -> bool:
+    """Was a 专项 in progress at `at` (the end of the period, or the report's moment if sooner)?"""
+    return opened_at < at and (closed_at is None or closed_at > at)
 
 
 def build(period: Period, tz: tzinfo, as_of: datetime, *, received: int, dispatches: list[DispatchFact],

@@ -12,7 +12,7 @@ from fractions import Fraction
 from bot.domain.codes import display
 from bot.domain.periods import Period, PeriodKind
 from bot.domain.rates import Figures
-from bot.domain.report import Report
+from bot.domain.report import HOTSPOTS_PER_AREA, Report
 from bot.reports.chart import ChartRow, ChartText
 
 Translate = Callable[..., str]
@@ -113,7 +113,28 @@ def render(report: Report, names: dict[str, str], tz: tzinfo, t: Translate) -> s
         lines.append(t(f"report.worst.{o.outcome}", code=display(o.ticket_code), name=names.get(o.dept, o.dept), late=duration(o.late_by, t)))
     if not report.worst:
         lines.append(t("report.worst.none"))
+    lines += ["", *_matter_lines(report, names, tz, t)]
     return "\n".join(lines)
+
+
+def _matter_lines(report: Report, names: dict[str, str], tz: tzinfo, t: Translate) -> list[str]:
+    """一类事: the top 高频共性 groups of each area (hottest area first), then the 专项 in progress."""
+    lines = [t("report.hotspots", n=HOTSPOTS_PER_AREA)]
+    by_area: dict[str, list[str]] = {}
+    for h in report.hotspots:
+        key = "report.hotspot_item_support" if h.support else "report.hotspot_item"
+        by_area.setdefault(h.area, []).append(t(key, category=h.category, count=h.tickets, support=h.support))
+    for area, items in by_area.items():
+        lines.append(t("report.hotspot_area", area=area, items=t("report.item_sep").join(items)))
+    if not report.hotspots:
+        lines.append(t("report.hotspots.none"))
+    lines += ["", t("report.campaigns")]
+    for c in report.campaigns:
+        lines.append(t("report.campaign", id=c.id, area=c.area, category=c.category, dept=names.get(c.dept, c.dept),
+                       deadline=c.deadline.astimezone(tz).strftime("%Y-%m-%d"), count=c.tickets, solved=c.solved))
+    if not report.campaigns:
+        lines.append(t("report.campaigns.none"))
+    return lines
 
 
 def _w(value: Fraction) -> str:

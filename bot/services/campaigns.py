@@ -4,7 +4,7 @@ Rules live in bot/domain/campaigns.py. Here: the rows, the messages, and the mom
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,7 @@ from bot.domain import campaigns as rules
 from bot.domain.codes import display
 from bot.domain.lifecycle import Refusal
 from bot.domain.nag import next_nag_time
+from bot.domain.report import CampaignLine, campaign_running_at
 from bot.i18n import Translator
 from bot.services import hotspot_alerts, notify
 from bot.services.access import Roles
@@ -164,7 +165,8 @@ async def save_cause(session: AsyncSession, app: App, campaign_id: int, user_id:
     return c
 
 
-async def _progress(session: AsyncSession, c: Campaign) -> rules.CampaignReport:
+async def progress(session: AsyncSession, c: Campaign) -> rules.CampaignReport:
+    """Its tickets, how many are solved, satisfaction among the rated (the closing report's figures)."""
     rows = await repo.campaign_tickets(session, c.id)
     levels = await repo.latest_result_levels(session, [t.id for t in rows])
     return rules.report([rules.MemberFacts(t.status, levels.get(t.id)) for t in rows])
@@ -179,7 +181,7 @@ async def close(session: AsyncSession, app: App, campaign_id: int, roles: Roles)
         raise Refusal("error.bad_button")
     if not await repo.close_campaign(session, c.id, roles.user_id or 0, app.now()):
         raise Refusal("campaign.closed_already")
-    r = await _progress(session, c)
+    r = await progress(session, c)
     names = await dept_names(session)
     dept = await directory.department(session, c.lead_dept)
     for chat_id in _chats(await leaders_chat_id(session, app), await dispatch_chat_id(session, app),
@@ -216,7 +218,7 @@ async def scan(session: AsyncSession, app: App) -> int:
 
 
 async def _tell_clock(session: AsyncSession, app: App, c: Campaign, action: rules.CampaignAction) -> None:
-    r = await _progress(session, c)
+    r = await progress(session, c)
     area = await _area_name(session, c.area_code)
     dept = await directory.department(session, c.lead_dept)
     chats = [dept.chat_id if dept else None]
@@ -235,6 +237,13 @@ async def _tell_clock(session: AsyncSession, app: App, c: Campaign, action: rule
         notify.send(session, app, chat_id, text)
 
 
-async def in_progress(session: AsyncSession, app: App) -> list[tuple[Campaign, rules.CampaignReport]]:
-    """The 专项 still running, with their progress (for the monthly report)."""
-    return [(c, await _progress(session, c)) for c in await repo.open_campaigns(session)]
+async def in_progress(session: AsyncSession, app: App, at: datetime) -> list[CampaignLine]:
+    """The 专项 running at `at` (the end of a report's period), with their progress as of now."""
+    out = []
+    for c in await repo.campaigns_opened_before(session, at):
+        if not campaign_running_at(c.opened_at, c.closed_at, at):
+            continue
+        r = await progress(session, c)
+        out.append(CampaignLine(c.id, await _area_name(session, c.area_code), c.category, c.lead_dept, c.deadline,
+                                r.tickets, r.solved))
+    return out

@@ -1,7 +1,9 @@
 """What the console shows and does: the queue, a ticket's page, its photos, and its actions.
 
-Actions are the very operations the buttons call (bot/services/dispatch.py: dispatch / merge / reject),
-with the staff member's roles, so the chats hear exactly what a button press tells them.
+Actions are the very operations the buttons and commands call (bot/services/dispatch.py: dispatch /
+merge / reject; bot/services/supervision.py: 批示 as /instruct, 领导包案 as /take), with the staff
+member's roles, so the chats hear exactly what a button press or a command tells them; the services
+decide who may act.
 """
 from __future__ import annotations
 
@@ -12,15 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
 from bot.domain.codes import parse_code
-from bot.domain.lifecycle import FINAL, WORKING, Refusal, Status
+from bot.domain.lifecycle import FINAL, WORKING, Refusal, Status, is_open
 from bot.services import dispatch as dispatch_service
-from bot.services import ratings
+from bot.services import ratings, supervision
 from bot.services.console_auth import Staff
 from storage import console as store
 from storage import directory, tickets
+from storage import matter as matter_store
 from storage import ratings as ratings_store
 from storage.console import QueueFilter
-from storage.models import Attachment, Card, ChannelRequest, RatingRound, Ticket, TicketEvent
+from storage.models import Attachment, Campaign, Card, ChannelRequest, RatingRound, Supporter, Ticket, TicketEvent
 
 OPEN_STATUSES = [s.value for s in Status if s not in FINAL]
 
@@ -67,6 +70,10 @@ class TicketPage:
     people: dict[int, str] = field(default_factory=dict)
     due: datetime | None = None
     overdue: bool = False
+    supporters: list[Supporter] = field(default_factory=list)  # 附议, oldest first
+    related_to: Ticket | None = None  # the ticket this one was filed under as a related matter
+    related_here: list[Ticket] = field(default_factory=list)  # tickets filed as related to this one
+    campaign: Campaign | None = None
 
 
 def current_due(t: Ticket) -> datetime | None:
@@ -118,8 +125,9 @@ async def ticket_page(session: AsyncSession, app: App, staff: Staff, code_text: 
     names = {d.code: d.name for d in await directory.departments(session)}
     contact = await store.channel_request(session, t.id)
     events = await tickets.events(session, t.id)
+    supporters = await matter_store.supporters(session, t.id)
     people: dict[int, str] = {}
-    ids = {e.actor_id for e in events} | {t.reporter_id, t.owner_id}
+    ids = {e.actor_id for e in events} | {t.reporter_id, t.owner_id} | {s.person_id for s in supporters}
     for uid in (i for i in ids if i is not None):
         person = await directory.person(session, uid)
         people[uid] = (person.full_name or person.username or str(uid)) if person else str(uid)
@@ -132,7 +140,10 @@ async def ticket_page(session: AsyncSession, app: App, staff: Staff, code_text: 
         ratings=await ratings_store.of_ticket(session, t.id), cards=await store.cards_of(session, t.id),
         contact=contact, merged=await tickets.merged_into(session, t.id), merged_into=merged_into,
         area=next((a.name for a in app.org.areas if a.code == t.area_code), ""), dept_names=names,
-        people=people, due=current_due(t), overdue=is_overdue(t, app.now()))
+        people=people, due=current_due(t), overdue=is_overdue(t, app.now()), supporters=supporters,
+        related_to=await matter_store.related_to(session, t.id),
+        related_here=await matter_store.related_from(session, t.id),
+        campaign=await matter_store.campaign_of(session, t.id))
 
 
 async def photo(session: AsyncSession, staff: Staff, code_text: str, attachment_id: int) -> Attachment:
@@ -177,9 +188,28 @@ async def rate(session: AsyncSession, app: App, staff: Staff, code_text: str, sc
     return await ratings.rate_by_callback(session, app, t.id, staff.user_id, score, reason, words)
 
 
+async def instruct(session: AsyncSession, app: App, staff: Staff, code_text: str, words: str) -> Ticket:
+    """批示 from the ticket page: the service /instruct calls (leaders only), to the department chat."""
+    t = await _visible(session, staff, code_text)
+    if len(words.strip()) < 2:
+        raise Refusal("console.instruct_empty")
+    await supervision.instruct(session, app, t, staff.roles, words)
+    return t
+
+
+async def take(session: AsyncSession, app: App, staff: Staff, code_text: str) -> Ticket:
+    """领导包案 from the ticket page: the service /take and the 领导包案 button call (leaders only)."""
+    t = await _visible(session, staff, code_text)
+    return await supervision.take(session, app, t, staff.roles)
+
+
 def allowed_actions(staff: Staff, t: Ticket) -> list[str]:
     """Which forms the ticket page offers this person (the server checks again on POST)."""
     out: list[str] = []
+    if staff.roles.leader and is_open(t.status):
+        out.append("instruct")
+        if t.leader_id is None:
+            out.append("take")
     if staff.roles.can_dispatch and t.status in (Status.TRIAGE, Status.REVIEW):
         out.append("dispatch")
     if staff.roles.can_dispatch and t.status in (Status.NEW, Status.TRIAGE):

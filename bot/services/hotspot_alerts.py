@@ -1,7 +1,9 @@
 """高频共性 alerts and `/hotspots`: detection runs in the transaction that files or supports a ticket.
 
-The alert goes to the dispatch chat and the leaders' chat once per (area, category, window): the
-`hotspot_alerts` row's unique key decides, so two instances filing at once still alert once.
+The alert goes to the dispatch chat and the leaders' chat once per cluster (bot/domain/hotspots.py:
+not while an earlier alert's tickets are still counted, nor while a 专项 runs for the area and
+category). The check and the `hotspot_alerts` row are made under a lock on (area, category), and
+the row's unique key is the cluster's, so two instances filing at once still alert once.
 The leaders' copy carries 开设专项 (bot/services/campaigns.py).
 """
 from __future__ import annotations
@@ -13,8 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import HotspotAct, button
 from bot.context import App
 from bot.domain.codes import display
-from bot.domain.hotspots import Hotspot, HotspotPolicy, TicketFact, detect, natural_span, period_bounds, rank
+from bot.domain.hotspots import (
+    Hotspot,
+    HotspotPolicy,
+    TicketFact,
+    detect,
+    is_news,
+    natural_span,
+    period_bounds,
+    rank,
+    rank_groups,
+)
 from bot.domain.intake import summary
+from bot.domain.report import HOTSPOTS_PER_AREA, HotspotLine
 from bot.i18n import Translator
 from bot.services import notify
 from bot.services.addressing import dispatch_chat_id, leaders_chat_id
@@ -46,10 +59,14 @@ async def check(session: AsyncSession, app: App, t: Ticket, *, supported: bool =
     rows = await repo.same_scope(session, t.area_code, t.category, since=now - pol.window)
     support = await repo.support_counts(session, [r.id for r in rows] + [t.id])
     trigger = fact(t, support, at=now if supported else None)
-    hot = detect(trigger, [fact(r, support) for r in rows], pol, app.tz)
-    if hot is None or hot.key is None:
+    hot = detect(trigger, [fact(r, support) for r in rows], pol)
+    if hot is None:
         return None
     await serialize(session, "hotspot", hot.area, hot.category)
+    alerted = await repo.alerted_tickets(session, hot.area, hot.category, since=hot.since)
+    running = await repo.open_campaign_for(session, hot.area, hot.category) is not None
+    if not is_news(hot, alerted, running):
+        return None
     alert = await repo.record_alert(session, area=hot.area, category=hot.category, window_start=hot.key.start,
                                     trigger=hot.trigger.value, ticket_ids=[x.id for x in hot.tickets],
                                     support=hot.support, now=now)
@@ -118,15 +135,11 @@ async def hotspots_text(session: AsyncSession, app: App, tr: Translator, period:
 
 
 async def top_for_report(session: AsyncSession, app: App, since: datetime, until: datetime,
-                         per_area: int = 3) -> dict[str, list[Hotspot]]:
-    """The monthly report's view: the hottest groups of each area in a period."""
-    rows = await repo.in_period(session, since, until)
-    support = await repo.support_counts(session, [r.id for r in rows])
-    out: dict[str, list[Hotspot]] = {}
-    for h in rank([fact(r, support) for r in rows], since, until, policy(app)):
-        if len(out.setdefault(h.area, [])) < per_area:
-            out[h.area].append(h)
-    return out
+                         per_area: int = HOTSPOTS_PER_AREA) -> list[HotspotLine]:
+    """The report's view: the hottest groups of each area filed in [since, until), hottest first."""
+    areas = {a.code: a.name for a in await directory.areas(session)}
+    return [HotspotLine(areas.get(g.area, g.area), g.category, g.tickets, g.support)
+            for g in rank_groups(await repo.period_groups(session, since, until), policy(app), per_area)]
 
 
 def window_of(app: App) -> timedelta:

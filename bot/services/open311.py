@@ -21,7 +21,7 @@ from bot.org import CatalogSpec
 from bot.domain.appeal import ChannelAppeal
 from bot.services import intake
 from storage import console as store
-from storage import directory, tickets
+from storage import directory
 from storage.models import Ticket
 
 # GET /requests: the spec's default window and its widest span.
@@ -226,11 +226,13 @@ async def find_requests(session: AsyncSession, app: App, params: dict[str, str])
 
 
 async def find_request(session: AsyncSession, app: App, request_id: str) -> PublicRequest:
+    """GET /requests/{id}: a ticket that is not public is not found (nobody learns it exists)."""
     code = parse_code(request_id)
-    t = await tickets.get_by_code(session, code) if code else None
-    if t is None:
+    rows = await store.public_requests(session, codes=[code], categories=None, start=app.now(), end=app.now(),
+                                       statuses=None, limit=1) if code else []
+    if not rows:
         raise Open311Error(404, f"service request {request_id!r} not found")
-    return (await public_view(session, app, [t]))[0]
+    return (await public_view(session, app, rows))[0]
 
 
 def service_notice(app: App, t: Ticket) -> str:

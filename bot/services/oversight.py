@@ -69,10 +69,27 @@ async def after_return(session: AsyncSession, t: Ticket, now: datetime) -> Ticke
     return t
 
 
-async def card_history(session: AsyncSession, tr: Translator) -> str:
-    """/cards in the leaders' and dispatch chats: each department's record and runs."""
+HISTORY_PER_DEPARTMENT = 8  # the latest cards shown under each department in /cards
+ICONS = {"yellow": "🟨", "red": "🟥"}
+
+
+async def card_history(session: AsyncSession, app: App, tr: Translator) -> str:
+    """/cards in the leaders' and dispatch chats: each department's record and runs, and under it
+    the dates of its latest cards (one line per day, oldest first)."""
+    recent: dict[str, list[tuple[datetime, str, str]]] = {}
+    for dept, at, colour, code in await store.recent_cards(session, HISTORY_PER_DEPARTMENT):
+        recent.setdefault(dept, []).append((at, colour, code))
     lines = [tr("cards.history_header")]
-    for _code, name, yellow, red, y_streak, r_streak in await store.card_history(session):
+    for code, name, yellow, red, y_streak, r_streak in await store.card_history(session):
         lines.append(tr("cards.history_line", dept=name, yellow=yellow, red=red, y_streak=y_streak or 0,
                         r_streak=r_streak or 0))
+        shown = recent.get(code, [])
+        if yellow + red > len(shown):
+            lines.append(tr("cards.history_earlier", count=yellow + red - len(shown)))
+        days: dict[str, list[str]] = {}
+        for at, colour, ticket_code in shown:
+            day = at.astimezone(app.tz).strftime("%Y-%m-%d")
+            days.setdefault(day, []).append(ICONS.get(colour, "▪") + display(ticket_code))
+        for day, cards in days.items():
+            lines.append(tr("cards.history_day", date=day, cards=" ".join(cards)))
     return "\n".join(lines)

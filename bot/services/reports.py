@@ -1,7 +1,9 @@
 """督/考 reports: build one for a period from the database, and queue it (text + chart) to chats.
 
-The figures are added up by the database (storage.report_facts); the chart is drawn in a worker
-thread (matplotlib is CPU work) before the short transaction that queues the messages.
+The figures are added up by the database (storage.report_facts), and so are the period's
+高频共性 groups (bot.services.hotspot_alerts); the 专项 in progress at the period's end come from
+bot.services.campaigns. The chart is drawn in a worker thread (matplotlib is CPU work) before the
+short transaction that queues the messages.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from bot.domain.report import Report, assemble
 from bot.i18n import Translator
 from bot.reports import chart
 from bot.reports import text as report_text
+from bot.services import campaigns, hotspot_alerts
 from storage import bulletins as files
 from storage import directory
 from storage import outbox
@@ -51,6 +54,8 @@ async def build(session: AsyncSession, app: App, period: Period, as_of: datetime
         worst=await facts.worst(session, start, end, as_of),
         departments=[d.code for d in await directory.departments(session)],
         weights=weights(app),
+        hotspots=await hotspot_alerts.top_for_report(session, app, start, min(end, as_of)),
+        campaigns=await campaigns.in_progress(session, app, min(end, as_of)),
     )
 
 

@@ -50,7 +50,7 @@ async def cards_listing(session: AsyncSession, app: App, tr: Translator, scope: 
         if dept is not None:
             lines.append(tr("cards.streak", dept=dept.name, streak=dept.yellow_streak or 0))
     else:  # the leaders' and dispatch chats: each department's record too
-        lines += ["", await oversight.card_history(session, tr)]
+        lines += ["", await oversight.card_history(session, app, tr)]
     if pages > 1:
         lines.append(tr("list.page", page=page + 1, pages=pages))
     return "\n".join(lines), pages

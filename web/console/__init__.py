@@ -13,7 +13,7 @@ from aiogram import Bot
 from aiohttp import web
 
 from bot.context import App
-from web.console import pages, supervision_pages
+from web.console import matter_pages, pages, supervision_pages
 from web.console.common import JINJA_KEY, Console, page
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -43,7 +43,12 @@ def setup_console(root: web.Application, app: App, bot: Bot) -> Console:
     root.router.add_post("/tickets/{code}/{action}", page(console, pages.act, post=True))
     root.router.add_get("/rates", page(console, supervision_pages.rates))
     root.router.add_get("/rates/chart.png", page(console, supervision_pages.chart))
+    root.router.add_get("/hotspots", page(console, matter_pages.hotspots))
+    root.router.add_get("/campaigns", page(console, matter_pages.campaigns))
     root.router.add_get("/exports", page(console, supervision_pages.exports))
     root.router.add_get("/exports/{form}.xlsx", page(console, supervision_pages.ledger))
-    console.nav = [{"path": "/rates", "key": "console.nav_rates"}, {"path": "/exports", "key": "console.nav_exports"}]
+    console.nav = [{"path": "/rates", "key": "console.nav_rates"},
+                   {"path": "/hotspots", "key": "console.nav_hotspots", "sees_all": True},
+                   {"path": "/campaigns", "key": "console.nav_campaigns"},
+                   {"path": "/exports", "key": "console.nav_exports"}]
     return console

@@ -152,7 +152,8 @@ def _back(console: Console, code: str, key: str) -> web.Response:
 
 
 async def act(console: Console, request: web.Request, v: Visit) -> web.StreamResponse:
-    """派单 / 合并 / 驳回 through the buttons' operations; a refusal comes back as a message, nothing changed."""
+    """派单 / 合并 / 驳回 through the buttons' operations, 批示 / 领导包案 through the leaders' commands;
+    a refusal comes back as a message, nothing changed."""
     code, action = request.match_info["code"], request.match_info["action"]
     form = await request.post()
     app, staff = console.app, v.staff
@@ -169,6 +170,12 @@ async def act(console: Console, request: web.Request, v: Visit) -> web.StreamRes
         if action == "reject":
             await console_views.reject(session, app, staff, code, str(form.get("reason") or ""))
             return "console.done_rejected"
+        if action == "instruct":
+            await console_views.instruct(session, app, staff, code, str(form.get("words") or ""))
+            return "console.done_instructed"
+        if action == "take":
+            await console_views.take(session, app, staff, code)
+            return "console.done_taken"
         if action == "rate":
             try:
                 score = int(str(form.get("score") or ""))

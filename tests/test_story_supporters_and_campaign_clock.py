@@ -7,9 +7,11 @@ from sqlalchemy import select
 from scheduler import jobs
 from storage.models import Campaign, Supporter
 from tests.harness import (
-    CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, LEADERS_CHAT, RESIDENT, RESIDENT_2, STRANGER, World,
+    CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, LEADER, LEADERS_CHAT, RESIDENT, RESIDENT_2, STRANGER,
+    World,
 )
-from tests.test_story_matter import LEADER, RUBBISH, appeal, press
+from tests.steps import appeal, has_button, open_campaign, press, refused, resolve
+from tests.test_story_matter import RUBBISH
 
 
 async def test_supporters_who_started_the_bot_hear_the_result(world: World):
@@ -21,12 +23,10 @@ async def test_supporters_who_started_the_bot_hear_the_result(world: World):
     await world.send(STRANGER, COMMUNITY, "+1", reply_to=ack["message_id"])  # never started the bot
     await world.reply_from_bot(COMMUNITY, contains="共 2 人")
     await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
-    dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=lambda m: "签收" in str(world.sb.buttons(m)))
-    assert "附议 2 人" in dept_card["text"]
+    dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
+    assert "👍 附议 2 人" in dept_card["text"].splitlines()
     await press(world, HANDLER_A, CGJ_CHAT, dept_card, "签收")
-    await press(world, HANDLER_A, CGJ_CHAT, world.sb.message(CGJ_CHAT, dept_card["message_id"]), "办结")
-    prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
-    await world.send(HANDLER_A, CGJ_CHAT, "已清运完毕，每天加派一次清运", reply_to=prompt["message_id"])
+    await resolve(world, HANDLER_A, CGJ_CHAT, dept_card, "已清运完毕，每天加派一次清运")
     note = await world.reply_from_bot(RESIDENT_2, contains="您附议的诉求")
     assert "#2026-000001" in note["text"] and "已清运完毕" in note["text"]
     assert world.sb.bot_messages(STRANGER) == []
@@ -48,15 +48,11 @@ async def test_merging_moves_the_supporters_onto_the_surviving_ticket(world: Wor
 
 
 async def test_a_campaign_has_its_own_clock(world: World):
-    world.sb.add_user(LEADER, "周书记")
     for user, text in ((RESIDENT, RUBBISH), (RESIDENT_2, "渔港街菜市场门口垃圾堆成山了"),
                        (STRANGER, "河边有人倒建筑垃圾，堆了一大片")):
         await appeal(world, user, text)
     alert = await world.reply_from_bot(LEADERS_CHAT, contains="高频共性问题")
-    await press(world, LEADER, LEADERS_CHAT, alert, "开设专项")
-    prompt = await world.reply_from_bot(LEADERS_CHAT, contains="治理目标")
-    await world.send(LEADER, LEADERS_CHAT, "清理垃圾点 10天", reply_to=prompt["message_id"])
-    await world.reply_from_bot(LEADERS_CHAT, contains="专项已开设")
+    await open_campaign(world, alert, "清理垃圾点 10天")
     c = await world.scalar(select(Campaign))
     world.clock.set(c.opened_at + (c.deadline - c.opened_at) * 0.55)
     await jobs.scan_job(world.app, holder="t")
@@ -72,7 +68,7 @@ async def test_a_campaign_has_its_own_clock(world: World):
     opened = next(m for m in world.sb.bot_messages(LEADERS_CHAT) if "专项已开设" in m.get("text", ""))
     await press(world, LEADER, LEADERS_CHAT, opened, "结项")
     answer = await press(world, LEADER, LEADERS_CHAT, opened, "结项")
-    assert answer.get("show_alert") and "已结项" in answer["text"]
+    refused(answer, "campaign.closed_already")
     assert (await world.scalar(select(Campaign))).next_check_at is None
 
 
