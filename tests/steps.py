@@ -11,7 +11,7 @@ from bot.i18n import Translator
 from bot.sandbox import TelegramSandbox
 from scheduler.jobs import scan
 from storage.models import Ticket, TicketEvent
-from tests.harness import World
+from tests.harness import COMMUNITY, World
 
 SH = ZoneInfo("Asia/Shanghai")
 ZH = Translator("zh_CN")
@@ -24,6 +24,26 @@ def sh(*args: int) -> datetime:
 
 def has_button(label: str):  # noqa: ANN201
     return lambda m: any(label in row for row in TelegramSandbox.buttons(m))
+
+
+def ack_line(world: World, n: int = 0, chat: int = COMMUNITY) -> str:
+    """The status line (the last line) of the `n`-th bot message in a community chat: the
+    acknowledgement that every step of its ticket rewrites (issue #13)."""
+    return world.sb.bot_messages(chat)[n]["text"].split("\n")[-1]
+
+
+def shown(world: World, chat: int, msg: dict) -> dict:
+    """`msg` as it reads now (after the bot's edits)."""
+    return world.sb.message(chat, msg["message_id"])
+
+
+async def showing(world: World, chat: int, label: str) -> dict:
+    """The newest bot message in `chat` with a button `label`, sent or edited into it: in a community
+    chat the rating request is one message that each next question replaces in place."""
+    await world.settle()
+    found = [m for m in world.sb.bot_messages(chat) if has_button(label)(m)]
+    assert found, f"no message with [{label}] in {chat}: {[m.get('text', '')[:40] for m in world.sb.bot_messages(chat)]}"
+    return found[-1]
 
 
 async def ticket(world: World, tid: int = 1) -> Ticket:
