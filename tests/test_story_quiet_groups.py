@@ -14,6 +14,7 @@ from tests.harness import (
     RESIDENT,
     RESIDENT_2,
     STRANGER,
+    VOLUNTEER,
     World,
 )
 from tests.steps import ZH, has_button, press, press_raw, scan_at, ticket
@@ -172,6 +173,24 @@ async def test_the_start_button_links_the_reporter_and_news_goes_private_from_th
     # The supporter pressing the button is told the result will come, and nothing more.
     await world.sb.open_link(RESIDENT_2, COMMUNITY, ack["message_id"], ZH("ack.btn_private"))
     assert (await world.reply_from_bot(RESIDENT_2))["text"] == ZH("start.supporter", code=CODE)
+
+
+async def test_the_person_a_volunteer_reported_for_may_follow_it_in_private(world: World):
+    # A grid volunteer forwards a resident's message; the resident is the one with the problem.
+    fwd = {"type": "user", "sender_user": world.sb.world.user_dict(RESIDENT_2)}
+    await world.send(VOLUNTEER, COMMUNITY, "家里水管漏水好几天了，没人来修", forward_from=fwd)
+    ack = await world.reply_from_bot(COMMUNITY, contains=CODE)
+    t = await ticket(world)
+    assert (t.reporter_id, t.on_behalf_user_id) == (VOLUNTEER, RESIDENT_2)
+    assert "刘先生" not in ack["text"] and ZH("ack.on_behalf") in ack["text"]
+    await world.sb.open_link(RESIDENT_2, COMMUNITY, ack["message_id"], ZH("ack.btn_private"))
+    details = await world.reply_from_bot(RESIDENT_2)
+    assert details["text"].startswith(ZH("start.linked", code=CODE)) and "水管漏水" in details["text"]
+    # From then on the resident hears the news in private, and the group gets nothing new.
+    [card] = world.sb.bot_messages(DISPATCH_CHAT)
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
+    await world.reply_from_bot(RESIDENT_2, contains="已转交")
+    assert [m["message_id"] for m in world.sb.bot_messages(COMMUNITY)] == [ack["message_id"]]
 
 
 async def test_unsatisfied_reason_and_a_second_round_stay_in_the_one_rating_message(world: World):

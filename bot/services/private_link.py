@@ -36,8 +36,9 @@ async def open_ticket(session: AsyncSession, app: App, tr: Translator, user_id: 
         if t is not None and any(s.person_id == user_id for s in await matter.supporters(session, t.id)):
             return tr("start.supporter", code=display(t.code))
         return tr("start.not_yours")
-    await tickets.add_event(session, t.id, "followed_in_private", app.now(), actor_id=user_id)
     v = await ticket_view.view(session, t)
+    if not any(e.kind == "followed_in_private" and e.actor_id == user_id for e in v.events):
+        await tickets.add_event(session, t.id, "followed_in_private", app.now(), actor_id=user_id)
     lines = [tr("start.linked", code=display(t.code)), "", ticket_view.render(tr, v, app)]
     news = [e for e in v.events if e.kind in NEWS and (e.data or {}).get(NEWS[e.kind])]
     if news:
