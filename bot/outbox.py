@@ -27,6 +27,7 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
+    ReactionTypeEmoji,
     ReplyParameters,
 )
 
@@ -52,11 +53,16 @@ RECORD_ATTEMPTS = 8
 
 
 def keyboard(rows: list[list[dict]] | None) -> InlineKeyboardMarkup | None:
+    """Rows of {text, data} (a callback button) or {text, url} (a link, e.g. t.me/<bot>?start=…)."""
     if not rows:
         return None
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text=b["text"], callback_data=b["data"]) for b in row] for row in rows]
-    )
+    return InlineKeyboardMarkup(inline_keyboard=[[_button(b) for b in row] for row in rows])
+
+
+def _button(b: dict) -> InlineKeyboardButton:
+    if "url" in b:
+        return InlineKeyboardButton(text=b["text"], url=b["url"])
+    return InlineKeyboardButton(text=b["text"], callback_data=b["data"])
 
 
 async def call(bot: Bot, row: OutboxMessage, chat_id: int, thread_id: int | None, p: dict) -> list[int]:
@@ -92,6 +98,10 @@ async def call(bot: Bot, row: OutboxMessage, chat_id: int, thread_id: int | None
             return [p["message_id"]]
         case "delete":
             await bot.delete_message(chat_id=chat_id, message_id=p["message_id"])
+            return []
+        case "react":
+            await bot.set_message_reaction(chat_id=chat_id, message_id=p["message_id"],
+                                           reaction=[ReactionTypeEmoji(emoji=p["emoji"])])
             return []
         case _:
             raise ValueError(f"unknown outbox method {row.method}")
@@ -211,6 +221,8 @@ class OutboxWorker:
             try:
                 if payload.get("upload"):
                     payload = await self._with_upload(row)
+                if payload.get("message_of"):
+                    payload = await self._with_target(row)
                 ids = await call(self.bot, row, chat_id, thread_id, payload)
             finally:
                 self.gate.done(slot, self.monotonic())
@@ -252,9 +264,24 @@ class OutboxWorker:
         field = "photo" if row.method == "photo" else "document"
         return {**row.payload, field: BufferedInputFile(stored.content, row.payload.get("filename") or stored.filename)}
 
+    async def _with_target(self, row: OutboxMessage) -> dict:
+        """An edit of a ticket's message whose id was not known when the edit was queued (the
+        acknowledgement was still on its way): the message it became, from `message_links`.
+        The outbox keeps a ticket's rows in order, so that message has been sent by now."""
+        async with self.app.sessions() as session:
+            links = await tickets.links_of(session, row.ticket_id or 0, row.payload["message_of"], row.chat_id)
+        if not links:
+            raise TelegramBadRequest(method=None, message=f"message to edit not found (no {row.payload['message_of']})")  # type: ignore[arg-type]
+        return {**row.payload, "message_id": links[0].message_id}
+
     async def _bad_request(self, row: OutboxMessage, exc: TelegramBadRequest) -> None:
         text = exc.message.lower()
-        if "thread not found" in text and row.thread_id:
+        if "reaction_invalid" in text and row.fallback:
+            # The chat allows no such reaction: say it in words instead.
+            fb = row.fallback
+            await self._update(row, status="pending", method="message", chat_id=fb["chat_id"],
+                               thread_id=fb.get("thread_id"), payload=fb["payload"], fallback=None, error=exc.message)
+        elif "thread not found" in text and row.thread_id:
             # A forum's General topic, or a deleted topic: send to the chat itself.
             await self._update(row, status="pending", thread_id=None, error=exc.message)
         elif "message is not modified" in text:

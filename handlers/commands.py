@@ -8,7 +8,7 @@ from aiogram.types import Message
 from bot.context import App, DbSession
 from bot.domain.codes import display
 from bot.i18n import Translator, normalize_locale
-from bot.services import access, intake, settings_svc, ticket_view
+from bot.services import access, intake, private_link, settings_svc, ticket_view
 from bot.services.access import Roles
 from handlers.common import _, current_tr, reply
 from handlers.facts import command_of
@@ -19,6 +19,12 @@ KNOWN = {"id", "start", "help", "lang", "ticket", "my", "appeal", "bind", "role"
 
 def build_commands_router() -> Router:
     router = Router(name="commands")
+
+    @router.message(CommandStart(deep_link=True), F.chat.type == "private", F.from_user)
+    async def start_with_link(message: Message, command: CommandObject, session: DbSession, app: App) -> None:
+        """The acknowledgement's button (t.me/<bot>?start=t<code>): the ticket's details, for its reporter."""
+        text = await private_link.open_ticket(session, app, current_tr(), message.from_user.id, command.args or "")
+        reply(session, app, message, text or _("help.start") + "\n\n" + _(await help_key(session, message)))
 
     @router.message(CommandStart())
     async def start(message: Message, session: DbSession, app: App) -> None:

@@ -24,6 +24,21 @@ def reply(session: DbSession, app: App, message: Message, text: str, **kw: objec
     notify.send(session, app, message.chat.id, text, thread_id=thread_of(message), reply_to=message.message_id, **kw)
 
 
+# In a group chat a reply that only needs a "got it" gets a reaction on it, not a message.
+NOTED = "👌"
+GROUP_TYPES = ("group", "supergroup")
+
+
+def noted(session: DbSession, app: App, message: Message, text: str, emoji: str = NOTED) -> None:
+    """Acknowledge a message: in a group a reaction (`text` only where the chat allows no such
+    reaction), elsewhere `text` as a reply."""
+    if message.chat.type in GROUP_TYPES:
+        notify.react(session, app, message.chat.id, message.message_id, emoji, thread_id=thread_of(message),
+                     fallback_text=text)
+    else:
+        reply(session, app, message, text)
+
+
 async def alert(query: CallbackQuery, key: str, **params: object) -> None:
     await query.answer(_(key, **params), show_alert=True)
 
@@ -50,11 +65,12 @@ async def press_op(session: DbSession, app: App, query: CallbackQuery,
 
 
 async def reply_op(session: DbSession, app: App, message: Message,
-                   op: Callable[[], Awaitable[str | None]], *, retry_link=None) -> bool:  # noqa: ANN001
+                   op: Callable[[], Awaitable[str | None]], *, retry_link=None, quiet: bool = False) -> bool:  # noqa: ANN001
     """The same for a reply that carries work: a refusal is answered politely, nothing half-done.
 
     `retry_link` (a message link): the refusal is linked like the prompt it answers, so
-    replying to the refusal is another try at the same question.
+    replying to the refusal is another try at the same question. `quiet`: success is `noted`
+    (a reaction in a group chat) — for answers that only say it was received.
     """
     # Read the link now: a rollback expires ORM rows.
     link = {} if retry_link is None else {
@@ -67,5 +83,5 @@ async def reply_op(session: DbSession, app: App, message: Message,
         reply(session, app, message, _(exc.code, **getattr(exc, "params", {})), **link)
         return True
     if key:
-        reply(session, app, message, _(key))
+        (noted if quiet else reply)(session, app, message, _(key))
     return True

@@ -11,7 +11,7 @@ from bot.context import App, DbSession
 from bot.domain import intake as rules
 from bot.domain.appeal import Appeal
 from bot.services import access, intake, triage
-from handlers.common import _, press_op, reply
+from handlers.common import _, noted, press_op, reply
 from handlers.facts import facts, message_text, origin, photos, thread_of
 from handlers.reply_filter import ReplyTo
 
@@ -106,7 +106,7 @@ def build_reporter_router() -> Router:
         words = message_text(message).strip()
         t = await intake.supplement(session, app, link.ticket_id, message.from_user.id, words, photos(message), loc)
         if t is not None:
-            reply(session, app, message, _("intake.supplement_added", code=f"#{t.code}"))
+            noted(session, app, message, _("intake.supplement_added", code=f"#{t.code}"))
 
     @router.callback_query(TicketAct.filter(F.action == "nohelp"))
     async def not_helpful(query: CallbackQuery, callback_data: TicketAct, session: DbSession, app: App,

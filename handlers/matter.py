@@ -13,7 +13,7 @@ from bot.domain import intake as rules
 from bot.domain.agreement import ReplyFacts
 from bot.services import campaigns, dispatch, hotspot_alerts, intake, support
 from bot.services.access import Roles
-from handlers.common import _, current_tr, press_op, reply, reply_op
+from handlers.common import _, current_tr, noted, press_op, reply, reply_op
 from handlers.facts import facts, message_text
 from handlers.intake import file
 from handlers.reply_filter import ReplyTo, awaited
@@ -49,7 +49,9 @@ def build_matter_router() -> Router:
             await _file_related(message, session, app, roles, chat.area_code, outcome.ticket.id)
             return
         text = support.answer(current_tr(), outcome)
-        if text:
+        if text and outcome.kind in support.QUIET:
+            noted(session, app, message, text, support.AGREED)
+        elif text:
             reply(session, app, message, text)
 
     @router.callback_query(MergeInto.filter())

@@ -46,13 +46,13 @@ def build_ratings_router() -> Router:
             return
         await reply_op(session, app, message, lambda: ratings.reason(
             session, app, ticket_id=link.ticket_id, round_=None, reason_code="other", user_id=message.from_user.id,
-            words=words))
+            words=words), quiet=True)
 
     @router.message(ReplyTo("rate_process"))
     async def comment(message: Message, link, session: DbSession, app: App) -> None:  # noqa: ANN001
         words = message_text(message)
         await reply_op(session, app, message,
-                       lambda: ratings.comment(session, app, link.ticket_id, message.from_user.id, words))
+                       lambda: ratings.comment(session, app, link.ticket_id, message.from_user.id, words), quiet=True)
 
     # A reply to the 正面回应 ("public_response") has no handler on purpose: intake decides, as for
     # any reply to the bot in a community chat — a neighbour saying it is still not fixed is an appeal.

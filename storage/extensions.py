@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Extension
@@ -28,3 +28,10 @@ async def decide(session: AsyncSession, ext_id: int, status: str, by: int, now: 
         .values(status=status, decided_by=by, decided_at=now)
     )
     return result.rowcount == 1
+
+
+async def approved_due(session: AsyncSession, ticket_id: int) -> datetime | None:
+    """The deadline the latest approved extension of a ticket set (None: never extended)."""
+    q = (select(Extension.new_due).where(Extension.ticket_id == ticket_id, Extension.status == "approved")
+         .order_by(Extension.decided_at.desc(), Extension.id.desc()).limit(1))
+    return (await session.execute(q)).scalar_one_or_none()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage
@@ -13,12 +13,14 @@ from storage.models import OutboxMessage
 # Within a chat: what someone is waiting for first, then news, then digests (see `heads`).
 URGENT, NEWS, DIGEST = 0, 1, 2
 EDITS = ("edit_text", "edit_markup", "delete")
+# A reaction is a short answer to someone's message (a 附议, a comment noted): it goes first too.
+ANSWERS = (*EDITS, "react")
 
 
 def priority_of(method: str, purpose: str | None, payload: dict[str, Any]) -> int:
     """An ack, a direct reply to someone's message or command, and the new state of a card a button
     was pressed on are answers someone is waiting for; digests can wait for everything else."""
-    if purpose == "ack" or method in EDITS or (purpose is None and payload.get("reply_to")):
+    if purpose == "ack" or method in ANSWERS or (purpose is None and payload.get("reply_to")):
         return URGENT
     return DIGEST if purpose == "digest" else NEWS
 
@@ -137,11 +139,41 @@ async def pending_for(session: AsyncSession, ticket_id: int, purpose: str) -> Ou
     return (await session.execute(q)).scalars().first()
 
 
+async def rewrite_pending(session: AsyncSession, row_id: int, payload: dict[str, Any]) -> bool:
+    """New contents for a row not sent yet; False when the worker has taken it meanwhile."""
+    result = await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
+        .values(payload=payload)
+    )
+    return result.rowcount == 1
+
+
+async def drop_pending_edits(session: AsyncSession, ticket_id: int, chat_id: int, message_id: int) -> int:
+    """Forget edits of a message not sent yet: a newer edit replaces them (no flash of a text
+    that is out of date before it is even shown)."""
+    q = select(OutboxMessage.id, OutboxMessage.payload).where(
+        OutboxMessage.ticket_id == ticket_id, OutboxMessage.chat_id == chat_id,
+        OutboxMessage.method.in_(EDITS[:2]), OutboxMessage.status == "pending")
+    ids = [i for i, payload in (await session.execute(q)).all() if payload.get("message_id") == message_id]
+    if not ids:
+        return 0
+    result = await session.execute(
+        delete(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending"))
+    return result.rowcount
+
+
 async def latest_for(session: AsyncSession, ticket_id: int, purpose: str) -> OutboxMessage | None:
     """The newest row of a ticket for a purpose, whatever its status."""
     q = (select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id, OutboxMessage.purpose == purpose)
          .order_by(OutboxMessage.id.desc()).limit(1).execution_options(populate_existing=True))
     return (await session.execute(q)).scalars().first()
+
+
+async def rows_for(session: AsyncSession, ticket_id: int, purposes: tuple[str, ...]) -> list[OutboxMessage]:
+    """A ticket's rows of some purposes, oldest first, as they are now."""
+    q = (select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id, OutboxMessage.purpose.in_(purposes))
+         .order_by(OutboxMessage.id).execution_options(populate_existing=True))
+    return list((await session.execute(q)).scalars())
 
 
 async def reroute_chat(session: AsyncSession, old_id: int, new_id: int) -> None:

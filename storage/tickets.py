@@ -149,8 +149,11 @@ async def attachments(session: AsyncSession, ticket_id: int, source: str | None 
     return list((await session.execute(q.order_by(Attachment.id))).scalars())
 
 
-async def count_attachments(session: AsyncSession, ticket_id: int) -> int:
+async def count_attachments(session: AsyncSession, ticket_id: int, source: str | None = None) -> int:
+    """Photos of a ticket; `source` (appeal | progress | result) counts one kind only."""
     q = select(func.count()).select_from(Attachment).where(Attachment.ticket_id == ticket_id)
+    if source is not None:
+        q = q.where(Attachment.source == source)
     return (await session.execute(q)).scalar_one()
 
 
@@ -177,12 +180,23 @@ async def link(
     )
 
 
+async def relink(session: AsyncSession, chat_id: int, message_id: int, purpose: str, now: datetime,
+                 awaiting_user_id: int | None = None) -> None:
+    """A message edited into another question (the rating message of a community chat) answers for it now."""
+    await session.execute(
+        update(MessageLink).where(MessageLink.chat_id == chat_id, MessageLink.message_id == message_id)
+        .values(purpose=purpose, awaiting_user_id=awaiting_user_id, created_at=now)
+    )
+
+
 async def find_link(session: AsyncSession, chat_id: int, message_id: int) -> MessageLink | None:
     return await session.get(MessageLink, (chat_id, message_id))
 
 
-async def links_of(session: AsyncSession, ticket_id: int, purpose: str, chat_id: int | None = None) -> list[MessageLink]:
-    q = select(MessageLink).where(MessageLink.ticket_id == ticket_id, MessageLink.purpose == purpose)
+async def links_of(session: AsyncSession, ticket_id: int, purpose: str | tuple[str, ...],
+                   chat_id: int | None = None) -> list[MessageLink]:
+    purposes = (purpose,) if isinstance(purpose, str) else purpose
+    q = select(MessageLink).where(MessageLink.ticket_id == ticket_id, MessageLink.purpose.in_(purposes))
     if chat_id is not None:
         q = q.where(MessageLink.chat_id == chat_id)
     return list((await session.execute(q.order_by(MessageLink.message_id))).scalars())

@@ -27,6 +27,26 @@ def has_button(label: str):  # noqa: ANN201
     return lambda m: any(label in row for row in TelegramSandbox.buttons(m))
 
 
+def ack_line(world: World, n: int = 0, chat: int = COMMUNITY) -> str:
+    """The status line (the last line) of the `n`-th bot message in a community chat: the
+    acknowledgement that every step of its ticket rewrites (issue #13)."""
+    return world.sb.bot_messages(chat)[n]["text"].split("\n")[-1]
+
+
+def shown(world: World, chat: int, msg: dict) -> dict:
+    """`msg` as it reads now (after the bot's edits)."""
+    return world.sb.message(chat, msg["message_id"])
+
+
+async def showing(world: World, chat: int, label: str) -> dict:
+    """The newest bot message in `chat` with a button `label`, sent or edited into it: in a community
+    chat the rating request is one message that each next question replaces in place."""
+    await world.settle()
+    found = [m for m in world.sb.bot_messages(chat) if has_button(label)(m)]
+    assert found, f"no message with [{label}] in {chat}: {[m.get('text', '')[:40] for m in world.sb.bot_messages(chat)]}"
+    return found[-1]
+
+
 async def ticket(world: World, tid: int = 1) -> Ticket:
     return await world.scalar(select(Ticket).where(Ticket.id == tid))
 

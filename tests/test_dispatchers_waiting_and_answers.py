@@ -17,7 +17,8 @@ import pytest
 
 from bot.domain import nag
 from bot.domain.lifecycle import Actor, Forbidden, NotAllowed, Status, authorise
-from tests.steps import has_button, press, refused, scan_at, sh, ticket
+from bot.callbacks import TicketAct
+from tests.steps import has_button, press, press_raw, refused, scan_at, sh, showing, ticket
 from tests.steps import event_rows as events
 from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, World
 
@@ -33,7 +34,7 @@ async def resolve_on(world: World, card: dict, result: str) -> dict:
     await press(world, HANDLER_A, CGJ_CHAT, card, "办结")
     prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
     await world.send(HANDLER_A, CGJ_CHAT, result, reply_to=prompt["message_id"])
-    return await world.reply_from_bot(COMMUNITY, predicate=has_button("非常满意"))
+    return await showing(world, COMMUNITY, "非常满意")
 
 
 async def under_review(world: World) -> dict:
@@ -46,13 +47,11 @@ async def under_review(world: World) -> dict:
     await press(world, HANDLER_A, CGJ_CHAT, dept_card, "签收")
     question = await resolve_on(world, world.sb.message(CGJ_CHAT, dept_card["message_id"]), "已清运")
     await press(world, RESIDENT, COMMUNITY, question, "不满意")
-    await press(world, RESIDENT, COMMUNITY, await world.reply_from_bot(COMMUNITY, predicate=has_button("办理太慢")),
-                "问题没有解决")
+    await press(world, RESIDENT, COMMUNITY, await showing(world, COMMUNITY, "办理太慢"), "问题没有解决")
     card = await world.reply_from_bot(CGJ_CHAT, contains="问题没有解决")
     question = await resolve_on(world, card, "再次清运")
     await press(world, RESIDENT, COMMUNITY, question, "不满意")
-    await press(world, RESIDENT, COMMUNITY, await world.reply_from_bot(COMMUNITY, predicate=has_button("办理太慢")),
-                "问题没有解决")
+    await press(world, RESIDENT, COMMUNITY, await showing(world, COMMUNITY, "办理太慢"), "问题没有解决")
     assert (await ticket(world)).status == "REVIEW"
     return await world.reply_from_bot(DISPATCH_CHAT, contains="不满意诉求审核")
 
@@ -188,8 +187,13 @@ async def test_an_answered_consultation_closes_after_the_rating_window(world: Wo
     assert (last.kind, last.from_status, last.to_status) == ("closed_answered", "ANSWERED", "CLOSED")
     assert await scan_at(world, when + timedelta(days=3)) == 0
 
-    # 没有解决我的问题 after the close: a polite alert, nothing reopens.
-    late = await press(world, RESIDENT, COMMUNITY, answer, "没有解决我的问题")
+    # The closed answer keeps its words on the acknowledgement but loses the button; a press
+    # from an old client after the close: a polite alert, nothing reopens.
+    shown = world.sb.message(COMMUNITY, answer["message_id"])
+    assert "派出所" in shown["text"] and shown["text"].endswith("📌 进度：已答复")
+    assert world.sb.buttons(shown) == [["私聊查看进展"]]
+    late = await press_raw(world, RESIDENT, COMMUNITY, answer["message_id"],
+                           TicketAct(action="nohelp", ticket_id=1).pack())
     refused(late, "error.stale")
     assert (await ticket(world)).status == "CLOSED"
     await world.send(DISPATCHER, DISPATCH_CHAT, "/ticket 2026-000001")

@@ -45,7 +45,7 @@ async def test_order_per_chat_is_kept(world: World):
     assert [a.split("#")[1][:11] for a in acks] == [f"2026-00000{n}" for n in range(1, 6)]
 
 
-async def test_blocked_reporter_gets_the_news_in_the_group_instead(world: World):
+async def test_blocked_reporter_sees_the_news_on_the_acknowledgement(world: World):
     await world.send(RESIDENT, RESIDENT, "/start")  # the resident opened a private chat
     await world.reply_from_bot(RESIDENT)
     await world.send(RESIDENT, COMMUNITY, "/appeal 垃圾没人清运")
@@ -59,9 +59,14 @@ async def test_blocked_reporter_gets_the_news_in_the_group_instead(world: World)
     async with world.app.sessions() as s:
         await dispatch.reject(s, world.app, 1, await roles_of(s, DISPATCHER), "重复提交")
         await world.app.commit(s)
-    told = await world.reply_from_bot(COMMUNITY, contains="重复提交")
-    assert told["reply_to_message"]["from"]["id"] == RESIDENT
+    await world.settle()
     assert (await world.scalar(select(Person).where(Person.id == RESIDENT))).blocked
+    # The group gets no new message (issue #13): its acknowledgement shows the state, and the
+    # reason waits behind its button, in private.
+    [ack] = world.sb.bot_messages(COMMUNITY)
+    assert ack["text"].endswith("📌 进度：未予受理") and "重复提交" not in ack["text"]
+    await world.sb.open_link(RESIDENT, COMMUNITY, ack["message_id"], "私聊查看进展")
+    await world.reply_from_bot(RESIDENT, contains="重复提交")
 
 
 @pytest.mark.parametrize("world", [{"OUTBOX_CHAT_INTERVAL": 0.25}], indirect=True)

@@ -634,3 +634,43 @@ async def test_markup_checks_and_html_contains(sb, bot):
     found = await sb.wait_for_bot_message(GROUP, contains="工单 <#3> 已受理")
     assert found["message_id"] == sent.message_id
     assert "工单 <#3> 已受理  [签收]" in sb.format_transcript()
+
+
+async def test_reactions_link_buttons_and_start_links(sb, bot):
+    from aiogram.types import ReactionTypeEmoji
+
+    said = await sb.user_sends(AUNTIE, GROUP, "+1")
+    assert await bot.set_message_reaction(GROUP, said["message_id"], [ReactionTypeEmoji(emoji="👍")])
+    assert sb.bot_reaction(GROUP, said["message_id"]) == "👍"
+    assert "[港口镇社区群] 呼应 👍 → 张阿姨「+1」" in sb.format_transcript([GROUP]).split("\n")
+    with pytest.raises(TelegramBadRequest, match="REACTION_INVALID"):
+        await bot.set_message_reaction(GROUP, said["message_id"], [ReactionTypeEmoji(emoji="🐈")])
+    with pytest.raises(TelegramBadRequest, match="REACTIONS_TOO_MANY"):
+        await bot.set_message_reaction(
+            GROUP, said["message_id"], [ReactionTypeEmoji(emoji="👍"), ReactionTypeEmoji(emoji="👌")]
+        )
+    with pytest.raises(TelegramBadRequest, match="MESSAGE_ID_INVALID"):
+        await bot.set_message_reaction(GROUP, 4242, [ReactionTypeEmoji(emoji="👍")])
+    sb.restrict_reactions(GROUP, ["❤"])
+    with pytest.raises(TelegramBadRequest, match="REACTION_INVALID"):
+        await bot.set_message_reaction(GROUP, said["message_id"], [ReactionTypeEmoji(emoji="👌")])
+    assert await bot.set_message_reaction(GROUP, said["message_id"], [])  # taken back
+    assert sb.bot_reaction(GROUP, said["message_id"]) is None
+
+    link = InlineKeyboardMarkup(inline_keyboard=[[
+        InlineKeyboardButton(text="私聊", url="https://t.me/huying_bot?start=t2026-000001"),
+        InlineKeyboardButton(text="别处", url="https://example.org/"),
+    ]])
+    sent = await bot.send_message(GROUP, "已受理", reply_markup=link)
+    with pytest.raises(TelegramBadRequest, match="BUTTON_URL_INVALID"):
+        bad = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="x", url="t.me/huying_bot")]])
+        await bot.send_message(GROUP, "x", reply_markup=bad)
+    with pytest.raises(SandboxError, match="not a callback button"):
+        await sb.press(STRANGER, GROUP, sent.message_id, "私聊")
+    # Tapping the link: Telegram opens the private chat and sends /start with the payload.
+    start = await sb.open_link(STRANGER, GROUP, sent.message_id, "私聊")
+    assert (start["chat"]["id"], start["text"]) == (STRANGER, "/start t2026-000001")
+    updates = await bot.get_updates(timeout=1)
+    assert updates[-1].message.text == "/start t2026-000001"
+    with pytest.raises(SandboxError, match="does not open a chat"):
+        await sb.open_link(STRANGER, GROUP, sent.message_id, "别处")

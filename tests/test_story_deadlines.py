@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.org import OrgFile
 from storage.models import Card, Department, TicketEvent
-from tests.steps import press, said, scan_at, sh, ticket
+from tests.steps import ack_line, press, said, scan_at, sh, ticket
 from tests.harness import (
     CGJ_CHAT,
     COMMUNITY,
@@ -92,7 +92,8 @@ async def test_reminders_overdue_yellow_card_daily_nags_that_stop_after_accept(w
     assert kinds.count("sla_overdue") == 1 and kinds.count("card_yellow") == 1
     # Replying to a reminder is a progress note, like a reply to the card.
     await world.send(HANDLER_A, CGJ_CHAT, "已安排车辆今天清运", reply_to=world.sb.bot_messages(CGJ_CHAT)[-1]["message_id"])
-    await world.reply_from_bot(COMMUNITY, contains="已安排车辆今天清运")
+    await world.reply_from_bot(CGJ_CHAT, contains="进展")
+    assert ack_line(world) == "📌 进度：办理中（城市管理局）"
 
 
 async def test_second_yellow_in_a_row_is_a_red_card_in_the_leaders_chat(world: World):
@@ -148,7 +149,8 @@ async def test_resolve_overdue_nags_until_resolved(world: World):
 async def test_an_approved_extension_moves_the_deadline(world: World):
     card = await accept(world, await dispatch(world))
     await world.send(HANDLER_A, CGJ_CHAT, "已到现场查看，需协调环卫车辆", reply_to=card["message_id"])
-    await world.reply_from_bot(COMMUNITY, contains="协调环卫车辆")
+    await world.reply_from_bot(CGJ_CHAT, contains="进展")
+    assert ack_line(world) == "📌 进度：办理中（城市管理局）"
     await press(world, HANDLER_A, CGJ_CHAT, card, "申请延期")
     prompt = await world.reply_from_bot(CGJ_CHAT, contains="日期")
     await world.send(HANDLER_A, CGJ_CHAT, "需要协调环卫车辆 2026-12-10", reply_to=prompt["message_id"])
@@ -156,6 +158,8 @@ async def test_an_approved_extension_moves_the_deadline(world: World):
     await press(world, DISPATCHER, DISPATCH_CHAT, request, "批准延期")
     t = await ticket(world)
     assert t.resolve_due.astimezone(SH).strftime("%Y-%m-%d %H:%M") == "2026-12-10 23:59"
+    # The neighbours see the new deadline on the acknowledgement.
+    assert ack_line(world) == "📌 进度：办理中（城市管理局），办理期限已延长至 12-10"
     # The new window starts at the approval: its 50 % mark is on 12-02, not a burst now.
     assert t.next_check_at.astimezone(SH).strftime("%m-%d") == "12-02"
     await scan_at(world, when=sh(2026, 11, 30, 9, 5))
@@ -174,7 +178,8 @@ async def test_dispatched_on_2026_12_29_gets_a_sane_deadline_past_the_calendar_d
     assert t.resolve_due.astimezone(SH).strftime("%Y-%m-%d %H:%M") == "2027-01-06 10:00"
     assert t.accept_due.astimezone(SH).strftime("%Y-%m-%d %H:%M") == "2026-12-30 10:00"
     await world.send(HANDLER_A, CGJ_CHAT, "已派人处理", reply_to=card["message_id"])
-    await world.reply_from_bot(COMMUNITY, contains="已派人处理")
+    await world.reply_from_bot(CGJ_CHAT, contains="进展")
+    assert ack_line(world) == "📌 进度：办理中（城市管理局）"
     await scan_at(world, when=sh(2027, 1, 6, 10, 5))
     assert said(world, CGJ_CHAT, "已超时", "办结时限 01-06 10:00")
     await scan_at(world, when=sh(2027, 1, 7, 9, 5))

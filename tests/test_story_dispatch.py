@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Attachment, Extension
-from tests.steps import ZH, press, press_raw, refused, ticket
+from tests.steps import ZH, ack_line, press, press_raw, refused, ticket
 from tests.steps import event_kinds as events
 from tests.harness import (
     CGJ_CHAT,
@@ -56,9 +56,10 @@ async def test_full_loop_dispatch_accept_progress_resolve(world: World):
     dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=lambda m: "签收" in str(world.sb.buttons(m)))
     assert world.sb.buttons(dept_card) == [["签收", "退单"]]
     assert any(m.get("media_group_id") for m in world.sb.transcript(CGJ_CHAT))
-    # The resident hears in the community chat, without personal data.
-    note = await world.reply_from_bot(COMMUNITY, contains="城市管理局")
-    assert "李承办" not in note["text"]
+    # The community chat sees it on the acknowledgement, without personal data.
+    await world.settle()
+    assert ack_line(world) == "📌 进度：已派单（城市管理局）"
+    assert len(world.sb.bot_messages(COMMUNITY)) == 1
     t = await ticket(world)
     assert t.status == "DISPATCHED" and t.lead_dept == "cgj" and t.accept_due and t.resolve_due
 
@@ -70,19 +71,21 @@ async def test_full_loop_dispatch_accept_progress_resolve(world: World):
     # Progress by replying to the card, with a photo: recorded and passed on.
     await world.send(HANDLER_A, CGJ_CHAT, photo=True, caption="已联系环卫所，今天下午清运", reply_to=dept_card["message_id"])
     await world.reply_from_bot(CGJ_CHAT, contains="进展")
-    await world.reply_from_bot(COMMUNITY, contains="今天下午清运")
+    assert ack_line(world) == "📌 进度：办理中（城市管理局）"
+    assert not any("今天下午清运" in m["text"] for m in world.sb.bot_messages(COMMUNITY))
 
     # 办结 asks for the result by reply; after-photos reach the reporter.
     await press(world, HANDLER_A, CGJ_CHAT, updated, "办结")
     prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
     await world.send(HANDLER_A, CGJ_CHAT, photo=True, caption="垃圾已全部清运，并增加了一个垃圾桶",
                      reply_to=prompt["message_id"])
-    await world.reply_from_bot(COMMUNITY, contains="垃圾已全部清运")
+    await world.reply_from_bot(COMMUNITY, contains="垃圾已全部清运")  # the rating request says what was done
     t = await ticket(world)
     assert t.status == "RESOLVED" and "清运" in t.result_text
     results = await world.rows(select(Attachment).where(Attachment.source == "result"))
     assert len(results) == 1
-    assert any(m.get("photo") for m in world.sb.bot_messages(COMMUNITY))
+    # The department's photos go to the reporter in private only, never to the neighbours.
+    assert not any(m.get("photo") for m in world.sb.bot_messages(COMMUNITY))
     assert (await events(world))[:6] == ["created", "triage", "dispatched", "accepted", "progress", "resolved"]
 
 
@@ -170,15 +173,19 @@ async def test_merge_into_another_ticket(world: World):
     await world.send(DISPATCHER, DISPATCH_CHAT, "#2026-000002", reply_to=prompt["message_id"])
     await world.reply_from_bot(DISPATCH_CHAT, contains="本身")
     await world.send(DISPATCHER, DISPATCH_CHAT, "#2026-000001", reply_to=prompt["message_id"])
-    await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    await world.reply_from_bot(DISPATCH_CHAT, contains="已合并")
     t2 = await ticket(world, 2)
     assert t2.status == "MERGED" and t2.merged_into_id == 1
-    # The merged reporter follows the surviving ticket: they hear when it is dispatched.
+    await world.settle()
+    assert ack_line(world, 1) == "📌 进度：与 #2026-000001 为同一问题，已合并办理"
+    # The merged reporter follows the surviving ticket: once in private, they hear when it is dispatched.
+    await world.sb.open_link(RESIDENT_2, COMMUNITY, world.sb.bot_messages(COMMUNITY)[1]["message_id"], "私聊查看进展")
+    await world.reply_from_bot(RESIDENT_2, contains="#2026-000002")
     card1 = next(m for m in world.sb.bot_messages(DISPATCH_CHAT) if "#2026-000001" in m["text"])
     await press(world, DISPATCHER, DISPATCH_CHAT, card1, "派单")
-    news = await world.reply_from_bot(COMMUNITY, predicate=lambda m: m.get("reply_to_message", {}).get(
-        "from", {}).get("id") == RESIDENT_2 and "城市管理局" in m["text"])
+    news = await world.reply_from_bot(RESIDENT_2, contains="城市管理局")
     assert "#2026-000001" in news["text"]
+    assert len(world.sb.bot_messages(COMMUNITY)) == 2
 
 
 async def test_co_department_gets_an_information_card(world: World):
@@ -200,9 +207,12 @@ async def test_divert_and_reject(world: World):
     await press(world, DISPATCHER, DISPATCH_CHAT, card, "分流")
     picker = world.sb.message(DISPATCH_CHAT, card["message_id"])
     await press(world, DISPATCHER, DISPATCH_CHAT, picker, "诉讼")
-    told = await world.reply_from_bot(COMMUNITY, contains="法院")
-    assert "12368" in told["text"]
     assert (await ticket(world)).status == "DIVERTED"
+    assert ack_line(world) == "📌 进度：不属于本平台受理范围，已告知办理渠道"
+    # Where to go instead is told in private, behind the acknowledgement's button.
+    await world.sb.open_link(RESIDENT, COMMUNITY, world.sb.bot_messages(COMMUNITY)[0]["message_id"], "私聊查看进展")
+    told = await world.reply_from_bot(RESIDENT, contains="法院")
+    assert "12368" in told["text"]
 
     await world.send(RESIDENT_2, COMMUNITY, "@huying_bot 哈哈哈哈测试一下")
     await world.reply_from_bot(COMMUNITY, contains="#2026-000002")
@@ -210,8 +220,12 @@ async def test_divert_and_reject(world: World):
     await press(world, DISPATCHER, DISPATCH_CHAT, card2, "驳回")
     prompt = await world.reply_from_bot(DISPATCH_CHAT, contains="理由")
     await world.send(DISPATCHER, DISPATCH_CHAT, "测试消息，不是诉求", reply_to=prompt["message_id"])
-    await world.reply_from_bot(COMMUNITY, contains="测试消息，不是诉求")
+    await world.reply_from_bot(DISPATCH_CHAT, contains="已驳回")
     assert (await ticket(world, 2)).status == "REJECTED"
+    assert ack_line(world, 1) == "📌 进度：未予受理"
+    await world.sb.open_link(RESIDENT_2, COMMUNITY, world.sb.bot_messages(COMMUNITY)[1]["message_id"], "私聊查看进展")
+    await world.reply_from_bot(RESIDENT_2, contains="测试消息，不是诉求")
+    assert not any("测试消息" in m["text"] for m in world.sb.bot_messages(COMMUNITY))
 
 
 @pytest.mark.parametrize("decision", ["批准延期", "不予延期"])

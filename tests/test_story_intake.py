@@ -79,10 +79,15 @@ async def test_forward_by_a_stranger_is_not_an_appeal(world: World):
 async def test_reply_to_ack_adds_photo_and_location(world: World):
     appeal = await world.send(RESIDENT, COMMUNITY, "/appeal 井盖丢了，很危险")
     ack = await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
-    await world.send(RESIDENT, COMMUNITY, photo=True, caption="补一张照片", reply_to=ack["message_id"])
-    await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
-    await world.send(RESIDENT, COMMUNITY, location=(31.2304, 121.4737), reply_to=ack["message_id"])
-    await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    photo = await world.send(RESIDENT, COMMUNITY, photo=True, caption="补一张照片", reply_to=ack["message_id"])
+    await world.settle()
+    # A "got it" in the group is a reaction, not a message; the ack counts the photo now.
+    assert world.sb.bot_reaction(COMMUNITY, photo["message_id"]) == "👌"
+    assert "已收到照片 1 张" in world.sb.message(COMMUNITY, ack["message_id"])["text"]
+    pin = await world.send(RESIDENT, COMMUNITY, location=(31.2304, 121.4737), reply_to=ack["message_id"])
+    await world.settle()
+    assert world.sb.bot_reaction(COMMUNITY, pin["message_id"]) == "👌"
+    assert len(world.sb.bot_messages(COMMUNITY)) == 1
     t = (await tickets(world))[0]
     assert t.latitude == 31.2304 and t.origin_message_id == appeal["message_id"]
     assert await world.scalar(select(func.count()).select_from(Attachment)) == 1

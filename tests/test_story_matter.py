@@ -25,13 +25,19 @@ def alerts_in(world: World, chat: int) -> int:
 async def test_agreeing_replies_support_and_make_no_ticket(world: World):
     ack = await appeal(world, RESIDENT, RUBBISH)
     card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
-    await world.send(RESIDENT_2, COMMUNITY, "+1", reply_to=ack["message_id"])
-    got = await world.reply_from_bot(COMMUNITY, contains="附议")
-    assert "共 1 人" in got["text"]
+    # Agreement is answered with a 👍 reaction, not a message; the count shows on the ack (issue #13).
+    plus = await world.send(RESIDENT_2, COMMUNITY, "+1", reply_to=ack["message_id"])
+    await world.settle()
+    assert world.sb.bot_reaction(COMMUNITY, plus["message_id"]) == "👍"
+    assert "👥 已有 1 位邻居附议。" in world.sb.message(COMMUNITY, ack["message_id"])["text"]
     await world.send(STRANGER, COMMUNITY, "同意，我家楼下也是", reply_to=ack["message_id"])
-    await world.reply_from_bot(COMMUNITY, contains="共 2 人")
-    await world.send(VOLUNTEER, COMMUNITY, sticker=True, reply_to=ack["message_id"])  # a 👍 sticker
-    await world.reply_from_bot(COMMUNITY, contains="共 3 人")
+    await world.settle()
+    assert "👥 已有 2 位邻居附议。" in world.sb.message(COMMUNITY, ack["message_id"])["text"]
+    sticker = await world.send(VOLUNTEER, COMMUNITY, sticker=True, reply_to=ack["message_id"])  # a 👍 sticker
+    await world.settle()
+    assert world.sb.bot_reaction(COMMUNITY, sticker["message_id"]) == "👍"
+    assert "👥 已有 3 位邻居附议。" in world.sb.message(COMMUNITY, ack["message_id"])["text"]
+    assert len(world.sb.bot_messages(COMMUNITY)) == 1
     assert await count(world, Ticket) == 1
     assert await count(world, Supporter) == 3
     # The count is on the dispatch card and in /ticket.
@@ -40,8 +46,10 @@ async def test_agreeing_replies_support_and_make_no_ticket(world: World):
     assert "附议：3 人" in (await world.reply_from_bot(DISPATCH_CHAT, contains="附议："))["text"]
 
     # Bad input: a repeat by the same person, the reporter's own +1 — counted once or not at all.
-    await world.send(RESIDENT_2, COMMUNITY, "+1 +1", reply_to=ack["message_id"])
-    await world.reply_from_bot(COMMUNITY, contains="已附议过")
+    again = await world.send(RESIDENT_2, COMMUNITY, "+1 +1", reply_to=ack["message_id"])
+    await world.settle()
+    assert world.sb.bot_reaction(COMMUNITY, again["message_id"]) == "👍"
+    assert "👥 已有 3 位邻居附议。" in world.sb.message(COMMUNITY, ack["message_id"])["text"]
     await world.send(RESIDENT, COMMUNITY, "+1", reply_to=ack["message_id"])
     await world.reply_from_bot(COMMUNITY, contains="您本人提出")
     assert (await count(world, Ticket), await count(world, Supporter)) == (1, 3)
@@ -90,7 +98,8 @@ async def test_the_second_similar_appeal_names_the_first_and_merges_in_one_tap(w
     await press(world, DISPATCHER, DISPATCH_CHAT, card, "合并到 #2026-000001")
     t2 = await world.scalar(select(Ticket).where(Ticket.id == 2))
     assert (t2.status, t2.merged_into_id) == ("MERGED", 1)
-    await world.reply_from_bot(COMMUNITY, contains="已合并办理")
+    second_ack = world.sb.bot_messages(COMMUNITY)[1]
+    assert second_ack["text"].endswith("📌 进度：与 #2026-000001 为同一问题，已合并办理")
 
 
 async def test_three_rubbish_appeals_in_a_day_raise_one_alert_in_each_chat(world: World):

@@ -27,10 +27,14 @@ async def count_tickets(world: World) -> int:
 
 async def test_reporter_thanks_is_a_note_not_a_new_ticket_and_reaches_the_department(world: World):
     await dispatch_and_accept(world)
-    note = next(m for m in world.sb.bot_messages(COMMUNITY) if "签收" in m["text"])
-    await world.send(RESIDENT, COMMUNITY, "好的谢谢，门口那堆在东侧", reply_to=note["message_id"])
-    await world.reply_from_bot(COMMUNITY, contains="已补充")
+    # 签收 adds no message to the community chat: the acknowledgement says it (issue #13).
+    [note] = world.sb.bot_messages(COMMUNITY)
+    assert note["text"].endswith("📌 进度：已签收（城市管理局）")
+    thanks = await world.send(RESIDENT, COMMUNITY, "好的谢谢，门口那堆在东侧", reply_to=note["message_id"])
     await world.reply_from_bot(CGJ_CHAT, contains="门口那堆在东侧")
+    await world.settle()
+    assert world.sb.bot_reaction(COMMUNITY, thanks["message_id"]) == "👌"  # "已补充", without a message
+    assert len(world.sb.bot_messages(COMMUNITY)) == 1
     assert await count_tickets(world) == 1
     # Someone else replying to the same note with a matter of their own raises it ("我们楼下也有垃圾"
     # would be 附议: the same matter, issue #11).

@@ -9,7 +9,7 @@ from bot.callbacks import Rate, RateReason, Review
 from bot.domain.calendar import WorkCalendar
 from scheduler.jobs import scan
 from storage.models import RatingRound, Ticket
-from tests.steps import has_button, press, press_raw, refused, ticket
+from tests.steps import has_button, press, press_raw, refused, showing, shown, ticket
 from tests.steps import event_kinds as events
 from tests.harness import (
     CGJ_CHAT,
@@ -41,7 +41,7 @@ async def resolve_on(world: World, card: dict, result: str, rating_chat: int) ->
     await press(world, HANDLER_A, CGJ_CHAT, card, "办结")
     prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
     await world.send(HANDLER_A, CGJ_CHAT, result, reply_to=prompt["message_id"])
-    return await world.reply_from_bot(rating_chat, predicate=has_button("非常满意"))
+    return await showing(world, rating_chat, "非常满意")
 
 
 async def resolved(world: World, reporter: int = RESIDENT, rating_chat: int = COMMUNITY,
@@ -65,16 +65,17 @@ async def test_satisfied_closes_then_process_comment_and_public_response(world: 
     assert not answer.get("show_alert")
     t = await ticket(world)
     assert t.status == "CLOSED" and t.close_reason == "satisfied" and t.closed_at
-    # The answered question keeps what was recorded and loses its buttons.
-    edited = world.sb.message(COMMUNITY, question["message_id"])
-    assert "比较满意" in edited["text"] and world.sb.buttons(edited) == []
-
-    # The second question (seed 003 过程满意), skippable; then a comment by reply.
-    process = await world.reply_from_bot(COMMUNITY, predicate=has_button("跳过"))
+    # The second question (seed 003 过程满意), skippable, takes the answered question's place (the
+    # community chat gets no new message); then a comment by reply, answered with a reaction.
+    process = shown(world, COMMUNITY, question)
+    assert "比较满意" not in process["text"] and "过程" in process["text"]
     assert world.sb.buttons(process) == SCALE + [["跳过"]]
     await press(world, RESIDENT, COMMUNITY, process, "非常满意")
-    await world.send(RESIDENT, COMMUNITY, "师傅们辛苦了，希望以后按时清运", reply_to=process["message_id"])
-    await world.reply_from_bot(COMMUNITY, contains="意见已记录")
+    assert "非常满意" in shown(world, COMMUNITY, question)["text"]
+    assert world.sb.buttons(shown(world, COMMUNITY, question)) == []
+    comment = await world.send(RESIDENT, COMMUNITY, "师傅们辛苦了，希望以后按时清运", reply_to=process["message_id"])
+    await world.settle()
+    assert world.sb.bot_reaction(COMMUNITY, comment["message_id"]) == "👌"
     [r] = await ratings(world)
     assert (r.round, r.result_level, r.process_level, r.rater_id) == (1, 3, 4, RESIDENT)
     assert r.asked_at <= r.answered_at and r.dept_code == "cgj" and not r.not_rated
@@ -109,7 +110,8 @@ async def test_unsatisfied_reopens_to_the_same_department_then_satisfied(world: 
     question = await resolved(world)
     await press(world, RESIDENT, COMMUNITY, question, "不满意")
     assert (await ticket(world)).status == "RESOLVED"  # waiting for the reason
-    ask = await world.reply_from_bot(COMMUNITY, predicate=has_button("办理太慢"))
+    ask = await showing(world, COMMUNITY, "办理太慢")
+    assert ask["message_id"] == question["message_id"]
     assert world.sb.buttons(ask) == [["问题没有解决", "办理太慢"], ["工作人员态度不好", "其他原因"]]
     # Someone else's answer changes nothing.
     refused(await press(world, STRANGER, COMMUNITY, ask, "办理太慢"), "rate.not_yours")
@@ -123,7 +125,7 @@ async def test_unsatisfied_reopens_to_the_same_department_then_satisfied(world: 
     card = await world.reply_from_bot(CGJ_CHAT, contains="办理太慢")
     assert world.sb.buttons(card) == [["办结", "申请延期"]]
     assert "李承办" in card["text"]
-    await world.reply_from_bot(COMMUNITY, contains="重新办理")
+    assert "重新办理中（城市管理局）" in world.sb.bot_messages(COMMUNITY)[0]["text"]  # the ack's status line
 
     question2 = await resolve_on(world, card, "已安排每天早晚两次清运", COMMUNITY)
     assert (await ticket(world)).rating_round == 2
@@ -190,13 +192,11 @@ async def test_unsatisfied_twice_goes_to_review_and_is_closed_as_explained(world
 async def test_review_sends_back_to_the_department(world: World):
     question = await resolved(world)
     await press(world, RESIDENT, COMMUNITY, question, "不满意")
-    await press(world, RESIDENT, COMMUNITY, await world.reply_from_bot(COMMUNITY, predicate=has_button("办理太慢")),
-                "办理太慢")
+    await press(world, RESIDENT, COMMUNITY, await showing(world, COMMUNITY, "办理太慢"), "办理太慢")
     card = await world.reply_from_bot(CGJ_CHAT, contains="办理太慢")
     question2 = await resolve_on(world, card, "已清运完毕", COMMUNITY)
     await press(world, RESIDENT, COMMUNITY, question2, "不满意")
-    await press(world, RESIDENT, COMMUNITY, await world.reply_from_bot(COMMUNITY, predicate=has_button("办理太慢")),
-                "工作人员态度不好")
+    await press(world, RESIDENT, COMMUNITY, await showing(world, COMMUNITY, "办理太慢"), "工作人员态度不好")
     review = await world.reply_from_bot(DISPATCH_CHAT, contains="不满意诉求审核")
     await world.send(DISPATCHER, DISPATCH_CHAT, "/unsatisfied")
     ledger = await world.reply_from_bot(DISPATCH_CHAT, contains="不满意台账")
@@ -253,13 +253,14 @@ async def test_only_the_reporter_or_their_volunteer_may_rate(world: World):
 async def test_a_reason_reply_from_someone_else_is_refused(world: World):
     question = await resolved(world)
     await press(world, RESIDENT, COMMUNITY, question, "不满意")
-    ask = await world.reply_from_bot(COMMUNITY, predicate=has_button("其他原因"))
+    ask = await showing(world, COMMUNITY, "其他原因")
     await world.send(STRANGER, COMMUNITY, "我觉得挺好的啊", reply_to=ask["message_id"])
     await world.reply_from_bot(COMMUNITY, contains="本人")
     assert (await ticket(world)).status == "RESOLVED"
-    # "其他原因" asks for words; the reporter's reply reopens.
+    # "其他原因" asks for words (in the same message); the reporter's reply reopens.
     await press(world, RESIDENT, COMMUNITY, ask, "其他原因")
-    words = await world.reply_from_bot(COMMUNITY, contains="回复本消息")
+    words = shown(world, COMMUNITY, ask)
+    assert "回复本消息" in words["text"]
     await world.send(RESIDENT, COMMUNITY, "清运的时候把绿化带压坏了", reply_to=words["message_id"])
     await world.reply_from_bot(CGJ_CHAT, contains="绿化带")
     [r] = await ratings(world)
@@ -272,7 +273,7 @@ async def test_a_reason_reply_from_someone_else_is_refused(world: World):
 async def test_unsatisfied_without_a_reason_does_not_stick(world: World):
     question = await resolved(world)
     await press(world, RESIDENT, COMMUNITY, question, "不满意")
-    await world.reply_from_bot(COMMUNITY, predicate=has_button("其他原因"))
+    await showing(world, COMMUNITY, "其他原因")
     world.clock.advance(hours=2)
     await run_scan(world)
     t = await ticket(world)
@@ -287,13 +288,14 @@ async def test_no_answer_reminder_then_closed_as_not_rated(world: World):
     assert (await ticket(world)).status == "RESOLVED"
     world.clock.advance(days=2, minutes=1)
     await run_scan(world)
-    reminder = await world.reply_from_bot(COMMUNITY, contains="提醒")
-    assert world.sb.buttons(reminder) == SCALE
+    # In the community chat the reminder rewrites the rating request in place.
+    reminder = shown(world, COMMUNITY, question)
+    assert "提醒" in reminder["text"] and world.sb.buttons(reminder) == SCALE
     await run_scan(world)  # one reminder only
-    assert sum("提醒" in (m.get("text") or "") for m in world.sb.bot_messages(COMMUNITY)) == 1
+    assert (await events(world)).count("rating_reminded") == 1
     world.clock.advance(days=5)
     await run_scan(world)
-    await world.reply_from_bot(COMMUNITY, contains="未评价")
+    assert "未评价" in shown(world, COMMUNITY, question)["text"]
     t = await ticket(world)
     assert t.status == "CLOSED" and t.close_reason == "not_rated"
     [r] = await ratings(world)
@@ -347,7 +349,7 @@ async def test_review_dispatches_elsewhere(world: World):
             card = await world.reply_from_bot(CGJ_CHAT, contains="问题没有解决")
             q = await resolve_on(world, card, "再次清运", COMMUNITY)
         await press(world, RESIDENT, COMMUNITY, q, "不满意")
-        ask = await world.reply_from_bot(COMMUNITY, predicate=has_button("问题没有解决"))
+        ask = await showing(world, COMMUNITY, "问题没有解决")
         await press(world, RESIDENT, COMMUNITY, ask, "问题没有解决")
     review = await world.reply_from_bot(DISPATCH_CHAT, contains="不满意诉求审核")
     await press(world, DISPATCHER, DISPATCH_CHAT, review, "改派其他部门")
@@ -365,7 +367,7 @@ async def test_review_dispatches_elsewhere(world: World):
 async def test_skip_the_process_question_once(world: World):
     question = await resolved(world)
     await press(world, RESIDENT, COMMUNITY, question, "非常满意")
-    process = await world.reply_from_bot(COMMUNITY, predicate=has_button("跳过"))
+    process = await showing(world, COMMUNITY, "跳过")
     first = await press(world, RESIDENT, COMMUNITY, process, "跳过")
     assert not first.get("show_alert")
     assert world.sb.buttons(world.sb.message(COMMUNITY, process["message_id"])) == []
@@ -386,7 +388,7 @@ async def test_a_resolved_ticket_never_asked_gets_its_question_from_the_scan(wor
         await s.commit()
     world.clock.advance(days=2, minutes=1)
     await run_scan(world)
-    question = await world.reply_from_bot(COMMUNITY, predicate=has_button("非常满意"))
+    question = await showing(world, COMMUNITY, "非常满意")
     assert (await ticket(world)).rating_round == 1
     await press(world, RESIDENT, COMMUNITY, question, "比较满意")
     assert (await ticket(world)).status == "CLOSED"

@@ -21,7 +21,8 @@ async def test_supporters_who_started_the_bot_hear_the_result(world: World):
     card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
     await world.send(RESIDENT_2, COMMUNITY, "我家也是", reply_to=ack["message_id"])
     await world.send(STRANGER, COMMUNITY, "+1", reply_to=ack["message_id"])  # never started the bot
-    await world.reply_from_bot(COMMUNITY, contains="共 2 人")
+    await world.settle()
+    assert "👥 已有 2 位邻居附议。" in world.sb.message(COMMUNITY, ack["message_id"])["text"]
     await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
     dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
     assert "👍 附议 2 人" in dept_card["text"].splitlines()
@@ -37,14 +38,17 @@ async def test_merging_moves_the_supporters_onto_the_surviving_ticket(world: Wor
     await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
     second = await appeal(world, RESIDENT_2, "3栋楼下垃圾桶都溢出来了，苍蝇到处飞")
     card = await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000002")
-    await world.send(STRANGER, COMMUNITY, "+1", reply_to=second["message_id"])
-    await world.reply_from_bot(COMMUNITY, contains="附议 #2026-000002")
+    plus = await world.send(STRANGER, COMMUNITY, "+1", reply_to=second["message_id"])
+    await world.settle()
+    assert world.sb.bot_reaction(COMMUNITY, plus["message_id"]) == "👍"
     await press(world, DISPATCHER, DISPATCH_CHAT, card, "合并到 #2026-000001")
     rows = await world.rows(select(Supporter).order_by(Supporter.ticket_id))
     assert [(s.ticket_id, s.person_id) for s in rows] == [(1, STRANGER), (2, STRANGER)]
     # The first card now counts the supporter that came with the merge.
     first = world.sb.bot_messages(DISPATCH_CHAT)[0]
     assert "附议 1 人" in world.sb.message(DISPATCH_CHAT, first["message_id"])["text"]
+    # And so does the first acknowledgement in the community chat.
+    assert "👥 已有 1 位邻居附议。" in world.sb.bot_messages(COMMUNITY)[0]["text"]
 
 
 async def test_a_campaign_has_its_own_clock(world: World):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import itertools
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 from .entities import addressed_to_bot, parse_entities
 from .errors import SandboxError
@@ -219,6 +220,30 @@ class UserActions:
         if "callback_data" not in match:
             raise SandboxError(f"button {button!r} is not a callback button")
         return self._callback(user_id, chat, message_id, match["callback_data"], match["text"])
+
+    async def open_link(
+        self: TelegramSandbox, user_id: int, chat_id: int, message_id: int, button: str
+    ) -> dict[str, Any]:
+        """Tap a URL button that deep-links to this bot (``https://t.me/<bot>?start=<payload>``):
+        Telegram opens the private chat and sends ``/start <payload>`` as the user. Returns that
+        message. A link anywhere else is refused (the sandbox has no web)."""
+        chat = self._chat(chat_id)
+        msg = chat.live(message_id)
+        if msg is None:
+            raise SandboxError(f"no message {message_id} in chat {chat_id}")
+        buttons = [b for row in button_rows(msg) for b in row]
+        match = next((b for b in buttons if b["text"] == button and "url" in b), None)
+        if match is None:
+            raise SandboxError(
+                f"no link button {button!r} on message {message_id}; has {[b['text'] for b in buttons]}"
+            )
+        parsed = urlsplit(match["url"])
+        username = self.world.bot_user["username"]
+        query = parse_qs(parsed.query)
+        if parsed.netloc not in ("t.me", "telegram.me") or parsed.path.strip("/").lower() != username.lower():
+            raise SandboxError(f"{match['url']!r} does not open a chat with @{username}")
+        payload = (query.get("start") or [""])[0]
+        return await self.user_sends(user_id, user_id, f"/start {payload}" if payload else "/start")
 
     async def press_raw(
         self: TelegramSandbox, user_id: int, chat_id: int, message_id: int, data: str

@@ -24,7 +24,7 @@ _COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 METHODS = (
     "getMe getUpdates setWebhook deleteWebhook getWebhookInfo sendMessage sendPhoto "
     "sendMediaGroup sendLocation sendDocument forwardMessage copyMessage editMessageText "
-    "editMessageReplyMarkup editMessageCaption deleteMessage answerCallbackQuery getFile "
+    "editMessageReplyMarkup editMessageCaption deleteMessage setMessageReaction answerCallbackQuery getFile "
     "getChat getChatMember getChatAdministrators getChatMemberCount setMyCommands "
     "deleteMyCommands getMyCommands sendChatAction pinChatMessage unpinChatMessage "
     "unpinAllChatMessages leaveChat createForumTopic editForumTopic closeForumTopic "

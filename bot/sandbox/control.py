@@ -136,6 +136,11 @@ def add_control_routes(app: web.Application, sb: TelegramSandbox) -> None:
             qid = await sb.press(*args, body["button"])
         return {"callback_query_id": qid}
 
+    async def open_link(body: dict[str, Any], _: web.Request) -> Any:
+        return await sb.open_link(
+            int(body["user_id"]), int(body["chat_id"]), int(body["message_id"]), body["button"]
+        )
+
     async def callback_answer(body: dict[str, Any], request: web.Request) -> Any:
         return await sb.callback_answer(
             request.match_info["query_id"], float(request.query.get("timeout", 5))
@@ -213,6 +218,7 @@ def add_control_routes(app: web.Application, sb: TelegramSandbox) -> None:
     r.add_post("/control/service", _route(service))
     r.add_post("/control/migrate", _route(migrate))
     r.add_post("/control/press", _route(press))
+    r.add_post("/control/open_link", _route(open_link))
     r.add_get("/control/callback_answers/{query_id}", _route(callback_answer))
     r.add_post("/control/update", _route(update))
     r.add_post("/control/block", _route(block))

@@ -47,6 +47,14 @@ BUTTON_ACTIONS = (
     "pay",
 )
 
+URL_SCHEMES = ("http://", "https://", "tg://")
+# The emoji a bot may react with (Bot API ReactionTypeEmoji); anything else is REACTION_INVALID.
+STANDARD_REACTIONS = frozenset(
+    "❤ 👍 👎 🔥 🥰 👏 😁 🤔 🤯 😱 🤬 😢 🎉 🤩 🤮 💩 🙏 👌 🕊 🤡 🥱 🥴 😍 🐳 ❤‍🔥 🌚 🌭 💯 🤣 ⚡ 🍌 🏆 "
+    "💔 🤨 😐 🍓 🍾 💋 🖕 😈 😴 😭 🤓 👻 👨‍💻 👀 🎃 🙈 😇 😨 🤝 ✍ 🤗 🫡 🎅 🎄 ☃ 💅 🤪 🗿 🆒 💘 🙉 🦄 "
+    "😘 💊 🙊 😎 👾 🤷‍♂ 🤷 🤷‍♀ 😡".split()
+)
+
 
 def _byte_offset(text: str, index: int) -> int:
     return len(text[:index].encode("utf-8"))
@@ -152,6 +160,8 @@ def check_reply_markup(markup: Any) -> tuple[dict[str, Any] | None, dict[str, An
             actions = [a for a in BUTTON_ACTIONS if a in button]
             if len(actions) != 1:
                 raise bad_request("text buttons are unallowed in the inline keyboard")
+            if "url" in button and not str(button["url"]).startswith(URL_SCHEMES):
+                raise bad_request("BUTTON_URL_INVALID")
             if "callback_data" in button:
                 data = button["callback_data"]
                 if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= 64:

@@ -13,7 +13,7 @@ from .errors import (
     WRONG_FILE_ID,
     bad_request,
 )
-from .markup import check_reply_markup, check_text
+from .markup import STANDARD_REACTIONS, check_reply_markup, check_text
 from .params import Upload, resolve_input_file
 from .state import ADMIN_STATUSES, CONTENT_KEYS, GROUP_TYPES, Chat
 
@@ -301,6 +301,30 @@ class SendingMethods:
         chat, msg = self._own_message(p)
         inline, _ = check_reply_markup(p.get("reply_markup"))
         return self._apply_edit(chat, msg, {"reply_markup": inline})
+
+    async def api_setmessagereaction(self, p: dict[str, Any], uploads: dict[str, Upload]) -> Any:
+        """A bot sets (or, with an empty list, removes) its one reaction on a message."""
+        chat = self.sb.world.target_chat(p.get("chat_id"))
+        msg = chat.live(p.get("message_id"))
+        if msg is None:
+            raise bad_request("MESSAGE_ID_INVALID")
+        reaction = p.get("reaction") or []
+        if not isinstance(reaction, list):
+            raise bad_request("REACTION_INVALID")
+        if len(reaction) > 1:
+            raise bad_request("REACTIONS_TOO_MANY")  # bots, like non-premium users, set one
+        emoji = None
+        if reaction:
+            r = reaction[0]
+            emoji = r.get("emoji") if isinstance(r, dict) and r.get("type") == "emoji" else None
+            allowed = STANDARD_REACTIONS if chat.available_reactions is None else chat.available_reactions
+            if emoji not in allowed:
+                raise bad_request("REACTION_INVALID")
+        chat.meta[msg["message_id"]].bot_reaction = emoji
+        self.sb.events.append({"type": "reaction", "seq": self.sb.world.next_seq(), "chat_id": chat.id,
+                               "message_id": msg["message_id"], "emoji": emoji})
+        self.sb.notify()
+        return True
 
     async def api_deletemessage(self, p: dict[str, Any], uploads: dict[str, Upload]) -> Any:
         world = self.sb.world

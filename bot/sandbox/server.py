@@ -222,6 +222,16 @@ class TelegramSandbox(UserActions, ChatEvents):
             message = message.model_dump(exclude_none=True)
         return [[b["text"] for b in row] for row in button_rows(message)]
 
+    def bot_reaction(self, chat_id: int, message_id: int) -> str | None:
+        """The emoji the bot reacted to a message with (None: no reaction)."""
+        chat = self.world.chats.get(chat_id)
+        meta = chat.meta.get(message_id) if chat else None
+        return meta.bot_reaction if meta else None
+
+    def restrict_reactions(self, chat_id: int, emojis: list[str] | None) -> None:
+        """An admin limits the reactions of a chat (None: all standard ones again)."""
+        self._chat(chat_id).available_reactions = None if emojis is None else frozenset(emojis)
+
     def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
         chat = self.world.chats.get(chat_id)
         return self._export(chat, message_id) if chat and message_id in chat.messages else None

@@ -70,6 +70,7 @@ class MessageMeta:
     parse_mode: str | None = None
     reply_keyboard: dict[str, Any] | None = None  # non-inline markup is not part of Message
     original: dict[str, Any] | None = None  # the message as first sent, kept at its first edit
+    bot_reaction: str | None = None  # the emoji the bot set on it (setMessageReaction)
 
 
 @dataclass
@@ -89,6 +90,8 @@ class Chat:
     migrated_to: int | None = None
     bot_removed: bool = False
     pinned: int | None = None
+    # Reactions the chat allows (None: every standard emoji), as an admin can restrict them.
+    available_reactions: frozenset[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "type": self.type}

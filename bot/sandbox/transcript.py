@@ -191,6 +191,12 @@ def format_transcript(
             if buttons := _buttons(msg, None):
                 line += "  " + buttons
             rows.append((ev["seq"], line))
+        elif ev["type"] == "reaction":
+            target = chat.messages.get(ev["message_id"]) or {}
+            quoted = target.get("text") or target.get("caption") or "…"
+            bot_name = namer.person(sb.world.bot_user)
+            rows.append((ev["seq"], f"{namer.chat(chat)} {bot_name} {ev['emoji'] or '∅'} → "
+                                    f"{namer.sender(target)}「{_short(quoted)}」"))
         elif ev["type"] == "answer" and ev.get("text"):
             kind = "弹窗" if ev.get("show_alert") else "提示"
             rows.append((ev["seq"], f"{namer.chat(chat)}   ↳ ({kind}) {ev['text']}"))

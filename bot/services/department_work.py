@@ -16,7 +16,17 @@ from bot.domain.appeal import Photo
 from bot.domain.codes import display
 from bot.domain.dates import find_date, strip_date
 from bot.domain.lifecycle import WORKING, Refusal, Stale, Status, authorise
-from bot.services import clocks, department_cards, dispatch_cards, notify, oversight, ratings, support, transition
+from bot.services import (
+    clocks,
+    department_cards,
+    dispatch_cards,
+    group_ack,
+    notify,
+    oversight,
+    ratings,
+    support,
+    transition,
+)
 from bot.services.access import Roles
 from bot.services.addressing import (
     department_of_chat,
@@ -169,14 +179,13 @@ async def progress(session: AsyncSession, app: App, ticket_id: int, roles: Roles
 
 
 async def _media_to_reporter(session: AsyncSession, app: App, t: Ticket, file_ids: list[str], purpose: str) -> None:
+    """Progress and result photos go to the reporter in private only: a community chat sees the
+    ticket's state on its acknowledgement, never the department's photos of someone's home."""
     if not file_ids:
         return
     reporter = await directory.person(session, t.reporter_id) if t.reporter_id else None
     if reporter and reporter.started and not reporter.blocked:
         notify.send_media(session, app, reporter.id, file_ids, None, ticket=t, purpose=purpose)
-    elif t.origin_chat_id:
-        notify.send_media(session, app, t.origin_chat_id, file_ids, None, thread_id=t.origin_thread_id,
-                          reply_to=t.origin_message_id, ticket=t, purpose=purpose)
 
 
 async def resolve(session: AsyncSession, app: App, ticket_id: int, roles: Roles, text: str,
@@ -250,8 +259,11 @@ async def decide_extension(session: AsyncSession, app: App, extension_id: int, r
                             actor_id=roles.user_id, data={"until": ext.new_due.isoformat()})
     t = await load(session, t.id)
     await clocks.reschedule(session, app, t)
-    dept = await lead_department(session, t)
     until = ext.new_due.astimezone(app.tz).strftime("%Y-%m-%d")
+    if approve:
+        await group_ack.refresh(session, app, t)  # the new deadline on the acknowledgement
+        await notify.tell_reporter(session, app, t, "reporter.extended", code=display(t.code), until=until)
+    dept = await lead_department(session, t)
     if dept and dept.chat_id:
         tr = await notify.chat_translator(session, app, dept.chat_id)
         notify.send(session, app, dept.chat_id,

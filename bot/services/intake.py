@@ -7,12 +7,12 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.context import App, TryLater
+from bot.context import App
 from bot.domain.appeal import Appeal, ChannelAppeal, Photo, is_reporter
 from bot.domain.areas import area_at
 from bot.domain.codes import display
 from bot.domain.lifecycle import WORKING, Status
-from bot.services import campaigns, dispatch_cards, hotspot_alerts, notify, triage
+from bot.services import campaigns, dispatch_cards, group_ack, hotspot_alerts, notify, triage
 from storage import directory, outbox, tickets
 from storage import matter as matter_repo
 from storage.common import serialize
@@ -30,7 +30,7 @@ async def file_appeal(session: AsyncSession, app: App, appeal: Appeal) -> tuple[
     if existing is None and appeal.media_group_id:
         existing = await tickets.find_by_album(session, appeal.chat_id, appeal.media_group_id)
     if existing is not None:
-        await add_photos(session, app, existing, appeal.photos, appeal.user_id, album=True)
+        await add_photos(session, app, existing, appeal.photos, appeal.user_id)
         return existing, False
 
     suggestion = app.matcher.suggest(appeal.text) if appeal.text else None
@@ -110,61 +110,26 @@ def suggestion_json(s) -> dict:  # noqa: ANN001
 
 async def _ack(session: AsyncSession, app: App, ticket: Ticket, appeal: Appeal, photo_count: int,
                related: Ticket | None = None) -> None:
-    tr = await notify.chat_translator(session, app, appeal.chat_id)
-    text = ack_text(tr, ticket, photo_count)
-    if related is not None:
-        text += "\n" + tr("card.related", code=display(related.code))
     # An album arrives as several updates: hold the ack briefly so it counts them all.
     delay = app.settings.album_debounce if appeal.media_group_id else 0.0
-    notify.send(session, app, appeal.chat_id, text, thread_id=appeal.thread_id, reply_to=appeal.message_id,
-                ticket=ticket, purpose="ack", delay=delay, link_data={"photos": photo_count})
-
-
-def ack_text(tr, ticket: Ticket, photo_count: int) -> str:  # noqa: ANN001
-    parts = [tr("ack.created", code=display(ticket.code))]
-    if ticket.on_behalf_name:
-        parts.append(tr("ack.on_behalf"))
-    if photo_count:
-        parts.append(tr("ack.photos", count=photo_count))
-    if ticket.urgency == "urgent":
-        parts.append(tr("ack.urgent"))
-    parts.append(tr("ack.next"))
-    return "\n".join(parts)
+    await group_ack.post(session, app, ticket, appeal.chat_id, appeal.message_id, appeal.thread_id, photo_count,
+                         related, delay)
 
 
 async def add_photos(session: AsyncSession, app: App, ticket: Ticket, photos: list[Photo], user_id: int | None,
-                     source: str = "appeal", album: bool = False) -> int:
-    """Attach photos (idempotent by file_unique_id); refresh a pending album ack, or edit the
-    one already sent when a photo of the album arrives after it went out."""
+                     source: str = "appeal") -> int:
+    """Attach photos (idempotent by file_unique_id) and recount the acknowledgement: rewritten while
+    it waits (an album's debounced ack), edited once sent (a late album photo, a supplement)."""
     now, added = app.now(), 0
     for p in photos:
         added += await tickets.add_attachment(session, ticket.id, file_id=p.file_id, file_unique_id=p.file_unique_id,
                                               kind=p.kind, source=source, now=now, added_by=user_id)
     if added and source == "appeal":
-        pending = await outbox.pending_for(session, ticket.id, "ack")
-        if pending is not None:
-            tr = await notify.chat_translator(session, app, pending.chat_id)
-            count = await tickets.count_attachments(session, ticket.id)
-            pending.payload = {**pending.payload, "text": ack_text(tr, ticket, count), "link_data": {"photos": count}}
-        else:
-            if album:
-                await _recount_sent_ack(session, app, ticket)
+        if await outbox.pending_for(session, ticket.id, "ack") is None:
             await tickets.add_event(session, ticket.id, "photos_added", now, actor_id=user_id, data={"count": added})
+        await group_ack.refresh(session, app, ticket, counts=True)
         await dispatch_cards.recount(session, app, ticket)
     return added
-
-
-async def _recount_sent_ack(session: AsyncSession, app: App, ticket: Ticket) -> None:
-    """The album's ack went out before this photo: edit it to the true count."""
-    ack = await outbox.latest_for(session, ticket.id, "ack")
-    if ack is None or ack.status not in ("sending", "sent"):
-        return
-    if ack.status == "sending":  # its message id is not known yet: try this update again shortly
-        raise TryLater(f"the ack of ticket {ticket.id} is being sent")
-    if ack.sent_message_ids and ack.sent_message_ids[0] is not None:
-        tr = await notify.chat_translator(session, app, ack.chat_id)
-        count = await tickets.count_attachments(session, ticket.id)
-        notify.edit(session, app, ack.chat_id, ack.sent_message_ids[0], ack_text(tr, ticket, count), ticket=ticket)
 
 
 def located_in(app: App, lat: float, lon: float) -> str | None:
@@ -196,7 +161,7 @@ async def buffer_album_item(session: AsyncSession, app: App, chat_id: int, messa
     await serialize(session, "album", chat_id, media_group_id)
     ticket = await tickets.find_by_album(session, chat_id, media_group_id)
     if ticket is not None:
-        await add_photos(session, app, ticket, [photo], user_id, album=True)
+        await add_photos(session, app, ticket, [photo], user_id)
         return ticket
     await tickets.buffer_media(session, chat_id=chat_id, message_id=message_id, media_group_id=media_group_id,
                                user_id=user_id, kind=photo.kind, file_id=photo.file_id,

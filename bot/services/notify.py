@@ -41,9 +41,13 @@ def send(
     reply_to: int | None = None, keyboard: list[list[dict]] | None = None, ticket: Ticket | None = None,
     purpose: str | None = None, awaiting_user_id: int | None = None, force_reply: bool = False,
     fallback: dict | None = None, delay: float = 0.0, link_data: dict | None = None, ticket_id: int | None = None,
+    memo: str | None = None,
 ) -> None:
-    """Queue a text message; `ticket`/`ticket_id` + `purpose` link the sent message to a ticket."""
+    """Queue a text message; `ticket`/`ticket_id` + `purpose` link the sent message to a ticket.
+    `memo`: what the text was rendered from, for the one who may rewrite it (bot/services/group_ack.py)."""
     payload: dict[str, Any] = {"text": clip(text)}
+    if memo is not None:
+        payload["memo"] = memo
     if reply_to:
         payload["reply_to"] = reply_to
     if keyboard:
@@ -95,50 +99,103 @@ def edit(
                    ticket_id=ticket.id if ticket else None)
 
 
+def react(session: AsyncSession, app: App, chat_id: int, message_id: int, emoji: str, *,
+          thread_id: int | None = None, fallback_text: str | None = None) -> None:
+    """A reaction on someone's message instead of a message of ours (a "got it" in a group chat).
+    A chat that allows no such reaction gets `fallback_text` as a reply instead."""
+    fallback = None
+    if fallback_text:
+        fallback = {"chat_id": chat_id, "thread_id": thread_id,
+                    "payload": {"text": clip(fallback_text), "reply_to": message_id}}
+    outbox.enqueue(session, chat_id=chat_id, method="react", payload={"message_id": message_id, "emoji": emoji},
+                   now=app.now(), thread_id=thread_id, fallback=fallback)
+
+
+Keyboard = list[list[dict]] | Callable[[Translator], list[list[dict]]] | None
+# The one rating message of a ticket in a community chat is edited from question to question.
+RATING_PURPOSES = ("rate_ask", "rate_process", "rate_reason")
+
+
 async def tell_reporter(
     session: AsyncSession, app: App, ticket: Ticket, key: str, *, purpose: str = "reporter_note",
-    keyboard: list[list[dict]] | Callable[[Translator], list[list[dict]]] | None = None, awaiting: bool = False,
+    keyboard: Keyboard = None, awaiting: bool = False, rating: bool = False, group_key: str | None = None,
     **params: object,
 ) -> None:
-    """Tell the reporter in private when they started the bot, else reply where they asked.
+    """Tell the reporter in private — and the person it was reported for, when they started the bot too.
 
-    The group variant carries no personal data; if the private chat refuses (blocked),
-    the outbox falls back to the group reply. `keyboard` may be a function of the reader's
-    Translator, so each chat gets button labels in its own language. Reporters of tickets
-    merged into this one follow it too (news only: buttons stay with its own reporter).
+    Neither of them reachable in private and the appeal came from a group chat: the group gets
+    nothing new — the acknowledgement's status line says what happened (bot/services/group_ack.py,
+    refreshed by every move) and its button leads to the details in private. Only the rating
+    questions (`rating=True`) are asked there: one message per ticket, edited in place from
+    question to question (`group_key`: its wording there, with the params scrubbed of phone
+    and ID numbers). A private chat that refuses (blocked) falls back to that group message.
+    `keyboard` may be a function of the reader's Translator, so each chat gets button labels in
+    its own language. Reporters of tickets merged into this one follow it too (news only:
+    buttons stay with its own reporter).
     """
-    await _tell_one(session, app, ticket, key, purpose, keyboard, awaiting, params)
+    await _tell_one(session, app, ticket, key, purpose, keyboard, awaiting, rating, group_key, params)
     if keyboard is None and not awaiting:
         for merged in await tickets_repo.merged_into(session, ticket.id):
             if merged.reporter_id != ticket.reporter_id:
-                await _tell_one(session, app, merged, key, "follower_note", None, False, params)
+                await _tell_one(session, app, merged, key, "follower_note", None, False, False, None, params)
 
 
 async def _tell_one(
-    session: AsyncSession, app: App, ticket: Ticket, key: str, purpose: str,
-    keyboard: list[list[dict]] | Callable[[Translator], list[list[dict]]] | None, awaiting: bool,
-    params: dict[str, object],
+    session: AsyncSession, app: App, ticket: Ticket, key: str, purpose: str, keyboard: Keyboard, awaiting: bool,
+    rating: bool, group_key: str | None, params: dict[str, object],
 ) -> None:
-    reporter = await directory.person(session, ticket.reporter_id) if ticket.reporter_id else None
-    awaiting_id = ticket.reporter_id if awaiting else None
-    group_target: dict[str, Any] | None = None
-    if ticket.origin_chat_id and ticket.origin_chat_id < 0:
-        tr = await chat_translator(session, app, ticket.origin_chat_id)
-        # A community chat is public: mask phone and ID numbers a handler may have written.
-        public = {k: scrub(v) if isinstance(v, str) else v for k, v in params.items()}
-        group_payload: dict[str, Any] = {"text": clip(tr(key, **public)), "reply_to": ticket.origin_message_id}
+    reachable = []
+    for person_id in dict.fromkeys(x for x in (ticket.reporter_id, ticket.on_behalf_user_id) if x):
+        person = await directory.person(session, person_id)
+        if person is not None and person.started and not person.blocked:
+            reachable.append(person)
+    in_group = rating and bool(ticket.origin_chat_id and ticket.origin_chat_id < 0)
+    if not reachable:
+        if in_group:
+            await _rating_in_group(session, app, ticket, group_key or key, purpose, keyboard, awaiting, params)
+        return
+    fallback = None
+    if in_group and not await _rating_message(session, ticket):
+        tr = await chat_translator(session, app, ticket.origin_chat_id or 0)
+        group_payload: dict[str, Any] = {"text": clip(tr(group_key or key, **_public(params))),
+                                         "reply_to": ticket.origin_message_id}
         if group_kb := _rows(keyboard, tr):
             group_payload["keyboard"] = group_kb
-        group_target = {"chat_id": ticket.origin_chat_id, "thread_id": ticket.origin_thread_id, "payload": group_payload}
-    if reporter and reporter.started and not reporter.blocked:
-        tr = await person_translator(session, app, reporter.id)
-        send(session, app, reporter.id, tr(key, **params), keyboard=_rows(keyboard, tr), ticket=ticket,
-             purpose=purpose, awaiting_user_id=awaiting_id, fallback=group_target)
-    elif group_target:
-        p = group_target["payload"]
-        send(session, app, group_target["chat_id"], p["text"], thread_id=group_target["thread_id"],
-             reply_to=p["reply_to"], keyboard=p.get("keyboard"), ticket=ticket, purpose=purpose,
-             awaiting_user_id=awaiting_id)
+        fallback = {"chat_id": ticket.origin_chat_id, "thread_id": ticket.origin_thread_id, "payload": group_payload}
+    for person in reachable:
+        tr = await person_translator(session, app, person.id)
+        send(session, app, person.id, tr(key, **params), keyboard=_rows(keyboard, tr), ticket=ticket,
+             purpose=purpose, awaiting_user_id=person.id if awaiting else None, fallback=fallback)
+        fallback = None  # one way back to the group is enough
+
+
+def _public(params: dict[str, object]) -> dict[str, object]:
+    """A community chat is public: mask phone and ID numbers a handler may have written."""
+    return {k: scrub(v) if isinstance(v, str) else v for k, v in params.items()}
+
+
+async def _rating_message(session: AsyncSession, ticket: Ticket) -> int | None:
+    links = await tickets_repo.links_of(session, ticket.id, RATING_PURPOSES, ticket.origin_chat_id)
+    return links[-1].message_id if links else None
+
+
+async def _rating_in_group(session: AsyncSession, app: App, ticket: Ticket, key: str, purpose: str,
+                           keyboard: Keyboard, awaiting: bool, params: dict[str, object]) -> None:
+    """The rating message in the community chat: the first question is a reply to the appeal; the
+    next ones (the process question, the reason, a reminder, a later round) replace it in place,
+    and replies to it then answer the question it shows."""
+    chat_id = ticket.origin_chat_id or 0
+    tr = await chat_translator(session, app, chat_id)
+    text, rows = tr(key, **_public(params)), _rows(keyboard, tr)
+    awaiting_id = ticket.reporter_id if awaiting else None
+    message_id = await _rating_message(session, ticket)
+    if message_id is None:
+        send(session, app, chat_id, text, thread_id=ticket.origin_thread_id, reply_to=ticket.origin_message_id,
+             keyboard=rows, ticket=ticket, purpose=purpose, awaiting_user_id=awaiting_id)
+        return
+    await outbox.drop_pending_edits(session, ticket.id, chat_id, message_id)  # e.g. "rating recorded"
+    edit(session, app, chat_id, message_id, text, rows, ticket=ticket)
+    await tickets_repo.relink(session, chat_id, message_id, purpose, app.now(), awaiting_id)
 
 
 def _rows(keyboard, tr: Translator) -> list[list[dict]] | None:  # noqa: ANN001

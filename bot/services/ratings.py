@@ -98,13 +98,20 @@ async def open_round(session: AsyncSession, app: App, t: Ticket) -> None:
 async def ask(session: AsyncSession, app: App, t: Ticket) -> None:
     """The result question of the current round: 非常满意 / 比较满意 / 基本满意 / 不满意."""
     round_ = t.rating_round
-    await notify.tell_reporter(session, app, t, "rate.ask", purpose="rate_ask", awaiting=True,
+    await notify.tell_reporter(session, app, t, "rate.ask", purpose="rate_ask", awaiting=True, rating=True,
+                               group_key=_in_group(t, "rate.ask"), result=rules.clip(t.result_text or "", 200),
                                keyboard=lambda tr: result_keyboard(tr, t.id, round_), code=display(t.code))
+
+
+def _in_group(t: Ticket, key: str) -> str:
+    """A rating request in a community chat says what was done (scrubbed), so the reporter can judge
+    it there; a 举报's result is never shown in public."""
+    return key if t.kind == "report" else key + "_group"
 
 
 async def _ask_process(session: AsyncSession, app: App, t: Ticket, round_: int) -> None:
     await notify.tell_reporter(session, app, t, "rate.ask_process", purpose="rate_process", awaiting=True,
-                               keyboard=lambda tr: process_keyboard(tr, t.id, round_), code=display(t.code))
+                               rating=True, keyboard=lambda tr: process_keyboard(tr, t.id, round_), code=display(t.code))
 
 
 # ---------------------------------------------------------------- the buttons
@@ -141,7 +148,7 @@ async def rate(session: AsyncSession, app: App, *, ticket_id: int, round_: int, 
     await _edit_pressed(session, app, t, where, "rate.recorded", label_key=LABELS[score])
     await _strip(session, app, t, "rate_ask", since, keep=where)
     await notify.tell_reporter(session, app, t, "rate.ask_reason", purpose="rate_reason", awaiting=True,
-                               keyboard=lambda tr: reason_keyboard(tr, t.id, round_), code=display(t.code))
+                               rating=True, keyboard=lambda tr: reason_keyboard(tr, t.id, round_), code=display(t.code))
     await clocks.reschedule(session, app, t)  # the reason is awaited for a short while only
     return "rate.noted"
 
@@ -196,7 +203,7 @@ async def reason(session: AsyncSession, app: App, *, ticket_id: int, round_: int
         await _edit_pressed(session, app, t, where, "rate.reason_chosen",
                             label_key=f"rate.reason.{reason_code}")
         await notify.tell_reporter(session, app, t, "rate.ask_reason_words", purpose="rate_reason", awaiting=True,
-                                   code=display(t.code))
+                                   rating=True, code=display(t.code))
         return "rate.tell_more"
     await _edit_pressed(session, app, t, where, "rate.reason_chosen", label_key=f"rate.reason.{reason_code}")
     await unsatisfied(session, app, t.id, round_, reason_code, words, user_id, REPORTER)
@@ -205,6 +212,8 @@ async def reason(session: AsyncSession, app: App, *, ticket_id: int, round_: int
 
 async def _late_words(session: AsyncSession, app: App, t: Ticket, round_: int, words: str,
                       user_id: int | None) -> str:
+    """Words after the decision are never lost: on the record, and with the department while it
+    works the ticket again."""
     await store.add_comment(session, t.id, round_, words)
     await tickets.add_event(session, t.id, "rating_comment", app.now(), actor_id=user_id,
                             data={"round": round_, "text": words})
@@ -290,11 +299,9 @@ async def comment(session: AsyncSession, app: App, ticket_id: int, user_id: int 
     rated = [r for r in await store.of_ticket(session, t.id) if r.result_level is not None]
     if not rated:
         raise Refusal("rate.use_buttons")
-    round_ = rated[-1].round
-    await store.add_comment(session, t.id, round_, words)
-    await tickets.add_event(session, t.id, "rating_comment", app.now(), actor_id=user_id,
-                            data={"round": round_, "text": words})
-    return "rate.comment_saved"
+    # In a community chat the reason question became the process question in place: words
+    # replying to it after a 不满意 still reach the department.
+    return await _late_words(session, app, t, rated[-1].round, words, user_id)
 
 
 # ---------------------------------------------------------------- the scan's rating work
@@ -308,7 +315,8 @@ async def remind(session: AsyncSession, app: App, t: Ticket, now: datetime) -> N
         await store.mark_reminded(session, t.id, t.rating_round, now)
         await tickets.add_event(session, t.id, "rating_reminded", now, data={"round": t.rating_round})
         round_ = t.rating_round
-        await notify.tell_reporter(session, app, t, "rate.reminder", purpose="rate_ask", awaiting=True,
+        await notify.tell_reporter(session, app, t, "rate.reminder", purpose="rate_ask", awaiting=True, rating=True,
+                                   group_key=_in_group(t, "rate.reminder"), result=rules.clip(t.result_text or "", 200),
                                    keyboard=lambda tr: result_keyboard(tr, t.id, round_), code=display(t.code))
     await clocks.reschedule(session, app, t)
 
@@ -326,7 +334,7 @@ async def close_unrated(session: AsyncSession, app: App, t: Ticket, now: datetim
     except Stale:
         return
     await _strip(session, app, t, "rate_ask", since)
-    await notify.tell_reporter(session, app, t, "rate.closed_unrated", code=display(t.code))
+    await notify.tell_reporter(session, app, t, "rate.closed_unrated", rating=True, code=display(t.code))
 
 
 async def reason_timeout(session: AsyncSession, app: App, t: Ticket) -> None:

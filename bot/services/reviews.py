@@ -187,6 +187,9 @@ async def public_response(session: AsyncSession, app: App, t: Ticket) -> None:
         await tickets.touch(session, t.id, {"public_response_at": now, "public_response_skipped": "no community chat"},
                             now)
         return
+    if t.kind == "report":  # a 举报 is never answered in public: its reporter hears the result in private
+        await tickets.touch(session, t.id, {"public_response_at": now, "public_response_skipped": "report"}, now)
+        return
     tr = await notify.chat_translator(session, app, chat.id)
     names = await dept_names(session)
     what = t.category or tr(f"kind.{t.kind}")

@@ -2,8 +2,9 @@
 
 A reply in a community chat to one of the bot's messages about a ticket, by someone who is not
 its reporter, is classified (bot/domain/agreement.py): agreement adds a supporter (once per
-person), a matter of its own is filed as a new ticket marked related, chatter is left alone.
-The count shows on the cards and in /ticket; supporters who started the bot hear the result.
+person) and is answered with a 👍 reaction, a matter of its own is filed as a new ticket marked
+related, chatter is left alone. The count shows on the cards, on the acknowledgement and in
+/ticket; supporters who started the bot hear the result.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from bot.domain.agreement import ReplyFacts, Verdict, classify
 from bot.domain.codes import display
 from bot.domain.lifecycle import WORKING, Status
 from bot.i18n import Translator
-from bot.services import department_cards, dispatch_cards, hotspot_alerts, notify
+from bot.services import department_cards, dispatch_cards, group_ack, hotspot_alerts, notify
 from storage import directory, tickets
 from storage import matter as repo
 from storage.models import Ticket
@@ -75,12 +76,20 @@ async def on_reply(session: AsyncSession, app: App, ticket_id: int, user_id: int
         return Outcome("again", t, count)
     await tickets.add_event(session, t.id, "supported", app.now(), actor_id=user_id, data={"count": count})
     await _refresh_cards(session, app, t)
+    await group_ack.refresh(session, app, t, counts=True)  # the count shows on the acknowledgement
     await hotspot_alerts.check(session, app, t, supported=True)
     return Outcome("supported", t, count)
 
 
+# Agreement is answered with a reaction on the reply, not a message: ten neighbours saying "+1"
+# would otherwise add ten bot messages to their group. The count shows on the acknowledgement.
+AGREED = "👍"
+QUIET = frozenset({"supported", "again"})
+
+
 def answer(tr: Translator, o: Outcome) -> str | None:
-    """The short answer in the chat (None: say nothing — chatter is the neighbours' own)."""
+    """The short answer in the chat (None: say nothing — chatter is the neighbours' own). For the
+    `QUIET` outcomes it is only said in words where the chat allows no 👍 reaction."""
     code = display(o.ticket.code)
     match o.kind:
         case "supported":
@@ -108,6 +117,7 @@ async def after_merge(session: AsyncSession, app: App, merged: Ticket, target: T
     skip = {x for x in (target.reporter_id, target.on_behalf_user_id) if x}
     await repo.move_supporters(session, merged.id, target.id, skip=skip, now=app.now())
     await _refresh_cards(session, app, target)
+    await group_ack.refresh(session, app, target, counts=True)
     await hotspot_alerts.check(session, app, target, supported=True)
 
 

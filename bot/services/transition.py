@@ -2,8 +2,9 @@
 
 `move()` authorises the actor by the lifecycle rule, moves the ticket from the status and
 version it was read with to the rule's target (a conditional UPDATE, so of concurrent presses
-exactly one wins), writes the `ticket_events` row and the assignment facts, and sets the
-clocks — in the caller's transaction. Services call it; none of them writes that sequence.
+exactly one wins), writes the `ticket_events` row and the assignment facts, sets the clocks and brings the
+acknowledgement in the community chat up to date (bot/services/group_ack.py) — in the caller's
+transaction. Services call it; none of them writes that sequence.
 `record()` is the same for actions that leave the status as it is (a progress note).
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
 from bot.domain.lifecycle import Actor, Stale, Status, authorise
-from bot.services import clocks, leader_notes
+from bot.services import clocks, group_ack, leader_notes
 from storage import assignments, tickets
 from storage.models import Ticket
 
@@ -48,6 +49,7 @@ async def move(session: AsyncSession, app: App, t: Ticket, action: str, actors: 
         await then(moved)
     await clocks.reschedule(session, app, moved)
     await leader_notes.tell_leader(session, app, moved, event)  # 领导包案: every step, in private
+    await group_ack.refresh(session, app, moved)  # the community chat sees the step on the acknowledgement
     return moved
 
 
@@ -64,6 +66,7 @@ async def record(session: AsyncSession, app: App, t: Ticket, action: str, actors
     assert fresh is not None
     await clocks.reschedule(session, app, fresh)
     await leader_notes.tell_leader(session, app, fresh, event)
+    await group_ack.refresh(session, app, fresh)  # the first progress note: 已签收 → 办理中
     return fresh
 
 

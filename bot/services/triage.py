@@ -21,7 +21,8 @@ async def after_intake(session: AsyncSession, app: App, ticket: Ticket) -> None:
     if answer is not None:
         # A consultation the knowledge base answers is answered at once (and closes by itself
         # unless the person says it did not help, which reopens triage).
-        ticket = await transition.move(session, app, ticket, "answer", SYSTEM, event="answered")
+        ticket = await transition.move(session, app, ticket, "answer", SYSTEM, event="answered",
+                                       data={"answer": answer.answer})
         tr = await notify.person_translator(session, app, ticket.reporter_id)
         kb = [[button(tr("btn.not_helpful"), TicketAct(action="nohelp", ticket_id=ticket.id))]]
         await notify.tell_reporter(session, app, ticket, "reporter.answered", keyboard=kb,
