@@ -4,7 +4,9 @@
 version it was read with to the rule's target (a conditional UPDATE, so of concurrent presses
 exactly one wins), writes the `ticket_events` row and the assignment facts, and sets the
 clocks — in the caller's transaction. Services call it; none of them writes that sequence.
-`record()` is the same for actions that leave the status as it is (a progress note).
+`record()` is the same for actions that leave the status as it is (a progress note, an extension
+decided, a 不满意 awaiting its reason, the rating reminder): its facts bump the version too, so a
+move made on a read from before them is refused as stale.
 """
 from __future__ import annotations
 
@@ -53,8 +55,10 @@ async def move(session: AsyncSession, app: App, t: Ticket, action: str, actors: 
 
 async def record(session: AsyncSession, app: App, t: Ticket, action: str, actors: set[Actor] | frozenset[Actor], *,
                  event: str, actor_id: int | None = None, values: dict[str, Any] | None = None,
-                 data: dict | None = None) -> Ticket:
-    """An authorised action that keeps the status: its facts, its event row, the clocks."""
+                 data: dict | None = None, tell_leader: bool = True) -> Ticket:
+    """An authorised action that keeps the status: its facts, its event row, the clocks; returns
+    the ticket as it is now. `tell_leader=False`: not a step the leader who took the ticket hears
+    of (bookkeeping between steps: a reminder, a decision on a deadline, a rating awaiting its reason)."""
     authorise(action, t.status, actors)
     now = app.now()
     if values:
@@ -63,7 +67,8 @@ async def record(session: AsyncSession, app: App, t: Ticket, action: str, actors
     fresh = await tickets.get(session, t.id)
     assert fresh is not None
     await clocks.reschedule(session, app, fresh)
-    await leader_notes.tell_leader(session, app, fresh, event)
+    if tell_leader:
+        await leader_notes.tell_leader(session, app, fresh, event)
     return fresh
 
 
