@@ -18,6 +18,9 @@ from bot.clock import ShiftedClock
 from bot.org import load_org
 from bot.sandbox import TelegramSandbox
 from bot.settings import Settings
+from scheduler.bulletins import bulletin_job
+from scheduler.jobs import scan
+from storage import outbox
 
 TOKEN = "700000:DEMO"
 ORG_FILE = Path(__file__).resolve().parent.parent / "config" / "org.example.yaml"
@@ -45,8 +48,6 @@ class Demo:
     async def settle(self) -> None:
         for _ in range(400):
             if not self.sb.pending_updates() and await self.inbox.drained():
-                from storage import outbox
-
                 async with self.app.sessions() as s:
                     if await outbox.count_pending(s) == 0:
                         return
@@ -133,16 +134,12 @@ async def script(d: Demo, org) -> None:  # noqa: ANN001, PLR0915
     await d.settle()
 
     d.say("The 水务局 has not accepted the leak ticket: the clock runs (the scan, with time jumping ahead)")
-    from scheduler.jobs import scan
-
     for hours in (13, 6, 10):
         d.clock.advance(hours=hours)
         await scan(d.app)
         await d.settle()
 
     d.say("Tuesday 1 December, 09:00: the monthly 通报 for November, with its chart, to the leaders and the dispatchers")
-    from scheduler.bulletins import bulletin_job
-
     d.clock.set(datetime(2026, 12, 1, 1, 0, 30, tzinfo=timezone.utc))  # 09:00:30 in Shanghai
     await bulletin_job(d.app, "demo")
     await d.settle()

@@ -278,7 +278,7 @@ class OutboxWorker:
             if fb:
                 values = {"status": "pending", "chat_id": fb["chat_id"], "thread_id": fb.get("thread_id"),
                           "payload": fb["payload"], "fallback": None, "error": error}
-            await self._apply(session, row.id, values)
+            await repo.set_row(session, row.id, values)
             await session.commit()
         log.warning("outbox: chat %s unreachable (%s)%s", row.chat_id, error, "; using fallback" if fb else "")
         if fb:
@@ -297,7 +297,7 @@ class OutboxWorker:
     async def _sent(self, row: OutboxMessage, chat_id: int, ids: list[int]) -> None:
         now: datetime = self.app.now()
         async with self.app.sessions() as session:
-            await self._apply(session, row.id, {"status": "sent", "sent_at": now, "sent_message_ids": ids, "error": None})
+            await repo.set_row(session, row.id, {"status": "sent", "sent_at": now, "sent_message_ids": ids, "error": None})
             if row.ticket_id and row.purpose:
                 for mid in ids:
                     if mid is not None:
@@ -308,13 +308,7 @@ class OutboxWorker:
 
     async def _update(self, row: OutboxMessage, **values: object) -> None:
         async with self.app.sessions() as session:
-            await self._apply(session, row.id, values)
+            await repo.set_row(session, row.id, values)
             await session.commit()
         if values.get("status") == "pending":
             self.app.wake_outbox()
-
-    @staticmethod
-    async def _apply(session, row_id: int, values: dict) -> None:  # noqa: ANN001
-        from sqlalchemy import update
-
-        await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
