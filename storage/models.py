@@ -16,8 +16,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from bot.domain.lifecycle import Status
 
@@ -118,7 +120,11 @@ class Ticket(Base):
     route: Mapped[dict | None] = mapped_column(JSON)  # the suggestion and why
     returns_count: Mapped[int] = mapped_column(Integer, default=0)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
-    rating_round: Mapped[int] = mapped_column(Integer, default=0)
+    # The current rating round: the number of the newest `rating_rounds` row (0 before the first),
+    # read with the ticket — the rows are the one record of the rounds, nothing stores it twice.
+    rating_round: Mapped[int] = column_property(
+        select(func.coalesce(func.max(RatingRound.round), 0)).where(RatingRound.ticket_id == id)
+        .correlate_except(RatingRound).scalar_subquery())
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     close_reason: Mapped[str | None] = mapped_column(String(32))
     result_text: Mapped[str | None] = mapped_column(Text)

@@ -89,10 +89,8 @@ async def _edit_pressed(session: AsyncSession, app: App, t: Ticket, where: tuple
 
 async def open_round(session: AsyncSession, app: App, t: Ticket) -> None:
     """A new rating round for the department that resolved the ticket (no message yet)."""
-    round_ = t.rating_round + 1
-    await tickets.touch(session, t.id, {"rating_round": round_}, app.now())
-    await store.open_round(session, t.id, round_, t.lead_dept, app.now())
-    await tickets.get(session, t.id)  # refreshes the caller's instance too (same identity)
+    await store.open_round(session, t.id, t.rating_round + 1, t.lead_dept, app.now())
+    await tickets.get(session, t.id)  # the caller's instance reads its new round (same identity)
 
 
 async def ask(session: AsyncSession, app: App, t: Ticket) -> None:
