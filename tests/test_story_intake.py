@@ -1,6 +1,7 @@
 """Stories: appeals in community and private chats become tickets (issue: walking skeleton)."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from storage.models import Attachment, Ticket, TicketEvent
@@ -105,3 +106,20 @@ async def test_private_guided_flow(world: World):
     t = (await tickets(world))[0]
     assert t.kind == "help" and t.origin_chat_id == RESIDENT
     assert await world.scalar(select(func.count()).select_from(Attachment)) == 1
+
+
+@pytest.mark.parametrize("world", [{"ALBUM_DEBOUNCE_SECONDS": 0.0}], indirect=True)
+async def test_an_album_photo_after_the_ack_went_out_edits_the_ack_to_the_true_count(world: World):
+    first = await world.send(RESIDENT, COMMUNITY, photo=True, media_group_id="album-7",
+                             caption="@huying_bot 小区门口垃圾三天没人清运了")
+    await world.send(RESIDENT, COMMUNITY, photo=True, media_group_id="album-7")
+    ack = await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    await world.settle()
+    assert "2 张" in world.sb.message(COMMUNITY, ack["message_id"])["text"]
+    # The third photo arrives after the ack was sent.
+    await world.send(RESIDENT, COMMUNITY, photo=True, media_group_id="album-7")
+    await world.settle()
+    text = world.sb.message(COMMUNITY, ack["message_id"])["text"]
+    assert "3 张" in text and "2 张" not in text
+    assert ack["reply_to_message"]["message_id"] == first["message_id"]
+    assert len([m for m in world.sb.bot_messages(COMMUNITY) if "#2026-" in (m.get("text") or "")]) == 1
