@@ -27,10 +27,10 @@ async def bind_command(session: AsyncSession, app: App, roles: Roles, chat_id: i
         raise Refusal("bind.group_only")
     if not words:
         raise Refusal("bind.usage")
-    return await bind(session, app, chat_id, title, words[0], words[1] if len(words) > 1 else None)
+    return await _bind(session, app, chat_id, title, words[0], words[1] if len(words) > 1 else None)
 
 
-async def bind(session: AsyncSession, app: App, chat_id: int, title: str | None, kind: str, code: str | None) -> str:
+async def _bind(session: AsyncSession, app: App, chat_id: int, title: str | None, kind: str, code: str | None) -> str:
     """Bind a chat; returns the bound name (area or department) or the kind."""
     if kind not in CHAT_KINDS:
         raise Refusal("bind.usage")
@@ -53,7 +53,7 @@ async def bind(session: AsyncSession, app: App, chat_id: int, title: str | None,
     return kind
 
 
-async def set_role(session: AsyncSession, app: App, user_id: int, role: str, scope: str | None,
+async def _set_role(session: AsyncSession, app: App, user_id: int, role: str, scope: str | None,
                    revoke: bool) -> None:
     if role not in ROLES:
         raise Refusal("role.usage")
@@ -87,5 +87,5 @@ async def role_command(session: AsyncSession, app: App, roles: Roles, words: lis
     if target is None or not words:
         raise Refusal("role.usage")
     change = RoleChange(target, words[0].lstrip("-"), words[0].startswith("-"))
-    await set_role(session, app, target, change.role, words[1] if len(words) > 1 else None, change.revoke)
+    await _set_role(session, app, target, change.role, words[1] if len(words) > 1 else None, change.revoke)
     return change
