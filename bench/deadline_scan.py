@@ -47,7 +47,7 @@ def rows(total: int, due: int, depts: list[str]):  # noqa: ANN201
         dept = depts[i % len(depts)]
         base = {"code": f"B-{i:09d}", "kind": "help", "urgency": "normal", "text": f"bench ticket {i}",
                 "lead_dept": dept, "created_at": NOW - timedelta(days=2), "updated_at": NOW,
-                "version": 1, "returns_count": 0, "reopen_count": 0, "rating_round": 0, "channel": "telegram"}
+                "version": 1, "returns_count": 0, "reopen_count": 0, "channel": "telegram"}
         if reminding.get(i) is True:
             # Dispatched 13 h ago with 24 h to accept: the 50 % reminder is due.
             start = NOW - timedelta(hours=13)
@@ -76,7 +76,7 @@ def fill(db: Path, total: int, due: int, depts: list[str]) -> float:
     engine = create_engine(f"sqlite:///{db}")
     table = Ticket.__table__
     columns = ("code kind urgency text lead_dept created_at updated_at version returns_count reopen_count "
-               "rating_round status dispatched_at accepted_at accept_due progress_due resolve_due "
+               "status dispatched_at accepted_at accept_due progress_due resolve_due "
                "next_check_at first_progress_at channel").split()
     with engine.begin() as conn:
         conn.exec_driver_sql("PRAGMA journal_mode=WAL")

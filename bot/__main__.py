@@ -8,6 +8,10 @@ import sys
 
 from pydantic import ValidationError
 
+from bot.app import migrate_or_explain, run_polling, run_webhook
+from bot.check import run_check
+from bot.demo import run_demo
+from bot.export_cli import ExportError, run_export
 from bot.org import OrgFileError, load_org
 from bot.settings import Settings, SettingsError
 
@@ -43,12 +47,8 @@ def main(argv: list[str] | None = None) -> int:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # seven lines of noise per start
         if args.cmd == "demo":
-            from bot.demo import run_demo
-
             return asyncio.run(run_demo(quiet=args.quiet))
         if args.cmd == "export":
-            from bot.export_cli import ExportError, run_export
-
             try:
                 print(asyncio.run(run_export(settings, args.form, args.period, args.out, args.lang)))
             except ExportError as exc:
@@ -56,19 +56,13 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             return 0
         if args.cmd == "check":
-            from bot.check import run_check
-
             return asyncio.run(run_check(settings))
         if args.cmd == "migrate":
-            from bot.app import migrate_or_explain
-
             asyncio.run(migrate_or_explain(settings.database_url))
             print("database is up to date")
             return 0
         settings.require_token()
         load_org(settings.org_file)  # fail early, in one line
-        from bot.app import run_polling, run_webhook
-
         asyncio.run(run_webhook(settings) if settings.webhook_url else run_polling(settings))
         return 0
     except (SettingsError, OrgFileError) as exc:

@@ -9,13 +9,12 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.client import make_bot
 from bot.context import App, Clock, system_clock
 from bot.i18n import t
 from bot.inbox import InboxWorkers
@@ -29,19 +28,13 @@ from handlers.middlewares import setup_middlewares
 from bot.preflight import database_error, log_startup_warnings, who_am_i
 from storage import health
 from storage.db import make_engine, make_sessionmaker, migrate
-from scheduler.jobs import instance_id
+from scheduler.jobs import instance_id, release_lease
+from scheduler.setup import start_scheduler
 from storage.orgsync import import_org
 from web.app import STOPPING, build_web_app, serve
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 10.0  # seconds in-flight updates get to finish on SIGTERM
-
-
-def make_bot(settings: Settings) -> Bot:
-    session = None
-    if settings.telegram_api_url:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
-    return Bot(settings.require_token(), session=session, default=DefaultBotProperties(parse_mode=None))
 
 
 def make_dispatcher(app: App) -> Dispatcher:
@@ -57,8 +50,6 @@ PUBLIC_COMMANDS = ("appeal", "ticket", "my", "help", "lang", "cancel")
 
 async def publish_commands(bot: Bot) -> None:
     """The command menu in both languages; a failure here must not stop the bot."""
-    from aiogram.types import BotCommand
-
     for lang, code in (("zh_CN", None), ("en", "en")):
         commands = [BotCommand(command=c, description=t(lang, f"cmd.{c}")) for c in PUBLIC_COMMANDS]
         try:
@@ -128,8 +119,6 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
     sender_task = asyncio.create_task(sender.run(), name="outbox-lease")
     scheduler = None
     if settings.run_scheduler if with_scheduler is None else with_scheduler:
-        from scheduler.setup import start_scheduler
-
         scheduler = start_scheduler(app, bot, holder)
     # What start-up built (modules, the org, routers, pydantic models) lives as long as the process:
     # keep the cyclic collector off it, or a full collection stalls every chat for hundreds of ms.
@@ -141,8 +130,6 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
         await asyncio.gather(workers_task, return_exceptions=True)
         if scheduler is not None:
             scheduler.shutdown(wait=False)
-            from scheduler.jobs import release_lease
-
             try:  # let another instance take the scan over at once
                 await release_lease(app, holder)
             except Exception:  # noqa: BLE001 — shutting down; the lease expires anyway

@@ -16,6 +16,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.types import User
 from sqlalchemy.engine import make_url
 
+from bot.client import make_bot
 from bot.org import OrgFile, OrgFileError, load_org, with_extra_admins
 from bot.preflight import (
     ChatProbe,
@@ -27,6 +28,8 @@ from bot.preflight import (
     probe_chat,
 )
 from bot.settings import Settings, SettingsError
+from storage import health
+from storage.db import make_engine, make_sessionmaker
 
 OK, WARN, PROBLEM = "ok", "warn", "PROBLEM"
 
@@ -56,9 +59,6 @@ def org_chats(org: OrgFile) -> list[tuple[int, str, str]]:
 
 async def _database(settings: Settings, report: Report) -> list[tuple[int, str, str]] | None:
     """Reachability and schema; the chats bound in the database (None when it has no schema yet)."""
-    from storage import health
-    from storage.db import make_engine, make_sessionmaker
-
     shown = make_url(settings.database_url).render_as_string(hide_password=True)
     try:
         engine = make_engine(settings.database_url)
@@ -83,8 +83,6 @@ async def _database(settings: Settings, report: Report) -> list[tuple[int, str, 
 
 
 async def _telegram(settings: Settings, report: Report, chats: list[tuple[int, str, str]]) -> None:
-    from bot.app import make_bot
-
     bot = make_bot(settings)
     try:
         try:

@@ -21,6 +21,10 @@ from pydantic import (
 )
 
 from bot.domain.areas import problem as bounds_problem
+from bot.domain.calendar import WorkCalendar
+from bot.domain.hotspots import HotspotPolicy
+from bot.domain.ranking import Weights
+from bot.domain.sla import SlaPolicy, parse_duration
 
 Role = Literal["grid_volunteer", "building_leader", "dispatcher", "handler", "leader", "admin"]
 KINDS = ("consultation", "help", "complaint", "suggestion", "report")
@@ -139,8 +143,6 @@ class ReportsSpec(_Strict):
 
     @model_validator(mode="after")
     def _sane(self) -> "ReportsSpec":
-        from bot.domain.ranking import Weights
-
         w = self.weights
         Weights.of(w.response, w.resolution, w.satisfaction, self.red_card_penalty)
         return self
@@ -212,15 +214,9 @@ class OrgFile(_Strict):
             for code in (row.lead, *row.co):
                 if code not in depts:
                     raise ValueError(f"catalog: {row.category!r} names unknown department {code!r}")
-        # Deferred imports keep this module loadable while the domain grows.
-        from bot.domain.calendar import WorkCalendar
-        from bot.domain.sla import SlaPolicy, parse_duration
-
         WorkCalendar.from_org(self.holidays, self.timezone)
         SlaPolicy.from_org(self.sla)
         parse_duration(self.scheduler.scan_every)
-        from bot.domain.hotspots import HotspotPolicy
-
         try:
             HotspotPolicy.from_org(self.hotspots.threshold, self.hotspots.window, self.hotspots.matter)
         except ValueError as exc:

@@ -309,7 +309,7 @@ class OutboxWorker:
                 chat = await directory.chat(session, row.chat_id)
                 if chat is not None:
                     chat.active = False
-            await self._apply(session, row.id, values)
+            await repo.set_row(session, row.id, values)
 
         await self._record(row, record)
         log.warning("outbox: chat %s unreachable (%s)%s", row.chat_id, error, "; using fallback" if fb else "")
@@ -330,7 +330,7 @@ class OutboxWorker:
         now: datetime = self.app.now()
 
         async def record(session) -> None:  # noqa: ANN001
-            await self._apply(session, row.id, {"status": "sent", "sent_at": now, "sent_message_ids": ids, "error": None})
+            await repo.set_row(session, row.id, {"status": "sent", "sent_at": now, "sent_message_ids": ids, "error": None})
             if row.ticket_id and row.purpose:
                 for mid in ids:
                     if mid is not None:
@@ -342,7 +342,7 @@ class OutboxWorker:
 
     async def _update(self, row: OutboxMessage, **values: object) -> None:
         async def record(session) -> None:  # noqa: ANN001
-            await self._apply(session, row.id, values)
+            await repo.set_row(session, row.id, values)
 
         await self._record(row, record)
         if values.get("status") == "pending":
@@ -362,9 +362,3 @@ class OutboxWorker:
                     raise
                 log.warning("outbox: could not record the outcome of row %s; trying again", row.id, exc_info=True)
                 await asyncio.sleep(min(5.0, 0.2 * 2 ** attempt))
-
-    @staticmethod
-    async def _apply(session, row_id: int, values: dict) -> None:  # noqa: ANN001
-        from sqlalchemy import update
-
-        await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))

@@ -10,7 +10,7 @@ from bot.domain.codes import display
 from bot.i18n import Translator, normalize_locale
 from bot.services import access, intake, private_link, settings_svc, ticket_view
 from bot.services.access import Roles
-from handlers.common import _, current_tr, reply
+from handlers.common import _, current_tr, reply, reply_op
 from handlers.facts import command_of
 
 KNOWN = {"id", "start", "help", "lang", "ticket", "my", "appeal", "bind", "role", "queue", "mine", "open",
@@ -40,12 +40,13 @@ def build_commands_router() -> Router:
         if wanted not in ("zh", "en"):
             reply(session, app, message, _("lang.usage"))
             return
-        group = message.chat.type != "private"
-        if group and not roles.admin:
-            reply(session, app, message, _("error.admin_only"))
-            return
-        await settings_svc.set_language(session, app, message.chat.id, message.from_user.id, group, wanted)
-        reply(session, app, message, Translator(normalize_locale(wanted))("lang.done"))
+
+        async def op() -> None:
+            await settings_svc.set_language(session, app, roles, message.chat.id, message.from_user.id,
+                                            message.chat.type != "private", wanted)
+            reply(session, app, message, Translator(normalize_locale(wanted))("lang.done"))
+
+        await reply_op(session, app, message, op)
 
     @router.message(Command("ticket"))
     async def ticket(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles) -> None:

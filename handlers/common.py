@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import get_i18n, gettext
@@ -11,6 +12,8 @@ from bot.domain.lifecycle import TransitionError
 from bot.i18n import Translator
 from bot.services import notify
 from handlers.facts import thread_of
+
+T = TypeVar("T")
 
 
 def _(key: str, /, **params: object) -> str:
@@ -48,16 +51,23 @@ def current_tr() -> Translator:
     return Translator(get_i18n().current_locale)
 
 
+async def undone_on_refusal(session: DbSession, op: Callable[[], Awaitable[T]]) -> T:
+    """Run one domain operation in a savepoint: a refusal (a TransitionError, re-raised) undoes what
+    the operation wrote, but not what the update itself recorded before it (the seen update id,
+    the sender's name and whether they started the bot)."""
+    async with session.begin_nested():
+        return await op()
+
+
 async def press_op(session: DbSession, app: App, query: CallbackQuery,
                    op: Callable[[], Awaitable[str | None]]) -> None:
     """Run one domain operation for a button press; it returns the key of the short answer.
 
-    A refusal becomes an alert and nothing changes (the transaction is rolled back).
+    A refusal becomes an alert and nothing the operation did is kept.
     """
     try:
-        key = await op()
+        key = await undone_on_refusal(session, op)
     except TransitionError as exc:
-        await session.rollback()
         await alert(query, exc.code, **getattr(exc, "params", {}))
         return
     await app.commit(session)
@@ -66,20 +76,20 @@ async def press_op(session: DbSession, app: App, query: CallbackQuery,
 
 async def reply_op(session: DbSession, app: App, message: Message,
                    op: Callable[[], Awaitable[str | None]], *, retry_link=None, quiet: bool = False) -> bool:  # noqa: ANN001
-    """The same for a reply that carries work: a refusal is answered politely, nothing half-done.
+    """The same for a message that carries work (a reply, a command): a refusal is answered
+    politely, nothing half-done. The operation answers a success itself, or returns the key.
 
     `retry_link` (a message link): the refusal is linked like the prompt it answers, so
     replying to the refusal is another try at the same question. `quiet`: success is `noted`
     (a reaction in a group chat) — for answers that only say it was received.
     """
-    # Read the link now: a rollback expires ORM rows.
+    # Read the link now: undoing the operation may expire ORM rows.
     link = {} if retry_link is None else {
         "ticket_id": retry_link.ticket_id, "purpose": retry_link.purpose,
         "awaiting_user_id": retry_link.awaiting_user_id}
     try:
-        key = await op()
+        key = await undone_on_refusal(session, op)
     except TransitionError as exc:
-        await session.rollback()
         reply(session, app, message, _(exc.code, **getattr(exc, "params", {})), **link)
         return True
     if key:

@@ -9,10 +9,9 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import Supervise
 from bot.context import App, DbSession
-from bot.domain.lifecycle import TransitionError
 from bot.services import supervision
 from bot.services.access import Roles
-from handlers.common import _, current_tr, press_op, reply
+from handlers.common import _, current_tr, press_op, reply, reply_op
 
 
 def leader_in_private(message: Message, roles: Roles) -> bool:
@@ -24,44 +23,23 @@ def build_leaders_router() -> Router:
 
     @router.message(Command("take"))
     async def take(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles) -> None:
-        if not roles.leader:
-            reply(session, app, message, _("take.leaders_only"))
-            return
-        if not (command.args or "").strip():
-            reply(session, app, message, _("take.usage"))
-            return
-        t = await supervision.find(session, command.args.split()[0])
-        if t is None:
-            reply(session, app, message, _("ticket.not_found", code=command.args.split()[0]))
-            return
-        try:
-            t = await supervision.take(session, app, t, roles)
-        except TransitionError as exc:
-            await session.rollback()
-            reply(session, app, message, _(exc.code, **getattr(exc, "params", {})))
-            return
-        reply(session, app, message, _("take.done", code="#" + t.code))
+        words = (command.args or "").split()
+
+        async def op() -> None:
+            t = await supervision.take_by_code(session, app, words[0] if words else "", roles)
+            reply(session, app, message, _("take.done", code="#" + t.code))
+
+        await reply_op(session, app, message, op)
 
     @router.message(Command("instruct"))
     async def instruct(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles) -> None:
-        if not roles.leader:
-            reply(session, app, message, _("take.leaders_only"))
-            return
         code, _sep, words = (command.args or "").strip().partition(" ")
-        t = await supervision.find(session, code) if code else None
-        if not code or not words.strip():
-            reply(session, app, message, _("instruct.usage"))
-            return
-        if t is None:
-            reply(session, app, message, _("ticket.not_found", code=code))
-            return
-        try:
-            await supervision.instruct(session, app, t, roles, words)
-        except TransitionError as exc:
-            await session.rollback()
-            reply(session, app, message, _(exc.code, **getattr(exc, "params", {})))
-            return
-        reply(session, app, message, _("instruct.done", code="#" + t.code))
+
+        async def op() -> None:
+            t = await supervision.instruct_by_code(session, app, code, words, roles)
+            reply(session, app, message, _("instruct.done", code="#" + t.code))
+
+        await reply_op(session, app, message, op)
 
     @router.message(Command("mine"), leader_in_private)
     async def mine(message: Message, session: DbSession, app: App, roles: Roles) -> None:

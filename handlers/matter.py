@@ -21,7 +21,6 @@ from handlers.reply_filter import ReplyTo, awaited
 GROUPS = {"group", "supergroup"}
 # The bot's messages about a ticket that neighbours see in a community chat.
 TICKET_MESSAGES = ("ack", "reporter_note", "follower_note", "progress_media", "result_media", "public_response")
-STAFF_CHATS = ("dispatch", "leaders")
 
 
 def _reply_facts(message: Message) -> ReplyFacts:
@@ -65,12 +64,11 @@ def build_matter_router() -> Router:
 
     @router.message(Command("hotspots"))
     async def hotspots(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles) -> None:
-        chat = await intake.chat_info(session, message.chat.id)
-        staff = roles.dispatcher or roles.leader or roles.admin
-        if not (staff or (chat is not None and chat.kind in STAFF_CHATS)):
-            reply(session, app, message, _("hotspots.staff_only"))
-            return
-        reply(session, app, message, await hotspot_alerts.hotspots_text(session, app, current_tr(), command.args))
+        async def op() -> None:
+            reply(session, app, message, await hotspot_alerts.hotspots_text(session, app, current_tr(), command.args,
+                                                                            roles, message.chat.id))
+
+        await reply_op(session, app, message, op)
 
     @router.callback_query(HotspotAct.filter(F.action == "open"))
     async def open_campaign(query: CallbackQuery, callback_data: HotspotAct, session: DbSession, app: App,

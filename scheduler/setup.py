@@ -12,6 +12,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.context import App
 from bot.domain.sla import parse_duration
+from scheduler.bulletins import EVERY as BULLETIN_EVERY
+from scheduler.bulletins import bulletin_job
+from scheduler.jobs import digest_job, scan_job
 
 log = logging.getLogger(__name__)
 DIGEST_EVERY = 60.0  # seconds: the digest job only checks whether today's digest is due
@@ -19,10 +22,6 @@ DIGEST_EVERY = 60.0  # seconds: the digest job only checks whether today's diges
 
 def start_scheduler(app: App, bot: Bot, holder: str) -> AsyncIOScheduler:
     """`holder` names this instance in the scheduler lease (release it with the same name)."""
-    from scheduler.bulletins import EVERY as BULLETIN_EVERY
-    from scheduler.bulletins import bulletin_job
-    from scheduler.jobs import digest_job, scan_job
-
     every = max(1.0, parse_duration(app.org.scheduler.scan_every).as_timedelta().total_seconds())
     scheduler = AsyncIOScheduler(timezone=app.org.timezone)
     scheduler.add_job(scan_job, "interval", seconds=every, args=[app, holder],

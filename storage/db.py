@@ -10,6 +10,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from storage.directory_cache import DirectoryCache
@@ -82,16 +84,12 @@ async def migrate(url: str) -> None:
 def may_pass(exc: BaseException) -> bool:
     """Database trouble that may pass by itself: busy, connection lost, no free connection in
     the pool.  (A constraint violation or a bad statement would fail the same way again.)"""
-    from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
-
     return is_transient(exc) or isinstance(exc, (OperationalError, InterfaceError, PoolTimeout))
 
 
 def is_transient(exc: BaseException) -> bool:
     """A database that is briefly busy (SQLite "database is locked", a PostgreSQL serialization
     failure or deadlock): the whole update may simply be tried again."""
-    from sqlalchemy.exc import DBAPIError, OperationalError
-
     text = str(exc).lower()
     if isinstance(exc, OperationalError) and "locked" in text:
         return True

@@ -20,6 +20,7 @@ from collections import OrderedDict
 from typing import Any
 
 from sqlalchemy import event, inspect, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
@@ -150,8 +151,6 @@ def _before_commit(session: Session) -> None:
 
 
 def _insert_version(session: Session) -> None:
-    from sqlalchemy.dialects import postgresql, sqlite
-
     insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     session.execute(insert(Counter).values(name=VERSION_ROW, value=1).on_conflict_do_nothing())
 

@@ -11,19 +11,21 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from bot.domain.lifecycle import Status
 
 # Re-exported: the migrations name models.UtcDateTime, everyone imports the fact tables from here.
 from storage.base import Base, UtcDateTime  # noqa: F401
 from storage.fact_models import Assignment, Card, Extension, RatingRound  # noqa: F401
+from storage.desk_models import Bulletin, ChannelRequest, ConsoleLogin, ConsoleSession, OutboxFile  # noqa: F401
 from storage.matter_models import (  # noqa: F401
     Campaign,
     CampaignTicket,
@@ -118,7 +120,11 @@ class Ticket(Base):
     route: Mapped[dict | None] = mapped_column(JSON)  # the suggestion and why
     returns_count: Mapped[int] = mapped_column(Integer, default=0)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
-    rating_round: Mapped[int] = mapped_column(Integer, default=0)
+    # The current rating round: the number of the newest `rating_rounds` row (0 before the first),
+    # read with the ticket — the rows are the one record of the rounds, nothing stores it twice.
+    rating_round: Mapped[int] = column_property(
+        select(func.coalesce(func.max(RatingRound.round), 0)).where(RatingRound.ticket_id == id)
+        .correlate_except(RatingRound).scalar_subquery())
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     close_reason: Mapped[str | None] = mapped_column(String(32))
     result_text: Mapped[str | None] = mapped_column(Text)
@@ -329,72 +335,8 @@ class Counter(Base):
     value: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class ChannelRequest(Base):
-    """A ticket another channel filed through Open311 (`tickets.channel` names it): how to reach the requester.
-
-    Staff see it in the console; Open311 GET never shows it (DESIGN §9).
-    """
-
-    __tablename__ = "channel_requests"
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True, autoincrement=False)
-    email: Mapped[str | None] = mapped_column(String(255))
-    phone: Mapped[str | None] = mapped_column(String(64))
-    first_name: Mapped[str | None] = mapped_column(String(128))
-    last_name: Mapped[str | None] = mapped_column(String(128))
-    address_string: Mapped[str | None] = mapped_column(Text)
-    address_id: Mapped[str | None] = mapped_column(String(128))
-    device_id: Mapped[str | None] = mapped_column(String(128))
-    account_id: Mapped[str | None] = mapped_column(String(128))
-    media_url: Mapped[str | None] = mapped_column(Text)
-    received_at: Mapped[datetime]
-
-
-class ConsoleLogin(Base):
-    """A one-time console link that was used: its nonce can never open a session again."""
-
-    __tablename__ = "console_logins"
-    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(BigInteger)
-    used_at: Mapped[datetime]
-
-
-class ConsoleSession(Base):
-    """A console session; the cookie carries a secret whose SHA-256 is the id (a leaked table opens nothing)."""
-
-    __tablename__ = "console_sessions"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    csrf: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-
-
 # Reports count the tickets received in a period (storage/report_facts.py).
 Index("ix_tickets_created", Ticket.created_at)
 # One area and category: hotspot detection and duplicate hints per appeal, and the report's
 # 高频共性 groups of a period read from the index alone, in its order (storage/matter.py).
 Index("ix_tickets_scope", Ticket.area_code, Ticket.category, Ticket.created_at, Ticket.status)
-
-
-class Bulletin(Base):
-    """The durable record of each automatic 通报 posted (issue #10): one row per period, ever.
-
-    Written in the same transaction as the outbox rows that carry the report, so a restart
-    posts what is missing and two instances cannot both post it.
-    """
-
-    __tablename__ = "bulletins"
-    period: Mapped[str] = mapped_column(String(16), primary_key=True)  # 2026-11, 2026-Q4, 2026-H2, 2026
-    kind: Mapped[str] = mapped_column(String(8))  # month | quarter | half | year
-    posted_at: Mapped[datetime]
-    holder: Mapped[str | None] = mapped_column(String(64))  # the instance that posted it
-
-
-class OutboxFile(Base):
-    """Bytes an outbox row uploads (a report's chart, an exported ledger): rows stay JSON-small."""
-
-    __tablename__ = "outbox_files"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    filename: Mapped[str] = mapped_column(String(128))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime]

@@ -124,6 +124,11 @@ async def claim_many(session: AsyncSession, row_ids: list[int]) -> set[int]:
     return set(result.scalars())
 
 
+async def set_row(session: AsyncSession, row_id: int, values: dict[str, Any]) -> None:
+    """What became of a row the sender tried: sent, failed, or back in the queue."""
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+
+
 async def release_stuck(session: AsyncSession) -> int:
     """Rows left 'sending' by a crash go back to the queue at start-up."""
     result = await session.execute(

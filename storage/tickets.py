@@ -101,8 +101,10 @@ async def move(session: AsyncSession, ticket_id: int, expected: str, version: in
 
 
 async def touch(session: AsyncSession, ticket_id: int, values: dict[str, Any], now: datetime) -> None:
+    """Change facts of the ticket that leave its status as it is. The version is bumped like a
+    move's: a move prepared on a read from before this change is refused as stale (`move`)."""
     await session.execute(
-        update(Ticket).where(Ticket.id == ticket_id).values(**values, updated_at=now)
+        update(Ticket).where(Ticket.id == ticket_id).values(**values, version=Ticket.version + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     )
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from bot.i18n import Translator
 from bot.sandbox import TelegramSandbox
 from scheduler.jobs import scan
-from storage.models import Ticket, TicketEvent
-from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, LEADER, LEADERS_CHAT, RESIDENT, World
+from storage.models import InboxUpdate, Ticket, TicketEvent
+from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, LEADER, LEADERS_CHAT, RESIDENT, World
 
 SH = ZoneInfo("Asia/Shanghai")
 ZH = Translator("zh_CN")
@@ -90,10 +90,27 @@ async def scan_at(world: World, when: datetime | None = None, **delta: float) ->
     return handled
 
 
+def messages_saying(world: World, chat: int, *words: str) -> list[dict]:
+    """The bot's messages in `chat` whose text (or caption) contains every one of `words`."""
+    return [m for m in world.sb.bot_messages(chat)
+            if all(w in (m.get("text") or m.get("caption") or "") for w in words)]
+
+
 def said(world: World, chat: int, *words: str) -> list[str]:
     """The texts of the bot's messages in `chat` that contain every one of `words`."""
-    texts = [m.get("text") or m.get("caption") or "" for m in world.sb.bot_messages(chat)]
-    return [t for t in texts if all(w in t for w in words)]
+    return [m.get("text") or m.get("caption") or "" for m in messages_saying(world, chat, *words)]
+
+
+async def resolve_on(world: World, card: dict, result: str, rating_chat: int = COMMUNITY) -> dict:
+    """办结 on a department card, the result by reply; returns the rating question."""
+    await press(world, HANDLER_A, CGJ_CHAT, card, "办结")
+    prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
+    await world.send(HANDLER_A, CGJ_CHAT, result, reply_to=prompt["message_id"])
+    return await showing(world, rating_chat, "非常满意")
+
+
+async def inbox_row(world: World, update_id: int) -> InboxUpdate:
+    return await world.scalar(select(InboxUpdate).where(InboxUpdate.update_id == update_id))
 
 
 def refused(answer: dict, key: str, **params: object) -> None:

@@ -12,17 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.calendar import END_OF_DAY, WorkCalendar
+from tests.steps import SH, sh
 
-SH = ZoneInfo("Asia/Shanghai")
 ORG_HOLIDAYS = {"2027-01-01": "off", "2027-02-20": "work"}
 LOGGER = "bot.domain.calendar"
 
 # Shared by the property tests; it may log its one fallback warning, which is fine here.
 CAL = WorkCalendar.from_org(ORG_HOLIDAYS, "Asia/Shanghai")
-
-
-def sh(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)
 
 
 def fallback_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

@@ -1,6 +1,7 @@
 """Two writers at once, for real: a locked SQLite database makes the update's session retry it
 whole, and on PostgreSQL two presses on one ticket queue on its row lock — the second finds the
-ticket moved and is refused, nothing is written twice."""
+ticket moved and is refused, nothing is written twice. A change of a ticket's facts (not of its
+status) also makes a move prepared on an older read stale."""
 from __future__ import annotations
 
 import asyncio
@@ -11,14 +12,14 @@ from aiogram.types import Update
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.domain.lifecycle import Refusal
-from bot.services import department_work
+from bot.domain.lifecycle import Actor, Refusal, Stale
+from bot.services import department_work, transition
 from bot.services import dispatch as dispatch_service
 from bot.services.access import roles_of
 from handlers.middlewares import SessionMiddleware
 from storage import directory, due_scan, tickets
 from storage.models import Counter, Person, SeenUpdate, Ticket, TicketEvent
-from tests.harness import COMMUNITY, HANDLER_A, HANDLER_B, RESIDENT, World
+from tests.harness import COMMUNITY, DISPATCHER, HANDLER_A, HANDLER_B, RESIDENT, World
 
 ON_POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
 
@@ -88,3 +89,23 @@ async def test_two_accepts_queue_on_the_row_lock_and_the_second_is_refused(world
     assert t.status == "ACCEPTED" and t.owner_id == HANDLER_A
     accepted = await world.rows(select(TicketEvent).where(TicketEvent.ticket_id == tid, TicketEvent.kind == "accepted"))
     assert [e.actor_id for e in accepted] == [HANDLER_A]
+
+
+async def test_a_move_prepared_before_a_change_of_facts_is_refused_as_stale(world: World):
+    async with world.app.sessions() as s:
+        t = await tickets.create(s, now=world.app.now(), code_year=2026, status="TRIAGE", kind="help",
+                                 urgency="normal", text="垃圾没人清运", reporter_id=RESIDENT, origin_chat_id=COMMUNITY)
+        await world.app.commit(s)
+    tid = t.id
+    async with world.app.sessions() as first:
+        read = await tickets.get(first, tid)  # a dispatcher's read, before the co-department changes
+        await first.commit()
+        async with world.app.sessions() as other:
+            await dispatch_service.set_co(other, world.app, tid, await roles_of(other, DISPATCHER), "sw")
+            await world.app.commit(other)
+        with pytest.raises(Stale):
+            await transition.move(first, world.app, read, "dispatch", {Actor.DISPATCHER}, event="dispatched",
+                                  actor_id=DISPATCHER)
+        await first.rollback()
+    t = await world.scalar(select(Ticket).where(Ticket.id == tid))
+    assert (t.status, t.version, t.route) == ("TRIAGE", 2, {"co": ["sw"]})

@@ -2,21 +2,16 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain import duty, nag
 from bot.domain.calendar import WorkCalendar
+from tests.steps import sh
 
-SH = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar.from_org({"2027-01-01": "off"}, "Asia/Shanghai")
 FR = (0.5, 0.8)
-
-
-def sh(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)
 
 
 def nine(after: datetime) -> datetime:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -20,12 +19,7 @@ from storage import sla_cards as card_store
 from storage.db import make_engine, make_sessionmaker
 from storage.models import OutboxMessage, Ticket
 from tests.harness import COMMUNITY, DISPATCH_CHAT, DISPATCHER, LEADERS_CHAT, RESIDENT, World
-
-SH = ZoneInfo("Asia/Shanghai")
-
-
-def sh(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)
+from tests.steps import sh
 
 
 class Crash(BaseException):

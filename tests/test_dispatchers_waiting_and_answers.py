@@ -11,30 +11,17 @@ The clock starts Monday 2026-11-23 09:00 Shanghai (tests/harness.py).
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.domain import nag
 from bot.domain.lifecycle import Actor, Forbidden, NotAllowed, Status, authorise
 from bot.callbacks import TicketAct
-from tests.steps import has_button, press, press_raw, refused, scan_at, sh, showing, ticket
+from tests.steps import SH, has_button, messages_saying, press, press_raw, refused, resolve_on, scan_at, sh, showing, ticket
 from tests.steps import event_rows as events
 from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, World
 
-SH = ZoneInfo("Asia/Shanghai")
 REVIEW_BUTTONS = [["派单", "另选部门"], ["协办部门", "合并"], ["分流", "驳回"], ["改类型", "标紧急"]]
-
-
-def said(world: World, chat: int, *words: str) -> list[dict]:
-    return [m for m in world.sb.bot_messages(chat) if all(w in (m.get("text") or "") for w in words)]
-
-
-async def resolve_on(world: World, card: dict, result: str) -> dict:
-    await press(world, HANDLER_A, CGJ_CHAT, card, "办结")
-    prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
-    await world.send(HANDLER_A, CGJ_CHAT, result, reply_to=prompt["message_id"])
-    return await showing(world, COMMUNITY, "非常满意")
 
 
 async def under_review(world: World) -> dict:
@@ -96,17 +83,17 @@ async def test_a_ticket_under_review_reminds_the_dispatch_chat_each_working_day(
     assert t.next_check_at.astimezone(SH).strftime("%m-%d %H:%M") == "11-24 09:00"
 
     await scan_at(world, sh(2026, 11, 24, 8, 55))
-    assert said(world, DISPATCH_CHAT, "审核提醒") == []
+    assert messages_saying(world, DISPATCH_CHAT, "审核提醒") == []
     await scan_at(world, sh(2026, 11, 24, 9, 5))
-    [reminder] = said(world, DISPATCH_CHAT, "审核提醒", "#2026-000001")
+    [reminder] = messages_saying(world, DISPATCH_CHAT, "审核提醒", "#2026-000001")
     assert reminder["reply_to_message"]["message_id"] == review["message_id"]
     assert "垃圾" in reminder["text"]
     assert await scan_at(world, sh(2026, 11, 24, 16)) == 0  # once per working day
     await scan_at(world, sh(2026, 11, 25, 9, 1))
-    assert len(said(world, DISPATCH_CHAT, "审核提醒")) == 2
+    assert len(messages_saying(world, DISPATCH_CHAT, "审核提醒")) == 2
     # Friday's reminder, then nothing over the weekend, then Monday.
     await scan_at(world, sh(2026, 11, 27, 9, 1))
-    assert len(said(world, DISPATCH_CHAT, "审核提醒")) == 3
+    assert len(messages_saying(world, DISPATCH_CHAT, "审核提醒")) == 3
     assert (await ticket(world)).next_check_at.astimezone(SH) == sh(2026, 11, 30, 9)
     assert await scan_at(world, sh(2026, 11, 28, 12)) == 0
 
@@ -116,7 +103,7 @@ async def test_a_ticket_under_review_reminds_the_dispatch_chat_each_working_day(
     assert t.status == "REOPENED" and "waiting" not in t.clock_state
     await scan_at(world, sh(2026, 11, 30, 9, 1))
     await scan_at(world, sh(2026, 12, 1, 9, 1))
-    assert len(said(world, DISPATCH_CHAT, "审核提醒")) == 3
+    assert len(messages_saying(world, DISPATCH_CHAT, "审核提醒")) == 3
 
 
 async def test_the_review_reminder_after_redirect_points_at_the_dispatch_card(world: World):
@@ -124,7 +111,7 @@ async def test_the_review_reminder_after_redirect_points_at_the_dispatch_card(wo
     await press(world, DISPATCHER, DISPATCH_CHAT, review, "改派其他部门")
     card = await world.reply_from_bot(DISPATCH_CHAT, contains="审核后改派")
     await scan_at(world, sh(2026, 11, 24, 9, 5))
-    [reminder] = said(world, DISPATCH_CHAT, "审核提醒")
+    [reminder] = messages_saying(world, DISPATCH_CHAT, "审核提醒")
     assert reminder["reply_to_message"]["message_id"] == card["message_id"]
 
 
@@ -134,13 +121,13 @@ async def test_a_ticket_waiting_for_dispatch_reminds_the_dispatch_chat(world: Wo
     t = await ticket(world)
     assert t.status == "TRIAGE" and t.next_check_at.astimezone(SH).strftime("%m-%d %H:%M") == "11-24 09:00"
     await scan_at(world, sh(2026, 11, 24, 9, 5))
-    [reminder] = said(world, DISPATCH_CHAT, "待派单提醒", "#2026-000001")
+    [reminder] = messages_saying(world, DISPATCH_CHAT, "待派单提醒", "#2026-000001")
     assert reminder["reply_to_message"]["message_id"] == card["message_id"]
     await scan_at(world, sh(2026, 11, 25, 9, 5))
-    assert len(said(world, DISPATCH_CHAT, "待派单提醒")) == 2
+    assert len(messages_saying(world, DISPATCH_CHAT, "待派单提醒")) == 2
     await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
     await scan_at(world, sh(2026, 11, 26, 9, 5))
-    assert len(said(world, DISPATCH_CHAT, "待派单提醒")) == 2
+    assert len(messages_saying(world, DISPATCH_CHAT, "待派单提醒")) == 2
     assert (await ticket(world)).status == "DISPATCHED"
 
 

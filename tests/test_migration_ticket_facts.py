@@ -1,5 +1,7 @@
-"""Migration 0004 carries a live database made by 0001 over: what `sla_state` held for others lands in
-columns and tables, the clocks keep their own keys, and reports can count assignments."""
+"""The ticket-facts migrations carry a live database over. 0004, run on a database made by the
+revision before it (0003), moves what `sla_state` held for others into columns and tables, keeps the
+clocks' own keys, and lets reports count assignments; 0011 drops `tickets.rating_round` (the rounds'
+rows are the one record) without losing a round."""
 from __future__ import annotations
 
 import asyncio
@@ -7,18 +9,21 @@ import json
 from datetime import datetime, timedelta, timezone
 
 from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import Select, Table, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from storage.db import alembic_config, migrate
+from storage.db import alembic_config, make_sessionmaker, migrate
 from storage.models import Assignment, Card, RatingRound, Ticket
 from tests.harness import fresh_database
 
 T = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
 
 
+BEFORE_FACTS, FACTS = "0003_console", "0004_ticket_facts"
+
+
 def at(hours: float) -> str:
-    """A timestamp as the app stored it under 0001: UTC, written without an offset."""
+    """A timestamp as the app stored it before 0004: UTC, written without an offset."""
     return (T + timedelta(hours=hours)).replace(tzinfo=None).isoformat(sep=" ")
 
 
@@ -58,17 +63,35 @@ async def _seed(url: str) -> None:
     await engine.dispose()
 
 
-async def test_0004_moves_json_facts_into_columns(tmp_path):
-    url = await fresh_database(tmp_path)
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "0001")
-    await _seed(url)
-    await migrate(url)
+# Columns the models have that later revisions added: not there yet right after 0004.
+LATER = {"tickets": {"leader_id", "leader_name", "taken_at", "disputed_at", "lead_decided_by"},
+         "assignments": {"first_resolve_due"}}
+
+
+def as_of_0004(table: Table) -> Select:
+    return select(*[c for c in table.c if c.name not in LATER.get(table.name, set())])
+
+
+async def revision(url: str) -> str:
     engine = create_async_engine(url)
     async with engine.connect() as conn:
-        t = (await conn.execute(select(Ticket.__table__).where(Ticket.id == 1))).mappings().one()
-        rounds = (await conn.execute(select(RatingRound.__table__).order_by(RatingRound.round))).mappings().all()
-        cards = (await conn.execute(select(Card.__table__).order_by(Card.id))).mappings().all()
-        jobs = (await conn.execute(select(Assignment.__table__).order_by(Assignment.id))).mappings().all()
+        version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
+    await engine.dispose()
+    return version
+
+
+async def test_0004_moves_json_facts_into_columns(tmp_path):
+    url = await fresh_database(tmp_path)
+    await asyncio.to_thread(command.upgrade, alembic_config(url), BEFORE_FACTS)
+    await _seed(url)
+    assert await revision(url) == BEFORE_FACTS
+    await asyncio.to_thread(command.upgrade, alembic_config(url), FACTS)
+    engine = create_async_engine(url)
+    async with engine.connect() as conn:
+        t = (await conn.execute(as_of_0004(Ticket.__table__).where(Ticket.id == 1))).mappings().one()
+        rounds = (await conn.execute(as_of_0004(RatingRound.__table__).order_by(RatingRound.round))).mappings().all()
+        cards = (await conn.execute(as_of_0004(Card.__table__).order_by(Card.id))).mappings().all()
+        jobs = (await conn.execute(as_of_0004(Assignment.__table__).order_by(Assignment.id))).mappings().all()
     await engine.dispose()
 
     assert t["channel"] == "telegram"
@@ -88,3 +111,45 @@ async def test_0004_moves_json_facts_into_columns(tmp_path):
     assert jobs[0]["return_reason"] == "不归我们"
     assert jobs[1]["first_resolved_at"] is not None and jobs[1]["resolved_at"] is not None
     assert jobs[1]["resolve_due"] is not None and jobs[1]["accept_due"] is not None
+
+    # On to the newest revision: the ticket's round is read from its rows (tickets.rating_round is gone).
+    await migrate(url)
+    engine = create_async_engine(url)
+    try:
+        async with make_sessionmaker(engine, cache=False)() as session:
+            t = await session.get(Ticket, 1)
+            assert t is not None and t.rating_round == 2
+    finally:
+        await engine.dispose()
+
+
+async def test_0011_keeps_every_round_the_column_counted(tmp_path):
+    url = await fresh_database(tmp_path)
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "0010_report_indexes")
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO departments (code, name, yellow_streak, red_streak)"
+                                " VALUES ('cgj', '城市管理局', 0, 0)"))
+        for tid, round_ in ((1, 2), (2, 3), (3, 0)):
+            await conn.execute(text(
+                "INSERT INTO tickets (id, code, kind, urgency, status, version, text, lead_dept, returns_count,"
+                " reopen_count, rating_round, created_at, updated_at, resolved_at, channel) VALUES"
+                f" ({tid}, '2026-00000{tid}', 'help', 'normal', 'RESOLVED', 5, 'x', 'cgj', 0, 0, {round_},"
+                f" '{at(0)}', '{at(50)}', '{at(48)}', 'telegram')"))
+        # Ticket 1 has both its rows; ticket 2 lacks its third (the column counted it), ticket 3 has none.
+        await conn.execute(text(
+            "INSERT INTO rating_rounds (ticket_id, round, dept_code, asked_at, result_level, process_skipped,"
+            f" not_rated) VALUES (1, 1, 'cgj', '{at(24)}', 1, FALSE, FALSE), (1, 2, 'cgj', '{at(48)}', NULL, FALSE,"
+            f" FALSE), (2, 1, 'cgj', '{at(24)}', 1, FALSE, FALSE), (2, 2, 'cgj', '{at(30)}', 1, FALSE, FALSE)"))
+    await engine.dispose()
+    await migrate(url)
+    engine = create_async_engine(url)
+    try:
+        async with make_sessionmaker(engine, cache=False)() as session:
+            found = {t.id: t.rating_round for t in (await session.execute(select(Ticket))).scalars()}
+            rows = (await session.execute(select(RatingRound.ticket_id, RatingRound.round, RatingRound.result_level)
+                                          .order_by(RatingRound.ticket_id, RatingRound.round))).all()
+    finally:
+        await engine.dispose()
+    assert found == {1: 2, 2: 3, 3: 0}
+    assert [tuple(r) for r in rows] == [(1, 1, 1), (1, 2, None), (2, 1, 1), (2, 2, 1), (2, 3, None)]

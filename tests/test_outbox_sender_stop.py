@@ -17,6 +17,7 @@ from bot.context import App
 from bot.outbox import OutboxWorker
 from bot.sender import OutboxSender
 from storage import leases
+from storage import outbox as outbox_store
 from storage.db import make_engine, make_sessionmaker
 from storage.models import OutboxMessage
 from tests.harness import COMMUNITY, RESIDENT, World
@@ -78,16 +79,16 @@ async def test_a_stop_during_a_lease_renewal_starts_no_new_worker(world: World, 
 
 
 async def test_a_sent_message_is_recorded_when_the_database_is_briefly_busy(world: World, monkeypatch):
-    real_apply = OutboxWorker._apply
+    real_set_row = outbox_store.set_row
     refused: list[int] = []
 
     async def busy_once(session, row_id, values):  # noqa: ANN001
         if values.get("status") == "sent" and not refused:
             refused.append(row_id)
             raise OperationalError("UPDATE outbox", {}, Exception("database is locked"))
-        await real_apply(session, row_id, values)
+        await real_set_row(session, row_id, values)
 
-    monkeypatch.setattr(OutboxWorker, "_apply", staticmethod(busy_once))
+    monkeypatch.setattr(outbox_store, "set_row", busy_once)
     await world.send(RESIDENT, COMMUNITY, "/appeal 垃圾没人清运")
     ack = await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
     await world.settle()

@@ -22,14 +22,10 @@ from bot.domain.sla import (
     reclassified,
     reminder_times,
 )
+from tests.steps import SH, sh
 
-SH = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar.from_org({"2027-01-01": "off", "2027-02-20": "work"}, "Asia/Shanghai")
 MIN, HOUR, DAY = 60, 3600, 86400
-
-
-def sh(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)
 
 
 def wd(n: int) -> Duration:

@@ -17,6 +17,7 @@ from tests.harness import (
     UNKNOWN_GROUP,
     World,
 )
+from tests.steps import ZH
 
 
 async def test_unknown_group_is_told_to_bind_and_admin_binds_it(world: World):
@@ -115,3 +116,10 @@ async def test_help_fits_the_chat(world: World):
     assert "/queue" in (await world.reply_from_bot(DISPATCH_CHAT))["text"]
     await world.send(RESIDENT, COMMUNITY, "/help")
     assert "/appeal" in (await world.reply_from_bot(COMMUNITY))["text"]
+
+
+async def test_role_with_a_huge_user_id_gets_a_clear_answer(world: World):
+    msg = await world.send(ADMIN, ADMIN, "/role 99999999999999999999 dispatcher")
+    answer = await world.reply_from_bot(ADMIN, contains="99999999999999999999")
+    assert answer["text"] == ZH("role.bad_user", user="99999999999999999999")
+    assert answer["reply_to_message"]["message_id"] == msg["message_id"]

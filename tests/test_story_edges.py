@@ -1,15 +1,18 @@
-"""Edges of intake: forum topics, oversized text, a briefly locked database."""
+"""Edges of intake: forum topics, oversized text, entity offsets inside an emoji, a briefly locked database."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
+import time
 
 import pytest
 from sqlalchemy import select
 
 from storage.models import Ticket
 from tests.harness import ADMIN, COMMUNITY, RESIDENT, World
+from tests.steps import inbox_row
 
 FORUM = -1003000000010
 
@@ -50,3 +53,17 @@ async def test_a_briefly_locked_database_delays_but_loses_nothing(world: World):
     blocker.close()
     await world.reply_from_bot(COMMUNITY, contains="#2026-000001", timeout=15)
     assert len(await world.rows(select(Ticket))) == 1
+
+
+async def test_entity_offsets_that_split_a_surrogate_pair_do_not_fail_the_update(world: World, caplog):
+    caplog.set_level(logging.ERROR)
+    text = "😀#报修 小区门口路灯坏了"  # the emoji is two UTF-16 units; the entity starts inside it
+    update = await world.sb.inject_update({"message": {
+        "message_id": 5001, "date": int(time.time()), "text": text,
+        "entities": [{"type": "hashtag", "offset": 1, "length": 4}],
+        "chat": {"id": COMMUNITY, "type": "supergroup", "title": "community"},
+        "from": {"id": RESIDENT, "is_bot": False, "first_name": "R"}}})
+    await world.settle()
+    row = await inbox_row(world, update["update_id"])
+    assert (row.status, row.error) == ("done", None)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

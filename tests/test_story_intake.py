@@ -186,3 +186,20 @@ async def test_a_place_added_later_to_a_private_appeal_gives_it_its_area(world: 
     assert t.area_code == "gangkou"
     redrawn = world.sb.message(DISPATCH_CHAT, card["message_id"])
     assert "区域：港口镇" in redrawn["text"].split("\n")
+
+
+@pytest.mark.parametrize("world", [{"ALBUM_DEBOUNCE_SECONDS": 0.0}], indirect=True)
+async def test_an_album_photo_after_the_ack_went_out_edits_the_ack_to_the_true_count(world: World):
+    first = await world.send(RESIDENT, COMMUNITY, photo=True, media_group_id="album-7",
+                             caption="@huying_bot 小区门口垃圾三天没人清运了")
+    await world.send(RESIDENT, COMMUNITY, photo=True, media_group_id="album-7")
+    ack = await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    await world.settle()
+    assert "2 张" in world.sb.message(COMMUNITY, ack["message_id"])["text"]
+    # The third photo arrives after the ack was sent.
+    await world.send(RESIDENT, COMMUNITY, photo=True, media_group_id="album-7")
+    await world.settle()
+    text = world.sb.message(COMMUNITY, ack["message_id"])["text"]
+    assert "3 张" in text and "2 张" not in text
+    assert ack["reply_to_message"]["message_id"] == first["message_id"]
+    assert len([m for m in world.sb.bot_messages(COMMUNITY) if "#2026-" in (m.get("text") or "")]) == 1

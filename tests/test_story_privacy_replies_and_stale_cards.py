@@ -1,10 +1,12 @@
-"""Stories: privacy in public chats, replies that belong to tickets, stale cards, long results, albums."""
+"""Stories: privacy in public chats, replies that belong to tickets, stale cards and presses that match no
+card, long results, albums."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
-from storage.models import Ticket, TicketEvent
+from bot.callbacks import TicketAct
+from storage.models import MessageLink, Ticket, TicketEvent
 from tests.harness import (
     CGJ_CHAT,
     COMMUNITY,
@@ -17,7 +19,7 @@ from tests.harness import (
     SW_HANDLER,
     World,
 )
-from tests.steps import press, press_raw, refused
+from tests.steps import inbox_row, press, press_raw, refused
 from tests.test_story_dispatch import dispatch_and_accept, file_garbage_appeal
 
 
@@ -140,3 +142,32 @@ async def test_resolve_with_an_album_of_after_photos_keeps_every_photo(world: Wo
     assert (await world.scalar(select(Ticket))).status == "RESOLVED"
     # Nothing was refused along the way.
     assert not any("请回复办理结果" in (m.get("text") or "") for m in world.sb.bot_messages(CGJ_CHAT)[-4:])
+
+
+async def test_a_button_press_without_a_message_gets_a_polite_answer(world: World):
+    query = {"id": "inline-1", "from": {"id": RESIDENT, "is_bot": False, "first_name": "R"},
+             "chat_instance": "42", "inline_message_id": "AAQ-inline",
+             "data": TicketAct(action="dispatch", ticket_id=1).pack()}
+    world.sb.callback_queries[query["id"]] = query  # Telegram knows the query it delivers
+    update = await world.sb.inject_update({"callback_query": query})
+    answer = await world.sb.callback_answer("inline-1")
+    await world.settle()
+    refused(answer, "error.button_gone")
+    assert (await inbox_row(world, update["update_id"])).status == "done"
+
+
+async def test_a_card_pressed_before_its_link_is_written_is_edited_too(world: World):
+    await world.send(RESIDENT, COMMUNITY, "@huying_bot 小区门口垃圾三天没人清运了，异味很大")
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
+    assert ["派单", "另选部门"] in world.sb.buttons(card)
+    # The instant between Telegram's answer to the send and the outbox writing the link.
+    async with world.app.sessions() as s:
+        await s.execute(delete(MessageLink).where(MessageLink.chat_id == DISPATCH_CHAT,
+                                                  MessageLink.message_id == card["message_id"]))
+        await s.commit()
+    answer = await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
+    assert not answer.get("show_alert")
+    t = await world.scalar(select(Ticket))
+    assert t.status == "DISPATCHED"
+    # Only 改类型 / 标紧急 stay on the card while the department works the ticket.
+    assert world.sb.buttons(world.sb.message(DISPATCH_CHAT, card["message_id"])) == [["改类型", "标紧急"]]

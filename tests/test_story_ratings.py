@@ -7,9 +7,8 @@ from sqlalchemy import delete, select
 
 from bot.callbacks import Rate, RateReason, Review
 from bot.domain.calendar import WorkCalendar
-from scheduler.jobs import scan
 from storage.models import RatingRound, Ticket
-from tests.steps import has_button, press, press_raw, refused, showing, shown, ticket
+from tests.steps import has_button, press, press_raw, refused, resolve_on, scan_at, showing, shown, ticket
 from tests.steps import event_kinds as events
 from tests.harness import (
     CGJ_CHAT,
@@ -28,20 +27,6 @@ SCALE = [["非常满意", "比较满意"], ["基本满意", "不满意"]]
 
 async def ratings(world: World, tid: int = 1) -> list[RatingRound]:
     return await world.rows(select(RatingRound).where(RatingRound.ticket_id == tid).order_by(RatingRound.round))
-
-
-async def run_scan(world: World) -> int:
-    n = await scan(world.app, world.clock())
-    await world.settle()
-    return n
-
-
-async def resolve_on(world: World, card: dict, result: str, rating_chat: int) -> dict:
-    """办结 on a department card, the result by reply; returns the rating question."""
-    await press(world, HANDLER_A, CGJ_CHAT, card, "办结")
-    prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
-    await world.send(HANDLER_A, CGJ_CHAT, result, reply_to=prompt["message_id"])
-    return await showing(world, rating_chat, "非常满意")
 
 
 async def resolved(world: World, reporter: int = RESIDENT, rating_chat: int = COMMUNITY,
@@ -89,12 +74,12 @@ async def test_satisfied_closes_then_process_comment_and_public_response(world: 
 
     # The scan posts the 正面回应 once, in the community chat, without personal data.
     assert (await ticket(world)).next_check_at is not None
-    await run_scan(world)
+    await scan_at(world)
     response = await world.reply_from_bot(COMMUNITY, contains="正面回应")
     assert "城市管理局" in response["text"] and "垃圾已全部清运" in response["text"]
     assert "张阿姨" not in response["text"] and "13812345678" not in response["text"]
     world.clock.advance(days=2)
-    await run_scan(world)
+    await scan_at(world)
     assert sum("正面回应" in (m.get("text") or "") for m in world.sb.bot_messages(COMMUNITY)) == 1
     assert (await ticket(world)).next_check_at is None
     kinds = await events(world)
@@ -275,7 +260,7 @@ async def test_unsatisfied_without_a_reason_does_not_stick(world: World):
     await press(world, RESIDENT, COMMUNITY, question, "不满意")
     await showing(world, COMMUNITY, "其他原因")
     world.clock.advance(hours=2)
-    await run_scan(world)
+    await scan_at(world)
     t = await ticket(world)
     assert t.status == "REOPENED"
     await world.reply_from_bot(CGJ_CHAT, contains="未说明原因")
@@ -284,17 +269,17 @@ async def test_unsatisfied_without_a_reason_does_not_stick(world: World):
 
 async def test_no_answer_reminder_then_closed_as_not_rated(world: World):
     question = await resolved(world)
-    await run_scan(world)  # nothing due yet
+    await scan_at(world)  # nothing due yet
     assert (await ticket(world)).status == "RESOLVED"
     world.clock.advance(days=2, minutes=1)
-    await run_scan(world)
+    await scan_at(world)
     # In the community chat the reminder rewrites the rating request in place.
     reminder = shown(world, COMMUNITY, question)
     assert "提醒" in reminder["text"] and world.sb.buttons(reminder) == SCALE
-    await run_scan(world)  # one reminder only
+    await scan_at(world)  # one reminder only
     assert (await events(world)).count("rating_reminded") == 1
     world.clock.advance(days=5)
-    await run_scan(world)
+    await scan_at(world)
     assert "未评价" in shown(world, COMMUNITY, question)["text"]
     t = await ticket(world)
     assert t.status == "CLOSED" and t.close_reason == "not_rated"
@@ -306,7 +291,7 @@ async def test_no_answer_reminder_then_closed_as_not_rated(world: World):
     refused(late, "rate.auto_closed")
     assert (await ticket(world)).close_reason == "not_rated"
     assert world.sb.buttons(world.sb.message(COMMUNITY, reminder["message_id"])) == []
-    await run_scan(world)
+    await scan_at(world)
     await world.reply_from_bot(COMMUNITY, contains="正面回应")
     assert (await events(world))[-3:] == ["rating_reminded", "closed_unrated", "public_response"]
 
@@ -383,11 +368,11 @@ async def test_a_resolved_ticket_never_asked_gets_its_question_from_the_scan(wor
     await resolved(world)
     async with world.app.sessions() as s:  # as if resolved before ratings existed
         t = await s.get(Ticket, 1)
-        t.rating_round, t.clock_state = 0, {}
+        t.clock_state = {}
         await s.execute(delete(RatingRound).where(RatingRound.ticket_id == 1))
         await s.commit()
     world.clock.advance(days=2, minutes=1)
-    await run_scan(world)
+    await scan_at(world)
     question = await showing(world, COMMUNITY, "非常满意")
     assert (await ticket(world)).rating_round == 1
     await press(world, RESIDENT, COMMUNITY, question, "比较满意")

@@ -6,6 +6,7 @@ container's health check) sees a stuck sender or a silent bot, not only a dead p
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import datetime
@@ -85,6 +86,4 @@ def add_health_routes(web_app: web.Application, app: App) -> None:
 
 
 def _dumps(obj: Any) -> str:
-    import json
-
     return json.dumps(obj, ensure_ascii=False)

@@ -31,6 +31,7 @@ from typing import Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.domain.lifecycle import Status
+from bot.domain.sla import parse_duration  # the one duration grammar of the org file
 
 NOT_COUNTED = frozenset({Status.REJECTED})  # spam is no appeal
 
@@ -119,8 +120,6 @@ class Hotspot:
 def natural_span(text: str) -> timedelta:
     """A natural-time length ("7 d", "24 h", "一周" is not understood, "7天" is): working days
     make no sense for counting how often neighbours write, so they are refused."""
-    from bot.domain.sla import parse_duration  # the one duration grammar of the org file
-
     d = parse_duration(text)
     if d.working:
         raise ValueError(f"cannot use working days for a window: {text!r}; write e.g. '7 d'")

@@ -73,6 +73,8 @@ RULES: dict[str, Rule] = {
     "reopen": _r({S.RESOLVED}, S.REOPENED, A.REPORTER),
     "to_review": _r({S.RESOLVED}, S.REVIEW, A.REPORTER),
     "close_unrated": _r({S.RESOLVED}, S.CLOSED),
+    # The scan reminds a reporter who has not rated yet (DESIGN §4); the status stays.
+    "remind_rating": Rule(frozenset({S.RESOLVED}), None, frozenset({A.SYSTEM})),
     "review_close": _r({S.REVIEW}, S.CLOSED, A.DISPATCHER),
     "review_reopen": _r({S.REVIEW}, S.REOPENED, A.DISPATCHER),
     # The scan closes an answered consultation nobody contested (DESIGN §2: ANSWERED ─▶ CLOSED).

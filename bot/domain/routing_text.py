@@ -1,7 +1,7 @@
 """Text machinery behind `bot.domain.routing`: normalisation, segmentation, term matching.
 
-Pure functions and small classes; jieba is loaded lazily, once per process, and every
-router gets its own copy of the dictionary (a private `jieba.Tokenizer`) so the catalogue
+Pure functions and small classes; jieba's dictionary is loaded lazily, once per process (the
+module itself is cheap to import), and every router gets its own copy of the dictionary (a private `jieba.Tokenizer`) so the catalogue
 words it adds never leak into the global tokenizer or into another router.
 """
 from __future__ import annotations
@@ -12,10 +12,9 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
-if TYPE_CHECKING:  # pragma: no cover
-    import jieba
+import jieba
 
 # --------------------------------------------------------------------------- normalisation
 
@@ -99,8 +98,6 @@ def _base_tokenizer() -> "jieba.Tokenizer":
     global _BASE
     with _BASE_LOCK:
         if _BASE is None:
-            import jieba
-
             jieba.setLogLevel(logging.WARNING)
             tk = jieba.Tokenizer()
             tk.initialize()
@@ -110,8 +107,6 @@ def _base_tokenizer() -> "jieba.Tokenizer":
 
 def make_tokenizer(words: Iterable[str]) -> "jieba.Tokenizer":
     """A private tokenizer: the base dictionary (loaded once) plus `words` as whole tokens."""
-    import jieba
-
     base = _base_tokenizer()
     tk = jieba.Tokenizer()
     tk.FREQ = dict(base.FREQ)

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from .actors import UserActions
 from .api import BotApi, Call
+from .control import add_control_routes
 from .errors import SandboxError
 from .events import ChatEvents
 from .limits import FaultInjector, FloodControl
@@ -70,8 +71,6 @@ class TelegramSandbox(UserActions, ChatEvents):
 
     # --- lifecycle --------------------------------------------------------------------------
     def build_app(self) -> web.Application:
-        from .control import add_control_routes
-
         app = web.Application(client_max_size=60 * 1024 * 1024)  # uploads up to 50 MB
         app.router.add_route("*", "/bot{token}/{method}", self.api.handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self.api.handle_file)

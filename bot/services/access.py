@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
 from bot.domain.appeal import is_reporter
-from bot.domain.lifecycle import Actor
+from bot.domain.lifecycle import Actor, Refusal
 from storage import directory
 from storage.common import insert_ignore
 from storage.models import SeenUpdate, Ticket
@@ -56,6 +56,12 @@ class Roles:
         if self.user_id is not None and self.user_id == ticket.owner_id:
             actors.add(Actor.OWNER)
         return actors
+
+
+def require_admin(roles: Roles) -> None:
+    """What only admins may do (/bind, /role, /health, a group's /lang)."""
+    if not roles.admin:
+        raise Refusal("error.admin_only")
 
 
 async def first_delivery(session: AsyncSession, app: App, update_id: int) -> bool:

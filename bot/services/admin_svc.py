@@ -1,18 +1,36 @@
-"""Admins change the deployment at runtime: /bind a chat, /role a person (DESIGN §1)."""
+"""Admins change the deployment at runtime: /bind a chat, /role a person (DESIGN §1).
+
+Only admins may; each command is refused here, first, to anyone else.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
 from bot.domain.lifecycle import Refusal
+from bot.services.access import Roles, require_admin
 from storage import directory
 
 CHAT_KINDS = ("community", "department", "dispatch", "leaders")
 ROLES = ("grid_volunteer", "building_leader", "dispatcher", "handler", "leader", "admin")
 SCOPED = {"handler": "department", "leader": "department", "grid_volunteer": "area", "building_leader": "area"}
+MAX_USER_ID = 2**52  # Telegram user ids have at most 52 significant bits
 
 
-async def bind(session: AsyncSession, app: App, chat_id: int, title: str | None, kind: str, code: str | None) -> str:
+async def bind_command(session: AsyncSession, app: App, roles: Roles, chat_id: int, private: bool,
+                       title: str | None, words: list[str]) -> str:
+    """/bind <kind> [code] in the chat to bind; returns the bound name (area or department) or the kind."""
+    require_admin(roles)
+    if private:
+        raise Refusal("bind.group_only")
+    if not words:
+        raise Refusal("bind.usage")
+    return await _bind(session, app, chat_id, title, words[0], words[1] if len(words) > 1 else None)
+
+
+async def _bind(session: AsyncSession, app: App, chat_id: int, title: str | None, kind: str, code: str | None) -> str:
     """Bind a chat; returns the bound name (area or department) or the kind."""
     if kind not in CHAT_KINDS:
         raise Refusal("bind.usage")
@@ -35,7 +53,7 @@ async def bind(session: AsyncSession, app: App, chat_id: int, title: str | None,
     return kind
 
 
-async def set_role(session: AsyncSession, app: App, user_id: int, role: str, scope: str | None,
+async def _set_role(session: AsyncSession, app: App, user_id: int, role: str, scope: str | None,
                    revoke: bool) -> None:
     if role not in ROLES:
         raise Refusal("role.usage")
@@ -48,3 +66,26 @@ async def set_role(session: AsyncSession, app: App, user_id: int, role: str, sco
         await directory.revoke(session, user_id, role, scope)
     else:
         await directory.grant(session, user_id, role, scope or "", source="command")
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    user_id: int
+    role: str
+    revoke: bool
+
+
+async def role_command(session: AsyncSession, app: App, roles: Roles, words: list[str],
+                       replied_to: int | None) -> RoleChange:
+    """/role [user_id] [-]role [scope] (or as a reply to the person: `replied_to`)."""
+    require_admin(roles)
+    target = replied_to
+    if words and words[0].isascii() and words[0].isdigit():
+        if int(words[0]) > MAX_USER_ID:
+            raise Refusal("role.bad_user", user=words[0][:40])
+        target, words = int(words[0]), words[1:]
+    if target is None or not words:
+        raise Refusal("role.usage")
+    change = RoleChange(target, words[0].lstrip("-"), words[0].startswith("-"))
+    await _set_role(session, app, target, change.role, words[1] if len(words) > 1 else None, change.revoke)
+    return change

@@ -16,17 +16,7 @@ from bot.domain.appeal import Photo
 from bot.domain.codes import display
 from bot.domain.dates import find_date, strip_date
 from bot.domain.lifecycle import WORKING, Refusal, Stale, Status, authorise
-from bot.services import (
-    clocks,
-    department_cards,
-    dispatch_cards,
-    group_ack,
-    notify,
-    oversight,
-    ratings,
-    support,
-    transition,
-)
+from bot.services import department_cards, dispatch_cards, notify, oversight, ratings, support, transition
 from bot.services.access import Roles
 from bot.services.addressing import (
     department_of_chat,
@@ -246,22 +236,21 @@ async def decide_extension(session: AsyncSession, app: App, extension_id: int, r
     if ext is None:
         raise Refusal("error.bad_button")
     t = await load(session, ext.ticket_id)
-    authorise("decide_extension", t.status, roles.actors_for(t))
+    actors = roles.actors_for(t)
+    authorise("decide_extension", t.status, actors)
     now = app.now()
     if roles.user_id is None or ext.new_due is None:
         raise Refusal("error.bad_button")
     if not await extensions.decide(session, ext.id, "approved" if approve else "refused", roles.user_id, now):
         raise Refusal("ext.already")
     if approve:
-        await tickets.touch(session, t.id, {"resolve_due": ext.new_due}, now)
         await assignments.extended(session, t.id, ext.new_due, now)
-    await tickets.add_event(session, t.id, "extension_approved" if approve else "extension_refused", now,
-                            actor_id=roles.user_id, data={"until": ext.new_due.isoformat()})
-    t = await load(session, t.id)
-    await clocks.reschedule(session, app, t)
+    t = await transition.record(session, app, t, "decide_extension", actors,
+                                event="extension_approved" if approve else "extension_refused",
+                                actor_id=roles.user_id, values={"resolve_due": ext.new_due} if approve else None,
+                                data={"until": ext.new_due.isoformat()}, tell_leader=False)
     until = ext.new_due.astimezone(app.tz).strftime("%Y-%m-%d")
-    if approve:
-        await group_ack.refresh(session, app, t)  # the new deadline on the acknowledgement
+    if approve:  # record() has put the new deadline on the acknowledgement
         await notify.tell_reporter(session, app, t, "reporter.extended", code=display(t.code), until=until)
     dept = await lead_department(session, t)
     if dept and dept.chat_id:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.access import Roles, require_admin
 from storage import inbox
 from storage import outbox
 
@@ -17,7 +18,9 @@ class Health:
     last_dead_error: str | None
 
 
-async def health(session: AsyncSession) -> Health:
+async def health(session: AsyncSession, roles: Roles) -> Health:
+    """For admins only."""
+    require_admin(roles)
     counts = await inbox.counts(session)
     dead = await inbox.dead(session, limit=1)
     return Health(inbox_pending=counts["pending"], inbox_dead=counts["dead"],

@@ -28,8 +28,10 @@ from bot.domain.hotspots import (
 )
 from bot.domain.intake import summary
 from bot.domain.report import HOTSPOTS_PER_AREA, HotspotLine
+from bot.domain.lifecycle import Refusal
 from bot.i18n import Translator
 from bot.services import notify
+from bot.services.access import Roles
 from bot.services.addressing import dispatch_chat_id, leaders_chat_id
 from storage import directory
 from storage import matter as repo
@@ -118,7 +120,15 @@ async def ranked(session: AsyncSession, app: App, period: str | None) -> tuple[d
     return since, rank([fact(r, support, campaigns) for r in rows], since, until, pol), campaigns
 
 
-async def hotspots_text(session: AsyncSession, app: App, tr: Translator, period: str | None) -> str:
+STAFF_CHATS = ("dispatch", "leaders")
+
+
+async def hotspots_text(session: AsyncSession, app: App, tr: Translator, period: str | None, roles: Roles,
+                        chat_id: int) -> str:
+    """/hotspots: for dispatchers, leaders and admins, or anyone in the dispatch or leaders' chat."""
+    chat = await directory.chat(session, chat_id)
+    if not (roles.dispatcher or roles.leader or roles.admin or (chat is not None and chat.kind in STAFF_CHATS)):
+        raise Refusal("hotspots.staff_only")
     try:
         since, hot, campaigns = await ranked(session, app, period)
     except ValueError:

@@ -89,10 +89,8 @@ async def _edit_pressed(session: AsyncSession, app: App, t: Ticket, where: tuple
 
 async def open_round(session: AsyncSession, app: App, t: Ticket) -> None:
     """A new rating round for the department that resolved the ticket (no message yet)."""
-    round_ = t.rating_round + 1
-    await tickets.touch(session, t.id, {"rating_round": round_}, app.now())
-    await store.open_round(session, t.id, round_, t.lead_dept, app.now())
-    await tickets.get(session, t.id)  # refreshes the caller's instance too (same identity)
+    await store.open_round(session, t.id, t.rating_round + 1, t.lead_dept, app.now())
+    await tickets.get(session, t.id)  # the caller's instance reads its new round (same identity)
 
 
 async def ask(session: AsyncSession, app: App, t: Ticket) -> None:
@@ -143,13 +141,13 @@ async def rate(session: AsyncSession, app: App, *, ticket_id: int, round_: int, 
         await _ask_process(session, app, t, round_)
         await department_cards.tell(session, app, t, "rate.dept_satisfied", label_key=LABELS[score])
         return "rate.thanks"
-    await tickets.add_event(session, t.id, "rated_unsatisfied", now, actor_id=user_id,
-                            data={"round": round_, "score": score})
+    # The reason is awaited for a short while only: the clocks learn of it.
+    t = await transition.record(session, app, t, "rate", REPORTER, event="rated_unsatisfied", actor_id=user_id,
+                                data={"round": round_, "score": score}, tell_leader=False)
     await _edit_pressed(session, app, t, where, "rate.recorded", label_key=LABELS[score])
     await _strip(session, app, t, "rate_ask", since, keep=where)
     await notify.tell_reporter(session, app, t, "rate.ask_reason", purpose="rate_reason", awaiting=True,
                                rating=True, keyboard=lambda tr: reason_keyboard(tr, t.id, round_), code=display(t.code))
-    await clocks.reschedule(session, app, t)  # the reason is awaited for a short while only
     return "rate.noted"
 
 
@@ -311,14 +309,15 @@ async def remind(session: AsyncSession, app: App, t: Ticket, now: datetime) -> N
     if t.rating_round == 0:
         await open_round(session, app, t)
         await ask(session, app, t)
-    else:
-        await store.mark_reminded(session, t.id, t.rating_round, now)
-        await tickets.add_event(session, t.id, "rating_reminded", now, data={"round": t.rating_round})
-        round_ = t.rating_round
-        await notify.tell_reporter(session, app, t, "rate.reminder", purpose="rate_ask", awaiting=True, rating=True,
-                                   group_key=_in_group(t, "rate.reminder"), result=rules.clip(t.result_text or "", 200),
-                                   keyboard=lambda tr: result_keyboard(tr, t.id, round_), code=display(t.code))
-    await clocks.reschedule(session, app, t)
+        await clocks.reschedule(session, app, t)
+        return
+    round_ = t.rating_round
+    await store.mark_reminded(session, t.id, round_, now)
+    t = await transition.record(session, app, t, "remind_rating", SYSTEM, event="rating_reminded",
+                                data={"round": round_}, tell_leader=False)
+    await notify.tell_reporter(session, app, t, "rate.reminder", purpose="rate_ask", awaiting=True, rating=True,
+                               group_key=_in_group(t, "rate.reminder"), result=rules.clip(t.result_text or "", 200),
+                               keyboard=lambda tr: result_keyboard(tr, t.id, round_), code=display(t.code))
 
 
 async def close_unrated(session: AsyncSession, app: App, t: Ticket, now: datetime) -> None:

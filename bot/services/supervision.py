@@ -85,6 +85,29 @@ async def find(session: AsyncSession, code_text: str) -> Ticket | None:
     return await tickets.get_by_code(session, code) if code else None
 
 
+async def take_by_code(session: AsyncSession, app: App, code_text: str, roles: Roles) -> Ticket:
+    """/take <code>: only a leader may; then the code must name a ticket."""
+    _leader(roles)
+    if not code_text:
+        raise Refusal("take.usage")
+    t = await find(session, code_text)
+    if t is None:
+        raise Refusal("ticket.not_found", code=code_text)
+    return await take(session, app, t, roles)
+
+
+async def instruct_by_code(session: AsyncSession, app: App, code_text: str, words: str, roles: Roles) -> Ticket:
+    """/instruct <code> <words>: only a leader may; then a ticket and the words are needed."""
+    _leader(roles)
+    if not code_text or not words.strip():
+        raise Refusal("instruct.usage")
+    t = await find(session, code_text)
+    if t is None:
+        raise Refusal("ticket.not_found", code=code_text)
+    await instruct(session, app, t, roles, words)
+    return t
+
+
 async def take(session: AsyncSession, app: App, t: Ticket, roles: Roles) -> Ticket:
     leader = _leader(roles)
     if not is_open(t.status):
@@ -112,8 +135,7 @@ async def take(session: AsyncSession, app: App, t: Ticket, roles: Roles) -> Tick
 
 async def instruct(session: AsyncSession, app: App, t: Ticket, roles: Roles, words: str) -> None:
     """批示: the leader's words reach the department chat (or the dispatch chat while no department has it)."""
-    if not roles.leader:
-        raise Refusal("take.leaders_only")
+    _leader(roles)
     if not is_open(t.status):
         raise Refusal("take.closed", code=display(t.code))
     words = words.strip()

@@ -5,7 +5,9 @@ version it was read with to the rule's target (a conditional UPDATE, so of concu
 exactly one wins), writes the `ticket_events` row and the assignment facts, sets the clocks and brings the
 acknowledgement in the community chat up to date (bot/services/group_ack.py) — in the caller's
 transaction. Services call it; none of them writes that sequence.
-`record()` is the same for actions that leave the status as it is (a progress note).
+`record()` is the same for actions that leave the status as it is (a progress note, an extension
+decided, a 不满意 awaiting its reason, the rating reminder): its facts bump the version too, so a
+move made on a read from before them is refused as stale.
 """
 from __future__ import annotations
 
@@ -55,8 +57,10 @@ async def move(session: AsyncSession, app: App, t: Ticket, action: str, actors: 
 
 async def record(session: AsyncSession, app: App, t: Ticket, action: str, actors: set[Actor] | frozenset[Actor], *,
                  event: str, actor_id: int | None = None, values: dict[str, Any] | None = None,
-                 data: dict | None = None) -> Ticket:
-    """An authorised action that keeps the status: its facts, its event row, the clocks."""
+                 data: dict | None = None, tell_leader: bool = True) -> Ticket:
+    """An authorised action that keeps the status: its facts, its event row, the clocks; returns
+    the ticket as it is now. `tell_leader=False`: not a step the leader who took the ticket hears
+    of (bookkeeping between steps: a reminder, a decision on a deadline, a rating awaiting its reason)."""
     authorise(action, t.status, actors)
     now = app.now()
     if values:
@@ -65,8 +69,9 @@ async def record(session: AsyncSession, app: App, t: Ticket, action: str, actors
     fresh = await tickets.get(session, t.id)
     assert fresh is not None
     await clocks.reschedule(session, app, fresh)
-    await leader_notes.tell_leader(session, app, fresh, event)
-    await group_ack.refresh(session, app, fresh)  # the first progress note: 已签收 → 办理中
+    if tell_leader:
+        await leader_notes.tell_leader(session, app, fresh, event)
+    await group_ack.refresh(session, app, fresh)  # e.g. the first progress note: 已签收 → 办理中
     return fresh
 
 
