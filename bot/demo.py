@@ -139,12 +139,14 @@ async def intake(d: Demo) -> tuple[dict, dict, dict, dict]:
     garbage = await d.bot_says(c.dispatch, contains="垃圾")
 
     d.say("09:02 王网格员 forwards a message from 王奶奶, who does not use Telegram much")
+    d.clock.set(at(23, 9, 2))
     fwd = {"type": "hidden_user", "sender_user_name": "王奶奶", "date": int(d.clock().timestamp())}
     await sb.user_sends(VOLUNTEER, c.community, "我家楼上水管漏水两天了，天花板一直在滴水，找不到人修", forward_from=fwd)
     await d.bot_says(c.community, contains="#")
     leak = await d.bot_says(c.dispatch, contains="水管")
 
     d.say("09:05 刘先生 uses the private chat and is guided step by step; his pin lies in 青山社区")
+    d.clock.set(at(23, 9, 5))
     await sb.user_sends(PRIVATE_RESIDENT, PRIVATE_RESIDENT, "/start")
     await d.bot_says(PRIVATE_RESIDENT)
     await sb.user_sends(PRIVATE_RESIDENT, PRIVATE_RESIDENT, "青山路口的路灯坏了一个多星期，晚上很黑，老人走路不安全")
@@ -159,6 +161,7 @@ async def intake(d: Demo) -> tuple[dict, dict, dict, dict]:
     streetlight = await d.bot_says(c.dispatch, contains="路灯")
 
     d.say("09:08 the admin switches the 新河街道 chat to English; Mr. Smith writes in English")
+    d.clock.set(at(23, 9, 8))
     await sb.user_sends(ADMIN, c.english, "/lang en")
     await d.bot_says(c.english)
     await sb.user_sends(ENGLISH_RESIDENT, c.english,
@@ -172,6 +175,7 @@ async def dispatching(d: Demo, garbage: dict, leak: dict, streetlight: dict, eng
     """09:10 派单, a slip of the finger, an emergency; returns the 城市管理局 card of the garbage."""
     c = d.chats
     d.say("09:10 吴派单员 dispatches from the dispatch chat (and sends the English appeal to the wrong department)")
+    d.clock.set(at(23, 9, 10))
     await d.press(DISPATCHER, c.dispatch, garbage, "派单")
     dept_card = await d.card(c.cgj, "签收")
     await d.press(DISPATCHER, c.dispatch, leak, "派单")
