@@ -167,3 +167,12 @@ async def open_campaign(world: World, alert: dict, goal: str, leader: int = LEAD
     prompt = await world.reply_from_bot(LEADERS_CHAT, contains="治理目标")
     await world.send(leader, LEADERS_CHAT, goal, reply_to=prompt["message_id"])
     return await world.reply_from_bot(LEADERS_CHAT, contains="专项已开设")
+
+
+async def supported(world: World, user: int, ack: dict, words: str = "+1", chat: int = COMMUNITY) -> dict:
+    """A neighbour agrees by replying to the acknowledgement (附议): answered with a 👍 reaction."""
+    reply = await world.send(user, chat, words, reply_to=ack["message_id"])
+    await world.settle()
+    assert world.sb.bot_reaction(chat, reply["message_id"]) == "👍", world.sb.bot_messages(chat)[-1:]
+    return reply
+

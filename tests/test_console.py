@@ -226,12 +226,14 @@ def _normal(text: str, own: str, target: str | None = None) -> str:
 
 async def _heard(world: World, card: dict, community_mark: int, own: str, target: str | None = None) -> tuple:
     """What a decision on `card` told the chats: the lines it added to the dispatch card, the card's
-    buttons, and the community chat's messages since `community_mark` (codes made comparable)."""
+    buttons, the community chat's new messages since `community_mark` and the status line its
+    acknowledgement now ends with (a quiet group hears of a step on the ack; codes made comparable)."""
     now = world.sb.message(DISPATCH_CHAT, card["message_id"])
     added = [_normal(line, own, target) for line in now["text"].splitlines() if line not in card["text"].splitlines()]
     notices = [_normal(m["text"], own, target) for m in world.sb.bot_messages(COMMUNITY)
                if m["message_id"] > community_mark]
-    return added, world.sb.buttons(now), notices
+    [ack] = [m for m in world.sb.bot_messages(COMMUNITY) if f"#{own}" in (m.get("text") or "")]
+    return added, world.sb.buttons(now), notices, _normal(ack["text"].splitlines()[-1], own, target)
 
 
 def _mark(world: World) -> int:
@@ -262,9 +264,7 @@ async def test_merge_and_reject_from_the_console_tell_the_chats_what_the_buttons
             await world.send(DISPATCHER, DISPATCH_CHAT, "#2026-000003", reply_to=prompt["message_id"])
             await world.settle()
             from_button = await _heard(world, cards[4], mark, "2026-000004", "2026-000003")
-            assert from_console == from_button == (
-                ["🔗 已合并至 #TARGET"], [],
-                ["您的诉求 #OWN 与 #TARGET 反映的是同一问题，已合并办理，进展将按 #TARGET 通知您。"])
+            assert from_console == from_button == (["🔗 已合并至 #TARGET"], [], [], "📌 进度：与 #TARGET 为同一问题，已合并办理")
             assert [await status_of(world, t) for t in (1, 2, 3, 4)] == ["TRIAGE", "MERGED", "TRIAGE", "MERGED"]
 
             # 驳回 #5 from the console; #6 with the card's 驳回 button and a reply.
@@ -282,8 +282,7 @@ async def test_merge_and_reject_from_the_console_tell_the_chats_what_the_buttons
             await world.settle()
             from_button = await _heard(world, cards[6], mark, "2026-000006")
             assert from_console == from_button == (
-                ["⛔ 已驳回：不属于受理范围，请向市场监管部门反映"], [],
-                ["您的诉求 #OWN 未予受理：不属于受理范围，请向市场监管部门反映"])
+                ["⛔ 已驳回：不属于受理范围，请向市场监管部门反映"], [], [], "📌 进度：未予受理")
             assert [await status_of(world, t) for t in (5, 6)] == ["REJECTED", "REJECTED"]
             # The console's history names who did it, as the chat's would.
             status, page = await b.get("tickets/2026-000005")

@@ -12,7 +12,7 @@ from tests.harness import (
     CGJ_CHAT, CGJ_LEADER, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, LEADERS_CHAT, RESIDENT, RESIDENT_2,
     STRANGER, SW_HANDLER, World,
 )
-from tests.steps import ZH, appeal, dispatched, open_campaign
+from tests.steps import ZH, appeal, dispatched, open_campaign, supported
 from tests.test_story_matter import RUBBISH
 from tests.webharness import Browser, login_token, serving
 
@@ -26,8 +26,7 @@ def section(page: str, element_id: str, tag: str = "dd|table|div|p") -> str:
 
 async def test_the_ticket_page_shows_supporters_and_related_tickets(world: World):
     ack = await appeal(world, RESIDENT, RUBBISH)
-    await world.send(RESIDENT_2, COMMUNITY, "+1", reply_to=ack["message_id"])
-    await world.reply_from_bot(COMMUNITY, contains="共 1 人")
+    await supported(world, RESIDENT_2, ack, "同问，什么时候能修好？")  # a neighbour agrees: 附议
     await world.send(STRANGER, COMMUNITY, "不光垃圾，楼道里还堆满了杂物，消防通道都堵了", reply_to=ack["message_id"])
     await world.reply_from_bot(COMMUNITY, contains="#2026-000002")
     async with serving(world) as base:

@@ -9,7 +9,7 @@ from tests.harness import (
     CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, LEADER, LEADERS_CHAT, RESIDENT, RESIDENT_2, STRANGER,
     VOLUNTEER, World,
 )
-from tests.steps import appeal, has_button, open_campaign, press, refused, sh
+from tests.steps import appeal, has_button, open_campaign, press, refused, sh, supported
 
 RUBBISH = "幸福花园3号楼下面的垃圾桶满了好几天了，一直没人来清运，臭得不行"
 
@@ -147,8 +147,7 @@ async def test_a_campaign_opened_from_the_alert_gathers_existing_and_new_tickets
     assert await count(world, CampaignTicket) == 4
     assert (alerts_in(world, LEADERS_CHAT), alerts_in(world, DISPATCH_CHAT)) == (1, 1)
     # The department card says so too, with the supporters counted.
-    await world.send(RESIDENT_2, COMMUNITY, "同问，什么时候能修好？", reply_to=ack["message_id"])
-    await world.reply_from_bot(COMMUNITY, contains="共 1 人")
+    await supported(world, RESIDENT_2, ack, "同问，什么时候能修好？")  # a neighbour agrees: 附议
     await press(world, DISPATCHER, DISPATCH_CHAT, world.sb.message(DISPATCH_CHAT, card["message_id"]), "派单")
     dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
     assert "#2026-000004" in dept_card["text"]

@@ -25,7 +25,7 @@ from tests.harness import (
     ZJJ_HANDLER,
     World,
 )
-from tests.steps import accept, dispatched, open_campaign, rate, resolve, scan_at, sh
+from tests.steps import accept, dispatched, open_campaign, rate, resolve, scan_at, sh, supported
 
 
 async def a_month_of_work(world: World) -> None:
@@ -33,8 +33,7 @@ async def a_month_of_work(world: World) -> None:
     the rubbish makes a 高频共性 alert, and a leader opens a 专项 for it."""
     c1 = await dispatched(world, "小区门口垃圾没人清运", CGJ_CHAT)
     ack = await world.reply_from_bot(COMMUNITY, contains="#2026-000001", since=0)
-    await world.send(RESIDENT_2, COMMUNITY, "+1", reply_to=ack["message_id"])  # a neighbour agrees: 附议
-    await world.reply_from_bot(COMMUNITY, contains="共 1 人")
+    await supported(world, RESIDENT_2, ack)  # a neighbour agrees: 附议
     await accept(world, HANDLER_A, CGJ_CHAT, c1)
     await rate(world, await resolve(world, HANDLER_A, CGJ_CHAT, c1, "已清运完毕"), "非常满意")
     c2 = await dispatched(world, "菜市场垃圾桶满了有异味", CGJ_CHAT)
