@@ -149,12 +149,29 @@ async def accept(world: World, handler: int, chat: int, card: dict) -> dict:
     return world.sb.message(chat, card["message_id"])
 
 
-async def resolve(world: World, handler: int, chat: int, card: dict, result: str) -> dict:
-    """办结 with a result; returns the rating question put to the resident."""
+async def submit_result(world: World, handler: int, chat: int, card: dict, result: str) -> None:
+    """办结 on the department card, and the result by reply to the prompt."""
     await press(world, handler, chat, world.sb.message(chat, card["message_id"]), "办结")
     prompt = await world.reply_from_bot(chat, contains="办理结果")
     await world.send(handler, chat, result, reply_to=prompt["message_id"])
+
+
+async def resolve(world: World, handler: int, chat: int, card: dict, result: str) -> dict:
+    """办结 with a result; returns the rating question put to the resident."""
+    await submit_result(world, handler, chat, card, result)
     return await world.reply_from_bot(COMMUNITY, predicate=has_button("非常满意"))
+
+
+async def through_resolution(world: World, text: str, result: str = "已清运") -> tuple[dict, dict]:
+    """A resident's appeal about rubbish, 派单 to 城市管理局, 签收 and 办结 with `result`;
+    returns the dispatch card and the department's card as they were posted."""
+    await world.send(RESIDENT, COMMUNITY, f"@huying_bot {text}")
+    card = await world.reply_from_bot(DISPATCH_CHAT, predicate=has_button("派单"))
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
+    dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
+    await accept(world, HANDLER_A, CGJ_CHAT, dept_card)
+    await submit_result(world, HANDLER_A, CGJ_CHAT, dept_card, result)
+    return card, dept_card
 
 
 async def rate(world: World, question: dict, label: str, user: int = RESIDENT) -> None:

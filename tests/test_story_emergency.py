@@ -16,14 +16,13 @@ from tests.harness import (
     COMMUNITY,
     DISPATCH_CHAT,
     DISPATCHER,
-    HANDLER_A,
     LEADERS_CHAT,
     RESIDENT,
     SW_CHAT,
     SW_HANDLER,
     World,
 )
-from tests.steps import SH, ZH, event_rows, has_button, press, refused, said, scan_at, sh, ticket
+from tests.steps import SH, ZH, event_rows, has_button, press, refused, said, scan_at, sh, through_resolution, ticket
 
 URGENT_SEWER = "#紧急 小区下水道堵了，污水已经漫到一楼门口"
 NOBODY_ON_DUTY = ZH("card.no_duty_dispatcher")
@@ -238,14 +237,7 @@ async def test_a_dispatched_ticket_made_urgent_gets_its_urgent_deadlines_from_no
 
 
 async def test_a_closed_tickets_card_takes_no_more_changes(world: World):
-    await world.send(RESIDENT, COMMUNITY, "@huying_bot 小区门口垃圾三天没人清运了，异味很大")
-    card = await world.reply_from_bot(DISPATCH_CHAT, predicate=has_button("派单"))
-    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
-    dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
-    await press(world, HANDLER_A, CGJ_CHAT, dept_card, "签收")
-    await press(world, HANDLER_A, CGJ_CHAT, world.sb.message(CGJ_CHAT, dept_card["message_id"]), "办结")
-    prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
-    await world.send(HANDLER_A, CGJ_CHAT, "已清运", reply_to=prompt["message_id"])
+    card, _ = await through_resolution(world, "小区门口垃圾三天没人清运了，异味很大")
     await world.settle()
     assert (await ticket(world)).status == "RESOLVED"
     refused(await press(world, DISPATCHER, DISPATCH_CHAT, world.sb.message(DISPATCH_CHAT, card["message_id"]), "标紧急"),

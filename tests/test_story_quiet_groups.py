@@ -17,7 +17,7 @@ from tests.harness import (
     VOLUNTEER,
     World,
 )
-from tests.steps import ZH, has_button, press, press_raw, scan_at, ticket
+from tests.steps import ZH, has_button, press, press_raw, scan_at, through_resolution, ticket
 
 CODE = "#2026-000001"
 HEAD = [ZH("ack.created", code=CODE), ZH("ack.next_group")]
@@ -194,15 +194,8 @@ async def test_the_person_a_volunteer_reported_for_may_follow_it_in_private(worl
 
 
 async def test_unsatisfied_reason_and_a_second_round_stay_in_the_one_rating_message(world: World):
-    await world.send(RESIDENT, COMMUNITY, "@huying_bot 小区门口垃圾三天没人清运了，异味很大")
-    ack = await world.reply_from_bot(COMMUNITY, contains=CODE)
-    card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
-    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
-    dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
-    await press(world, HANDLER_A, CGJ_CHAT, dept_card, "签收")
-    await press(world, HANDLER_A, CGJ_CHAT, world.sb.message(CGJ_CHAT, dept_card["message_id"]), "办结")
-    prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
-    await world.send(HANDLER_A, CGJ_CHAT, "已清运", reply_to=prompt["message_id"])
+    _, dept_card = await through_resolution(world, "小区门口垃圾三天没人清运了，异味很大")
+    ack = await world.reply_from_bot(COMMUNITY, contains=CODE, since=0)
     question = await world.reply_from_bot(COMMUNITY, predicate=has_button("非常满意"))
     count = len(world.sb.bot_messages(COMMUNITY))
 

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from bot.callbacks import Rate, RateReason, Review
 from bot.domain.calendar import WorkCalendar
 from storage.models import RatingRound, Ticket
-from tests.steps import has_button, press, press_raw, refused, resolve_on, scan_at, showing, shown, ticket
+from tests.steps import has_button, press, press_raw, refused, resolve_on, scan_at, showing, shown, through_resolution, ticket
 from tests.steps import event_kinds as events
 from tests.harness import (
     CGJ_CHAT,
@@ -302,15 +302,7 @@ async def test_english_chat_gets_english_labels(world: World):
 
         await directory.set_chat_locale(s, COMMUNITY, "en", "community")
         await s.commit()
-    await world.send(RESIDENT, COMMUNITY, "@huying_bot garbage not collected for three days")
-    await world.reply_from_bot(COMMUNITY, contains="#2026-")
-    card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
-    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
-    dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
-    await press(world, HANDLER_A, CGJ_CHAT, dept_card, "签收")
-    await press(world, HANDLER_A, CGJ_CHAT, world.sb.message(CGJ_CHAT, dept_card["message_id"]), "办结")
-    prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
-    await world.send(HANDLER_A, CGJ_CHAT, "已清运", reply_to=prompt["message_id"])
+    await through_resolution(world, "garbage not collected for three days")
     question = await world.reply_from_bot(COMMUNITY, predicate=has_button("Very satisfied"))
     assert world.sb.buttons(question) == [["Very satisfied", "Fairly satisfied"], ["Basically satisfied", "Unsatisfied"]]
     await press(world, RESIDENT, COMMUNITY, question, "Very satisfied")
