@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import scan_batch
 from storage.models import OutboxMessage
 
 
@@ -35,7 +36,8 @@ def enqueue(
         attempts=0, not_before=now + timedelta(seconds=delay), created_at=now,
         priority=priority_of(method, purpose, payload) if priority is None else priority,
     )
-    session.add(row)
+    if not scan_batch.hold(session, row):  # the deadline scan writes its batch's rows together
+        session.add(row)
     return row
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.codes import make_code
+from storage import scan_batch
 from storage.common import insert_ignore
 from storage.models import (
     Attachment,
@@ -118,15 +119,17 @@ async def add_event(
     to_status: str | None = None,
     data: dict | None = None,
 ) -> None:
-    session.add(
-        TicketEvent(
-            ticket_id=ticket_id, at=now, actor_id=actor_id, kind=kind,
-            from_status=from_status, to_status=to_status, data=data,
-        )
-    )
+    event = TicketEvent(ticket_id=ticket_id, at=now, actor_id=actor_id, kind=kind,
+                        from_status=from_status, to_status=to_status, data=data)
+    if not scan_batch.hold(session, event):
+        session.add(event)
+    if (batch := scan_batch.holding(session, ticket_id)) is not None and ticket_id in batch.events:
+        batch.events[ticket_id].append(event)
 
 
 async def events(session: AsyncSession, ticket_id: int) -> list[TicketEvent]:
+    if (batch := scan_batch.holding(session, ticket_id)) is not None and ticket_id in batch.events:
+        return list(batch.events[ticket_id])
     q = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
     return list((await session.execute(q)).scalars())
 
@@ -175,6 +178,8 @@ async def link(
         {"chat_id": chat_id, "message_id": message_id, "ticket_id": ticket_id, "purpose": purpose,
          "awaiting_user_id": awaiting_user_id, "data": data, "created_at": now},
     )
+    if (batch := scan_batch.holding(session, ticket_id)) is not None:
+        batch.links.pop(ticket_id, None)  # read afresh from now on
 
 
 async def find_link(session: AsyncSession, chat_id: int, message_id: int) -> MessageLink | None:
@@ -182,6 +187,10 @@ async def find_link(session: AsyncSession, chat_id: int, message_id: int) -> Mes
 
 
 async def links_of(session: AsyncSession, ticket_id: int, purpose: str, chat_id: int | None = None) -> list[MessageLink]:
+    batch = scan_batch.holding(session, ticket_id)
+    if batch is not None and purpose in scan_batch.CARD_PURPOSES and ticket_id in batch.links:
+        return [link for link in batch.links[ticket_id]
+                if link.purpose == purpose and (chat_id is None or link.chat_id == chat_id)]
     q = select(MessageLink).where(MessageLink.ticket_id == ticket_id, MessageLink.purpose == purpose)
     if chat_id is not None:
         q = q.where(MessageLink.chat_id == chat_id)

@@ -20,7 +20,6 @@ import logging
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.context import App
 from bot.domain import nag
@@ -79,11 +78,7 @@ def _active(t: Ticket) -> tuple[str, ...]:
 
 async def _store(session: AsyncSession, t: Ticket, state: dict, when: datetime | None) -> None:
     changed = state != (t.clock_state or {})
-    await due_scan.set_next(session, t.id, when, state if changed else None)
-    # Keep the caller's object in step without marking it dirty (no second UPDATE at flush).
-    if changed:
-        set_committed_value(t, "clock_state", state)
-    set_committed_value(t, "next_check_at", when)
+    await due_scan.set_next(session, t, when, state if changed else None)
 
 
 async def reschedule(session: AsyncSession, app: App, t: Ticket) -> None:
