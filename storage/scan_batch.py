@@ -32,6 +32,7 @@ from sqlalchemy import event, inspect, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from bot.domain.lifecycle import Status
 from storage.directory_cache import COUNTERS_ONLY
 from storage.fact_models import Card
 from storage.models import Department, MessageLink, Ticket, TicketEvent
@@ -39,7 +40,7 @@ from storage.models import Department, MessageLink, Ticket, TicketEvent
 KEY = "scan_batch"
 CARD_PURPOSES = ("dept_card", "dispatch_card", "review_card")  # the links the scan replies to
 # Tickets whose clocks ask when they entered their status (bot/services/clocks.py `_entered_at`).
-HISTORY_STATUSES = ("TRIAGE", "REVIEW", "ANSWERED")
+HISTORY_STATUSES = (Status.TRIAGE, Status.REVIEW, Status.ANSWERED)
 
 
 @dataclass
