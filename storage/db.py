@@ -30,7 +30,12 @@ def _prepare_sqlite(url: str) -> None:
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
         _prepare_sqlite(url)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        # One connection: SQLite lets one writer in at a time, and every transaction here is a
+        # writer (BEGIN IMMEDIATE below). Waiting for the pool's one connection is an asyncio
+        # wait that ends the moment it is free; waiting on SQLite's lock is its busy handler,
+        # which sleeps in steps of up to 100 ms and left the lock idle between holders.
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
+                                     pool_timeout=30)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_conn, _record):  # noqa: ANN001
