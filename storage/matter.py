@@ -1,14 +1,17 @@
 """One matter (issue #11): supporters, related tickets, hotspot alerts, 专项 — rows, no words."""
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Row, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.lifecycle import Status
 from storage.common import insert_ignore
 from storage.models import (
+    Attachment,
     Campaign,
     CampaignTicket,
     HotspotAlert,
@@ -67,10 +70,16 @@ async def mark_related(session: AsyncSession, ticket_id: int, related_to_id: int
                                                  "created_at": now})
 
 
-async def related_to(session: AsyncSession, ticket_id: int) -> Ticket | None:
-    q = select(Ticket).join(RelatedTicket, RelatedTicket.related_to_id == Ticket.id).where(
-        RelatedTicket.ticket_id == ticket_id)
-    return (await session.execute(q)).scalar_one_or_none()
+async def card_facts(session: AsyncSession, ticket_id: int) -> tuple[int, int, int | None, int | None]:
+    """What a card says beside the ticket's own row, in one statement: its attachments, its
+    supporters, the id of the ticket it relates to and of its 专项 (None: none)."""
+    q = select(
+        select(func.count()).select_from(Attachment).where(Attachment.ticket_id == ticket_id).scalar_subquery(),
+        select(func.count()).select_from(Supporter).where(Supporter.ticket_id == ticket_id).scalar_subquery(),
+        select(RelatedTicket.related_to_id).where(RelatedTicket.ticket_id == ticket_id).limit(1).scalar_subquery(),
+        select(CampaignTicket.campaign_id).where(CampaignTicket.ticket_id == ticket_id).limit(1).scalar_subquery())
+    photos, supporters, related_id, campaign_id = (await session.execute(q)).one()
+    return int(photos or 0), int(supporters or 0), related_id, campaign_id
 
 
 # --------------------------------------------------------------------------- candidates and hotspots
@@ -87,16 +96,19 @@ async def same_scope(session: AsyncSession, area: str, category: str, *, since: 
 
 
 async def duplicate_candidates(session: AsyncSession, area: str, category: str, *, filed_since: datetime,
-                               closed_since: datetime, exclude: int) -> list[Ticket]:
+                               closed_since: datetime, exclude: int) -> list[Row]:
     """Open tickets filed since `filed_since`, or tickets closed since `closed_since`; merged ones
-    are left out (their surviving ticket is the one to name)."""
-    q = select(Ticket).where(
+    are left out (their surviving ticket is the one to name). Only the columns a comparison reads
+    (id, code, text, created_at, area_code, category, latitude, longitude, closed_at): a busy area
+    has many, and whole ticket objects cost several times more to load."""
+    q = select(Ticket.id, Ticket.code, Ticket.text, Ticket.created_at, Ticket.area_code, Ticket.category,
+               Ticket.latitude, Ticket.longitude, Ticket.closed_at).where(
         Ticket.area_code == area, Ticket.category == category, Ticket.id != exclude,
         Ticket.status.not_in((Status.MERGED, Status.REJECTED)),
         or_(and_(Ticket.closed_at.is_(None), Ticket.created_at > filed_since),
             and_(Ticket.closed_at.is_not(None), Ticket.closed_at > closed_since)),
     )
-    return list((await session.execute(q.order_by(Ticket.created_at.desc()).limit(200))).scalars())
+    return list((await session.execute(q.order_by(Ticket.created_at.desc()).limit(200))).all())
 
 
 async def support_counts(session: AsyncSession, ticket_ids: list[int]) -> dict[int, int]:
@@ -113,6 +125,20 @@ async def support_counts(session: AsyncSession, ticket_ids: list[int]) -> dict[i
     return out
 
 
+# Per database: the windows known to have their alert committed (alert rows are never deleted).
+# Every further ticket of a hot window would try to write the same row again; it need not look.
+_ALERTED: weakref.WeakKeyDictionary[Any, set[tuple[str, str, datetime]]] = weakref.WeakKeyDictionary()
+
+
+def _alerted(session: AsyncSession) -> set[tuple[str, str, datetime]]:
+    return _ALERTED.setdefault(session.bind.sync_engine if session.bind else None, set())  # type: ignore[union-attr]
+
+
+def known_alerted(session: AsyncSession, area: str, category: str, window_start: datetime) -> bool:
+    """True when this window's alert is known to be committed (no SQL; False means "look")."""
+    return (area, category, window_start) in _alerted(session)
+
+
 async def record_alert(session: AsyncSession, *, area: str, category: str, window_start: datetime, trigger: str,
                        ticket_ids: list[int], support: int, now: datetime) -> HotspotAlert | None:
     """The alert row for this window, or None when this window already had its alert."""
@@ -120,6 +146,8 @@ async def record_alert(session: AsyncSession, *, area: str, category: str, windo
         "area_code": area, "category": category, "window_start": window_start, "trigger": trigger,
         "ticket_count": len(ticket_ids), "support_count": support, "created_at": now})
     if not written:
+        # Another transaction's row, committed (PostgreSQL waits for an uncommitted one to end).
+        _alerted(session).add((area, category, window_start))
         return None
     alert = (await session.execute(select(HotspotAlert).where(
         HotspotAlert.area_code == area, HotspotAlert.category == category,
@@ -170,12 +198,6 @@ async def join(session: AsyncSession, campaign_id: int, ticket_id: int, now: dat
     """True when the ticket joined; False when it already belongs to a 专项 (this or another)."""
     return await insert_ignore(session, CampaignTicket, {"ticket_id": ticket_id, "campaign_id": campaign_id,
                                                          "joined_at": now})
-
-
-async def campaign_of(session: AsyncSession, ticket_id: int) -> Campaign | None:
-    q = select(Campaign).join(CampaignTicket, CampaignTicket.campaign_id == Campaign.id).where(
-        CampaignTicket.ticket_id == ticket_id)
-    return (await session.execute(q)).scalar_one_or_none()
 
 
 async def campaign_ids_of(session: AsyncSession, ticket_ids: list[int]) -> dict[int, int]:

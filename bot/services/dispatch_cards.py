@@ -85,18 +85,31 @@ def divert_picker(tr: Translator, t: Ticket) -> list[list[dict]]:
             [button(tr("btn.back"), PickDept(role="done", ticket_id=t.id, dept="-"))]]
 
 
-async def _text(session: AsyncSession, app: App, tr: Translator, t: Ticket, note: str | None) -> str:
+Duplicates = tuple[list[str], list[list[dict]]]
+
+
+async def _text(session: AsyncSession, app: App, tr: Translator, t: Ticket, note: str | None,
+                dups: Duplicates | None = None) -> str:
     names = await dept_names(session)
     area = await directory.area(session, t.area_code) if t.area_code else None
-    text = card_text(tr, t, await tickets.count_attachments(session, t.id), area.name if area else None, names, note)
-    extra = await matter_lines.card_lines(session, app, tr, t)
-    extra += (await matter_lines.duplicate_lines(session, app, tr, t))[0]
+    facts = await matter_lines.card_facts(session, t)
+    text = card_text(tr, t, facts.attachments, area.name if area else None, names, note)
+    extra = await matter_lines.card_lines(session, app, tr, t, facts)
+    extra += (dups or await matter_lines.duplicate_lines(session, app, tr, t))[0]
     return "\n".join([text, *extra])
 
 
-async def _keyboard(session: AsyncSession, app: App, tr: Translator, t: Ticket) -> list[list[dict]]:
+async def _keyboard(session: AsyncSession, app: App, tr: Translator, t: Ticket,
+                    dups: Duplicates | None = None) -> list[list[dict]]:
     """The card's buttons, and a one-tap 合并 into each likely duplicate."""
-    return keyboard(tr, t) + (await matter_lines.duplicate_lines(session, app, tr, t))[1]
+    return keyboard(tr, t) + (dups or await matter_lines.duplicate_lines(session, app, tr, t))[1]
+
+
+async def _card(session: AsyncSession, app: App, tr: Translator, t: Ticket,
+                note: str | None) -> tuple[str, list[list[dict]]]:
+    """Text and buttons, the likely duplicates looked for once for both."""
+    dups = await matter_lines.duplicate_lines(session, app, tr, t)
+    return await _text(session, app, tr, t, note, dups), await _keyboard(session, app, tr, t, dups)
 
 
 async def post(session: AsyncSession, app: App, t: Ticket, note: str | None = None) -> None:
@@ -109,8 +122,9 @@ async def post(session: AsyncSession, app: App, t: Ticket, note: str | None = No
         return
     tr = await notify.chat_translator(session, app, chat_id)
     first_of_album = bool(t.media_group_id) and not await tickets.links_of(session, t.id, "dispatch_card")
-    notify.send(session, app, chat_id, await _text(session, app, tr, t, note),
-                keyboard=await _keyboard(session, app, tr, t), ticket=t, purpose="dispatch_card", delay=app.settings.album_debounce if first_of_album else 0.0)
+    text, kb = await _card(session, app, tr, t, note)
+    notify.send(session, app, chat_id, text, keyboard=kb, ticket=t, purpose="dispatch_card",
+                delay=app.settings.album_debounce if first_of_album else 0.0)
 
 
 async def recount(session: AsyncSession, app: App, t: Ticket) -> None:
@@ -138,8 +152,11 @@ async def refresh(session: AsyncSession, app: App, t: Ticket, note: str | None, 
     """Rewrite the dispatch card(s) of a ticket after a decision."""
     for link in await tickets.links_of(session, t.id, "dispatch_card"):
         tr = await notify.chat_translator(session, app, link.chat_id)
-        notify.edit(session, app, link.chat_id, link.message_id, await _text(session, app, tr, t, note),
-                    await _keyboard(session, app, tr, t) if with_buttons else None, ticket=t)
+        if with_buttons:
+            text, kb = await _card(session, app, tr, t, note)
+        else:
+            text, kb = await _text(session, app, tr, t, note), None
+        notify.edit(session, app, link.chat_id, link.message_id, text, kb, ticket=t)
 
 
 async def show_buttons(session: AsyncSession, app: App, t: Ticket, actors: set[Actor], chat_id: int,
@@ -158,8 +175,11 @@ async def show_buttons(session: AsyncSession, app: App, t: Ticket, actors: set[A
         return True
 
     tr = await notify.chat_translator(session, app, chat_id)
-    kb = await _keyboard(session, app, tr, t) if any(allowed(a) for a in CARD_ACTIONS) else None
-    notify.edit(session, app, chat_id, message_id, await _text(session, app, tr, t, None), kb, ticket=t)
+    if any(allowed(a) for a in CARD_ACTIONS):
+        text, kb = await _card(session, app, tr, t, None)
+    else:
+        text, kb = await _text(session, app, tr, t, None), None
+    notify.edit(session, app, chat_id, message_id, text, kb, ticket=t)
 
 
 async def show_picker(session: AsyncSession, app: App, t: Ticket, chat_id: int, message_id: int, what: str) -> None:

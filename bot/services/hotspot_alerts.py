@@ -13,7 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import HotspotAct, button
 from bot.context import App
 from bot.domain.codes import display
-from bot.domain.hotspots import Hotspot, HotspotPolicy, TicketFact, detect, natural_span, period_bounds, rank
+from bot.domain.hotspots import (
+    Hotspot,
+    HotspotPolicy,
+    TicketFact,
+    detect,
+    natural_span,
+    period_bounds,
+    rank,
+    window_key,
+)
 from bot.domain.intake import summary
 from bot.i18n import Translator
 from bot.services import notify
@@ -43,6 +52,9 @@ async def check(session: AsyncSession, app: App, t: Ticket, *, supported: bool =
         return None
     pol = policy(app)
     now = app.now()
+    key = window_key(t.area_code, t.category, now if supported else t.created_at, pol.window, app.tz)
+    if repo.known_alerted(session, key.area, key.category, key.start):
+        return None  # this window had its alert: nothing more to say until the next one
     rows = await repo.same_scope(session, t.area_code, t.category, since=now - pol.window)
     support = await repo.support_counts(session, [r.id for r in rows] + [t.id])
     trigger = fact(t, support, at=now if supported else None)
