@@ -106,6 +106,8 @@ class OutboxWorker:
         self.monotonic = monotonic
         self._stopping = asyncio.Event()
         self._inflight: set[asyncio.Task] = set()
+        # Sent rows whose mark (and links) the next round's transaction writes: (row, chat, ids, when).
+        self._marks: list[tuple[OutboxMessage, int, list[int], datetime]] = []
 
     async def run(self) -> None:
         async with self.app.sessions() as session:
@@ -133,6 +135,7 @@ class OutboxWorker:
         # Deliveries still asleep put their rows back; those talking to Telegram finish.
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
+        await self._write_marks()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -144,12 +147,14 @@ class OutboxWorker:
         ahead = self.gate.next_free(now_m) - now_m
         if ahead > HORIZON / 2 or len(self._inflight) >= MAX_IN_FLIGHT:
             # Booked far enough ahead: a round per delivery would cost more than it gains.
+            await self._write_marks()
             return max(0.01, ahead - HORIZON / 2)
         now = self.app.now()
         plan: list[tuple[OutboxMessage, Slot]] = []
-        # One transaction reads the heads and claims what the gate booked (SQLite's write lock
-        # is taken once per round, not twice).
+        # One transaction marks what was sent since the last round, reads the heads and claims
+        # what the gate booked (SQLite's write lock is taken once per round, not three times).
         async with self.app.sessions() as session:
+            marks = await self._apply_marks(session)
             rows, upcoming = await repo.heads(session, now)
             # Rows behind a chat's send in flight are looked at again when that send ends.
             wait = 30.0 if upcoming is None else (upcoming - now).total_seconds()
@@ -167,7 +172,11 @@ class OutboxWorker:
                     break
                 plan.append((row, slot))
             claimed = await repo.claim_many(session, [row.id for row, _ in plan]) if plan else set()
-            await session.commit()
+            try:
+                await session.commit()
+            except Exception:
+                self._marks[:0] = marks  # written next time
+                raise
         for row, slot in plan:
             if row.id not in claimed:  # sent or rerouted meanwhile
                 self.gate.cancel(slot)
@@ -295,16 +304,38 @@ class OutboxWorker:
         await self._update(row, **values)
 
     async def _sent(self, row: OutboxMessage, chat_id: int, ids: list[int]) -> None:
-        now: datetime = self.app.now()
+        """Marked sent (and linked to its ticket) by the next round's transaction, together with
+        the rows sent meanwhile, rather than in a transaction of its own. Until then the row stays
+        `sending`, so its chat's next message still waits for it; a crash before then sends it
+        again at start-up, as a row caught mid-send always could be."""
+        self._marks.append((row, chat_id, ids, self.app.now()))
+
+    async def _apply_marks(self, session) -> list[tuple[OutboxMessage, int, list[int], datetime]]:  # noqa: ANN001
+        """Write the pending marks in the caller's transaction; returns them (to put back on failure)."""
+        marks, self._marks = self._marks, []
+        if not marks:
+            return marks
+        try:
+            await repo.mark_sent(session, [(row.id, ids, at) for row, _chat, ids, at in marks])
+            await tickets.link_many(session, [
+                {"chat_id": chat_id, "message_id": mid, "ticket_id": row.ticket_id, "purpose": row.purpose,
+                 "awaiting_user_id": row.awaiting_user_id, "data": row.payload.get("link_data"), "created_at": at}
+                for row, chat_id, ids, at in marks if row.ticket_id and row.purpose for mid in ids if mid is not None])
+        except Exception:
+            self._marks[:0] = marks
+            raise
+        return marks
+
+    async def _write_marks(self) -> None:
+        if not self._marks:
+            return
         async with self.app.sessions() as session:
-            await self._apply(session, row.id, {"status": "sent", "sent_at": now, "sent_message_ids": ids, "error": None})
-            if row.ticket_id and row.purpose:
-                for mid in ids:
-                    if mid is not None:
-                        await tickets.link(session, chat_id, mid, row.ticket_id, row.purpose, now,
-                                           awaiting_user_id=row.awaiting_user_id,
-                                           data=row.payload.get("link_data"))
-            await session.commit()
+            marks = await self._apply_marks(session)
+            try:
+                await session.commit()
+            except Exception:
+                self._marks[:0] = marks
+                raise
 
     async def _update(self, row: OutboxMessage, **values: object) -> None:
         async with self.app.sessions() as session:

@@ -124,6 +124,14 @@ async def claim_many(session: AsyncSession, row_ids: list[int]) -> set[int]:
     return set(result.scalars())
 
 
+async def mark_sent(session: AsyncSession, sent: list[tuple[int, list[int], datetime]]) -> None:
+    """Rows Telegram took: (id, the message ids it gave, when) — one UPDATE by primary key for all."""
+    if sent:
+        await session.execute(update(OutboxMessage), [
+            {"id": row_id, "status": "sent", "sent_at": at, "sent_message_ids": ids, "error": None}
+            for row_id, ids, at in sent])
+
+
 async def release_stuck(session: AsyncSession) -> int:
     """Rows left 'sending' by a crash go back to the queue at start-up."""
     result = await session.execute(

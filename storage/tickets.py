@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.codes import make_code
@@ -89,16 +90,18 @@ async def find_by_album(session: AsyncSession, chat_id: int, media_group_id: str
 
 
 async def move(session: AsyncSession, ticket_id: int, expected: str, version: int, values: dict[str, Any],
-               now: datetime) -> bool:
+               now: datetime) -> Ticket | None:
     """Conditional update (DESIGN §2): only from the status and version the caller read, so of
-    several concurrent presses exactly one wins; the winner bumps the version."""
+    several concurrent presses exactly one wins; the winner bumps the version. Returns the row as
+    the UPDATE left it (read back by the same statement), or None when another change won."""
     result = await session.execute(
         update(Ticket)
         .where(Ticket.id == ticket_id, Ticket.status == expected, Ticket.version == version)
         .values(**values, version=Ticket.version + 1, updated_at=now)
-        .execution_options(synchronize_session=False)
+        .returning(Ticket)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    return result.rowcount == 1
+    return result.scalars().first()
 
 
 async def touch(session: AsyncSession, ticket_id: int, values: dict[str, Any], now: datetime) -> None:
@@ -180,6 +183,15 @@ async def link(
     )
     if (batch := scan_batch.holding(session, ticket_id)) is not None:
         batch.links.pop(ticket_id, None)  # read afresh from now on
+
+
+async def link_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Several `link` rows in one statement (a message id already linked is left as it is)."""
+    if not rows:
+        return
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MessageLink)
+    await session.execute(ins.on_conflict_do_nothing(), rows)
 
 
 async def find_link(session: AsyncSession, chat_id: int, message_id: int) -> MessageLink | None:
