@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.context import App, Clock, system_clock
+from bot.domain import duplicates
 from bot.i18n import t
 from bot.inbox import InboxWorkers
 from bot.org import OrgFile, load_org, with_extra_admins
@@ -35,6 +36,25 @@ from web.app import STOPPING, build_web_app, serve
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 10.0  # seconds in-flight updates get to finish on SIGTERM
+
+
+def _answer_types() -> list[type]:
+    """aiogram reads every Bot API answer into ``Response[T]``, a pydantic generic built on first
+    use and held only weakly: each time the cyclic GC took it, the next call built it again
+    (8 ms — once every few sends under load). Built here once for every answer type, and held."""
+    import aiogram.methods
+    from aiogram.methods.base import Response, TelegramMethod
+
+    returning = {}
+    for name in aiogram.methods.__all__:
+        method = getattr(aiogram.methods, name, None)
+        answer = getattr(method, "__returning__", None) if isinstance(method, type) else None
+        if answer is not None and not isinstance(answer, property) and issubclass(method, TelegramMethod):
+            returning[repr(answer)] = answer
+    return [Response[t] for t in returning.values()]  # type: ignore[valid-type]
+
+
+ANSWER_TYPES = _answer_types()
 
 
 def make_bot(settings: Settings) -> Bot:
@@ -88,6 +108,11 @@ async def _open_database(settings: Settings, org: OrgFile) -> AsyncEngine:
     return engine
 
 
+def warm_word_lists(app: App) -> None:
+    app.matcher.warm()
+    duplicates.warm()
+
+
 def inbox_workers(dp: Dispatcher) -> InboxWorkers:
     """The running inbox workers (tests wait on them to drain)."""
     return dp.workflow_data["inbox_workers"]
@@ -113,6 +138,9 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
         raise
     app = App(settings=settings, org=org, sessions=make_sessionmaker(engine), clock=clock)
     app.bot_id, app.bot_username = me.id, me.username or app.bot_username
+    # The word lists routing and the duplicate check cut appeals with (jieba's dictionary, some
+    # 80 MB, a second to load): now, not inside the first appeal's transaction.
+    await asyncio.to_thread(warm_word_lists, app)
     app.reads_all_group_messages = bool(me.can_read_all_group_messages)
     await publish_commands(bot)
     async with app.sessions() as session:
