@@ -36,11 +36,11 @@ async def move(session: AsyncSession, app: App, t: Ticket, action: str, actors: 
     target = authorise(action, t.status, actors)
     if target is None:
         raise ValueError(f"{action} is not a move")
-    now = app.now()
-    moved = await tickets.move(session, t.id, t.status, t.version, {"status": target.value, **(values or {})}, now)
+    now, before = app.now(), t.status  # (`t` is usually the very object the UPDATE refreshes)
+    moved = await tickets.move(session, t.id, before, t.version, {"status": target.value, **(values or {})}, now)
     if moved is None:
-        raise Stale(action, t.status)
-    await tickets.add_event(session, t.id, event, now, actor_id=actor_id, from_status=t.status,
+        raise Stale(action, before)
+    await tickets.add_event(session, t.id, event, now, actor_id=actor_id, from_status=before,
                             to_status=target.value, data=data)
     await _assignment_facts(session, moved, action, now, actor_id, data)
     if then is not None:
