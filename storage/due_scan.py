@@ -41,7 +41,9 @@ async def claim(session: AsyncSession, seen: list[tuple[int, datetime]]) -> list
     """
     if not seen:
         return []
-    locked = (select(Ticket.id).where(tuple_(Ticket.id, Ticket.next_check_at).in_(seen))
+    # `id IN` first: SQLite looks the rows up by primary key (the pairs alone would scan the table).
+    locked = (select(Ticket.id).where(Ticket.id.in_([i for i, _ in seen]),
+                                      tuple_(Ticket.id, Ticket.next_check_at).in_(seen))
               .with_for_update(skip_locked=True))
     result = await session.execute(
         update(Ticket).where(Ticket.id.in_(locked)).values(next_check_at=None).returning(Ticket.id)
@@ -54,7 +56,7 @@ async def postpone(session: AsyncSession, seen: list[tuple[int, datetime]], unti
     if not seen:
         return 0
     result = await session.execute(
-        update(Ticket).where(tuple_(Ticket.id, Ticket.next_check_at).in_(seen))
+        update(Ticket).where(Ticket.id.in_([i for i, _ in seen]), tuple_(Ticket.id, Ticket.next_check_at).in_(seen))
         .values(next_check_at=until).execution_options(synchronize_session=False))
     return result.rowcount
 
