@@ -5,7 +5,8 @@
 Plays ``-n`` appeals across ``--chats`` community chats at ``--rate`` per second through the
 sandbox while ``python -m bot run`` (SQLite, or TEST_DATABASE_URL) is stopped with the signal
 ``--kills`` times at random moments and restarted; then prints appeals without a ticket, with
-two tickets, acknowledgements missing and repeated (only rows caught mid-send may repeat).
+two tickets, acknowledgements missing and repeated (only rows caught mid-send may repeat), and
+each bot process's RSS once it polls and its peak (VmHWM).
 """
 from __future__ import annotations
 
@@ -45,6 +46,11 @@ async def main() -> int:
             result = await run.run()
     print(f"SIG{args.signal} x{args.kills}, {args.n} appeals in {args.chats} chats at {args.rate:.0f}/s "
           f"({time.perf_counter() - began:.0f} s): {result.line()}; exit codes {run.exit_codes}")
+    memory = "; ".join(f"{idle / 1024:.0f} → {peak / 1024:.0f} MB" for idle, peak in run.memory)
+    peak = max((p for _, p in run.memory), default=0) / 1024
+    idle = max((i for i, _ in run.memory), default=0) / 1024
+    print(f"RSS of each bot process, once polling → its peak (VmHWM, start-up included): {memory}; "
+          f"highest peak {peak:.0f} MB, {peak / max(idle, 1):.2f}x the idle RSS")
     return 0 if result.complete and result.two_tickets == 0 else 1
 
 

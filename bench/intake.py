@@ -1,12 +1,24 @@
-"""Intake benchmark (issue 8): appeals per second of the bot against a bare aiogram echo bot.
+"""Intake benchmark (issues 8 and 14): the bot against a bare aiogram echo bot, same sandbox, same run.
 
-    .venv/bin/python bench/intake.py [-n 1000] [--chats 20] [--pg URL]
+    .venv/bin/python bench/intake.py [-n 1000] [--chats 20] [--modes polling webhook]
+                                     [--steady 600] [--inflight 100] [--runs 1] [--pg URL]
 
-For each backend (SQLite, and PostgreSQL when ``--pg`` / TEST_DATABASE_URL answers) it
-queues N appeals across ``--chats`` community chats in the sandbox, starts the bot and
-times until every appeal has its acknowledgement.  The same N updates are then fed to a
-bare aiogram echo bot (one handler that replies, aiogram's default polling) in the same
-run; the ratio bot/echo is what must not fall.  Flood limits are off on both sides.
+Both bots run as processes of their own — ``python -m bot run`` and bench/echo_bot.py — against
+the sandbox in this process (flood limits off), so what each costs is read from /proc for its
+own pid, apart from the sandbox's work.  For each backend (SQLite, and PostgreSQL with ``--pg`` /
+TEST_DATABASE_URL; its ``public`` schema is dropped: give it a database of its own) and each
+mode (long polling; the webhook, which the sandbox feeds over up to 40 connections at once as
+Telegram does):
+
+* burst — once the process idles, N appeals across ``--chats`` community chats arrive at once:
+  appeals/s until the last acknowledgement; CPU ms per appeal (the process's user + system
+  time during the burst / N); RSS idle (before) and peak (VmHWM, reset just before the burst);
+* steady — appeals keep arriving with ``--inflight`` of them unanswered at any time (the next
+  one goes as soon as an acknowledgement comes back), ``--steady`` of them: appeal → ack
+  median and p90.
+
+The ratio bot / echo of appeals/s is what matters on a shared machine.  With ``--runs`` > 1 each
+figure is the median of the runs.
 """
 from __future__ import annotations
 
@@ -14,73 +26,88 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
+import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import yaml  # noqa: E402
-from aiogram import Bot, Dispatcher  # noqa: E402
-from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
-from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
-from aiogram.types import Message  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
-from bot.app import running  # noqa: E402
+from bench.procstat import cpu_seconds, memory_kb, reset_peak  # noqa: E402
 from bot.sandbox import TelegramSandbox  # noqa: E402
-from tests.harness import DATA, TOKEN, populate, test_settings  # noqa: E402
+from tests.burst import bot_env, burst_chats, burst_org_file, free_port, populate_burst  # noqa: E402
+from tests.harness import TOKEN, populate  # noqa: E402
 
-FIRST_CHAT, FIRST_RESIDENT = -1002000000000, 700000
-
-
-def org_with(chats: list[int], path: Path) -> Path:
-    org = yaml.safe_load((DATA / "org.yaml").read_text(encoding="utf-8"))
-    org["areas"] += [{"code": f"burst{i}", "name": f"area {i}", "chats": [c]} for i, c in enumerate(chats)]
-    path.write_text(yaml.safe_dump(org, allow_unicode=True), encoding="utf-8")
-    return path
+WEBHOOK_PATH = "/telegram/webhook"
+STALL = 60.0  # no acknowledgement for this long: the rest are counted unanswered
 
 
-async def queue(sb: TelegramSandbox, n: int, chats: list[int]) -> list[tuple[int, int]]:
-    people = [FIRST_RESIDENT + i for i in range(50)]
-    for cid in chats:
-        sb.add_chat(cid, type="supergroup", title=f"chat {cid}")
-    for uid in people:
-        sb.add_user(uid, f"resident {uid}")
-    sent = []
-    for k in range(n):
-        msg = await sb.user_sends(people[k % len(people)], chats[k % len(chats)],
-                                  f"/appeal No.{k}: \u697c\u9053\u8def\u706f\u574f\u4e86")  # corridor light broken
-        sent.append((msg["chat"]["id"], msg["message_id"]))
-    return sent
+class Acks:
+    """When each appeal was sent and when the bot's reply to it (carrying ``marker``) arrived."""
+
+    def __init__(self, sb: TelegramSandbox, marker: str) -> None:
+        self.sb, self.marker = sb, marker
+        self.sent: dict[tuple[int, int], float] = {}
+        self.acked: dict[tuple[int, int], float] = {}
+        self.arrived = asyncio.Event()
+        before = sb.world.on_message
+
+        def seen(chat: Any, msg: dict[str, Any]) -> None:
+            before(chat, msg)
+            reply = msg.get("reply_to_message")
+            if reply and (msg.get("from") or {}).get("id") == sb.bot_id and marker in (msg.get("text") or ""):
+                self.acked.setdefault((chat.id, reply["message_id"]), time.perf_counter())
+                self.arrived.set()
+
+        sb.world.on_message = seen
+
+    async def send(self, k: int, chats: list[int], people: list[int]) -> tuple[int, int]:
+        chat, who = chats[k % len(chats)], people[k % len(people)]
+        msg = await self.sb.user_sends(who, chat, f"/appeal 第{k}号：楼道路灯坏了，晚上很黑")
+        key = (chat, msg["message_id"])
+        self.sent[key] = time.perf_counter()
+        return key
+
+    async def wait(self, keys: list[tuple[int, int]]) -> int:
+        """Until every key is acknowledged or nothing new came for STALL seconds; how many were."""
+        done, last = 0, time.perf_counter()
+        while True:
+            now_done = sum(1 for key in keys if key in self.acked)
+            if now_done == len(keys):
+                return now_done
+            if now_done > done:
+                done, last = now_done, time.perf_counter()
+            if time.perf_counter() - last > STALL:
+                return now_done
+            self.arrived.clear()
+            try:
+                await asyncio.wait_for(self.arrived.wait(), 1.0)
+            except TimeoutError:
+                pass
 
 
-def answered(sb: TelegramSandbox, chats: list[int], marker: str) -> int:
-    seen = set()
-    for cid in chats:
-        for msg in sb.bot_messages(cid):
-            reply = msg.get("reply_to_message") or {}
-            if marker in (msg.get("text") or "") and reply.get("message_id"):
-                seen.add((cid, reply["message_id"]))
-    return len(seen)
+@dataclass
+class Run:
+    """One process's figures."""
 
-
-async def wait_all(sb: TelegramSandbox, chats: list[int], n: int, marker: str,
-                   stall: float = 40.0) -> tuple[int, float]:
-    """Until all n are answered, or nothing new was answered for ``stall`` seconds (lost ones):
-    (how many were answered, seconds until the last one was)."""
-    start = last = time.perf_counter()
-    done = 0
-    while done < n and time.perf_counter() - last < stall:
-        await asyncio.sleep(0.05)
-        now_done = answered(sb, chats, marker)
-        if now_done > done:
-            done, last = now_done, time.perf_counter()
-    return done, last - start
+    rate: float = 0.0  # appeals/s in the burst
+    unanswered: int = 0
+    cpu_ms: float = 0.0  # per appeal, in the burst
+    idle_mb: float = 0.0
+    peak_mb: float = 0.0
+    p50: float = 0.0  # appeal → ack in the steady phase, seconds
+    p90: float = 0.0
+    steady_unanswered: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 async def fresh_pg(url: str) -> str:
@@ -92,73 +119,170 @@ async def fresh_pg(url: str) -> str:
     return url
 
 
-async def run_bot(n: int, chats: list[int], db_url: str, tmp: Path) -> tuple[int, float]:
+async def start(argv: list[str], env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    with log.open("ab") as out:
+        return await asyncio.create_subprocess_exec(*argv, cwd=ROOT, env=env, stdout=out, stderr=out)
+
+
+async def ready(sb: TelegramSandbox, proc: asyncio.subprocess.Process, webhook: bool, timeout: float = 240) -> None:
+    """Until the process listens for updates, then until it idles (start-up work done)."""
+    want = "setwebhook" if webhook else "deletewebhook"  # (getUpdates calls are not logged)
+    deadline = time.monotonic() + timeout
+    while not any(c.method.lower() == want for c in sb.calls):
+        if proc.returncode is not None:
+            raise RuntimeError(f"the process exited with {proc.returncode} at start-up")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {want} within {timeout} s")
+        await asyncio.sleep(0.05)
+    quiet = 0
+    while quiet < 2 and time.monotonic() < deadline:  # two quiet seconds in a row
+        before = cpu_seconds(proc.pid)
+        await asyncio.sleep(1.0)
+        quiet = quiet + 1 if cpu_seconds(proc.pid) - before < 0.03 else 0
+
+
+async def stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), 30)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+async def measure(sb: TelegramSandbox, proc: asyncio.subprocess.Process, marker: str, n: int, chats: list[int],
+                  people: list[int], steady: int, inflight: int) -> Run:
+    run = Run()
+    acks = Acks(sb, marker)
+    run.idle_mb = memory_kb(proc.pid) / 1024
+    hwm = reset_peak(proc.pid)
+    if not hwm:
+        run.notes.append("VmHWM could not be reset: peak sampled every 50 ms")
+    peak = Peak(proc.pid)
+    cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
+    burst = [await acks.send(k, chats, people) for k in range(n)]
+    answered = await acks.wait(burst)
+    cpu1 = cpu_seconds(proc.pid)
+    last = max((acks.acked[k] for k in burst if k in acks.acked), default=t0)
+    run.rate, run.unanswered = answered / max(last - t0, 1e-9), n - answered
+    run.cpu_ms = (cpu1 - cpu0) * 1000 / max(answered, 1)
+    # Steady arrival: the next appeal as soon as fewer than `inflight` wait for their ack.
+    keys: list[tuple[int, int]] = []
+    for k in range(n, n + steady):
+        while sum(1 for key in keys if key not in acks.acked) >= inflight:
+            acks.arrived.clear()
+            await asyncio.wait_for(acks.arrived.wait(), STALL)
+        keys.append(await acks.send(k, chats, people))
+    await acks.wait(keys)
+    run.peak_mb = max(run.idle_mb, await peak.stop(), memory_kb(proc.pid, "VmHWM") / 1024 if hwm else 0.0)
+    latencies = sorted(acks.acked[key] - acks.sent[key] for key in keys if key in acks.acked)
+    run.steady_unanswered = steady - len(latencies)
+    if latencies:
+        run.p50 = statistics.median(latencies)
+        run.p90 = latencies[min(len(latencies) - 1, int(0.9 * len(latencies)))]
+    return run
+
+
+class Peak:
+    """A second witness of the peak: VmRSS every 50 ms (MB)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.mb = pid, 0.0
+        self.task = asyncio.create_task(self._sample())
+
+    async def _sample(self) -> None:
+        while True:
+            self.mb = max(self.mb, memory_kb(self.pid) / 1024)
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> float:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        return self.mb
+
+
+async def one(kind: str, mode: str, db_url: str | None, args: argparse.Namespace, tmp: Path) -> Run:
+    chats = burst_chats(args.chats)
+    webhook = mode == "webhook"
     async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot", privacy_mode=False) as sb:
+        sb.updates.parallel_webhook = True
         populate(sb)
-        await queue(sb, n, chats)
-        settings = test_settings(db_url, TELEGRAM_API_URL=sb.base_url,
-                                 HUYING_ORG_FILE=str(org_with(chats, tmp / "org.yaml")))
-        async with running(settings, with_scheduler=False) as (app, bot, dp):
-            try:  # this change: our own polling loop into the inbox
-                from bot.receiving import Poller
+        people = populate_burst(sb, chats)
+        port = free_port()
+        hook = {"WEBHOOK_URL": f"http://127.0.0.1:{port}{WEBHOOK_PATH}"} if webhook else {}
+        if kind == "bot":
+            assert db_url is not None
+            env = bot_env(sb, db_url, burst_org_file(tmp, chats), port, **hook)
+            argv = [sys.executable, "-m", "bot", "run"]
+            if args.profile:  # the bot under pyinstrument; render later: pyinstrument --load=FILE
+                argv[1:1] = ["-m", "pyinstrument", "-r", "pyisession", "-o", str(args.profile)]
+            marker = "#20"  # the ticket code in the acknowledgement
+        else:
+            env = {**os.environ, "BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": sb.base_url or "",
+                   "LISTEN_PORT": str(port), **hook}
+            argv = [sys.executable, str(ROOT / "bench" / "echo_bot.py"), mode]
+            marker = "#echo"
+        log = tmp / f"{kind}-{mode}.log"
+        proc = await start(argv, env, log)
+        try:
+            await ready(sb, proc, webhook)
+            run = await measure(sb, proc, marker, args.n, chats, people, args.steady, args.inflight)
+        finally:
+            await stop(proc)
+        if run.unanswered or run.steady_unanswered:
+            print(log.read_text(errors="replace")[-3000:], flush=True)
+        return run
 
-                poller = Poller(app, bot, timeout=1)
-                task = asyncio.create_task(poller.run())
-                stop = poller.stop
-            except ImportError:  # before it: aiogram's polling
-                task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=False,
-                                                            polling_timeout=1))
-                stop = None
-            result = await wait_all(sb, chats, n, "#20")
-            if stop is not None:
-                stop()
-            else:
-                await dp.stop_polling()
-            await asyncio.wait_for(task, 10)
-        return result
+
+def median_run(runs: list[Run]) -> Run:
+    pick = {name: statistics.median(getattr(r, name) for r in runs) for name in Run.__dataclass_fields__
+            if name != "notes"}
+    return Run(**pick, notes=sorted({note for r in runs for note in r.notes}))
 
 
-async def run_echo(n: int, chats: list[int]) -> tuple[int, float]:
-    async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot", privacy_mode=False) as sb:
-        populate(sb)
-        await queue(sb, n, chats)
-        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(sb.base_url)))
-        dp = Dispatcher()
-
-        @dp.message()
-        async def echo(message: Message) -> None:
-            await message.reply(f"#echo {message.text}")
-
-        task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
-        result = await wait_all(sb, chats, n, "#echo")
-        await dp.stop_polling()
-        await asyncio.wait_for(task, 10)
-        await bot.session.close()
-        return result
+def line(name: str, mode: str, bot: Run, echo: Run, args: argparse.Namespace) -> str:
+    return (f"{name} {mode}: burst of {args.n} in {args.chats} chats: bot {bot.rate:.1f}/s, echo {echo.rate:.1f}/s, "
+            f"ratio {bot.rate / max(echo.rate, 1e-9):.3f} | CPU per appeal: bot {bot.cpu_ms:.2f} ms, "
+            f"echo {echo.cpu_ms:.2f} ms | RSS bot idle {bot.idle_mb:.0f} MB, peak {bot.peak_mb:.0f} MB "
+            f"({bot.peak_mb / max(bot.idle_mb, 1e-9):.2f}x); echo {echo.idle_mb:.0f} / {echo.peak_mb:.0f} MB | "
+            f"steady, {args.inflight} in flight, {args.steady} appeals: ack p50 {bot.p50:.2f} s, p90 {bot.p90:.2f} s "
+            f"(echo {echo.p50:.3f} / {echo.p90:.3f} s) | unanswered bot {bot.unanswered}+{bot.steady_unanswered}, "
+            f"echo {echo.unanswered}+{echo.steady_unanswered}"
+            + (f" | {'; '.join(bot.notes)}" if bot.notes else ""))
 
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=1000)
+    parser.add_argument("-n", type=int, default=1000, help="appeals in the burst")
     parser.add_argument("--chats", type=int, default=20)
+    parser.add_argument("--modes", nargs="+", choices=["polling", "webhook"], default=["polling", "webhook"])
+    parser.add_argument("--steady", type=int, default=600, help="appeals in the steady phase")
+    parser.add_argument("--inflight", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL"))
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--profile", type=Path, help="run the bot under pyinstrument, its session saved here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    chats = [FIRST_CHAT - i for i in range(args.chats)]
-    backends = [("sqlite", None)] + ([("postgresql", args.pg)] if args.pg else [])
+    backends = ([] if args.no_sqlite else [("sqlite", None)]) + ([("postgresql", args.pg)] if args.pg else [])
     for name, url in backends:
-        with tempfile.TemporaryDirectory() as tmp:
-            try:
-                db = url and await fresh_pg(url) or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}"
-            except (OSError, Exception) as exc:  # noqa: BLE001 — PostgreSQL not reachable: skip it
-                print(f"{name}: skipped ({exc.__class__.__name__}: {exc})")
-                continue
-            bot_done, bot_s = await run_bot(args.n, chats, db, Path(tmp))
-            echo_done, echo_s = await run_echo(args.n, chats)
-        bot_rate, echo_rate = bot_done / bot_s, echo_done / echo_s
-        print(f"{name}: {args.n} appeals in {args.chats} chats: bot {bot_rate:.1f}/s "
-              f"({args.n - bot_done} unanswered), bare aiogram echo {echo_rate:.1f}/s "
-              f"({args.n - echo_done} unanswered), ratio {bot_rate / echo_rate:.3f}", flush=True)
+        for mode in args.modes:
+            bots, echoes = [], []
+            for i in range(args.runs):
+                with tempfile.TemporaryDirectory(prefix="huying-intake-") as tmp:
+                    try:
+                        db = await fresh_pg(url) if url else f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}"
+                    except Exception as exc:  # noqa: BLE001 — PostgreSQL not reachable: skip it
+                        print(f"{name}: skipped ({exc.__class__.__name__}: {exc})")
+                        break
+                    bots.append(await one("bot", mode, db, args, Path(tmp)))
+                    echoes.append(await one("echo", mode, None, args, Path(tmp)))
+                if args.runs > 1:
+                    print(f"  run {i + 1}: " + line(name, mode, bots[-1], echoes[-1], args), flush=True)
+            if bots:
+                print(("median of %d: " % len(bots) if len(bots) > 1 else "")
+                      + line(name, mode, median_run(bots), median_run(echoes), args), flush=True)
     return 0
 
 

@@ -21,17 +21,10 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import (
-    BufferedInputFile,
-    ForceReply,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputMediaPhoto,
-    ReactionTypeEmoji,
-    ReplyParameters,
-)
+from aiogram.types import BufferedInputFile
 
 from bot.context import App
+from bot.bot_calls import call
 from bot.metrics import OUTBOX_SENDS as SENDS
 from bot.ratelimit import FloodGate, Slot
 from storage import bulletins, directory
@@ -52,62 +45,6 @@ ROUND_GAP = 0.02
 RECORD_ATTEMPTS = 8
 
 
-def keyboard(rows: list[list[dict]] | None) -> InlineKeyboardMarkup | None:
-    """Rows of {text, data} (a callback button) or {text, url} (a link, e.g. t.me/<bot>?start=…)."""
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(inline_keyboard=[[_button(b) for b in row] for row in rows])
-
-
-def _button(b: dict) -> InlineKeyboardButton:
-    if "url" in b:
-        return InlineKeyboardButton(text=b["text"], url=b["url"])
-    return InlineKeyboardButton(text=b["text"], callback_data=b["data"])
-
-
-async def call(bot: Bot, row: OutboxMessage, chat_id: int, thread_id: int | None, p: dict) -> list[int]:
-    """Perform one outbox row against the Bot API; return the sent message ids."""
-    reply = ReplyParameters(message_id=p["reply_to"], allow_sending_without_reply=True) if p.get("reply_to") else None
-    markup = ForceReply(selective=True) if p.get("force_reply") else keyboard(p.get("keyboard"))
-    common = dict(chat_id=chat_id, message_thread_id=thread_id, reply_parameters=reply)
-    match row.method:
-        case "message":
-            msg = await bot.send_message(text=p["text"], reply_markup=markup, parse_mode=None, **common)
-        case "photo":
-            msg = await bot.send_photo(photo=p["photo"], caption=p.get("caption"), reply_markup=markup, parse_mode=None, **common)
-        case "album":
-            media = [InputMediaPhoto(media=f) for f in p["media"]]
-            if p.get("caption"):
-                media[0] = InputMediaPhoto(media=p["media"][0], caption=p["caption"], parse_mode=None)
-            msgs = await bot.send_media_group(media=media, **common)
-            return [m.message_id for m in msgs]
-        case "location":
-            msg = await bot.send_location(latitude=p["latitude"], longitude=p["longitude"], **common)
-        case "document":
-            msg = await bot.send_document(document=p["document"], caption=p.get("caption"), parse_mode=None, **common)
-        case "edit_text":
-            await bot.edit_message_text(
-                chat_id=chat_id, message_id=p["message_id"], text=p["text"], reply_markup=keyboard(p.get("keyboard")),
-                parse_mode=None,
-            )
-            return [p["message_id"]]
-        case "edit_markup":
-            await bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=p["message_id"], reply_markup=keyboard(p.get("keyboard"))
-            )
-            return [p["message_id"]]
-        case "delete":
-            await bot.delete_message(chat_id=chat_id, message_id=p["message_id"])
-            return []
-        case "react":
-            await bot.set_message_reaction(chat_id=chat_id, message_id=p["message_id"],
-                                           reaction=[ReactionTypeEmoji(emoji=p["emoji"])])
-            return []
-        case _:
-            raise ValueError(f"unknown outbox method {row.method}")
-    return [msg.message_id]
-
-
 class OutboxWorker:
     """Rounds: read what may go now, book each row's slot in the flood gate, claim the booked rows
     in one statement, then let each delivery sleep until its slot (see bot/ratelimit.py)."""
@@ -119,6 +56,8 @@ class OutboxWorker:
         self.monotonic = monotonic
         self._stopping = asyncio.Event()
         self._inflight: set[asyncio.Task] = set()
+        # Sent rows whose mark (and links) the next round's transaction writes: (row, chat, ids, when).
+        self._marks: list[tuple[OutboxMessage, int, list[int], datetime]] = []
 
     async def run(self) -> None:
         async with self.app.sessions() as session:
@@ -146,6 +85,7 @@ class OutboxWorker:
         # Deliveries still asleep put their rows back; those talking to Telegram finish.
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
+        await self._write_marks(attempts=RECORD_ATTEMPTS)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -157,12 +97,14 @@ class OutboxWorker:
         ahead = self.gate.next_free(now_m) - now_m
         if ahead > HORIZON / 2 or len(self._inflight) >= MAX_IN_FLIGHT:
             # Booked far enough ahead: a round per delivery would cost more than it gains.
+            await self._write_marks()
             return max(0.01, ahead - HORIZON / 2)
         now = self.app.now()
         plan: list[tuple[OutboxMessage, Slot]] = []
-        # One transaction reads the heads and claims what the gate booked (SQLite's write lock
-        # is taken once per round, not twice).
+        # One transaction marks what was sent since the last round, reads the heads and claims
+        # what the gate booked (SQLite's write lock is taken once per round, not three times).
         async with self.app.sessions() as session:
+            marks = await self._apply_marks(session)
             rows, upcoming = await repo.heads(session, now)
             # Rows behind a chat's send in flight are looked at again when that send ends.
             wait = 30.0 if upcoming is None else (upcoming - now).total_seconds()
@@ -180,7 +122,11 @@ class OutboxWorker:
                     break
                 plan.append((row, slot))
             claimed = await repo.claim_many(session, [row.id for row, _ in plan]) if plan else set()
-            await session.commit()
+            try:
+                await session.commit()
+            except Exception:
+                self._marks[:0] = marks  # written next time
+                raise
         for row, slot in plan:
             if row.id not in claimed:  # sent or rerouted meanwhile
                 self.gate.cancel(slot)
@@ -327,18 +273,48 @@ class OutboxWorker:
         await self._update(row, **values)
 
     async def _sent(self, row: OutboxMessage, chat_id: int, ids: list[int]) -> None:
-        now: datetime = self.app.now()
+        """Marked sent (and linked to its ticket) by the next round's transaction, together with
+        the rows sent meanwhile, rather than in a transaction of its own. Until then the row stays
+        `sending`, so its chat's next message still waits for it; a crash before then sends it
+        again at start-up, as a row caught mid-send always could be."""
+        self._marks.append((row, chat_id, ids, self.app.now()))
 
-        async def record(session) -> None:  # noqa: ANN001
-            await repo.set_row(session, row.id, {"status": "sent", "sent_at": now, "sent_message_ids": ids, "error": None})
-            if row.ticket_id and row.purpose:
-                for mid in ids:
-                    if mid is not None:
-                        await tickets.link(session, chat_id, mid, row.ticket_id, row.purpose, now,
-                                           awaiting_user_id=row.awaiting_user_id,
-                                           data=row.payload.get("link_data"))
+    async def _apply_marks(self, session) -> list[tuple[OutboxMessage, int, list[int], datetime]]:  # noqa: ANN001
+        """Write the pending marks in the caller's transaction; returns them (to put back on failure)."""
+        marks, self._marks = self._marks, []
+        if not marks:
+            return marks
+        try:
+            await repo.mark_sent(session, [(row.id, ids, at) for row, _chat, ids, at in marks])
+            await tickets.link_many(session, [
+                {"chat_id": chat_id, "message_id": mid, "ticket_id": row.ticket_id, "purpose": row.purpose,
+                 "awaiting_user_id": row.awaiting_user_id, "data": row.payload.get("link_data"), "created_at": at}
+                for row, chat_id, ids, at in marks if row.ticket_id and row.purpose for mid in ids if mid is not None])
+        except Exception:
+            self._marks[:0] = marks
+            raise
+        return marks
 
-        await self._record(row, record)
+    async def _write_marks(self, attempts: int = 1) -> None:
+        """Write the pending marks in a transaction of their own, tried `attempts` times (at the end
+        of a run: a mark left unwritten would send its row a second time at the next start)."""
+        for attempt in range(attempts):
+            if not self._marks:
+                return
+            try:
+                async with self.app.sessions() as session:
+                    marks = await self._apply_marks(session)
+                    try:
+                        await session.commit()
+                    except Exception:
+                        self._marks[:0] = marks
+                        raise
+                return
+            except Exception:
+                if attempt == attempts - 1:
+                    raise
+                log.warning("outbox: could not mark %d sent rows; trying again", len(self._marks), exc_info=True)
+                await asyncio.sleep(min(5.0, 0.2 * 2 ** attempt))
 
     async def _update(self, row: OutboxMessage, **values: object) -> None:
         async def record(session) -> None:  # noqa: ANN001

@@ -1,10 +1,13 @@
 """Scheduler jobs; each takes the App (and so its clock) so tests drive time.
 
 * ``scan(app, now)`` — the deadline scan (DESIGN §3).  It reads the due tickets through the
-  ``next_check_at`` index in batches, claims each row in its own transaction with a
-  conditional UPDATE on (id, next_check_at), does what is due (the messages go to the outbox
-  in that same transaction) and sets the next check.  A crash rolls the row back, so it is
-  done again later; a second scanner loses the claim, so it is never done twice.
+  ``next_check_at`` index a page at a time; each page is one batch and one transaction: one
+  conditional UPDATE on (id, next_check_at) claims the batch's rows, what they need is read
+  in a few queries (storage/scan_batch.py), each ticket's due work is done (the messages go to
+  the outbox in that same transaction) and its next check set, and the commit writes it all.
+  A crash rolls the batch back, so it is done again later; a second scanner loses the claim,
+  so nothing is done twice.  A ticket whose handling fails is left out of its batch (the
+  batch is done again without it) and looked at again a few minutes later.
 * ``scan_job`` / ``digest_job`` — what APScheduler runs: only the instance holding the
   database lease does the work (exactly one scheduler at a time across instances).
 """
@@ -20,7 +23,7 @@ from bot.context import App
 from bot.metrics import SCAN_SECONDS
 from bot.domain.sla import parse_duration
 from bot.services import campaigns, deadline_scan, digest
-from storage import due_scan, leases, tickets
+from storage import due_scan, leases, scan_batch
 
 log = logging.getLogger(__name__)
 LEASE = "scheduler"
@@ -56,44 +59,80 @@ async def release_lease(app: App, holder: str) -> None:
         await session.commit()
 
 
-async def _one(app: App, ticket_id: int, seen: datetime, now: datetime) -> bool:
-    """Claim and handle one due ticket in one transaction; True when this call did it."""
+class TicketFailed(Exception):
+    """One ticket of a batch failed (the cause is chained); the batch is done again without it."""
+
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__(ticket_id)
+        self.ticket_id = ticket_id
+
+
+async def _batch(app: App, rows: list[tuple[int, datetime]], now: datetime) -> int:
+    """Claim ``rows`` and do what is due for each in one transaction; how many this call did."""
     async with app.sessions() as session:
-        try:
-            if not await due_scan.claim(session, ticket_id, seen):
-                await session.rollback()
-                return False  # another scanner took it, or the ticket moved on meanwhile
-            t = await tickets.get(session, ticket_id)
-            if t is not None:
-                await deadline_scan.on_due(session, app, t, now)
-            await app.commit(session)
-            return True
-        except Exception:
-            log.exception("deadline scan: ticket %s failed; trying again in %s", ticket_id, RETRY_AFTER)
+        claimed = await due_scan.claim(session, rows)
+        if not claimed:
             await session.rollback()
-    async with app.sessions() as session:
-        await due_scan.postpone(session, ticket_id, seen, now + RETRY_AFTER)
-        await session.commit()
-    return False
+            return 0  # other scanners took them, or the tickets moved on meanwhile
+        for t in await scan_batch.open(session, claimed):
+            try:
+                await deadline_scan.on_due(session, app, t, now)
+            except Exception as exc:
+                raise TicketFailed(t.id) from exc
+        await scan_batch.close(session)
+        await app.commit(session)
+    return len(claimed)
+
+
+async def _handle(app: App, rows: list[tuple[int, datetime]], now: datetime) -> int:
+    """A batch, with the tickets that fail left out: they are tried again after RETRY_AFTER.
+
+    A ticket that raises is dropped and the rest done again; a failure no ticket owns (the
+    commit) splits the batch in halves until it is pinned on one ticket.
+    """
+    handled, failed, parts = 0, [], [rows]
+    while parts:
+        part = parts.pop()
+        if not part:
+            continue
+        try:
+            handled += await _batch(app, part, now)
+        except TicketFailed as failure:
+            log.error("deadline scan: ticket %s failed; trying again in %s", failure.ticket_id, RETRY_AFTER,
+                      exc_info=failure.__cause__)
+            failed += [row for row in part if row[0] == failure.ticket_id]
+            parts.append([row for row in part if row[0] != failure.ticket_id])
+        except Exception:
+            if len(part) > 1:
+                log.warning("deadline scan: a batch of %d failed; splitting it", len(part), exc_info=True)
+                parts += [part[len(part) // 2:], part[:len(part) // 2]]
+                continue
+            log.exception("deadline scan: ticket %s failed; trying again in %s", part[0][0], RETRY_AFTER)
+            failed += part
+    if failed:
+        async with app.sessions() as session:
+            await due_scan.postpone(session, failed, now + RETRY_AFTER)
+            await session.commit()
+    return handled
 
 
 async def scan(app: App, now: datetime | None = None, batch: int = BATCH) -> int:
     """Handle every ticket whose ``next_check_at`` is due; returns how many this call handled.
 
-    Cost grows with the due tickets only: keyset pages over the index, one primary-key
-    claim per row.  A ticket is handled at most once per call.
+    Cost grows with the due tickets only: keyset pages over the index, one claim and one
+    transaction per page.  A ticket is handled at most once per call.
     """
     now = now or app.now()
     handled, cursor, seen = 0, None, set()
     while True:
         async with app.sessions() as session:
             rows = await due_scan.due(session, now, batch, cursor)
-        for ticket_id, check_at in rows:
-            cursor = (check_at, ticket_id)
-            if ticket_id in seen:
-                continue
-            seen.add(ticket_id)
-            handled += await _one(app, ticket_id, check_at, now)
+        if rows:
+            cursor = (rows[-1][1], rows[-1][0])
+        fresh = [(ticket_id, check_at) for ticket_id, check_at in rows if ticket_id not in seen]
+        seen.update(ticket_id for ticket_id, _ in fresh)
+        if fresh:
+            handled += await _handle(app, fresh, now)
         if len(rows) < batch:
             break
     if handled:

@@ -32,7 +32,12 @@ def _prepare_sqlite(url: str) -> None:
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
         _prepare_sqlite(url)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        # One connection: SQLite lets one writer in at a time, and every transaction here is a
+        # writer (BEGIN IMMEDIATE below). Waiting for the pool's one connection is an asyncio
+        # wait that ends the moment it is free; waiting on SQLite's lock is its busy handler,
+        # which sleeps in steps of up to 100 ms and left the lock idle between holders.
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
+                                     pool_timeout=30)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_conn, _record):  # noqa: ANN001
@@ -43,6 +48,9 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            # 32 MB of pages (the default is 2 MB): a scan batch touches a few thousand pages of a
+            # big tickets table three times (claim, read, write back) and should read them once.
+            cur.execute("PRAGMA cache_size=-32768")
             cur.close()
 
         @event.listens_for(engine.sync_engine, "begin")

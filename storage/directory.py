@@ -1,7 +1,9 @@
 """Who is who and which chat is what: chats, people, roles, departments, areas."""
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from collections.abc import Callable
+
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.common import insert_ignore, upsert
@@ -26,15 +28,15 @@ async def _get(session: AsyncSession, model: type, key: object):  # noqa: ANN202
     return None if hit is None else adopt(session, model, hit)
 
 
-async def _list(session: AsyncSession, model: type, key: object, query) -> list:  # noqa: ANN001
+async def _list(session: AsyncSession, model: type, key: object, query: Callable[[], Select]) -> list:
     cache = cache_of(session)
     if cache is None:
-        return list((await session.execute(query)).scalars())
+        return list((await session.execute(query())).scalars())
     await cache.check(session)
     hit = cache.get(key)
     if hit is MISSING:
         generation = cache.generation
-        rows = list((await session.execute(query)).scalars())
+        rows = list((await session.execute(query())).scalars())
         cache.put(key, [snapshot(r) for r in rows], generation)
         return rows
     return [adopt(session, model, values) for values in hit]
@@ -49,11 +51,13 @@ async def department(session: AsyncSession, code: str) -> Department | None:
 
 
 async def departments(session: AsyncSession) -> list[Department]:
-    return await _list(session, Department, "departments", select(Department).order_by(Department.code))
+    return await _list(session, Department, "departments", lambda: select(Department).order_by(Department.code))
 
 
 async def department_by_chat(session: AsyncSession, chat_id: int) -> Department | None:
-    q = select(Department).where(Department.chat_id == chat_id).order_by(Department.code).limit(1)
+    def q() -> Select:
+        return select(Department).where(Department.chat_id == chat_id).order_by(Department.code).limit(1)
+
     found = await _list(session, Department, ("department_by_chat", chat_id), q)
     return found[0] if found else None
 
@@ -63,11 +67,13 @@ async def area(session: AsyncSession, code: str) -> Area | None:
 
 
 async def areas(session: AsyncSession) -> list[Area]:
-    return await _list(session, Area, "areas", select(Area).order_by(Area.code))
+    return await _list(session, Area, "areas", lambda: select(Area).order_by(Area.code))
 
 
 async def chats_of_kind(session: AsyncSession, kind: str) -> list[Chat]:
-    q = select(Chat).where(Chat.kind == kind, Chat.active.is_(True)).order_by(Chat.id)
+    def q() -> Select:
+        return select(Chat).where(Chat.kind == kind, Chat.active.is_(True)).order_by(Chat.id)
+
     return await _list(session, Chat, ("chats_of_kind", kind), q)
 
 
@@ -101,7 +107,9 @@ async def remember_person(
 
 
 async def roles(session: AsyncSession, user_id: int) -> list[PersonRole]:
-    q = select(PersonRole).where(PersonRole.person_id == user_id).order_by(PersonRole.role, PersonRole.scope)
+    def q() -> Select:
+        return select(PersonRole).where(PersonRole.person_id == user_id).order_by(PersonRole.role, PersonRole.scope)
+
     return await _list(session, PersonRole, ("roles", user_id), q)
 
 

@@ -12,6 +12,12 @@ Invalidation, without any caller's help:
 - other instances read that counters row at most once a second and drop their copy when it
   moved, so an admin's change reaches every instance within a second;
 - a read that raced with a commit (the copy was dropped meanwhile) is not kept.
+
+Not part of the copy's promise: the departments' card streaks (``yellow_streak``, ``red_streak``).
+They change with every yellow or red card — a deadline scan would drop everyone's copy each time
+— so their UPDATEs carry the ``COUNTERS_ONLY`` execution option and leave the copy alone, and
+they are read with SQL (`storage.sla_cards.streak`, `storage.supervision.card_history`), never
+from a Department the directory hands out.
 """
 from __future__ import annotations
 
@@ -31,7 +37,9 @@ WATCHED = frozenset({"chats", "departments", "areas", "person_roles"})
 VERSION_ROW = "directory"
 CHANGED = "directory_changed"  # session.info flag: this transaction wrote a watched table
 PEOPLE_WRITTEN = "people_written"  # session.info: names recorded in this transaction
+ADOPTED = "directory_adopted"  # session.info: the objects adopted from the copy, held strongly
 MISSING = object()
+COUNTERS_ONLY = {"directory_counters_only": True}  # execution options of a streak-only UPDATE
 
 
 class DirectoryCache:
@@ -106,6 +114,9 @@ def adopt(session: AsyncSession, model: type, values: dict[str, Any]) -> Any:
     obj = model(**values)
     make_transient_to_detached(obj)
     sync.add(obj)
+    # The identity map holds objects weakly: keep this one for the session's life, or the next
+    # read of the same row (a batch of the scan reads its chats hundreds of times) builds it again.
+    session.info.setdefault(ADOPTED, []).append(obj)
     return obj
 
 
@@ -130,6 +141,8 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
 @event.listens_for(Session, "do_orm_execute")
 def _on_execute(state: Any) -> None:
     if "directory" not in state.session.info or not (state.is_update or state.is_delete or state.is_insert):
+        return
+    if state.execution_options.get("directory_counters_only"):
         return
     table = getattr(state.statement, "table", None)
     if getattr(table, "name", None) in WATCHED:

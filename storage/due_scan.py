@@ -1,4 +1,4 @@
-"""The deadline scan's queries (DESIGN §3): due rows by index, per-row claims.
+"""The deadline scan's queries (DESIGN §3): due rows by index, claims of a batch of them.
 
 Nothing here walks the open tickets: every query is a primary-key or
 ``ix_tickets_next_check`` range lookup, so a scan costs what is due, not what is open.
@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from storage import scan_batch
 from storage.models import Ticket
 
 Cursor = tuple[datetime, int]
@@ -26,35 +29,59 @@ async def due(session: AsyncSession, now: datetime, limit: int,
     return [(row[0], row[1]) for row in (await session.execute(q)).all()]
 
 
-async def claim(session: AsyncSession, ticket_id: int, seen: datetime) -> bool:
-    """Take a due ticket for this transaction: only one scanner wins the row.
+async def claim(session: AsyncSession, seen: list[tuple[int, datetime]]) -> list[int]:
+    """Take due tickets for this transaction: of several scanners, only one wins each row.
 
-    The conditional UPDATE moves ``next_check_at`` off the value the scanner saw; the same
-    transaction then sets the real next check.  A second scanner (or one restarted after
-    a crash that rolled this back) finds either the new value or the old one, never both.
+    One conditional UPDATE moves ``next_check_at`` off the value the scanner saw, for every
+    (id, seen) pair at once; the same transaction then sets the real next checks.  A second
+    scanner (or one restarted after a crash that rolled this back) finds either the new value
+    or the old one, never both.  On PostgreSQL rows another transaction holds are skipped
+    rather than waited for (they are that scanner's, or a change that will set their next
+    check itself); SQLite serialises writers anyway.  Returns the ids claimed.
     """
+    if not seen:
+        return []
+    # `id IN` first: SQLite looks the rows up by primary key (the pairs alone would scan the table).
+    locked = (select(Ticket.id).where(Ticket.id.in_([i for i, _ in seen]),
+                                      tuple_(Ticket.id, Ticket.next_check_at).in_(seen))
+              .with_for_update(skip_locked=True))
     result = await session.execute(
-        update(Ticket).where(Ticket.id == ticket_id, Ticket.next_check_at == seen)
-        .values(next_check_at=None).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+        update(Ticket).where(Ticket.id.in_(locked)).values(next_check_at=None).returning(Ticket.id)
+        .execution_options(synchronize_session=False))
+    return [row[0] for row in result.all()]
 
 
-async def postpone(session: AsyncSession, ticket_id: int, seen: datetime, until: datetime) -> bool:
-    """Push a ticket whose handling failed a little into the future (no hot retry loop)."""
+async def postpone(session: AsyncSession, seen: list[tuple[int, datetime]], until: datetime) -> int:
+    """Push tickets whose handling failed a little into the future (no hot retry loop)."""
+    if not seen:
+        return 0
     result = await session.execute(
-        update(Ticket).where(Ticket.id == ticket_id, Ticket.next_check_at == seen)
+        update(Ticket).where(Ticket.id.in_([i for i, _ in seen]), tuple_(Ticket.id, Ticket.next_check_at).in_(seen))
         .values(next_check_at=until).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return result.rowcount
 
 
-async def set_next(session: AsyncSession, ticket_id: int, when: datetime | None,
-                   state: dict | None = None) -> None:
-    """The ticket's next check, and the clocks' bookkeeping when it changed."""
+async def set_next(session: AsyncSession, t: Ticket, when: datetime | None, state: dict | None = None) -> None:
+    """The ticket's next check, and the clocks' bookkeeping when it changed (``state``).
+
+    A ticket of the scan's batch is simply changed: the unit of work writes the batch's rows
+    together at the commit.  Otherwise one UPDATE now, and the caller's object is kept in
+    step without being marked dirty (no second UPDATE at the flush).
+    """
+    batch = scan_batch.holding(session, t.id)
+    if batch is not None and batch.tickets[t.id] is t and object_session(t) is session.sync_session:
+        if state is not None:
+            t.clock_state = state
+        t.next_check_at = when
+        return
     values: dict = {"next_check_at": when}
     if state is not None:
         values["clock_state"] = state
-    await session.execute(update(Ticket).where(Ticket.id == ticket_id).values(**values)
+    await session.execute(update(Ticket).where(Ticket.id == t.id).values(**values)
                           .execution_options(synchronize_session=False))
+    if state is not None:
+        set_committed_value(t, "clock_state", state)
+    set_committed_value(t, "next_check_at", when)
 
 
 async def lock(session: AsyncSession, ticket_id: int) -> Ticket | None:

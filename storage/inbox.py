@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.common import insert_ignore
 from storage.models import InboxUpdate
 
 # Update kinds whose object carries the chat the update belongs to.
@@ -45,13 +45,16 @@ def _int(value: Any) -> int:
 
 
 async def receive(session: AsyncSession, raws: Iterable[dict[str, Any]], now: datetime) -> int:
-    """Store raw updates (a repeated ``update_id`` is ignored); how many were new."""
-    new = 0
-    for raw in raws:
-        new += await insert_ignore(session, InboxUpdate, {
-            "update_id": raw["update_id"], "chat_key": chat_key(raw), "payload": raw, "status": "pending",
-            "attempts": 0, "received_at": now, "not_before": now})
-    return new
+    """Store raw updates (a repeated ``update_id`` is ignored); how many were new. One statement
+    for a whole getUpdates answer (up to 100 updates)."""
+    rows = [{"update_id": raw["update_id"], "chat_key": chat_key(raw), "payload": raw, "status": "pending",
+             "attempts": 0, "received_at": now, "not_before": now} for raw in raws]
+    if not rows:
+        return 0
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    result = await session.execute(insert(InboxUpdate).values(rows).on_conflict_do_nothing())
+    return max(0, result.rowcount)
 
 
 async def claim(session: AsyncSession, holder: str, now: datetime, until: datetime,
@@ -66,12 +69,9 @@ async def claim(session: AsyncSession, holder: str, now: datetime, until: dateti
     heads = (select(func.min(InboxUpdate.update_id)).where(InboxUpdate.status == "pending")
              .group_by(InboxUpdate.chat_key).scalar_subquery())
     free = or_(InboxUpdate.claimed_until.is_(None), InboxUpdate.claimed_until < now)
-    ids = list((await session.execute(
-        select(InboxUpdate.update_id).where(InboxUpdate.update_id.in_(heads), InboxUpdate.not_before <= now, free)
-        .order_by(InboxUpdate.update_id).limit(limit))).scalars())
-    if not ids:
-        return []
-    rows = await session.execute(
+    ids = (select(InboxUpdate.update_id).where(InboxUpdate.update_id.in_(heads), InboxUpdate.not_before <= now, free)
+           .order_by(InboxUpdate.update_id).limit(limit).scalar_subquery())
+    rows = await session.execute(  # one statement: the conditions are checked again on each row it takes
         update(InboxUpdate).where(InboxUpdate.update_id.in_(ids), InboxUpdate.status == "pending", free)
         .values(claimed_by=holder, claimed_until=until, attempts=InboxUpdate.attempts + 1)
         .returning(InboxUpdate.update_id, InboxUpdate.payload, InboxUpdate.attempts)

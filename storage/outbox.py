@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import scan_batch
 from storage.models import OutboxMessage
 
 
@@ -37,7 +38,8 @@ def enqueue(
         attempts=0, not_before=now + timedelta(seconds=delay), created_at=now,
         priority=priority_of(method, purpose, payload) if priority is None else priority,
     )
-    session.add(row)
+    if not scan_batch.hold(session, row):  # the deadline scan writes its batch's rows together
+        session.add(row)
     return row
 
 
@@ -127,6 +129,14 @@ async def claim_many(session: AsyncSession, row_ids: list[int]) -> set[int]:
 async def set_row(session: AsyncSession, row_id: int, values: dict[str, Any]) -> None:
     """What became of a row the sender tried: sent, failed, or back in the queue."""
     await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+
+
+async def mark_sent(session: AsyncSession, sent: list[tuple[int, list[int], datetime]]) -> None:
+    """Rows Telegram took: (id, the message ids it gave, when) — one UPDATE by primary key for all."""
+    if sent:
+        await session.execute(update(OutboxMessage), [
+            {"id": row_id, "status": "sent", "sent_at": at, "sent_message_ids": ids, "error": None}
+            for row_id, ids, at in sent])
 
 
 async def release_stuck(session: AsyncSession) -> int:

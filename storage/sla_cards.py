@@ -6,26 +6,57 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import scan_batch
 from storage.common import insert_ignore
+from storage.directory_cache import COUNTERS_ONLY
 from storage.models import Card, Department, Ticket
 
 
 async def bump_streak(session: AsyncSession, dept: str) -> int:
     """One more yellow for ``dept``; returns the streak including it (atomic, row-locked)."""
+    if (batch := scan_batch.of(session)) is not None:
+        streaks = await scan_batch.streaks(session, batch, dept)
+        if streaks is None:
+            return 0
+        streaks[0] += 1
+        batch.changed.add(dept)
+        return streaks[0]
     result = await session.execute(
         update(Department).where(Department.code == dept).values(yellow_streak=Department.yellow_streak + 1)
-        .returning(Department.yellow_streak))
+        .returning(Department.yellow_streak).execution_options(**COUNTERS_ONLY))
     return result.scalar_one_or_none() or 0
 
 
+async def streak(session: AsyncSession, dept: str) -> int:
+    """The department's yellow cards in a row (read here: the directory's copy does not keep it fresh)."""
+    return int(await session.scalar(select(Department.yellow_streak).where(Department.code == dept)) or 0)
+
+
 async def reset_streak(session: AsyncSession, dept: str) -> None:
-    await session.execute(update(Department).where(Department.code == dept).values(yellow_streak=0))
+    if (batch := scan_batch.of(session)) is not None:
+        if (streaks := await scan_batch.streaks(session, batch, dept)) is not None:
+            streaks[0] = 0
+            batch.changed.add(dept)
+        return
+    await session.execute(update(Department).where(Department.code == dept).values(yellow_streak=0)
+                          .execution_options(**COUNTERS_ONLY))
 
 
 async def add_card(session: AsyncSession, *, dept: str, ticket_id: int, round_: int, clock: str, reason: str,
                    at: datetime) -> Card | None:
     """A (yellow) card for the department's handling round of the ticket; None when that round
-    has its card already (the unique constraint decides, also between concurrent scans)."""
+    has its card already (the unique constraint decides, also between concurrent scans).
+
+    In a scan batch the batch knows the ticket's cards (its claim keeps other scanners off the
+    ticket), and the card is written with the batch's other rows at the commit."""
+    if (batch := scan_batch.holding(session, ticket_id)) is not None:
+        if (ticket_id, dept, round_) in batch.cards:
+            return None
+        batch.cards.add((ticket_id, dept, round_))
+        card = Card(dept_code=dept, ticket_id=ticket_id, round=round_, colour="yellow", clock=clock, reason=reason,
+                    at=at)
+        scan_batch.hold(session, card)
+        return card
     if not await insert_ignore(session, Card, {"dept_code": dept, "ticket_id": ticket_id, "round": round_,
                                                "colour": "yellow", "clock": clock, "reason": reason, "at": at}):
         return None
@@ -35,10 +66,13 @@ async def add_card(session: AsyncSession, *, dept: str, ticket_id: int, round_: 
 
 async def turn_red(session: AsyncSession, card: Card) -> None:
     card.colour = "red"
-    await session.flush()
+    if scan_batch.of(session) is None:
+        await session.flush()
 
 
 async def has_card(session: AsyncSession, ticket_id: int, dept: str, round_: int) -> bool:
+    if (batch := scan_batch.holding(session, ticket_id)) is not None:
+        return (ticket_id, dept, round_) in batch.cards
     q = select(Card.id).where(Card.ticket_id == ticket_id, Card.dept_code == dept, Card.round == round_)
     return (await session.execute(q)).first() is not None
 

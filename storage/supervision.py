@@ -6,19 +6,34 @@ from datetime import datetime
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import scan_batch
+from storage.directory_cache import COUNTERS_ONLY
 from storage.models import Card, Department, Ticket
 
 
 async def bump_red(session: AsyncSession, dept: str) -> int:
     """One more red card in a row for `dept`; returns the new streak."""
+    if (batch := scan_batch.of(session)) is not None:  # the scan: kept with the batch, written at its end
+        streaks = await scan_batch.streaks(session, batch, dept)
+        if streaks is None:
+            return 0
+        streaks[1] += 1
+        batch.changed.add(dept)
+        return streaks[1]
     await session.execute(update(Department).where(Department.code == dept)
-                          .values(red_streak=Department.red_streak + 1).execution_options(synchronize_session=False))
+                          .values(red_streak=Department.red_streak + 1)
+                          .execution_options(synchronize_session=False, **COUNTERS_ONLY))
     return int(await session.scalar(select(Department.red_streak).where(Department.code == dept)) or 0)
 
 
 async def reset_red(session: AsyncSession, dept: str) -> None:
+    if (batch := scan_batch.of(session)) is not None:
+        if (streaks := await scan_batch.streaks(session, batch, dept)) is not None:
+            streaks[1] = 0
+            batch.changed.add(dept)
+        return
     await session.execute(update(Department).where(Department.code == dept).values(red_streak=0)
-                          .execution_options(synchronize_session=False))
+                          .execution_options(synchronize_session=False, **COUNTERS_ONLY))
 
 
 async def take(session: AsyncSession, ticket_id: int, leader_id: int, name: str, now: datetime) -> bool:

@@ -5,10 +5,12 @@ import weakref
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, inspect, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.codes import make_code
+from storage import scan_batch
 from storage.common import insert_ignore
 from storage.models import (
     Attachment,
@@ -88,16 +90,22 @@ async def find_by_album(session: AsyncSession, chat_id: int, media_group_id: str
 
 
 async def move(session: AsyncSession, ticket_id: int, expected: str, version: int, values: dict[str, Any],
-               now: datetime) -> bool:
+               now: datetime) -> Ticket | None:
     """Conditional update (DESIGN §2): only from the status and version the caller read, so of
-    several concurrent presses exactly one wins; the winner bumps the version."""
+    several concurrent presses exactly one wins; the winner bumps the version. Returns the row as
+    the UPDATE left it (read back by the same statement), or None when another change won."""
     result = await session.execute(
         update(Ticket)
         .where(Ticket.id == ticket_id, Ticket.status == expected, Ticket.version == version)
         .values(**values, version=Ticket.version + 1, updated_at=now)
-        .execution_options(synchronize_session=False)
+        .returning(Ticket)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    return result.rowcount == 1
+    moved = result.scalars().first()
+    if moved is not None and "rating_round" in inspect(moved).unloaded:
+        # RETURNING carries the table's columns, not the round read from `rating_rounds`.
+        await session.refresh(moved, ["rating_round"])
+    return moved
 
 
 async def touch(session: AsyncSession, ticket_id: int, values: dict[str, Any], now: datetime) -> None:
@@ -120,15 +128,17 @@ async def add_event(
     to_status: str | None = None,
     data: dict | None = None,
 ) -> None:
-    session.add(
-        TicketEvent(
-            ticket_id=ticket_id, at=now, actor_id=actor_id, kind=kind,
-            from_status=from_status, to_status=to_status, data=data,
-        )
-    )
+    event = TicketEvent(ticket_id=ticket_id, at=now, actor_id=actor_id, kind=kind,
+                        from_status=from_status, to_status=to_status, data=data)
+    if not scan_batch.hold(session, event):
+        session.add(event)
+    if (batch := scan_batch.holding(session, ticket_id)) is not None and ticket_id in batch.events:
+        batch.events[ticket_id].append(event)
 
 
 async def events(session: AsyncSession, ticket_id: int) -> list[TicketEvent]:
+    if (batch := scan_batch.holding(session, ticket_id)) is not None and ticket_id in batch.events:
+        return list(batch.events[ticket_id])
     q = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
     return list((await session.execute(q)).scalars())
 
@@ -180,6 +190,17 @@ async def link(
         {"chat_id": chat_id, "message_id": message_id, "ticket_id": ticket_id, "purpose": purpose,
          "awaiting_user_id": awaiting_user_id, "data": data, "created_at": now},
     )
+    if (batch := scan_batch.holding(session, ticket_id)) is not None:
+        batch.links.pop(ticket_id, None)  # read afresh from now on
+
+
+async def link_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Several `link` rows in one statement (a message id already linked is left as it is)."""
+    if not rows:
+        return
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MessageLink)
+    await session.execute(ins.on_conflict_do_nothing(), rows)
 
 
 async def relink(session: AsyncSession, chat_id: int, message_id: int, purpose: str, now: datetime,
@@ -198,6 +219,10 @@ async def find_link(session: AsyncSession, chat_id: int, message_id: int) -> Mes
 async def links_of(session: AsyncSession, ticket_id: int, purpose: str | tuple[str, ...],
                    chat_id: int | None = None) -> list[MessageLink]:
     purposes = (purpose,) if isinstance(purpose, str) else purpose
+    batch = scan_batch.holding(session, ticket_id)
+    if batch is not None and set(purposes) <= set(scan_batch.CARD_PURPOSES) and ticket_id in batch.links:
+        return [link for link in batch.links[ticket_id]
+                if link.purpose in purposes and (chat_id is None or link.chat_id == chat_id)]
     q = select(MessageLink).where(MessageLink.ticket_id == ticket_id, MessageLink.purpose.in_(purposes))
     if chat_id is not None:
         q = q.where(MessageLink.chat_id == chat_id)

@@ -176,6 +176,17 @@ async def start_bot(env: dict[str, str], log: Path) -> asyncio.subprocess.Proces
                                                     stdout=out, stderr=out)
 
 
+def proc_kb(pid: int, field: str) -> int:
+    """VmRSS or VmHWM (peak) of a running process, in kB (0 once it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -210,6 +221,8 @@ class CrashRun:
     per_second: float = 40.0
     seed: int = 8
     exit_codes: list[int | None] = field(default_factory=list)
+    # Per process started: (RSS once it polls, its peak VmHWM just before it was stopped), in kB.
+    memory: list[tuple[int, int]] = field(default_factory=list)
 
     async def run(self) -> Tally:
         chats = burst_chats(self.chats)
@@ -221,16 +234,19 @@ class CrashRun:
         moments = sorted(rng.uniform(0.1, 0.9) * self.appeals / self.per_second for _ in range(self.kills))
         proc = await start_bot(env, log)
         await wait_polling(self.sb, proc, 0)
+        idle = proc_kb(proc.pid, "VmRSS")
         sending = asyncio.create_task(send_burst(self.sb, chats, people, self.appeals, per_second=self.per_second))
         loop = asyncio.get_running_loop()
         began = loop.time()
         for moment in moments:
             await asyncio.sleep(max(0.0, began + moment - loop.time()))
+            self.memory.append((idle, proc_kb(proc.pid, "VmHWM")))
             proc.send_signal(self.sig)
             self.exit_codes.append(await asyncio.wait_for(proc.wait(), 60))
             calls = len(self.sb.calls)
             proc = await start_bot(env, log)
             await wait_polling(self.sb, proc, calls)
+            idle = proc_kb(proc.pid, "VmRSS")
         sent = await sending
         result = None
         try:
@@ -240,6 +256,7 @@ class CrashRun:
             result = await tally(self.sb, self.db_url, sent)
             return result
         finally:
+            self.memory.append((idle, proc_kb(proc.pid, "VmHWM")))
             proc.send_signal(signal.SIGTERM)
             self.exit_codes.append(await asyncio.wait_for(proc.wait(), 60))
             if result is None or not result.complete:

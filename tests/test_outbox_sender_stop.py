@@ -79,20 +79,20 @@ async def test_a_stop_during_a_lease_renewal_starts_no_new_worker(world: World, 
 
 
 async def test_a_sent_message_is_recorded_when_the_database_is_briefly_busy(world: World, monkeypatch):
-    real_set_row = outbox_store.set_row
-    refused: list[int] = []
+    real_mark_sent = outbox_store.mark_sent
+    refused: list[list[int]] = []
 
-    async def busy_once(session, row_id, values):  # noqa: ANN001
-        if values.get("status") == "sent" and not refused:
-            refused.append(row_id)
+    async def busy_once(session, sent):  # noqa: ANN001
+        if sent and not refused:
+            refused.append([row_id for row_id, _ids, _at in sent])
             raise OperationalError("UPDATE outbox", {}, Exception("database is locked"))
-        await real_set_row(session, row_id, values)
+        await real_mark_sent(session, sent)
 
-    monkeypatch.setattr(outbox_store, "set_row", busy_once)
+    monkeypatch.setattr(outbox_store, "mark_sent", busy_once)
     await world.send(RESIDENT, COMMUNITY, "/appeal 垃圾没人清运")
     ack = await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
     await world.settle()
     row = await world.scalar(select(OutboxMessage).where(OutboxMessage.purpose == "ack"))
-    assert refused == [row.id]
+    assert len(refused) == 1 and row.id in refused[0]
     assert (row.status, row.sent_message_ids) == ("sent", [ack["message_id"]])
     assert len([m for m in world.sb.bot_messages(COMMUNITY) if "#2026-000001" in (m.get("text") or "")]) == 1

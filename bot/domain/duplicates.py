@@ -32,6 +32,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from bot.domain.routing_text import make_tokenizer, normalize, stem
@@ -136,6 +137,11 @@ _CJK_RE = re.compile(r"[\u3400-\u9fff]")
 
 _TOKENIZER: "jieba.Tokenizer | None" = None
 _LOCK = threading.Lock()
+
+
+def warm() -> None:
+    """Load the word lists now instead of inside the first appeal's card."""
+    _tokenizer()
 
 
 def _tokenizer() -> "jieba.Tokenizer":
@@ -243,7 +249,15 @@ class _Analysed:
 
 
 def _analyse(m: Matter) -> _Analysed:
-    return _Analysed(m, tokens(m.text), building(m.text))
+    bag, place = _text_facts(m.text)
+    return _Analysed(m, bag, place)
+
+
+@lru_cache(maxsize=4096)
+def _text_facts(text: str) -> tuple[dict[str, float], str | None]:
+    """A text's token bag and building, worked out once: every new ticket of an area and category
+    is compared with the same open ones again (the bag is shared, and only read)."""
+    return tokens(text), building(text)
 
 
 def score_pair(new: Matter, old: Matter, policy: Policy = Policy(), *,

@@ -260,6 +260,10 @@ class CatalogMatcher:
                 df[key] = df.get(key, 0) + 1
         return {k: spec[k] * idf(n, len(groups)) for k, n in df.items()}
 
+    def warm(self) -> None:
+        """Load the word lists now (a second or so) instead of inside the first appeal."""
+        self._tokenizer()
+
     def _tokenizer(self):
         with self._lock:
             if self._tk is None:

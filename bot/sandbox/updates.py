@@ -38,6 +38,7 @@ class _Item:
     update: dict[str, Any]
     protected: bool = False
     delivered: bool = False
+    posting: bool = False  # a webhook POST of it is under way (parallel delivery)
 
 
 @dataclass
@@ -69,6 +70,9 @@ class UpdateQueue:
         self._closing = False
         self._worker: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
+        # Webhook delivery: one update at a time by default (deterministic for tests); True:
+        # up to the webhook's max_connections POSTs at once, as Telegram does (benchmarks).
+        self.parallel_webhook = False
 
     # --- producing ----------------------------------------------------------------------
     def set_next_update_id(self, n: int) -> None:
@@ -198,7 +202,10 @@ class UpdateQueue:
 
     async def _deliver_loop(self) -> None:
         # One update at a time, in order: deterministic for tests. Telegram would use
-        # up to max_connections in parallel; aiogram answers webhooks immediately anyway.
+        # up to max_connections in parallel (``parallel_webhook``).
+        if self.parallel_webhook and self.webhook is not None:
+            await asyncio.gather(*(self._deliver_some() for _ in range(self.webhook.max_connections)))
+            return
         while not self._closing and self.webhook is not None:
             if not self.pending:
                 await self._wait(3600)
@@ -207,6 +214,19 @@ class UpdateQueue:
             finished = await self._deliver(hook, item.update)
             if finished and self.pending and self.pending[0] is item:
                 self.pending.pop(0)
+
+    async def _deliver_some(self) -> None:
+        """One of max_connections: the oldest update nobody is posting, again and again."""
+        while not self._closing and self.webhook is not None:
+            item = next((it for it in self.pending if not it.posting), None)
+            if item is None:
+                await self._wait(3600)
+                continue
+            item.posting = True
+            finished = await self._deliver(self.webhook, item.update)
+            item.posting = False
+            if finished:
+                self.pending = [it for it in self.pending if it is not item]
 
     async def _deliver(self, hook: Webhook, update: dict[str, Any]) -> bool:
         """True once delivered or given up; False if the webhook changed meanwhile."""

@@ -20,7 +20,6 @@ import logging
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.context import App
 from bot.domain import nag
@@ -79,22 +78,24 @@ def _active(t: Ticket) -> tuple[str, ...]:
 
 async def _store(session: AsyncSession, t: Ticket, state: dict, when: datetime | None) -> None:
     changed = state != (t.clock_state or {})
-    await due_scan.set_next(session, t.id, when, state if changed else None)
-    # Keep the caller's object in step without marking it dirty (no second UPDATE at flush).
-    if changed:
-        set_committed_value(t, "clock_state", state)
-    set_committed_value(t, "next_check_at", when)
+    await due_scan.set_next(session, t, when, state if changed else None)
 
 
-async def reschedule(session: AsyncSession, app: App, t: Ticket) -> None:
+async def reschedule(session: AsyncSession, app: App, t: Ticket, *, fresh: bool = False,
+                     entered_at: datetime | None = None) -> None:
     """Recompute the ticket's next check after a change (same transaction as the change).
 
-    The row is read again first, under its lock: the scan may have committed its marks.
+    The row is read again first, under its lock: the scan may have committed its marks —
+    unless the caller read it after its own UPDATE of the row in this transaction (``fresh``:
+    the row has been ours since). ``entered_at``: when the ticket entered its status, if the
+    caller just moved it (else its history says).
     """
-    await settle(session, app, await due_scan.lock(session, t.id) or t, app.now())
+    locked = t if fresh else await due_scan.lock(session, t.id) or t
+    await settle(session, app, locked, app.now(), entered_at=entered_at)
 
 
-async def settle(session: AsyncSession, app: App, t: Ticket, now: datetime) -> None:
+async def settle(session: AsyncSession, app: App, t: Ticket, now: datetime, *,
+                 entered_at: datetime | None = None) -> None:
     state = dict(t.clock_state or {})
     if t.status not in WAITING:
         state.pop("waiting", None)
@@ -105,11 +106,11 @@ async def settle(session: AsyncSession, app: App, t: Ticket, now: datetime) -> N
         return
     if t.status == Status.ANSWERED:
         nag.tidy(state, ())
-        await _store(session, t, state, await answered_close_at(session, app, t))
+        await _store(session, t, state, await answered_close_at(session, app, t, entered_at))
         return
     if t.status in WAITING:
         nag.tidy(state, ())
-        state["waiting"] = await _waiting(session, app, t, state)
+        state["waiting"] = await _waiting(session, app, t, state, entered_at)
         await _store(session, t, state, nag.waiting_next(state["waiting"]))
         return
     if t.status not in WORKING:
@@ -201,9 +202,10 @@ async def _entered_at(session: AsyncSession, t: Ticket) -> datetime:
     return t.updated_at or t.created_at
 
 
-async def _waiting(session: AsyncSession, app: App, t: Ticket, state: dict) -> dict:
+async def _waiting(session: AsyncSession, app: App, t: Ticket, state: dict,
+                   entered_at: datetime | None = None) -> dict:
     """The wait entry: a wait longer than the ticket's accept window gets a reminder."""
-    since = await _entered_at(session, t)
+    since = entered_at or await _entered_at(session, t)
     due = app.sla.window("accept", t.kind, t.urgency == "urgent").after(since, app.calendar)
     return nag.waiting(state, t.status, since, due)
 
@@ -236,5 +238,6 @@ async def _remind_dispatchers(session: AsyncSession, app: App, t: Ticket, entry:
                 reply_to=latest.message_id if latest else None)
 
 
-async def answered_close_at(session: AsyncSession, app: App, t: Ticket) -> datetime:
-    return rating_rules.answered_close_at(await _entered_at(session, t), timers(app))
+async def answered_close_at(session: AsyncSession, app: App, t: Ticket,
+                            entered_at: datetime | None = None) -> datetime:
+    return rating_rules.answered_close_at(entered_at or await _entered_at(session, t), timers(app))

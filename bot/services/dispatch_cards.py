@@ -109,32 +109,44 @@ def divert_picker(tr: Translator, t: Ticket) -> list[list[dict]]:
             [button(tr("btn.back"), PickDept(role="done", ticket_id=t.id, dept="-"))]]
 
 
+Duplicates = tuple[list[str], list[list[dict]]]
+
+
 def _reclassifiable(t: Ticket) -> bool:
     """A dispatcher or a department has it: its kind and urgency may still change."""
     return Status(t.status) in RULES["reclassify"].sources
 
 
-async def _text(session: AsyncSession, app: App, tr: Translator, t: Ticket, note: str | None) -> str:
+async def _text(session: AsyncSession, app: App, tr: Translator, t: Ticket, note: str | None,
+                dups: Duplicates | None = None) -> str:
     names = await dept_names(session)
     area = await directory.area(session, t.area_code) if t.area_code else None
-    text = card_text(tr, t, await tickets.count_attachments(session, t.id), area.name if area else None, names, note)
+    facts = await matter_lines.card_facts(session, t)
+    text = card_text(tr, t, facts.attachments, area.name if area else None, names, note)
     line = await escalation.dispatcher_line(session, app, tr, t) if _reclassifiable(t) else None
     extra = [line] if line else []
-    extra += await matter_lines.card_lines(session, app, tr, t)
-    extra += (await matter_lines.duplicate_lines(session, app, tr, t))[0]
+    extra += await matter_lines.card_lines(session, app, tr, t, facts)
+    extra += (dups or await matter_lines.duplicate_lines(session, app, tr, t))[0]
     return "\n".join([text, *extra])
 
 
 async def _keyboard(session: AsyncSession, app: App, tr: Translator, t: Ticket,
-                    full: bool = True) -> list[list[dict]] | None:
+                    full: bool = True, dups: Duplicates | None = None) -> list[list[dict]] | None:
     """The card's buttons: every decision (`full`) with a one-tap 合并 into each likely duplicate,
     and 改类型 / 标紧急 while the ticket may be reclassified; None when nothing is left to press."""
     rows = keyboard(tr, t) if full else []
     if _reclassifiable(t):
         rows.append(classify_row(tr, t))
     if full:
-        rows += (await matter_lines.duplicate_lines(session, app, tr, t))[1]
+        rows += (dups or await matter_lines.duplicate_lines(session, app, tr, t))[1]
     return rows or None
+
+
+async def _card(session: AsyncSession, app: App, tr: Translator, t: Ticket, note: str | None,
+                full: bool = True) -> tuple[str, list[list[dict]] | None]:
+    """Text and buttons, the likely duplicates looked for once for both."""
+    dups = await matter_lines.duplicate_lines(session, app, tr, t)
+    return await _text(session, app, tr, t, note, dups), await _keyboard(session, app, tr, t, full, dups)
 
 
 async def status_note(session: AsyncSession, app: App, tr: Translator, t: Ticket) -> str | None:
@@ -162,8 +174,8 @@ async def post(session: AsyncSession, app: App, t: Ticket, note: str | None = No
     tr = await notify.chat_translator(session, app, chat_id)
     first_of_album = bool(t.media_group_id) and not await tickets.links_of(session, t.id, "dispatch_card")
     deciding = Status(t.status) in (Status.NEW, Status.TRIAGE, Status.REVIEW)
-    notify.send(session, app, chat_id, await _text(session, app, tr, t, note),
-                keyboard=await _keyboard(session, app, tr, t, full=deciding), ticket=t, purpose="dispatch_card",
+    text, kb = await _card(session, app, tr, t, note, full=deciding)
+    notify.send(session, app, chat_id, text, keyboard=kb, ticket=t, purpose="dispatch_card",
                 delay=app.settings.album_debounce if first_of_album else 0.0)
 
 
@@ -199,8 +211,8 @@ async def refresh(session: AsyncSession, app: App, t: Ticket, note: str | None, 
     is still open; otherwise only 改类型 / 标紧急 stay, while the ticket may be reclassified)."""
     for link in await tickets.links_of(session, t.id, "dispatch_card"):
         tr = await notify.chat_translator(session, app, link.chat_id)
-        notify.edit(session, app, link.chat_id, link.message_id, await _text(session, app, tr, t, note),
-                    await _keyboard(session, app, tr, t, full=with_buttons), ticket=t)
+        text, kb = await _card(session, app, tr, t, note, full=with_buttons)
+        notify.edit(session, app, link.chat_id, link.message_id, text, kb, ticket=t)
 
 
 async def redraw(session: AsyncSession, app: App, t: Ticket) -> None:
@@ -226,9 +238,9 @@ async def show_buttons(session: AsyncSession, app: App, t: Ticket, actors: set[A
         return True
 
     tr = await notify.chat_translator(session, app, chat_id)
-    kb = await _keyboard(session, app, tr, t, full=any(allowed(a) for a in CARD_ACTIONS))
-    notify.edit(session, app, chat_id, message_id, await _text(session, app, tr, t, await status_note(session, app, tr, t)),
-                kb, ticket=t)
+    text, kb = await _card(session, app, tr, t, await status_note(session, app, tr, t),
+                           full=any(allowed(a) for a in CARD_ACTIONS))
+    notify.edit(session, app, chat_id, message_id, text, kb, ticket=t)
 
 
 async def show_picker(session: AsyncSession, app: App, t: Ticket, chat_id: int, message_id: int, what: str) -> None:

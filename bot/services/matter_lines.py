@@ -2,8 +2,10 @@
 likely duplicates with a one-tap 合并 (a leaf: card modules import it, it imports no card module)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import MergeInto, button
@@ -12,24 +14,41 @@ from bot.domain import duplicates
 from bot.domain.codes import display
 from bot.domain.lifecycle import Status
 from bot.i18n import Translator
-from storage import directory
+from storage import directory, tickets
 from storage import matter as repo
-from storage.models import Ticket
+from storage.models import Campaign, Ticket
 
 POLICY = duplicates.Policy()
 SHOWN = 2  # duplicates named on a card (each with its own 合并 button)
 
 
-async def card_lines(session: AsyncSession, app: App, tr: Translator, t: Ticket) -> list[str]:
+@dataclass(frozen=True)
+class CardFacts:
+    attachments: int
+    supporters: int
+    related: Ticket | None
+    campaign: Campaign | None
+
+
+async def card_facts(session: AsyncSession, t: Ticket) -> CardFacts:
+    """What a card says about a ticket beside its own row (one statement; more only for a related
+    ticket or a 专项, when there is one)."""
+    attachments, supporters, related_id, campaign_id = await repo.card_facts(session, t.id)
+    related = await tickets.get(session, related_id, refresh=False) if related_id else None
+    campaign = await repo.campaign(session, campaign_id) if campaign_id else None
+    return CardFacts(attachments, supporters, related, campaign)
+
+
+async def card_lines(session: AsyncSession, app: App, tr: Translator, t: Ticket,
+                     facts: CardFacts | None = None) -> list[str]:
     """Supporters, the related ticket, the 专项 — for the dispatch and department cards."""
+    f = facts or await card_facts(session, t)
     lines = []
-    count = await repo.support_count(session, t.id)
-    if count:
-        lines.append(tr("card.supporters", count=count))
-    related = await repo.related_to(session, t.id)
-    if related is not None:
-        lines.append(tr("card.related", code=display(related.code)))
-    c = await repo.campaign_of(session, t.id)
+    if f.supporters:
+        lines.append(tr("card.supporters", count=f.supporters))
+    if f.related is not None:
+        lines.append(tr("card.related", code=display(f.related.code)))
+    c = f.campaign
     if c is not None:
         area = await directory.area(session, c.area_code)
         lines.append(tr("card.campaign", area=area.name if area else c.area_code, category=c.category,
@@ -37,7 +56,7 @@ async def card_lines(session: AsyncSession, app: App, tr: Translator, t: Ticket)
     return lines
 
 
-def _matter(t: Ticket) -> duplicates.Matter:
+def _matter(t: Ticket | Row) -> duplicates.Matter:
     return duplicates.Matter(id=t.id, code=t.code, text=t.text or "", created_at=t.created_at, area=t.area_code,
                              category=t.category, latitude=t.latitude, longitude=t.longitude, closed_at=t.closed_at)
 

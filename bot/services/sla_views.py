@@ -48,7 +48,7 @@ async def cards_listing(session: AsyncSession, app: App, tr: Translator, scope: 
     if scope:
         dept = await directory.department(session, scope)
         if dept is not None:
-            lines.append(tr("cards.streak", dept=dept.name, streak=dept.yellow_streak or 0))
+            lines.append(tr("cards.streak", dept=dept.name, streak=await store.streak(session, scope)))
     else:  # the leaders' and dispatch chats: each department's record too
         lines += ["", await oversight.card_history(session, app, tr)]
     if pages > 1:

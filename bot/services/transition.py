@@ -39,17 +39,17 @@ async def move(session: AsyncSession, app: App, t: Ticket, action: str, actors: 
     target = authorise(action, t.status, actors)
     if target is None:
         raise ValueError(f"{action} is not a move")
-    now = app.now()
-    if not await tickets.move(session, t.id, t.status, t.version, {"status": target.value, **(values or {})}, now):
-        raise Stale(action, t.status)
-    await tickets.add_event(session, t.id, event, now, actor_id=actor_id, from_status=t.status,
+    now, before = app.now(), t.status  # (`t` is usually the very object the UPDATE refreshes)
+    moved = await tickets.move(session, t.id, before, t.version, {"status": target.value, **(values or {})}, now)
+    if moved is None:
+        raise Stale(action, before)
+    await tickets.add_event(session, t.id, event, now, actor_id=actor_id, from_status=before,
                             to_status=target.value, data=data)
-    moved = await tickets.get(session, t.id)
-    assert moved is not None
     await _assignment_facts(session, moved, action, now, actor_id, data)
     if then is not None:
         await then(moved)
-    await clocks.reschedule(session, app, moved)
+    # Read after our own UPDATE of the row: fresh, unless `then` changed it again.
+    await clocks.reschedule(session, app, moved, fresh=then is None, entered_at=now)
     await leader_notes.tell_leader(session, app, moved, event)  # 领导包案: every step, in private
     await group_ack.refresh(session, app, moved)  # the community chat sees the step on the acknowledgement
     return moved
