@@ -234,7 +234,9 @@ async def department_work(d: Demo, dept_card: dict) -> None:
 
 async def red_card(d: Demo) -> None:
     d.say("The 水务局 accepts neither of its tickets: reminders, overdue notices, a yellow card, then a red one")
-    for when in (at(24, 3, 30), at(24, 9, 30), at(24, 19, 30)):
+    # #2026-000002 falls due at 09:10 and #2026-000004 at 09:20: a scan between them shows the yellow
+    # card before the red one (in one scan both cards would race each other out of the outbox)
+    for when in (at(24, 3, 30), at(24, 9, 15), at(24, 9, 30), at(24, 19, 30)):
         await d.scan(when)
     await d.bot_says(d.chats.leaders, contains="红牌", since=0)
 

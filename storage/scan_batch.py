@@ -122,6 +122,11 @@ def hold(session: AsyncSession | Session, row: Any) -> bool:
     return True
 
 
+def pending(batch: ScanBatch, row: Any) -> bool:
+    """Whether ``row`` is held and not written yet (changes to it still reach the INSERT)."""
+    return any(r is row for r in batch.new)
+
+
 @cache
 def _columns(model: type) -> frozenset[str]:
     return frozenset(attr.key for attr in inspect(model).column_attrs)

@@ -66,8 +66,14 @@ async def add_card(session: AsyncSession, *, dept: str, ticket_id: int, round_: 
 
 async def turn_red(session: AsyncSession, card: Card) -> None:
     card.colour = "red"
-    if scan_batch.of(session) is None:
+    batch = scan_batch.of(session)
+    if batch is None:
         await session.flush()
+    elif not scan_batch.pending(batch, card):
+        # The batch wrote the card (as yellow) before a statement that ran since — reading the
+        # department's streak, for one — and the held object is no longer the row's copy.
+        await session.execute(update(Card).where(Card.ticket_id == card.ticket_id, Card.dept_code == card.dept_code,
+                                                 Card.round == card.round).values(colour="red"))
 
 
 async def has_card(session: AsyncSession, ticket_id: int, dept: str, round_: int) -> bool:

@@ -116,6 +116,20 @@ async def test_second_yellow_in_a_row_is_a_red_card_in_the_leaders_chat(world: W
     await world.reply_from_bot(COMMUNITY, contains="部门群")
 
 
+async def test_a_red_card_earned_in_a_later_scan_is_stored_red(world: World):
+    """The yellow card in one scan, the red one in the next: the red card is the first card of
+    its scan batch, and the batch reads the department's streak after the card is made — the
+    card row must still say red (the monthly report counts the rows)."""
+    await dispatch(world, APPEALS[0])
+    world.clock.advance(hours=2)
+    await dispatch(world, APPEALS[1])
+    await scan_at(world, when=sh(2026, 11, 24, 9, 5))
+    assert await cards(world) == [(1, "yellow", "accept")]
+    await scan_at(world, when=sh(2026, 11, 24, 11, 30))
+    assert await cards(world) == [(1, "yellow", "accept"), (2, "red", "accept")]
+    assert said(world, LEADERS_CHAT, "红牌", "#2026-000002") and await streak(world) == 0
+
+
 async def test_an_on_time_resolution_clears_the_yellow_streak(world: World):
     await dispatch(world, APPEALS[0])
     await scan_at(world, when=sh(2026, 11, 24, 9, 10))
