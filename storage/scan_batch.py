@@ -113,6 +113,26 @@ async def streaks(session: AsyncSession, batch: ScanBatch, dept: str) -> list[in
     return batch.streaks.get(dept)
 
 
+YELLOW, RED = 0, 1  # the places in a department's streaks
+
+
+async def bump(session: AsyncSession, batch: ScanBatch, dept: str, which: int) -> int:
+    """One more card in a row in the department's ``which`` streak; its new length (0: no such
+    department). Written by `close()`."""
+    row = await streaks(session, batch, dept)
+    if row is None:
+        return 0
+    row[which] += 1
+    batch.changed.add(dept)
+    return row[which]
+
+
+async def reset(session: AsyncSession, batch: ScanBatch, dept: str, which: int) -> None:
+    if (row := await streaks(session, batch, dept)) is not None:
+        row[which] = 0
+        batch.changed.add(dept)
+
+
 def hold(session: AsyncSession | Session, row: Any) -> bool:
     """Keep a new row for the batch's bulk INSERT (True); False outside a batch: add it yourself."""
     batch = session.info.get(KEY)

@@ -15,12 +15,7 @@ from storage.models import Card, Department, Ticket
 async def bump_streak(session: AsyncSession, dept: str) -> int:
     """One more yellow for ``dept``; returns the streak including it (atomic, row-locked)."""
     if (batch := scan_batch.of(session)) is not None:
-        streaks = await scan_batch.streaks(session, batch, dept)
-        if streaks is None:
-            return 0
-        streaks[0] += 1
-        batch.changed.add(dept)
-        return streaks[0]
+        return await scan_batch.bump(session, batch, dept, scan_batch.YELLOW)
     result = await session.execute(
         update(Department).where(Department.code == dept).values(yellow_streak=Department.yellow_streak + 1)
         .returning(Department.yellow_streak).execution_options(**COUNTERS_ONLY))
@@ -34,10 +29,7 @@ async def streak(session: AsyncSession, dept: str) -> int:
 
 async def reset_streak(session: AsyncSession, dept: str) -> None:
     if (batch := scan_batch.of(session)) is not None:
-        if (streaks := await scan_batch.streaks(session, batch, dept)) is not None:
-            streaks[0] = 0
-            batch.changed.add(dept)
-        return
+        return await scan_batch.reset(session, batch, dept, scan_batch.YELLOW)
     await session.execute(update(Department).where(Department.code == dept).values(yellow_streak=0)
                           .execution_options(**COUNTERS_ONLY))
 

@@ -14,12 +14,7 @@ from storage.models import Card, Department, Ticket
 async def bump_red(session: AsyncSession, dept: str) -> int:
     """One more red card in a row for `dept`; returns the new streak."""
     if (batch := scan_batch.of(session)) is not None:  # the scan: kept with the batch, written at its end
-        streaks = await scan_batch.streaks(session, batch, dept)
-        if streaks is None:
-            return 0
-        streaks[1] += 1
-        batch.changed.add(dept)
-        return streaks[1]
+        return await scan_batch.bump(session, batch, dept, scan_batch.RED)
     await session.execute(update(Department).where(Department.code == dept)
                           .values(red_streak=Department.red_streak + 1)
                           .execution_options(synchronize_session=False, **COUNTERS_ONLY))
@@ -28,10 +23,7 @@ async def bump_red(session: AsyncSession, dept: str) -> int:
 
 async def reset_red(session: AsyncSession, dept: str) -> None:
     if (batch := scan_batch.of(session)) is not None:
-        if (streaks := await scan_batch.streaks(session, batch, dept)) is not None:
-            streaks[1] = 0
-            batch.changed.add(dept)
-        return
+        return await scan_batch.reset(session, batch, dept, scan_batch.RED)
     await session.execute(update(Department).where(Department.code == dept).values(red_streak=0)
                           .execution_options(synchronize_session=False, **COUNTERS_ONLY))
 

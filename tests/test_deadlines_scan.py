@@ -191,7 +191,8 @@ async def test_cards_are_paged_latest_first(world: World):
     assert world.sb.buttons(second) == [["◀"]]
 
 
-async def test_the_due_query_uses_the_next_check_index(world: World):
+async def first_plan(world: World, run) -> str:  # noqa: ANN001
+    """SQLite's query plan for the first statement ``run(session)`` executes (then rolled back)."""
     if not world.app.settings.database_url.startswith("sqlite"):
         pytest.skip("query plan checked on SQLite")
     async with world.app.sessions() as s:
@@ -203,9 +204,15 @@ async def test_the_due_query_uses_the_next_check_index(world: World):
             return await real_execute(stmt, *a, **kw)
 
         s.execute = spy  # type: ignore[method-assign]
-        await due_scan.due(s, world.app.now(), 100, (world.app.now(), 5))
+        await run(s)
         sql = str(captured[0].compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
         plan = " ".join(str(r) for r in (await real_execute(text("EXPLAIN QUERY PLAN " + sql))).all())
+        await s.rollback()
+    return plan
+
+
+async def test_the_due_query_uses_the_next_check_index(world: World):
+    plan = await first_plan(world, lambda s: due_scan.due(s, world.app.now(), 100, (world.app.now(), 5)))
     assert "SEARCH tickets USING COVERING INDEX ix_tickets_next_check" in plan, plan
     assert "SCAN tickets" not in plan, plan
 
@@ -213,21 +220,7 @@ async def test_the_due_query_uses_the_next_check_index(world: World):
 async def test_a_batch_claim_looks_its_rows_up_by_primary_key(world: World):
     """A claim costs what is claimed: at a million open tickets a table scan per batch made the
     scan three times slower than at ten thousand."""
-    if not world.app.settings.database_url.startswith("sqlite"):
-        pytest.skip("query plan checked on SQLite")
-    async with world.app.sessions() as s:
-        captured = []
-        real_execute = s.execute
-
-        async def spy(stmt, *a, **kw):  # noqa: ANN001, ANN002, ANN003
-            captured.append(stmt)
-            return await real_execute(stmt, *a, **kw)
-
-        s.execute = spy  # type: ignore[method-assign]
-        await due_scan.claim(s, [(1, world.app.now()), (2, world.app.now())])
-        sql = str(captured[0].compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
-        plan = " ".join(str(r) for r in (await real_execute(text("EXPLAIN QUERY PLAN " + sql))).all())
-        await s.rollback()
+    plan = await first_plan(world, lambda s: due_scan.claim(s, [(1, world.app.now()), (2, world.app.now())]))
     assert "SEARCH tickets USING INTEGER PRIMARY KEY" in plan, plan
     assert "SCAN tickets" not in plan, plan
 
