@@ -37,7 +37,8 @@ async def claim(session: AsyncSession, seen: list[tuple[int, datetime]]) -> list
     scanner (or one restarted after a crash that rolled this back) finds either the new value
     or the old one, never both.  On PostgreSQL rows another transaction holds are skipped
     rather than waited for (they are that scanner's, or a change that will set their next
-    check itself); SQLite serialises writers anyway.  Returns the ids claimed.
+    check itself); SQLite serialises writers anyway.  Returns the ids claimed, in the order of
+    ``seen`` (RETURNING has no order on PostgreSQL; the earlier deadline earns the earlier card).
     """
     if not seen:
         return []
@@ -48,7 +49,8 @@ async def claim(session: AsyncSession, seen: list[tuple[int, datetime]]) -> list
     result = await session.execute(
         update(Ticket).where(Ticket.id.in_(locked)).values(next_check_at=None).returning(Ticket.id)
         .execution_options(synchronize_session=False))
-    return [row[0] for row in result.all()]
+    claimed = {row[0] for row in result.all()}
+    return [i for i, _ in seen if i in claimed]
 
 
 async def postpone(session: AsyncSession, seen: list[tuple[int, datetime]], until: datetime) -> int:

@@ -238,3 +238,15 @@ async def test_the_scheduler_has_one_scan_job_and_one_digest_job_never_one_per_t
         assert not await hold_lease(world.app, jobs.instance_id())  # a second instance waits
     finally:
         sched.shutdown(wait=False)
+
+
+async def test_a_claim_keeps_the_due_order(world: World):
+    """The scan handles a batch in deadline order, so of two tickets of one department that fall
+    due together the earlier earns the yellow card and the later the red one (RETURNING gives
+    rows in no order on PostgreSQL)."""
+    ids = await dispatched(world, 3)
+    async with world.app.sessions() as s:
+        seen = [(t.id, t.next_check_at) for t in await s.scalars(select(Ticket).where(Ticket.id.in_(ids)))]
+        wanted = [seen[2], seen[0], seen[1]]
+        assert await due_scan.claim(s, wanted) == [seen[2][0], seen[0][0], seen[1][0]]
+        await s.rollback()
