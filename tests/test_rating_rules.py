@@ -156,3 +156,16 @@ def test_scrub_masks_phone_and_id_numbers():
 def test_clip():
     assert r.clip("  a   b ") == "a b"
     assert r.clip("x" * 200, 10) == "x" * 9 + "…"
+
+
+def test_scrub_masks_phone_numbers_as_people_write_them():
+    written = ["138-1234-5678", "138 1234 5678", "+8613812345678", "+86 138 1234 5678", "008613812345678"]
+    assert [r.scrub(f"电话{w}") for w in written] == [
+        "电话138****5678", "电话138****5678", "电话+86138****5678", "电话+86 138****5678", "电话0086138****5678"]
+    assert r.scrub("订单号2013812345678901") == "订单号2013812345678901"  # a longer number is no phone
+
+
+def test_a_phone_number_at_the_cut_is_masked_before_it_is_cut():
+    text = "x" * 190 + "电话13812345678"
+    shown = r.clip(r.scrub(text), 200)
+    assert "1234" not in shown and "138****" in shown

@@ -193,6 +193,23 @@ async def test_the_person_a_volunteer_reported_for_may_follow_it_in_private(worl
     assert [m["message_id"] for m in world.sb.bot_messages(COMMUNITY)] == [ack["message_id"]]
 
 
+async def test_a_reason_pressed_in_the_group_after_going_private_is_not_shown_there(world: World):
+    """不满意 in the group, then the reporter opens the private chat and picks the reason in the
+    group: the questions go on in private, and the group's message does not say the reason."""
+    await through_resolution(world, "小区门口垃圾三天没人清运了，异味很大")
+    ack = await world.reply_from_bot(COMMUNITY, contains=CODE, since=0)
+    question = await world.reply_from_bot(COMMUNITY, predicate=has_button("非常满意"))
+    await press(world, RESIDENT, COMMUNITY, question, "不满意")
+    asked = world.sb.message(COMMUNITY, question["message_id"])
+    await world.sb.open_link(RESIDENT, COMMUNITY, ack["message_id"], ZH("ack.btn_private"))
+    await world.reply_from_bot(RESIDENT)
+    await press(world, RESIDENT, COMMUNITY, asked, ZH("rate.reason.attitude"))
+    await world.reply_from_bot(RESIDENT, contains=ZH("rate.ask_process", code=CODE))
+    shown = world.sb.message(COMMUNITY, question["message_id"])
+    assert shown["text"] == ZH("rate.reason_chosen_group", code=CODE)
+    assert ZH("rate.reason.attitude") not in str(world.sb.bot_messages(COMMUNITY))
+
+
 async def test_unsatisfied_reason_and_a_second_round_stay_in_the_one_rating_message(world: World):
     _, dept_card = await through_resolution(world, "小区门口垃圾三天没人清运了，异味很大")
     ack = await world.reply_from_bot(COMMUNITY, contains=CODE, since=0)

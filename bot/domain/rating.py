@@ -144,7 +144,8 @@ def due_action(*, status: str, now: datetime, resolved_at: datetime | None, clos
     return "close_unrated"
 
 
-_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+# 138 1234 5678, 138-1234-5678 and +86 / 0086 prefixes are how people write them too.
+_PHONE = re.compile(r"(?<![\d+])((?:(?:\+|00)86[\s-]?)?1[3-9]\d)[\s-]?\d{4}[\s-]?(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?)\d{7,8}(?!\d)")
 _ID_CARD = re.compile(r"(?<![\dXx])\d{6}(?:19|20)\d{2}\d{7}[\dXx](?![\dXx])")
 

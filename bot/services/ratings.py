@@ -81,6 +81,8 @@ async def _edit_pressed(session: AsyncSession, app: App, t: Ticket, where: tuple
     if where is None:
         return
     tr = await notify.chat_translator(session, app, where[0])
+    if where[0] < 0 and key == "rate.reason_chosen":
+        key = "rate.reason_chosen_group"  # the neighbours need not read why the reporter was unhappy
     label = tr(label_key) if label_key else ""
     notify.edit(session, app, where[0], where[1], tr(key, code=display(t.code), label=label), None, ticket=t)
 
@@ -97,7 +99,7 @@ async def ask(session: AsyncSession, app: App, t: Ticket) -> None:
     """The result question of the current round: 非常满意 / 比较满意 / 基本满意 / 不满意."""
     round_ = t.rating_round
     await notify.tell_reporter(session, app, t, "rate.ask", purpose="rate_ask", awaiting=True, rating=True,
-                               group_key=_in_group(t, "rate.ask"), result=rules.clip(t.result_text or "", 200),
+                               group_key=_in_group(t, "rate.ask"), result=rules.clip(rules.scrub(t.result_text or ""), 200),
                                keyboard=lambda tr: result_keyboard(tr, t.id, round_), code=display(t.code))
 
 
@@ -316,7 +318,7 @@ async def remind(session: AsyncSession, app: App, t: Ticket, now: datetime) -> N
     t = await transition.record(session, app, t, "remind_rating", SYSTEM, event="rating_reminded",
                                 data={"round": round_}, tell_leader=False)
     await notify.tell_reporter(session, app, t, "rate.reminder", purpose="rate_ask", awaiting=True, rating=True,
-                               group_key=_in_group(t, "rate.reminder"), result=rules.clip(t.result_text or "", 200),
+                               group_key=_in_group(t, "rate.reminder"), result=rules.clip(rules.scrub(t.result_text or ""), 200),
                                keyboard=lambda tr: result_keyboard(tr, t.id, round_), code=display(t.code))
 
 
