@@ -135,7 +135,7 @@ async def public_requests(session: AsyncSession, *, codes: list[str] | None, cat
     """Public tickets for Open311 GET /requests (newest first). With `codes`, the other filters are
     ignored (spec); a code that is not public is simply not found."""
     q = select(Ticket).where(public_condition())
-    if codes:
+    if codes is not None:  # ids none of which is a ticket code find nothing, not everything
         q = q.where(Ticket.code.in_(codes))
     else:
         q = q.where(Ticket.created_at >= start, Ticket.created_at <= end)

@@ -13,7 +13,7 @@ from storage.models import ConsoleSession, Ticket
 from tests.harness import (
     CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, STRANGER, SW_HANDLER, World,
 )
-from tests.steps import press
+from tests.steps import ZH, press
 from tests.webharness import Browser, login_token, serving
 
 
@@ -89,6 +89,16 @@ async def test_links_expired_reused_forged_open_nothing(world: World):
             assert status == 401 and "链接已过期" in page and await sessions(world) == 1
         finally:
             await b.close()
+
+
+async def test_a_login_body_that_is_not_a_form_gets_a_clear_400(world: World):
+    async with serving(world) as base, aiohttp.ClientSession() as http:
+        for ctype, body in (("multipart/form-data; boundary=zz", b"junk"),
+                            ("application/x-www-form-urlencoded; charset=bogus", b"token=x")):
+            async with http.post(base + "login", data=body, headers={"Content-Type": ctype}) as resp:
+                page = await resp.text()
+                assert resp.status == 400 and ZH("console.bad_login_body.title") in page, ctype
+    assert await sessions(world) == 0
 
 
 async def test_forged_and_expired_cookies_are_refused(world: World):

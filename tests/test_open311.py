@@ -99,6 +99,7 @@ async def test_georeport_client_reads_services_and_a_posted_request(world: World
     ({"address_string": "", "lat": "", "long": ""}, 400, "location"),
     ({"lat": "91", "long": "120"}, 400, "lat"),
     ({"lat": "31.2"}, 400, "long"),
+    ({"media_url": "javascript:alert(document.cookie)"}, 400, "media_url"),  # the console links to it
 ])
 async def test_bad_posts_get_the_spec_error_and_create_nothing(world: World, fields, status, words):
     async with serving(world) as base:
@@ -131,6 +132,33 @@ async def test_formats_dates_and_unknown_things(world: World):
         assert status == 404 and ET.fromstring(body.encode()).tag == "errors"
         status, _, body = await get(base, "services/不存在.json")
         assert status == 404
+        for far in ("start_date=9999-12-31T00:00:00Z", "end_date=0001-01-02T00:00:00Z"):
+            status, _, body = await get(base, "requests.json?" + far)
+            assert status == 400 and "out of range" in json.loads(body)[0]["description"], far
+
+
+async def test_ids_that_are_no_ticket_code_find_nothing(world: World):
+    async with serving(world) as base:
+        got, _ = await post(base, "requests.json", FORM)
+        assert got == 200
+        status, _, body = await get(base, "requests.json")
+        assert [r["service_request_id"] for r in json.loads(body)] == ["2026-000001"]
+        status, _, body = await get(base, "requests.json?service_request_id=garbage")
+        assert (status, json.loads(body)) == (200, [])
+
+
+@pytest.mark.parametrize("headers, body", [
+    ({"Content-Type": "multipart/form-data; boundary=zz"}, b"junk"),
+    ({"Content-Type": "multipart/form-data"}, b"junk"),
+    ({"Content-Type": "application/x-www-form-urlencoded"}, b"description=\xff\xfe"),
+    ({"Content-Type": "application/x-www-form-urlencoded; charset=bogus"}, b"description=x"),
+])
+async def test_a_body_that_is_not_a_form_gets_400_and_creates_nothing(world: World, headers, body):
+    async with serving(world) as base, aiohttp.ClientSession() as http:
+        async with http.post(base + PREFIX.lstrip("/") + "/requests.json", data=body, headers=headers) as resp:
+            assert resp.status == 400, await resp.text()
+            assert json.loads(await resp.text())[0]["code"] == 400
+    assert await count(world, Ticket) == 0
 
 
 async def _reject(world: World, card: dict, reason: str) -> None:

@@ -146,6 +146,9 @@ async def file_request(session: AsyncSession, app: App, form: dict[str, str]) ->
     for name, limit in LIMITS.items():
         if len(form.get(name) or "") > limit:
             raise Open311Error(400, f"{name} is longer than {limit} characters")
+    media = (form.get("media_url") or "").strip()
+    if media and not media.lower().startswith(("http://", "https://")):  # the console links to it
+        raise Open311Error(400, "media_url must be an http or https URL")
 
     text = description + (f"\n📍 {address}" if address else "")
     ticket = await intake.file_channel_appeal(session, app, ChannelAppeal(
@@ -203,8 +206,11 @@ async def find_requests(session: AsyncSession, app: App, params: dict[str, str])
     ids = params.get("service_request_id") or ""
     start, end = _when("start_date", params.get("start_date")), _when("end_date", params.get("end_date"))
     now = app.now()
-    end = end or (start + DEFAULT_WINDOW if start else now)
-    start = start or end - DEFAULT_WINDOW
+    try:
+        end = end or (start + DEFAULT_WINDOW if start else now)
+        start = start or end - DEFAULT_WINDOW
+    except OverflowError:  # 9999-12-31 plus 90 days
+        raise Open311Error(400, "start_date or end_date is out of range") from None
     if end < start:
         raise Open311Error(400, "end_date is before start_date")
     if end - start > DEFAULT_WINDOW:

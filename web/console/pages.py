@@ -42,8 +42,11 @@ async def login_form(console: Console, request: web.Request) -> web.StreamRespon
 
 
 async def login(console: Console, request: web.Request) -> web.StreamResponse:
-    token = str((await request.post()).get("token") or "")
     v = Visit(staff=None, csrf="", tr=translator(console, request))
+    try:
+        token = str((await request.post()).get("token") or "")
+    except (ValueError, LookupError):  # a body that is not a form
+        return message_page(console, request, 400, "console.bad_login_body", v)
     try:
         secret, expires = await run_op(console.app, lambda s: console_auth.open_session(s, console.app, token))
     except LoginRefused as exc:

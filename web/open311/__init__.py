@@ -89,7 +89,11 @@ class Open311Routes:
         return _requests(fmt, rows)
 
     async def post_request(self, request: web.Request, fmt: str) -> web.Response:
-        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        try:
+            posted = await request.post()
+        except (ValueError, LookupError):  # no multipart boundary, bytes that are not the charset, an unknown charset
+            raise Open311Error(400, "the body must be form-encoded (application/x-www-form-urlencoded)") from None
+        form = {k: v for k, v in posted.items() if isinstance(v, str)}
         form = {**{k: v for k, v in request.query.items() if k == "api_key"}, **form}
         ticket = await run_op(self.app, lambda s: open311.file_request(s, self.app, form))
         log.info("open311: %s filed by a channel", ticket.code)
