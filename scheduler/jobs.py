@@ -77,6 +77,8 @@ async def _batch(app: App, rows: list[tuple[int, datetime]], now: datetime) -> i
         for t in await scan_batch.open(session, claimed):
             try:
                 await deadline_scan.on_due(session, app, t, now)
+            except scan_batch.HeldWriteFailed:
+                raise  # earlier tickets' rows: the batch is split to find whose
             except Exception as exc:
                 raise TicketFailed(t.id) from exc
         await scan_batch.close(session)

@@ -45,7 +45,9 @@ async def claim(session: AsyncSession, seen: list[tuple[int, datetime]]) -> list
     # `id IN` first: SQLite looks the rows up by primary key (the pairs alone would scan the table).
     locked = (select(Ticket.id).where(Ticket.id.in_([i for i, _ in seen]),
                                       tuple_(Ticket.id, Ticket.next_check_at).in_(seen))
-              .with_for_update(skip_locked=True))
+              # NO KEY UPDATE: a reply or an outbox link inserting a row that refers to the ticket
+              # takes KEY SHARE on it, which must neither make the scan skip the ticket nor wait for it
+              .with_for_update(skip_locked=True, key_share=True))
     result = await session.execute(
         update(Ticket).where(Ticket.id.in_(locked)).values(next_check_at=None).returning(Ticket.id)
         .execution_options(synchronize_session=False))

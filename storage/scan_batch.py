@@ -107,7 +107,7 @@ async def streaks(session: AsyncSession, batch: ScanBatch, dept: str) -> list[in
         wanted = {dept} | {t.lead_dept for t in batch.tickets.values() if t.lead_dept} if not batch.streaks else {dept}
         q = (select(Department.code, Department.yellow_streak, Department.red_streak)
              .where(Department.code.in_(sorted(wanted - set(batch.streaks)))).order_by(Department.code)
-             .with_for_update())
+             .with_for_update(key_share=True))  # holds off streak writers, not a dispatch to the department
         for code, yellow, red in (await session.execute(q)).all():
             batch.streaks[code] = [yellow or 0, red or 0]
     return batch.streaks.get(dept)
@@ -164,11 +164,19 @@ def _write_new(session: Session, batch: ScanBatch) -> None:
         session.execute(insert(model), values_list)
 
 
+class HeldWriteFailed(Exception):
+    """Writing the rows held so far failed. They may belong to any ticket of the batch handled
+    before the statement that wrote them, so no single ticket is to blame (the cause is chained)."""
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _before_statement(state: ORMExecuteState) -> None:
     batch = state.session.info.get(KEY)
     if batch is not None and batch.new:
-        _write_new(state.session, batch)
+        try:
+            _write_new(state.session, batch)
+        except Exception as exc:
+            raise HeldWriteFailed() from exc
 
 
 async def close(session: AsyncSession) -> None:

@@ -136,6 +136,24 @@ async def test_a_ticket_that_fails_only_when_its_batch_is_written_holds_up_no_ot
     assert await told(world, "时限提醒") == {i: 1 for i in ids}
 
 
+async def test_a_row_that_cannot_be_written_is_not_blamed_on_the_next_ticket(world: World, monkeypatch):
+    """Overdue tickets earn cards, and a card reads its department's streak: that read writes the
+    rows the batch holds so far, so the first ticket's unwritable row fails inside the second
+    ticket's work. The batch is split instead of the second ticket blamed (and then the third ...)."""
+    ids = await dispatched(world, 5)
+    world.clock.set(sh(2026, 11, 24, 9, 5))
+    real = notify.send
+
+    def unwritable(session, app, chat_id, text, **kw):  # noqa: ANN001, ANN003
+        if kw.get("ticket") is not None and kw["ticket"].id == ids[0]:
+            chat_id = None  # outbox.chat_id is NOT NULL: only the INSERT notices
+        return real(session, app, chat_id, text, **kw)
+
+    monkeypatch.setattr(notify, "send", unwritable)
+    assert await scan(world.app) == 4
+    assert await told(world, "已超时") == {i: 1 for i in ids[1:]}
+
+
 async def test_only_the_lease_holder_scans(world: World):
     await dispatched(world, 1)
     world.clock.set(sh(2026, 11, 23, 21, 5))
