@@ -12,6 +12,10 @@ from handlers.facts import message_text
 from handlers.reply_filter import ReplyTo, awaited
 
 
+def in_group(message: Message) -> bool:
+    return message.chat.type != "private"
+
+
 def _where(query: CallbackQuery) -> tuple[int, int] | None:
     msg = query.message
     return (msg.chat.id, msg.message_id) if msg is not None and msg.chat is not None else None
@@ -35,11 +39,15 @@ def build_ratings_router() -> Router:
 
     @router.message(ReplyTo("rate_ask"))
     async def reply_to_question(message: Message, link, session: DbSession, app: App) -> None:  # noqa: ANN001
+        if not awaited(message, link) and in_group(message):
+            return  # a neighbour's word on the rating request: the group is theirs, the bot says nothing
         reply(session, app, message, _("rate.use_buttons" if awaited(message, link) else "rate.not_yours"))
 
     @router.message(ReplyTo("rate_reason"))
     async def reason_in_words(message: Message, link, session: DbSession, app: App) -> None:  # noqa: ANN001
         """不满意 in the reporter's words (who may answer is the service's rule, as for the buttons)."""
+        if not awaited(message, link) and in_group(message):
+            return  # as above: only the reporter's answer is one
         words = message_text(message).strip()
         if len(words) < 2:
             reply(session, app, message, _("rate.reason_too_short"))

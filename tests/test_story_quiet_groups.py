@@ -193,6 +193,23 @@ async def test_the_person_a_volunteer_reported_for_may_follow_it_in_private(worl
     assert [m["message_id"] for m in world.sb.bot_messages(COMMUNITY)] == [ack["message_id"]]
 
 
+async def test_neighbours_replying_to_the_rating_request_get_no_answer_in_the_group(world: World):
+    await through_resolution(world, "小区门口垃圾三天没人清运了，异味很大")
+    question = await world.reply_from_bot(COMMUNITY, predicate=has_button("非常满意"))
+    before = len(world.sb.bot_messages(COMMUNITY))
+    said = await world.send(STRANGER, COMMUNITY, "我家门口也一样", reply_to=question["message_id"])
+    await press(world, RESIDENT, COMMUNITY, question, "不满意")
+    asked = world.sb.message(COMMUNITY, question["message_id"])
+    assert asked["text"] == ZH("rate.ask_reason", code=CODE)
+    also = await world.send(STRANGER, COMMUNITY, "态度确实不好", reply_to=question["message_id"])
+    await world.settle()
+    assert len(world.sb.bot_messages(COMMUNITY)) == before
+    assert world.sb.bot_reaction(COMMUNITY, said["message_id"]) is None
+    assert world.sb.bot_reaction(COMMUNITY, also["message_id"]) is None
+    t = await ticket(world)
+    assert t.status == "RESOLVED"  # a neighbour's words are no reason of the reporter's
+
+
 async def test_a_reason_pressed_in_the_group_after_going_private_is_not_shown_there(world: World):
     """不满意 in the group, then the reporter opens the private chat and picks the reason in the
     group: the questions go on in private, and the group's message does not say the reason."""
