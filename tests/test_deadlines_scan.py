@@ -112,19 +112,26 @@ async def test_a_failing_ticket_is_retried_later_and_does_not_stop_the_others(wo
     assert await told(world, "时限提醒") == {i: 1 for i in ids}
 
 
+def unwritable(ticket_id: int):  # noqa: ANN201
+    """notify.send, but the messages about ``ticket_id`` get no chat: outbox.chat_id is NOT NULL,
+    so only the INSERT of the batch's held rows notices."""
+    real = notify.send
+
+    def send(session, app, chat_id, text, **kw):  # noqa: ANN001, ANN003
+        if kw.get("ticket") is not None and kw["ticket"].id == ticket_id:
+            chat_id = None
+        return real(session, app, chat_id, text, **kw)
+
+    return send
+
+
 async def test_a_ticket_that_fails_only_when_its_batch_is_written_holds_up_no_other(world: World, monkeypatch):
     """The failure is the batch's INSERT, not any one ticket's code: the batch is split until the
     ticket is found; every other ticket of the batch commits, that one is looked at again later."""
     ids = await dispatched(world, 5)
     world.clock.set(sh(2026, 11, 23, 21, 5))
     real = notify.send
-
-    def unwritable(session, app, chat_id, text, **kw):  # noqa: ANN001, ANN003
-        if kw.get("ticket") is not None and kw["ticket"].id == ids[2]:
-            chat_id = None  # outbox.chat_id is NOT NULL: only the INSERT notices
-        return real(session, app, chat_id, text, **kw)
-
-    monkeypatch.setattr(notify, "send", unwritable)
+    monkeypatch.setattr(notify, "send", unwritable(ids[2]))
     assert await scan(world.app) == 4
     assert await told(world, "时限提醒") == {i: 1 for i in ids if i != ids[2]}
     t = await world.scalar(select(Ticket).where(Ticket.id == ids[2]))
@@ -142,14 +149,7 @@ async def test_a_row_that_cannot_be_written_is_not_blamed_on_the_next_ticket(wor
     ticket's work. The batch is split instead of the second ticket blamed (and then the third ...)."""
     ids = await dispatched(world, 5)
     world.clock.set(sh(2026, 11, 24, 9, 5))
-    real = notify.send
-
-    def unwritable(session, app, chat_id, text, **kw):  # noqa: ANN001, ANN003
-        if kw.get("ticket") is not None and kw["ticket"].id == ids[0]:
-            chat_id = None  # outbox.chat_id is NOT NULL: only the INSERT notices
-        return real(session, app, chat_id, text, **kw)
-
-    monkeypatch.setattr(notify, "send", unwritable)
+    monkeypatch.setattr(notify, "send", unwritable(ids[0]))
     assert await scan(world.app) == 4
     assert await told(world, "已超时") == {i: 1 for i in ids[1:]}
 
