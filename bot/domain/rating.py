@@ -157,6 +157,12 @@ def scrub(text: str) -> str:
     return _LANDLINE.sub(r"\1********", text)
 
 
+def public_result(text: str | None) -> str:
+    """A department's result as the public sees it (rating request in a group, 正面回应, Open311):
+    numbers masked first, then cut — cut first, a number at the cut would lose its mask."""
+    return clip(scrub(text or ""), 200)
+
+
 def clip(text: str, limit: int = 120) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

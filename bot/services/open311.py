@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import App
 from bot.domain.codes import display, parse_code
 from bot.domain.lifecycle import FINAL, Status
-from bot.domain.rating import clip, scrub
+from bot.domain.rating import public_result
 from bot.i18n import Translator
 from bot.org import CatalogSpec
 from bot.domain.appeal import ChannelAppeal
@@ -169,7 +169,7 @@ def _status_notes(tr: Translator, t: Ticket) -> str:
     if t.status == Status.REJECTED.value:
         return tr("open311.note_rejected")
     if t.result_text and Status(t.status) in CLOSED:
-        return clip(scrub(t.result_text), 200)
+        return public_result(t.result_text)
     return ""
 
 

@@ -76,15 +76,23 @@ async def _strip(session: AsyncSession, app: App, t: Ticket, purpose: str, since
 
 
 async def _edit_pressed(session: AsyncSession, app: App, t: Ticket, where: tuple[int, int] | None, key: str,
-                        label_key: str | None = None) -> None:
-    """Rewrite the question that was answered: what was recorded, no buttons left."""
+                        label_key: str | None = None, group_key: str | None = None) -> None:
+    """Rewrite the question that was answered: what was recorded, no buttons left (`group_key`:
+    the words a group chat reads instead)."""
     if where is None:
         return
     tr = await notify.chat_translator(session, app, where[0])
-    if where[0] < 0 and key == "rate.reason_chosen":
-        key = "rate.reason_chosen_group"  # the neighbours need not read why the reporter was unhappy
+    if group_key and where[0] < 0:
+        key = group_key
     label = tr(label_key) if label_key else ""
     notify.edit(session, app, where[0], where[1], tr(key, code=display(t.code), label=label), None, ticket=t)
+
+
+async def _chose_reason(session: AsyncSession, app: App, t: Ticket, where: tuple[int, int] | None,
+                        reason_code: str) -> None:
+    # The neighbours need not read why the reporter was unhappy.
+    await _edit_pressed(session, app, t, where, "rate.reason_chosen", label_key=f"rate.reason.{reason_code}",
+                        group_key="rate.reason_chosen_group")
 
 
 # ---------------------------------------------------------------- asking
@@ -99,7 +107,7 @@ async def ask(session: AsyncSession, app: App, t: Ticket) -> None:
     """The result question of the current round: 非常满意 / 比较满意 / 基本满意 / 不满意."""
     round_ = t.rating_round
     await notify.tell_reporter(session, app, t, "rate.ask", purpose="rate_ask", awaiting=True, rating=True,
-                               group_key=_in_group(t, "rate.ask"), result=rules.clip(rules.scrub(t.result_text or ""), 200),
+                               group_key=_in_group(t, "rate.ask"), result=rules.public_result(t.result_text),
                                keyboard=lambda tr: result_keyboard(tr, t.id, round_), code=display(t.code))
 
 
@@ -200,12 +208,11 @@ async def reason(session: AsyncSession, app: App, *, ticket_id: int, round_: int
         raise Refusal("rate.stale")
     if reason_code == "other" and not words:
         await store.choose_reason(session, t.id, round_, "other")
-        await _edit_pressed(session, app, t, where, "rate.reason_chosen",
-                            label_key=f"rate.reason.{reason_code}")
+        await _chose_reason(session, app, t, where, reason_code)
         await notify.tell_reporter(session, app, t, "rate.ask_reason_words", purpose="rate_reason", awaiting=True,
                                    rating=True, code=display(t.code))
         return "rate.tell_more"
-    await _edit_pressed(session, app, t, where, "rate.reason_chosen", label_key=f"rate.reason.{reason_code}")
+    await _chose_reason(session, app, t, where, reason_code)
     await unsatisfied(session, app, t.id, round_, reason_code, words, user_id, REPORTER)
     return "rate.reopened_ack"
 
@@ -318,7 +325,7 @@ async def remind(session: AsyncSession, app: App, t: Ticket, now: datetime) -> N
     t = await transition.record(session, app, t, "remind_rating", SYSTEM, event="rating_reminded",
                                 data={"round": round_}, tell_leader=False)
     await notify.tell_reporter(session, app, t, "rate.reminder", purpose="rate_ask", awaiting=True, rating=True,
-                               group_key=_in_group(t, "rate.reminder"), result=rules.clip(rules.scrub(t.result_text or ""), 200),
+                               group_key=_in_group(t, "rate.reminder"), result=rules.public_result(t.result_text),
                                keyboard=lambda tr: result_keyboard(tr, t.id, round_), code=display(t.code))
 
 

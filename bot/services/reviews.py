@@ -193,7 +193,7 @@ async def public_response(session: AsyncSession, app: App, t: Ticket) -> None:
     tr = await notify.chat_translator(session, app, chat.id)
     names = await dept_names(session)
     what = t.category or tr(f"kind.{t.kind}")
-    result = rules.clip(rules.scrub(t.result_text or ""), 200) or "-"
+    result = rules.public_result(t.result_text) or "-"
     key = "public.response_explained" if t.close_reason == rules.CLOSE_EXPLAINED else "public.response"
     text = tr(key, code=display(t.code), what=what, dept=names.get(t.lead_dept, t.lead_dept or "-"), result=result)
     notify.send(session, app, chat.id, text, thread_id=t.origin_thread_id, reply_to=t.origin_message_id, ticket=t,
