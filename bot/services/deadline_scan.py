@@ -58,4 +58,4 @@ async def _close_answered(session: AsyncSession, app: App, t: Ticket, now: datet
         await transition.move(session, app, t, "close_answered", SYSTEM, event="closed_answered",
                               values={"closed_at": now, "close_reason": rating_rules.CLOSE_ANSWERED})
     except Stale:
-        log.info("ticket %s: 没有解决我的问题 got there first", t.id)
+        log.info("ticket %s: the reporter's \"did not help\" got there first", t.id)
