@@ -6,9 +6,9 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
 from bot.context import App, DbSession
-from bot.domain.codes import display
+from bot.domain.codes import display, parse_code
 from bot.i18n import Translator, normalize_locale
-from bot.services import access, intake, private_link, settings_svc, ticket_view
+from bot.services import access, group_ack, intake, private_link, settings_svc, ticket_view
 from bot.services.access import Roles
 from handlers.common import _, current_tr, reply, reply_op
 from handlers.facts import command_of
@@ -53,15 +53,20 @@ def build_commands_router() -> Router:
         if not command.args:
             reply(session, app, message, _("ticket.usage"))
             return
+        code = parse_code(command.args)
+        if code is not None and not await access.staff_chat(session, message.chat.id, message.chat.type):
+            # A community chat is public: even a ticket's kind and history say too much about its
+            # reporter there. The same pointer whether the ticket exists or not (codes are guessable).
+            reply(session, app, message, _("ticket.in_private", code=display(code)),
+                  keyboard=[[group_ack.code_button(_("ack.btn_private"), app, code)]])
+            return
         t = await ticket_view.find(session, command.args)
         if t is None or not await ticket_view.entitled(session, t, roles, message.chat.id):
             # The same answer for "no such ticket" and "not yours": codes are guessable.
             reply(session, app, message, _("ticket.not_found", code=command.args.strip()))
             return
         v = await ticket_view.view(session, t)
-        # In a public chat the answer leaves out the appeal's words, place and photos.
-        public = not await access.staff_chat(session, message.chat.id, message.chat.type)
-        reply(session, app, message, ticket_view.render(current_tr(), v, app, public=public))
+        reply(session, app, message, ticket_view.render(current_tr(), v, app))
 
     @router.message(Command("my"))
     async def my(message: Message, session: DbSession, app: App) -> None:

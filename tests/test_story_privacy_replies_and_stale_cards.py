@@ -19,7 +19,7 @@ from tests.harness import (
     SW_HANDLER,
     World,
 )
-from tests.steps import inbox_row, press, press_raw, refused
+from tests.steps import inbox_row, press, press_raw, refused, refused_text
 from tests.test_story_dispatch import dispatch_and_accept, file_garbage_appeal
 
 
@@ -50,7 +50,14 @@ async def test_public_chats_get_no_appeal_details(world: World):
     await world.reply_from_bot(RESIDENT, contains="#2026-000001")
     await world.send(DISPATCHER, COMMUNITY, "/ticket #2026-000001")
     view = await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
-    assert "赌场" not in view["text"]
+    # Not even its kind (举报) or its history: a pointer to the private chat, the same for a
+    # ticket that does not exist.
+    refused_text(view["text"], "ticket.in_private", code="#2026-000001")
+    assert view["reply_markup"]["inline_keyboard"] == [
+        [{"text": "私聊查看进展", "url": "https://t.me/huying_bot?start=t2026-000001"}]]
+    await world.send(RESIDENT_2, COMMUNITY, "/ticket 2026-000099")
+    nothing = await world.reply_from_bot(COMMUNITY, contains="#2026-000099")
+    refused_text(nothing["text"], "ticket.in_private", code="#2026-000099")
     await world.send(DISPATCHER, COMMUNITY, "/queue")
     refused = await world.reply_from_bot(COMMUNITY)
     assert "赌场" not in refused["text"]

@@ -32,10 +32,6 @@ START_PREFIX = "t"  # /start t2026-000123: the ticket's code is public already (
 PURPOSES = ("ack", "ack_edit")
 
 
-def start_payload(t: Ticket) -> str:
-    return START_PREFIX + t.code
-
-
 def code_of_payload(payload: str) -> str | None:
     """The ticket code a /start payload names (None: not one of ours)."""
     payload = payload.strip()
@@ -43,8 +39,12 @@ def code_of_payload(payload: str) -> str | None:
 
 
 def private_button(tr: Translator, app: App, t: Ticket) -> dict:
-    label = tr("ack.btn_report" if t.kind == "report" else "ack.btn_private")
-    return {"text": label, "url": f"https://t.me/{app.bot_username}?start={start_payload(t)}"}
+    return code_button(tr("ack.btn_report" if t.kind == "report" else "ack.btn_private"), app, t.code)
+
+
+def code_button(label: str, app: App, code: str) -> dict:
+    """A button that opens the private chat on the ticket `code` (its reporter gets the details there)."""
+    return {"text": label, "url": f"https://t.me/{app.bot_username}?start={START_PREFIX}{code}"}
 
 
 def memo(t: Ticket) -> str:

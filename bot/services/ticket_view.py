@@ -54,19 +54,19 @@ def status_name(tr: Translator, status: str) -> str:
     return tr(f"status.{status}")
 
 
-def render(tr: Translator, v: TicketView, app: App, *, public: bool = False) -> str:
-    """The /ticket answer: status, deadlines, history. `public`: no words, place or photos."""
+def render(tr: Translator, v: TicketView, app: App) -> str:
+    """The /ticket answer: status, words, place, deadlines, history (a staff chat's or a private chat's:
+    a community chat gets a pointer instead, handlers/commands.py)."""
     t = v.ticket
     lines = [tr("ticket.header", code=display(t.code), status=status_name(tr, t.status)),
              tr("ticket.kind_line", kind=tr(f"kind.{t.kind}"), urgency=tr(f"urgency.{t.urgency}"))]
     if t.category:
         lines.append(tr("ticket.category_line", category=t.category))
-    if not public:
-        lines.append(tr("ticket.text_line", text=summary(t.text or "", 300)))
-        if v.photo_count:
-            lines.append(tr("ticket.photos_line", count=v.photo_count))
-        if t.latitude is not None:
-            lines.append(tr("ticket.location_line", lat=f"{t.latitude:.5f}", lon=f"{t.longitude:.5f}"))
+    lines.append(tr("ticket.text_line", text=summary(t.text or "", 300)))
+    if v.photo_count:
+        lines.append(tr("ticket.photos_line", count=v.photo_count))
+    if t.latitude is not None:
+        lines.append(tr("ticket.location_line", lat=f"{t.latitude:.5f}", lon=f"{t.longitude:.5f}"))
     if v.supporters:
         lines.append(tr("ticket.supporters", count=v.supporters))
     lines += deadline_lines(tr, t, app)
