@@ -101,6 +101,22 @@ async def test_a_login_body_that_is_not_a_form_gets_a_clear_400(world: World):
     assert await sessions(world) == 0
 
 
+async def test_a_login_posted_from_another_site_is_refused_and_the_link_still_works(world: World):
+    async with serving(world) as base, aiohttp.ClientSession() as http:
+        token = await login_token(world, DISPATCHER)
+        for origin in ("https://evil.example", "null"):
+            async with http.post(base + "login", data={"token": token}, headers={"Origin": origin},
+                                 allow_redirects=False) as resp:
+                page = await resp.text()
+                assert resp.status == 403 and ZH("console.csrf.title") in page, origin
+        assert await sessions(world) == 0
+        own = base.split("/", 3)
+        async with http.post(base + "login", data={"token": token}, headers={"Origin": f"{own[0]}//{own[2]}"},
+                             allow_redirects=False) as resp:
+            assert resp.status in (302, 303) and resp.headers["Location"].endswith("/queue")
+        assert await sessions(world) == 1
+
+
 async def test_forged_and_expired_cookies_are_refused(world: World):
     await appeal(world)
     async with serving(world) as base:

@@ -44,6 +44,15 @@ class Console:
     def secure(self) -> bool:
         return console_auth.console_base(self.app).startswith("https://")
 
+    def same_origin(self, request: web.Request) -> bool:
+        """A browser's POST from our own pages (or one that names no origin: not a browser's).
+        Another site's form must not log a person in to a session of someone else's link."""
+        origin = request.headers.get("Origin")
+        if origin is None:
+            return True
+        base = urlsplit(console_auth.console_base(self.app))
+        return origin in (f"{base.scheme}://{base.netloc}", f"{request.scheme}://{request.host}")
+
 
 @dataclass
 class Visit:

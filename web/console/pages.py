@@ -43,6 +43,8 @@ async def login_form(console: Console, request: web.Request) -> web.StreamRespon
 
 async def login(console: Console, request: web.Request) -> web.StreamResponse:
     v = Visit(staff=None, csrf="", tr=translator(console, request))
+    if not console.same_origin(request):
+        return message_page(console, request, 403, "console.csrf", v)
     try:
         token = str((await request.post()).get("token") or "")
     except (ValueError, LookupError):  # a body that is not a form
