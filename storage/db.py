@@ -14,10 +14,12 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage import inline_sqlite
 from storage.directory_cache import DirectoryCache
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+BUSY_SECONDS = 30.0  # how long a SQLite call waits for another connection's lock
 
 
 def _prepare_sqlite(url: str) -> None:
@@ -29,6 +31,10 @@ def _prepare_sqlite(url: str) -> None:
         sqlite3.connect(db).close()
 
 
+def _sqlite_path(url: str) -> str:
+    return make_url(url).database or ":memory:"
+
+
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
         _prepare_sqlite(url)
@@ -36,8 +42,10 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # writer (BEGIN IMMEDIATE below). Waiting for the pool's one connection is an asyncio
         # wait that ends the moment it is free; waiting on SQLite's lock is its busy handler,
         # which sleeps in steps of up to 100 ms and left the lock idle between holders.
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
-                                     pool_timeout=30)
+        # Calls run on the event loop's thread; a wait for another connection's lock goes to
+        # aiosqlite's worker thread, up to BUSY_SECONDS (storage/inline_sqlite.py says why).
+        engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=30,
+                                     async_creator=inline_sqlite.creator(_sqlite_path(url), BUSY_SECONDS))
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_conn, _record):  # noqa: ANN001
@@ -45,7 +53,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={inline_sqlite.INLINE_BUSY_MS}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             # 32 MB of pages (the default is 2 MB): a scan batch touches a few thousand pages of a

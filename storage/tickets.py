@@ -5,9 +5,10 @@ import weakref
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, inspect, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.codes import make_code
 from storage import scan_batch
@@ -98,13 +99,15 @@ async def move(session: AsyncSession, ticket_id: int, expected: str, version: in
         update(Ticket)
         .where(Ticket.id == ticket_id, Ticket.status == expected, Ticket.version == version)
         .values(**values, version=Ticket.version + 1, updated_at=now)
-        .returning(Ticket)
+        # The round is read from `rating_rounds`, not a column: RETURNING reads it too.
+        .returning(Ticket, Ticket.rating_round)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
-    moved = result.scalars().first()
-    if moved is not None and "rating_round" in inspect(moved).unloaded:
-        # RETURNING carries the table's columns, not the round read from `rating_rounds`.
-        await session.refresh(moved, ["rating_round"])
+    row = result.first()
+    if row is None:
+        return None
+    moved, rating_round = row
+    set_committed_value(moved, "rating_round", rating_round)
     return moved
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import CampaignAct, button
@@ -110,7 +111,7 @@ async def open_from_alert(session: AsyncSession, app: App, alert_id: int, roles:
     return c
 
 
-async def _announce_open(session: AsyncSession, app: App, c: Campaign, joined: list[Ticket]) -> None:
+async def _announce_open(session: AsyncSession, app: App, c: Campaign, joined: list[Row]) -> None:
     names = await dept_names(session)
     area = await _area_name(session, c.area_code)
     leader = await person_name(session, c.leader_id) or str(c.leader_id)

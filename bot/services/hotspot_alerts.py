@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import HotspotAct, button
@@ -46,7 +47,7 @@ def policy(app: App) -> HotspotPolicy:
     return HotspotPolicy.from_org(h.threshold, h.window, h.matter)
 
 
-def fact(t: Ticket, support: dict[int, int], campaigns: dict[int, int] | None = None,
+def fact(t: Ticket | Row, support: dict[int, int], campaigns: dict[int, int] | None = None,
          at: datetime | None = None) -> TicketFact:
     return TicketFact(t.id, t.code, t.area_code, t.category, at or t.created_at, t.status, support.get(t.id, 0),
                       (campaigns or {}).get(t.id))
@@ -82,7 +83,7 @@ async def _names(session: AsyncSession, area: str) -> str:
     return a.name if a else area
 
 
-def ticket_lines(tr: Translator, rows: list[TicketFact] | list[Ticket], texts: dict[int, str]) -> str:
+def ticket_lines(tr: Translator, rows: list[TicketFact] | list[Ticket] | list[Row], texts: dict[int, str]) -> str:
     lines = [tr("hotspot.ticket_line", code=display(r.code), status=tr(f"status.{r.status}"),
                 summary=summary(texts.get(r.id, ""), 30)) for r in rows[:LISTED]]
     if len(rows) > LISTED:

@@ -1,0 +1,71 @@
+"""SQLite calls in place on the event loop, and a wait for another connection's lock off it
+(storage/inline_sqlite.py): the loop goes on while the call waits, and the call then lands."""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import aiosqlite
+import pytest
+
+from storage import inline_sqlite
+
+
+@pytest.fixture
+def handed_over(monkeypatch):  # noqa: ANN001, ANN201
+    """The calls handed to aiosqlite's worker thread (the rest ran in place)."""
+    calls: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def spy(self, fn, *args, **kwargs):  # noqa: ANN001, ANN202
+        calls.append(getattr(args[0], "__name__", repr(args[0])) if args else repr(fn))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", spy)
+    return calls
+
+
+async def test_calls_run_in_place_and_a_locked_one_waits_off_the_loop(tmp_path, handed_over):
+    path = str(tmp_path / "db.sqlite3")
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("CREATE TABLE t (x)")
+    conn = await inline_sqlite.creator(path, 5.0)()
+    try:
+        await conn.execute("INSERT INTO t VALUES (1)")
+        await conn.commit()
+        assert handed_over == []  # opening the connection aside, nothing went to the thread
+
+        blocker.execute("BEGIN EXCLUSIVE")
+        insert = asyncio.create_task(conn.execute("INSERT INTO t VALUES (2)"))
+        await asyncio.sleep(0)  # one turn: the task runs to its first wait, the worker thread
+        # The loop is ours again while the insert waits for the lock on the worker thread.
+        assert not insert.done() and len(handed_over) == 1
+        blocker.execute("COMMIT")
+        await asyncio.wait_for(insert, 5)
+        await conn.commit()
+        assert [r[0] for r in blocker.execute("SELECT x FROM t ORDER BY x")] == [1, 2]
+        # After the wait the connection is back to its short in-place timeout.
+        cur = await conn.execute("PRAGMA busy_timeout")
+        assert (await cur.fetchone())[0] == inline_sqlite.INLINE_BUSY_MS
+        assert len(handed_over) == 1
+    finally:
+        await conn.close()
+        blocker.close()
+
+
+async def test_a_lock_held_past_the_patience_fails_as_locked(tmp_path):
+    path = str(tmp_path / "db.sqlite3")
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("CREATE TABLE t (x)")
+    conn = await inline_sqlite.creator(path, 0.05)()
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await conn.execute("INSERT INTO t VALUES (1)")
+        blocker.execute("COMMIT")
+        await conn.execute("INSERT INTO t VALUES (1)")
+        await conn.commit()
+        assert blocker.execute("SELECT count(*) FROM t").fetchone()[0] == 1
+    finally:
+        await conn.close()
+        blocker.close()
