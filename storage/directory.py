@@ -29,17 +29,24 @@ async def _get(session: AsyncSession, model: type, key: object):  # noqa: ANN202
 
 
 async def _list(session: AsyncSession, model: type, key: object, query: Callable[[], Select]) -> list:
+    rows, hit = await _listing(session, key, query)
+    return rows if hit is None else [adopt(session, model, values) for values in hit]
+
+
+async def _listing(session: AsyncSession, key: object, query: Callable[[], Select]) -> tuple[list, list[dict] | None]:
+    """A listing as loaded rows, or as the copy's column values (no object is built for a
+    caller that wants one of them, or only names)."""
     cache = cache_of(session)
     if cache is None:
-        return list((await session.execute(query())).scalars())
+        return list((await session.execute(query())).scalars()), None
     await cache.check(session)
     hit = cache.get(key)
     if hit is MISSING:
         generation = cache.generation
         rows = list((await session.execute(query())).scalars())
         cache.put(key, [snapshot(r) for r in rows], generation)
-        return rows
-    return [adopt(session, model, values) for values in hit]
+        return rows, None
+    return [], hit
 
 
 async def chat(session: AsyncSession, chat_id: int) -> Chat | None:
@@ -50,8 +57,18 @@ async def department(session: AsyncSession, code: str) -> Department | None:
     return await _get(session, Department, code)
 
 
+def _all_departments() -> Select:
+    return select(Department).order_by(Department.code)
+
+
 async def departments(session: AsyncSession) -> list[Department]:
-    return await _list(session, Department, "departments", lambda: select(Department).order_by(Department.code))
+    return await _list(session, Department, "departments", _all_departments)
+
+
+async def department_names(session: AsyncSession) -> dict[str, str]:
+    """Names by code (read on every card: no Department objects built for it)."""
+    rows, hit = await _listing(session, "departments", _all_departments)
+    return {d.code: d.name for d in rows} if hit is None else {v["code"]: v["name"] for v in hit}
 
 
 async def department_by_chat(session: AsyncSession, chat_id: int) -> Department | None:
@@ -70,16 +87,19 @@ async def areas(session: AsyncSession) -> list[Area]:
     return await _list(session, Area, "areas", lambda: select(Area).order_by(Area.code))
 
 
-async def chats_of_kind(session: AsyncSession, kind: str) -> list[Chat]:
-    def q() -> Select:
-        return select(Chat).where(Chat.kind == kind, Chat.active.is_(True)).order_by(Chat.id)
+def _active_of_kind(kind: str) -> Callable[[], Select]:
+    return lambda: select(Chat).where(Chat.kind == kind, Chat.active.is_(True)).order_by(Chat.id)
 
-    return await _list(session, Chat, ("chats_of_kind", kind), q)
+
+async def chats_of_kind(session: AsyncSession, kind: str) -> list[Chat]:
+    return await _list(session, Chat, ("chats_of_kind", kind), _active_of_kind(kind))
 
 
 async def first_chat_of_kind(session: AsyncSession, kind: str) -> Chat | None:
-    found = await chats_of_kind(session, kind)
-    return found[0] if found else None
+    rows, hit = await _listing(session, ("chats_of_kind", kind), _active_of_kind(kind))
+    if hit is not None:
+        return adopt(session, Chat, hit[0]) if hit else None
+    return rows[0] if rows else None
 
 
 async def person(session: AsyncSession, user_id: int) -> Person | None:

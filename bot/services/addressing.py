@@ -25,7 +25,7 @@ async def load(session: AsyncSession, ticket_id: int) -> Ticket:
 
 async def dept_names(session: AsyncSession) -> dict[str | None, str]:
     """Department names by code (a missing lead department, None, simply finds no name)."""
-    return {d.code: d.name for d in await directory.departments(session)}
+    return {code: name for code, name in (await directory.department_names(session)).items()}
 
 
 async def dispatch_chat_id(session: AsyncSession, app: App) -> int | None:
