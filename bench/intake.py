@@ -1,7 +1,7 @@
 """Intake benchmark (issues 8 and 14): the bot against a bare aiogram echo bot, same sandbox, same run.
 
     .venv/bin/python bench/intake.py [-n 1000] [--chats 20] [--modes polling webhook]
-                                     [--steady 600] [--inflight 100] [--runs 1] [--pg URL]
+                                     [--steady 600] [--inflight 100] [--runs 1] [--pg URL] [--stored N]
 
 Both bots run as processes of their own — ``python -m bot run`` and bench/echo_bot.py — against
 the sandbox in this process (flood limits off), so what each costs is read from /proc for its
@@ -16,6 +16,9 @@ Telegram does):
 * steady — appeals keep arriving with ``--inflight`` of them unanswered at any time (the next
   one goes as soon as an acknowledgement comes back), ``--steady`` of them: appeal → ack
   median and p90.
+
+With ``--stored N`` the bot's database holds N tickets closed a year ago before it starts, so an
+appeal's cost can be compared between an empty office and one with years on file.
 
 The ratio bot / echo of appeals/s is what matters on a shared machine.  With ``--runs`` > 1 each
 figure is the median of the runs.
@@ -32,6 +35,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +43,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import insert, text, update  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from bench.procstat import cpu_seconds, memory_kb, reset_peak  # noqa: E402
 from bot.sandbox import TelegramSandbox  # noqa: E402
+from storage.db import migrate  # noqa: E402
+from storage.models import Ticket  # noqa: E402
 from tests.burst import bot_env, burst_chats, burst_org_file, free_port, populate_burst  # noqa: E402
 from tests.harness import TOKEN, populate  # noqa: E402
 
@@ -117,6 +123,27 @@ async def fresh_pg(url: str) -> str:
         await conn.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
     return url
+
+
+async def store_old_tickets(db_url: str, n: int, chats: int) -> None:
+    """``n`` tickets closed a year ago in the burst's areas (one in 50 merged into the one before
+    it): what an office has on file after years of work, so an appeal's cost can be read
+    against the size of the tickets table. The schema is made first (the bot finds it current)."""
+    await migrate(db_url)
+    engine = create_async_engine(db_url)
+    long_ago = datetime.now(timezone.utc) - timedelta(days=400)
+    columns = dict(kind="help", urgency="normal", status="CLOSED", version=1, returns_count=0, reopen_count=0,
+                   channel="telegram", category="路灯照明", close_reason="resolved")
+    async with engine.begin() as conn:
+        for start in range(0, n, 20_000):
+            await conn.execute(insert(Ticket.__table__), [
+                dict(columns, code=f"S-{i:09d}", text=f"旧工单 {i}", area_code=f"burst{i % chats}",
+                     created_at=long_ago + timedelta(seconds=i), updated_at=long_ago + timedelta(seconds=i),
+                     closed_at=long_ago + timedelta(seconds=i, days=2))
+                for i in range(start, min(n, start + 20_000))])
+        await conn.execute(update(Ticket.__table__).where(Ticket.id % 50 == 0)
+                           .values(status="MERGED", merged_into_id=Ticket.id - 1))
+    await engine.dispose()
 
 
 async def start(argv: list[str], env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
@@ -213,6 +240,8 @@ async def one(kind: str, mode: str, db_url: str | None, args: argparse.Namespace
         hook = {"WEBHOOK_URL": f"http://127.0.0.1:{port}{WEBHOOK_PATH}"} if webhook else {}
         if kind == "bot":
             assert db_url is not None
+            if args.stored:
+                await store_old_tickets(db_url, args.stored, args.chats)
             env = bot_env(sb, db_url, burst_org_file(tmp, chats), port, **hook)
             argv = [sys.executable, "-m", "bot", "run"]
             if args.profile:  # the bot under pyinstrument; render later: pyinstrument --load=FILE
@@ -262,6 +291,7 @@ async def main() -> int:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL"))
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--stored", type=int, default=0, help="tickets on file before the burst (closed a year ago)")
     parser.add_argument("--profile", type=Path, help="run the bot under pyinstrument, its session saved here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)

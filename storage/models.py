@@ -340,3 +340,5 @@ Index("ix_tickets_created", Ticket.created_at)
 # One area and category: hotspot detection and duplicate hints per appeal, and the report's
 # 高频共性 groups of a period read from the index alone, in its order (storage/matter.py).
 Index("ix_tickets_scope", Ticket.area_code, Ticket.category, Ticket.created_at, Ticket.status)
+# Tickets merged into one: counted with its supporters after every appeal (storage/matter.py).
+Index("ix_tickets_merged_into", Ticket.merged_into_id)
