@@ -101,10 +101,16 @@ async def related_from(session: AsyncSession, ticket_id: int) -> list[Ticket]:
 async def same_scope(session: AsyncSession, area: str, category: str, *, since: datetime,
                      exclude: int | None = None) -> list[Row]:
     """Tickets of one area and category filed since `since` (spam left out), oldest first: the
-    columns a hotspot or a 专项 reads (id, code, text, area_code, category, created_at, status).
-    Each appeal asks this of its area, so whole ticket objects would cost it per neighbour."""
+    columns a hotspot or a 专项 reads (id, code, text, area_code, category, created_at, status)
+    and `support`, as `support_counts` counts it. Each appeal asks this of its area, so whole
+    ticket objects, or a second and third statement for the counts, would cost it per neighbour."""
+    merged = Ticket.__table__.alias("merged")
+    support = (select(func.count()).select_from(Supporter).where(Supporter.ticket_id == Ticket.id)
+               .correlate(Ticket).scalar_subquery()
+               + select(func.count()).select_from(merged).where(merged.c.merged_into_id == Ticket.id)
+               .correlate(Ticket).scalar_subquery())
     q = select(Ticket.id, Ticket.code, Ticket.text, Ticket.area_code, Ticket.category, Ticket.created_at,
-               Ticket.status).where(Ticket.area_code == area, Ticket.category == category, Ticket.created_at > since,
+               Ticket.status, support.label("support")).where(Ticket.area_code == area, Ticket.category == category, Ticket.created_at > since,
                              Ticket.status.not_in(NOT_COUNTED))
     if exclude is not None:
         q = q.where(Ticket.id != exclude)

@@ -60,7 +60,9 @@ async def check(session: AsyncSession, app: App, t: Ticket, *, supported: bool =
     pol = policy(app)
     now = app.now()
     rows = await repo.same_scope(session, t.area_code, t.category, since=now - pol.window)
-    support = await repo.support_counts(session, [r.id for r in rows] + [t.id])
+    support = {r.id: int(r.support) for r in rows}
+    if t.id not in support:  # supported or merged into after its window
+        support.update(await repo.support_counts(session, [t.id]))
     trigger = fact(t, support, at=now if supported else None)
     hot = detect(trigger, [fact(r, support) for r in rows], pol)
     if hot is None:
