@@ -24,6 +24,9 @@ from storage.models import (
 
 # Tickets that count towards a hotspot / may be suggested: everything but spam.
 NOT_COUNTED = (Status.REJECTED,)
+# The tickets table again, as the tickets merged into one. Made once: an alias copies every
+# column, and building it per appeal cost more than the statement it is in.
+MERGED = Ticket.__table__.alias("merged")
 
 # --------------------------------------------------------------------------- supporters
 
@@ -104,10 +107,9 @@ async def same_scope(session: AsyncSession, area: str, category: str, *, since: 
     columns a hotspot or a 专项 reads (id, code, text, area_code, category, created_at, status)
     and `support`, as `support_counts` counts it. Each appeal asks this of its area, so whole
     ticket objects, or a second and third statement for the counts, would cost it per neighbour."""
-    merged = Ticket.__table__.alias("merged")
     support = (select(func.count()).select_from(Supporter).where(Supporter.ticket_id == Ticket.id)
                .correlate(Ticket).scalar_subquery()
-               + select(func.count()).select_from(merged).where(merged.c.merged_into_id == Ticket.id)
+               + select(func.count()).select_from(MERGED).where(MERGED.c.merged_into_id == Ticket.id)
                .correlate(Ticket).scalar_subquery())
     q = select(Ticket.id, Ticket.code, Ticket.text, Ticket.area_code, Ticket.category, Ticket.created_at,
                Ticket.status, support.label("support")).where(Ticket.area_code == area, Ticket.category == category, Ticket.created_at > since,
@@ -207,7 +209,7 @@ async def period_groups(session: AsyncSession, since: datetime, until: datetime)
     in_period = and_(Ticket.created_at >= since, Ticket.created_at < until, Ticket.status.not_in(NOT_COUNTED))
     supporters = (select(Supporter.ticket_id.label("tid"), func.count().label("n"))
                   .group_by(Supporter.ticket_id).subquery())
-    merged = Ticket.__table__.alias("merged")
+    merged = MERGED
     per_ticket: dict[int, list] = {}
     for q in (select(Ticket.id, Ticket.area_code, Ticket.category, supporters.c.n)
               .join(supporters, supporters.c.tid == Ticket.id).where(in_period),
