@@ -11,10 +11,10 @@ from bot.callbacks import CampaignAct, HotspotAct, MergeInto
 from bot.context import App, DbSession
 from bot.domain import intake as rules
 from bot.domain.agreement import ReplyFacts
-from bot.services import campaigns, dispatch, hotspot_alerts, intake, support
+from bot.services import campaigns, dispatch, hotspot_alerts, intake, notify, support
 from bot.services.access import Roles
-from handlers.common import _, current_tr, noted, press_op, reply, reply_op
-from handlers.facts import facts, message_text
+from handlers.common import NOTED, _, current_tr, noted, press_op, reply, reply_op
+from handlers.facts import facts, message_text, thread_of
 from handlers.intake import file
 from handlers.reply_filter import ReplyTo, awaited
 
@@ -47,11 +47,18 @@ def build_matter_router() -> Router:
         if outcome.kind == "substance":
             await _file_related(message, session, app, roles, chat.area_code, outcome.ticket.id)
             return
-        text = support.answer(current_tr(), outcome)
-        if text and outcome.kind in support.QUIET:
-            noted(session, app, message, text, support.AGREED)
-        elif text:
-            reply(session, app, message, text)
+        said = support.answer_key(outcome)
+        if said is None:
+            return
+        key, params = said
+        if outcome.kind in support.QUIET:
+            noted(session, app, message, _(key, **params), support.AGREED)
+        elif outcome.kind in support.PERSONAL and await notify.answer_in_private(
+                session, app, message.from_user.id, key, chat_id=message.chat.id, message_id=message.message_id,
+                thread_id=thread_of(message), **params):
+            notify.react(session, app, message.chat.id, message.message_id, NOTED, thread_id=thread_of(message))
+        else:
+            reply(session, app, message, _(key, **params))
 
     @router.callback_query(MergeInto.filter())
     async def merge_into(query: CallbackQuery, callback_data: MergeInto, session: DbSession, app: App,

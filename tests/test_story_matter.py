@@ -9,7 +9,7 @@ from tests.harness import (
     CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, LEADER, LEADERS_CHAT, RESIDENT, RESIDENT_2, STRANGER,
     VOLUNTEER, World,
 )
-from tests.steps import appeal, has_button, open_campaign, press, refused, sh, supported
+from tests.steps import ZH, appeal, has_button, open_campaign, press, refused, sh, supported
 
 RUBBISH = "幸福花园3号楼下面的垃圾桶满了好几天了，一直没人来清运，臭得不行"
 
@@ -53,6 +53,36 @@ async def test_agreeing_replies_support_and_make_no_ticket(world: World):
     await world.send(RESIDENT, COMMUNITY, "+1", reply_to=ack["message_id"])
     await world.reply_from_bot(COMMUNITY, contains="您本人提出")
     assert (await count(world, Ticket), await count(world, Supporter)) == (1, 3)
+
+
+async def test_what_only_the_replier_needs_to_read_goes_to_them_in_private(world: World):
+    # The reporter's own "+1" and a "+1" on a closed ticket: said in private to whoever started the
+    # bot (a 👌 on their reply in the group), said in the group only to whoever cannot be reached.
+    await world.send(RESIDENT, RESIDENT, "/start")
+    await world.send(RESIDENT_2, RESIDENT_2, "/start")
+    await world.settle()
+    ack = await appeal(world, RESIDENT, RUBBISH)
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
+    in_group = len(world.sb.bot_messages(COMMUNITY))
+    own = await world.send(RESIDENT, COMMUNITY, "+1", reply_to=ack["message_id"])
+    told = await world.reply_from_bot(RESIDENT, contains="您本人提出")
+    assert told["text"] == ZH("support.own", code="#2026-000001")
+    assert world.sb.bot_reaction(COMMUNITY, own["message_id"]) == "👌"
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "驳回")
+    prompt = await world.reply_from_bot(DISPATCH_CHAT, contains="理由")
+    await world.send(DISPATCHER, DISPATCH_CHAT, "重复刷屏", reply_to=prompt["message_id"])
+    await world.settle()
+    late = await world.send(RESIDENT_2, COMMUNITY, "+1", reply_to=ack["message_id"])
+    told = await world.reply_from_bot(RESIDENT_2, contains="已办结")
+    assert told["text"] == ZH("support.closed", code="#2026-000001")
+    assert world.sb.bot_reaction(COMMUNITY, late["message_id"]) == "👌"
+    await world.settle()
+    assert len(world.sb.bot_messages(COMMUNITY)) == in_group
+    # Someone the bot cannot reach in private is answered where they wrote.
+    await world.send(STRANGER, COMMUNITY, "+1", reply_to=ack["message_id"])
+    said = await world.reply_from_bot(COMMUNITY, contains="已办结")
+    assert said["text"] == ZH("support.closed", code="#2026-000001")
+    assert await count(world, Supporter) == 0
 
 
 async def test_a_reply_with_a_matter_of_its_own_is_a_related_ticket(world: World):

@@ -111,6 +111,22 @@ def react(session: AsyncSession, app: App, chat_id: int, message_id: int, emoji:
                    now=app.now(), thread_id=thread_id, fallback=fallback)
 
 
+async def answer_in_private(session: AsyncSession, app: App, user_id: int, key: str, *, chat_id: int,
+                            message_id: int, thread_id: int | None, **params: object) -> bool:
+    """Say `key` to someone in private instead of in the group where they wrote, when they started
+    the bot; should the private chat refuse, the group gets it as a reply after all. False: not
+    reachable in private — the caller answers in the group."""
+    person = await directory.person(session, user_id)
+    if person is None or not person.started or person.blocked:
+        return False
+    group_tr = await chat_translator(session, app, chat_id)
+    fallback = {"chat_id": chat_id, "thread_id": thread_id,
+                "payload": {"text": clip(group_tr(key, **params)), "reply_to": message_id}}
+    tr = await person_translator(session, app, user_id)
+    send(session, app, user_id, tr(key, **params), fallback=fallback)
+    return True
+
+
 Keyboard = list[list[dict]] | Callable[[Translator], list[list[dict]]] | None
 # The one rating message of a ticket in a community chat is edited from question to question.
 RATING_PURPOSES = ("rate_ask", "rate_process", "rate_reason")

@@ -16,7 +16,6 @@ from bot.context import App
 from bot.domain.agreement import ReplyFacts, Verdict, classify
 from bot.domain.codes import display
 from bot.domain.lifecycle import WORKING, Status
-from bot.i18n import Translator
 from bot.services import department_cards, dispatch_cards, group_ack, hotspot_alerts, notify
 from storage import directory, tickets
 from storage import matter as repo
@@ -85,21 +84,24 @@ async def on_reply(session: AsyncSession, app: App, ticket_id: int, user_id: int
 # would otherwise add ten bot messages to their group. The count shows on the acknowledgement.
 AGREED = "👍"
 QUIET = frozenset({"supported", "again"})
+# What only the person who replied needs to read ("your own ticket", "closed already"): said to
+# them in private when they started the bot, a 👌 on their reply in the group; else in the group.
+PERSONAL = frozenset({"own", "closed"})
 
 
-def answer(tr: Translator, o: Outcome) -> str | None:
-    """The short answer in the chat (None: say nothing — chatter is the neighbours' own). For the
-    `QUIET` outcomes it is only said in words where the chat allows no 👍 reaction."""
+def answer_key(o: Outcome) -> tuple[str, dict[str, object]] | None:
+    """The short answer's catalogue key and its params (None: say nothing — chatter is the
+    neighbours' own). The `QUIET` ones are only said in words where the chat allows no 👍."""
     code = display(o.ticket.code)
     match o.kind:
         case "supported":
-            return tr("support.added", code=code, count=o.count)
+            return "support.added", {"code": code, "count": o.count}
         case "again":
-            return tr("support.again", code=code)
+            return "support.again", {"code": code}
         case "own":
-            return tr("support.own", code=code)
+            return "support.own", {"code": code}
         case "closed":
-            return tr("support.closed", code=code)
+            return "support.closed", {"code": code}
     return None
 
 
