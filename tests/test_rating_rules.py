@@ -169,3 +169,19 @@ def test_a_phone_number_at_the_cut_is_masked_before_it_is_cut():
     text = "x" * 190 + "电话13812345678"
     shown = r.public_result(text)
     assert "1234" not in shown and "138****" in shown
+
+
+def test_scrub_masks_a_homes_flat_and_a_titled_surname_but_not_counts_or_dates():
+    cases = {
+        "已联系3号楼2单元502室王先生，问题已处理": "已联系3号楼2单元***室*先生，问题已处理",
+        "3栋502的李阿姨反映的噪音已处理": "3栋***的*阿姨反映的噪音已处理",
+        "502室漏水已修复": "***室漏水已修复",
+        "3-2-502住户已回访": "3-2-***住户已回访",
+        "12号楼 1单元 1201 张女士": "12号楼 1单元 *** *女士",
+        # What stays: the building (where the matter is), counts, dates, titles without a surname.
+        "幸福花园3号楼下垃圾已清运": "幸福花园3号楼下垃圾已清运",
+        "3号楼120袋垃圾已清运，20户已回访": "3号楼120袋垃圾已清运，20户已回访",
+        "2026-11-30已清运3车": "2026-11-30已清运3车",
+        "物业师傅已到场，各位老师辛苦": "物业师傅已到场，各位老师辛苦",
+    }
+    assert {text: r.scrub(text) for text in cases} == cases

@@ -150,11 +150,29 @@ _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?)\d{7,8}(?!\d)")
 _ID_CARD = re.compile(r"(?<![\dXx])\d{6}(?:19|20)\d{2}\d{7}[\dXx](?![\dXx])")
 
 
+# A home's door: 3号楼2单元502室, 3栋502, 502室, 3-2-502 — the building stays (it is where the matter is,
+# and the neighbours know it), the flat is masked.
+_FLAT_IN_BUILDING = re.compile(r"(\d+\s*(?:号楼|栋|幢|座)\s*(?:\d+\s*单元)?\s*)\d{3,4}(?!\d)"
+                               r"(?!\s*(?:户|人|袋|车|个|米|元|平|吨|件|次|天|辆|棵|盏|处))(\s*(?:室|号|房))?")
+_FLAT = re.compile(r"(?<![\d-])\d{3,4}(\s*(?:室|房间|房))")
+_FLAT_DASHED = re.compile(r"(?<![\d-])(\d{1,3}-\d{1,2}-)\d{3,4}(?![\d-])")
+# A person named by surname and title (王先生, 李阿姨): the surname is masked. Common surnames only,
+# so 物业师傅 or 各位老师 stay as written.
+_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
+             "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+_TITLED = re.compile(f"[{_SURNAMES}](先生|女士|小姐|阿姨|大爷|大妈|大姐|大哥|师傅|老师|奶奶|爷爷|叔叔|老人)")
+
+
 def scrub(text: str) -> str:
-    """Mask phone and ID-card numbers: a public response carries no personal data."""
+    """Mask phone and ID-card numbers, a home's flat number and a titled surname: a public
+    response carries no personal data (DESIGN: the neighbours' chat)."""
     text = _ID_CARD.sub("******************", text)
     text = _PHONE.sub(r"\1****\2", text)
-    return _LANDLINE.sub(r"\1********", text)
+    text = _LANDLINE.sub(r"\1********", text)
+    text = _FLAT_IN_BUILDING.sub(lambda m: m.group(1) + "***" + (m.group(2) or ""), text)
+    text = _FLAT.sub(r"***\1", text)
+    text = _FLAT_DASHED.sub(r"\1***", text)
+    return _TITLED.sub(r"*\1", text)
 
 
 def public_result(text: str | None) -> str:
