@@ -20,7 +20,9 @@ With one connection to a SQLite file every other database call waits for it anyw
 """
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
 from functools import partial
 from typing import Any, Callable
 
@@ -35,30 +37,46 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
 
 
 class InlineConnection(aiosqlite.Connection):
-    """An aiosqlite connection that runs its calls in place; see the module's docstring."""
+    """An aiosqlite connection that runs its calls in place; see the module's docstring.
+
+    The two threads never use the connection at once: while a call handed to the worker thread
+    has not finished — even when the task that waited for it was cancelled meanwhile — every
+    later call (a rollback, the close that follows a cancellation) is queued behind it there.
+    """
 
     def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int, patience_ms: int) -> None:
         super().__init__(connector, iter_chunk_size)
+        self._thread.daemon = True  # as SQLAlchemy makes aiosqlite's own: an undisposed engine must not hold the exit
         self._patience_ms = patience_ms
+        self._handed = 0  # calls queued on or running in the worker thread
+        self._handed_lock = threading.Lock()
 
     async def _execute(self, fn, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        try:
-            return fn(*args, **kwargs)
-        except sqlite3.OperationalError as exc:
-            if not _busy(exc):
-                raise
+        if not self._handed:
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc):
+                    raise
+        with self._handed_lock:
+            self._handed += 1
         return await super()._execute(self._patiently, fn, args, kwargs)
 
     def _patiently(self, fn, args: tuple, kwargs: dict) -> Any:  # noqa: ANN001
-        """On the worker thread: the same call, waiting for the lock as long as configured."""
-        conn = self._conn
-        conn.execute(f"PRAGMA busy_timeout={int(self._patience_ms)}")
+        """On the worker thread: the call, waiting for a lock as long as configured."""
         try:
-            return fn(*args, **kwargs)
+            conn = self._conn
+            conn.execute(f"PRAGMA busy_timeout={int(self._patience_ms)}")
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with contextlib.suppress(sqlite3.ProgrammingError):  # the call was the close
+                    conn.execute(f"PRAGMA busy_timeout={INLINE_BUSY_MS}")
         finally:
-            conn.execute(f"PRAGMA busy_timeout={INLINE_BUSY_MS}")
+            with self._handed_lock:
+                self._handed -= 1
 
 
 def creator(path: str, patience_s: float):  # noqa: ANN201
