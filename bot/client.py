@@ -28,8 +28,14 @@ def _answer_types() -> list[type]:
 ANSWER_TYPES = _answer_types()
 
 
+# A few Bot API calls are made while an update's transaction is open (a membership check, an
+# alert on a button): on SQLite that holds the one connection every other update waits for, up
+# to the pool's 30 s. An answer that has not come in 20 s is taken as a network failure (the
+# update or the outbox row is tried again later), not waited for with the whole bot (aiogram: 60 s).
+REQUEST_TIMEOUT = 20.0
+
+
 def make_bot(settings: Settings) -> Bot:
-    session = None
-    if settings.telegram_api_url:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
+    where = {"api": TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/"))} if settings.telegram_api_url else {}
+    session = AiohttpSession(timeout=REQUEST_TIMEOUT, **where)
     return Bot(settings.require_token(), session=session, default=DefaultBotProperties(parse_mode=None))
