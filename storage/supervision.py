@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import scan_batch
 from storage.directory_cache import COUNTERS_ONLY
-from storage.models import Card, Department, Ticket
+from storage.models import Card, Department, Ticket, TicketEvent
 
 
 async def bump_red(session: AsyncSession, dept: str) -> int:
@@ -75,3 +75,10 @@ async def recent_cards(session: AsyncSession, per_department: int) -> list[tuple
          .join(Ticket, Ticket.id == latest.c.ticket_id).where(latest.c.n <= per_department)
          .order_by(latest.c.dept_code, latest.c.at, latest.c.id))
     return [(dept, at, colour, code) for dept, at, colour, code in (await session.execute(q)).all()]
+
+
+async def talks(session: AsyncSession) -> list[tuple[str, datetime, str]]:
+    """Every 约谈 called, oldest first: (department code, when, the ticket whose red card called it)."""
+    q = (select(TicketEvent.at, TicketEvent.data, Ticket.code).join(Ticket, Ticket.id == TicketEvent.ticket_id)
+         .where(TicketEvent.kind == "interview_called").order_by(TicketEvent.at, TicketEvent.id))
+    return [((data or {}).get("dept") or "", at, code) for at, data, code in (await session.execute(q)).all()]

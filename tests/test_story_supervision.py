@@ -24,6 +24,11 @@ from tests.steps import accept, dispatched, has_button, press, rate, refused, re
 from tests.steps import ticket_by_code as ticket
 
 
+def code_of(notice: dict) -> str:
+    """The ticket whose red card called the 约谈 (named in its notice)."""
+    return notice["text"].split("最近一次因 #")[1].split("）")[0]
+
+
 async def said_to(world: World, chat: int) -> str:
     """The bot's next answer in `chat`."""
     return (await world.reply_from_bot(chat))["text"]
@@ -47,13 +52,14 @@ async def test_two_red_cards_call_for_a_talk_and_a_leader_takes_the_case(world: 
     listing = await world.reply_from_bot(LEADERS_CHAT, contains="各部门红黄牌记录")
     history = listing["text"].splitlines()
     at = history.index("城市管理局：黄牌 2，红牌 2；连续黄牌 0，连续红牌 0")
-    assert history[at + 1:at + 3] == ["　2026-11-24：🟨#2026-000001 🟥#2026-000002 🟨#2026-000003 🟥#2026-000004",
+    assert history[at + 1:at + 4] == ["　2026-11-24：🟨#2026-000001 🟥#2026-000002 🟨#2026-000003 🟥#2026-000004",
+                                      f"　约谈：2026-11-24（因 #{code_of(notice)} 连续第二次被亮红牌）",
                                       "水务局：黄牌 0，红牌 0；连续黄牌 0，连续红牌 0"]
 
     # Someone who is not a leader presses 领导包案: an alert, nothing changes.
     answer = await press(world, DISPATCHER, LEADERS_CHAT, notice, "领导包案")
     refused(answer, "take.leaders_only")
-    code = notice["text"].split("最近一次因 #")[1].split("）")[0]
+    code = code_of(notice)
     assert (await ticket(world, code)).leader_id is None
 
     answer = await press(world, CGJ_LEADER, LEADERS_CHAT, notice, "领导包案")

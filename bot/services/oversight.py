@@ -75,10 +75,13 @@ ICONS = {"yellow": "🟨", "red": "🟥"}
 
 async def card_history(session: AsyncSession, app: App, tr: Translator) -> str:
     """/cards in the leaders' and dispatch chats: each department's record and runs, and under it
-    the dates of its latest cards (one line per day, oldest first)."""
+    the dates of its latest cards (one line per day, oldest first) and of its 约谈."""
     recent: dict[str, list[tuple[datetime, str, str]]] = {}
     for dept, at, colour, code in await store.recent_cards(session, HISTORY_PER_DEPARTMENT):
         recent.setdefault(dept, []).append((at, colour, code))
+    talks: dict[str, list[tuple[datetime, str]]] = {}
+    for dept, at, ticket_code in await store.talks(session):
+        talks.setdefault(dept, []).append((at, ticket_code))
     lines = [tr("cards.history_header")]
     for code, name, yellow, red, y_streak, r_streak in await store.card_history(session):
         lines.append(tr("cards.history_line", dept=name, yellow=yellow, red=red, y_streak=y_streak or 0,
@@ -92,4 +95,7 @@ async def card_history(session: AsyncSession, app: App, tr: Translator) -> str:
             days.setdefault(day, []).append(ICONS.get(colour, "▪") + display(ticket_code))
         for day, cards in days.items():
             lines.append(tr("cards.history_day", date=day, cards=" ".join(cards)))
+        for at, ticket_code in talks.get(code, [])[-HISTORY_PER_DEPARTMENT:]:
+            lines.append(tr("cards.history_talk", date=at.astimezone(app.tz).strftime("%Y-%m-%d"),
+                            code=display(ticket_code)))
     return "\n".join(lines)
