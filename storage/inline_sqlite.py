@@ -12,8 +12,8 @@ writing to the same file, a second process): SQLite's busy handler sleeps, and h
 would sleep with the whole event loop. So the connection's busy timeout is short
 (``INLINE_BUSY_MS``); a call that meets a lock is handed to aiosqlite's worker thread,
 which waits the configured ``patience`` there while the loop goes on with everything else.
-A call that failed with SQLITE_BUSY did nothing, so making it again is what SQLite's own
-busy handler does too.
+A statement that failed with SQLITE_BUSY did nothing, so making it again is what SQLite's own
+busy handler does too (`REPEATABLE`: a fetch or an executemany that meets a lock is not repeated).
 
 The price: a slow statement (a report over many tickets) holds the loop while it runs.
 With one connection to a SQLite file every other database call waits for it anyway.
@@ -29,6 +29,11 @@ from typing import Any, Callable
 import aiosqlite
 
 INLINE_BUSY_MS = 20
+# Calls that did nothing when they failed with SQLITE_BUSY, so may be made again. Not a fetch (the
+# cursor's statement is gone after the error) nor an executemany (part of it may have run): with
+# WAL and BEGIN IMMEDIATE (storage/db.py) only the BEGIN and the connection's first PRAGMAs meet
+# a lock, and those are statements.
+REPEATABLE = frozenset({"execute", "commit", "rollback", "cursor"})
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
@@ -58,7 +63,7 @@ class InlineConnection(aiosqlite.Connection):
             try:
                 return fn(*args, **kwargs)
             except sqlite3.OperationalError as exc:
-                if not _busy(exc):
+                if not _busy(exc) or getattr(fn, "__name__", "") not in REPEATABLE:
                     raise
         with self._handed_lock:
             self._handed += 1
