@@ -173,8 +173,8 @@ async def _media_to_reporter(session: AsyncSession, app: App, t: Ticket, file_id
     ticket's state on its acknowledgement, never the department's photos of someone's home."""
     if not file_ids:
         return
-    reporter = await directory.person(session, t.reporter_id) if t.reporter_id else None
-    if reporter and reporter.started and not reporter.blocked:
+    reporter = await notify.in_private(session, t.reporter_id)
+    if reporter is not None:
         notify.send_media(session, app, reporter.id, file_ids, None, ticket=t, purpose=purpose)
 
 

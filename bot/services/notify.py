@@ -10,7 +10,7 @@ from bot.domain.rating import scrub
 from bot.i18n import Translator
 from storage import directory, outbox
 from storage import tickets as tickets_repo
-from storage.models import Ticket
+from storage.models import Person, Ticket
 
 
 async def chat_translator(session: AsyncSession, app: App, chat_id: int) -> Translator:
@@ -111,13 +111,18 @@ def react(session: AsyncSession, app: App, chat_id: int, message_id: int, emoji:
                    now=app.now(), thread_id=thread_id, fallback=fallback)
 
 
+async def in_private(session: AsyncSession, user_id: int | None) -> Person | None:
+    """The person, when the bot may write to them in private (they started it and have not blocked it)."""
+    person = await directory.person(session, user_id) if user_id else None
+    return person if person is not None and person.started and not person.blocked else None
+
+
 async def answer_in_private(session: AsyncSession, app: App, user_id: int, key: str, *, chat_id: int,
                             message_id: int, thread_id: int | None, **params: object) -> bool:
     """Say `key` to someone in private instead of in the group where they wrote, when they started
     the bot; should the private chat refuse, the group gets it as a reply after all. False: not
     reachable in private — the caller answers in the group."""
-    person = await directory.person(session, user_id)
-    if person is None or not person.started or person.blocked:
+    if await in_private(session, user_id) is None:
         return False
     group_tr = await chat_translator(session, app, chat_id)
     fallback = {"chat_id": chat_id, "thread_id": thread_id,
@@ -162,8 +167,7 @@ async def _tell_one(
 ) -> None:
     reachable = []
     for person_id in dict.fromkeys(x for x in (ticket.reporter_id, ticket.on_behalf_user_id) if x):
-        person = await directory.person(session, person_id)
-        if person is not None and person.started and not person.blocked:
+        if (person := await in_private(session, person_id)) is not None:
             reachable.append(person)
     in_group = rating and bool(ticket.origin_chat_id and ticket.origin_chat_id < 0)
     if not reachable:
