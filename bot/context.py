@@ -63,6 +63,9 @@ class App:
     outbox_event: asyncio.Event = field(default_factory=asyncio.Event)
     inbox_event: asyncio.Event = field(default_factory=asyncio.Event)
     inflight: int = 0  # updates being handled right now
+    # Every inbox worker busy and more updates waiting: an appeal's triage follows its ack
+    # (bot/deferred_triage.py). Set by the inbox workers at each claim.
+    inbox_full: bool = False
 
     def __post_init__(self) -> None:
         self.calendar = WorkCalendar.from_org(self.org.holidays, self.org.timezone)

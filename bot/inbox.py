@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from bot import metrics
 from bot.context import App, Delivery
+from bot.deferred_triage import DeferredTriage
 from storage import inbox as store
 
 log = logging.getLogger(__name__)
@@ -67,12 +68,15 @@ class InboxWorkers:
         self._active: set[asyncio.Task] = set()
         self._stopping = False
         self._pruned = 0.0
+        self.triage = DeferredTriage(app)  # what appeals filed while updates queued left for later
+        self._triage_task: asyncio.Task | None = None
 
     async def run(self) -> None:
         async with self.app.sessions() as session:
             if n := await store.release(session, None if self.exclusive else self.holder):
                 log.warning("inbox: %d updates were left mid-handling; they will be handled again", n)
             await session.commit()
+        self._triage_task = asyncio.create_task(self.triage.run(), name="deferred-triage")
         while not self._stopping:
             self.app.inbox_event.clear()
             try:
@@ -97,6 +101,7 @@ class InboxWorkers:
             rows = await store.claim(session, self.holder, now, now + CLAIM_TTL, free)
             await session.commit()
             upcoming = None if rows else await store.next_due(session)
+            self._set_full(len(rows) == free and await store.more_due(session, now))
         for row in rows:
             task = asyncio.create_task(self._handle(row.update_id, row.payload, row.attempts),
                                        name=f"update-{row.update_id}")
@@ -109,6 +114,13 @@ class InboxWorkers:
         if upcoming is not None and upcoming > now:
             return max(0.02, min(POLL_SECONDS, (upcoming - now).total_seconds()))
         return POLL_SECONDS
+
+    def _set_full(self, full: bool) -> None:
+        """Every worker busy and more updates due: until that ends, appeals are filed with their
+        ack only and triaged afterwards (bot/deferred_triage.py)."""
+        if self.app.inbox_full and not full:
+            self.triage.wake.set()
+        self.app.inbox_full = full
 
     def _finished(self, task: asyncio.Task) -> None:
         self._active.discard(task)
@@ -174,6 +186,12 @@ class InboxWorkers:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
                 log.warning("inbox: %d updates left unfinished; they stay in the inbox", len(pending))
+        await self.triage.stop()
+        if self._triage_task is not None:
+            try:
+                await asyncio.wait_for(self._triage_task, timeout=timeout)
+            except (TimeoutError, asyncio.CancelledError):
+                log.warning("inbox: the deferred triage did not finish its ticket; it stays NEW")
         try:
             async with self.app.sessions() as session:
                 await store.release(session, self.holder)
@@ -182,8 +200,10 @@ class InboxWorkers:
             log.warning("inbox: could not release the claims", exc_info=True)
 
     async def drained(self) -> bool:
-        """Nothing pending in the inbox and no worker busy (tests wait on this)."""
+        """Nothing pending in the inbox, no worker busy and no triage left for later (tests wait on this)."""
         if self._active:
             return False
         async with self.app.sessions() as session:
-            return (await store.counts(session))["pending"] == 0
+            if (await store.counts(session))["pending"]:
+                return False
+        return await self.triage.idle()

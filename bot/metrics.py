@@ -27,6 +27,9 @@ REPORT_RUNS = Counter(
     "huying_report_runs_total",
     "Supervision reports posted, by period (month, quarter, half, year) and trigger (scheduled: the 通报; "
     "command: /report)", ["period", "trigger"])
+TRIAGE_DEFERRED = Counter(
+    "huying_triage_deferred_total",
+    "Appeals filed while updates queued, triaged (routed, card drawn) after their acknowledgement")
 INBOX_DEAD = Gauge("huying_inbox_dead", "Updates parked as dead in the inbox")
 
 

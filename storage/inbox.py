@@ -66,18 +66,31 @@ async def claim(session: AsyncSession, holder: str, now: datetime, until: dateti
     """
     if limit <= 0:
         return []
-    heads = (select(func.min(InboxUpdate.update_id)).where(InboxUpdate.status == "pending")
-             .group_by(InboxUpdate.chat_key).scalar_subquery())
-    free = or_(InboxUpdate.claimed_until.is_(None), InboxUpdate.claimed_until < now)
-    ids = (select(InboxUpdate.update_id).where(InboxUpdate.update_id.in_(heads), InboxUpdate.not_before <= now, free)
-           .order_by(InboxUpdate.update_id).limit(limit).scalar_subquery())
+    ids = _claimable(now).order_by(InboxUpdate.update_id).limit(limit).scalar_subquery()
     rows = await session.execute(  # one statement: the conditions are checked again on each row it takes
-        update(InboxUpdate).where(InboxUpdate.update_id.in_(ids), InboxUpdate.status == "pending", free)
+        update(InboxUpdate).where(InboxUpdate.update_id.in_(ids), InboxUpdate.status == "pending", _free(now))
         .values(claimed_by=holder, claimed_until=until, attempts=InboxUpdate.attempts + 1)
         .returning(InboxUpdate.update_id, InboxUpdate.payload, InboxUpdate.attempts)
         .execution_options(synchronize_session=False))
     claimed = [InboxUpdate(update_id=r[0], payload=r[1], attempts=r[2]) for r in rows.all()]
     return sorted(claimed, key=lambda r: r.update_id)
+
+
+def _free(now: datetime):  # noqa: ANN202
+    return or_(InboxUpdate.claimed_until.is_(None), InboxUpdate.claimed_until < now)
+
+
+def _claimable(now: datetime):  # noqa: ANN202
+    """Chat heads that are due and nobody holds."""
+    heads = (select(func.min(InboxUpdate.update_id)).where(InboxUpdate.status == "pending")
+             .group_by(InboxUpdate.chat_key).scalar_subquery())
+    return select(InboxUpdate.update_id).where(InboxUpdate.update_id.in_(heads), InboxUpdate.not_before <= now,
+                                               _free(now))
+
+
+async def more_due(session: AsyncSession, now: datetime) -> bool:
+    """Whether a chat head is due that nobody holds (after a claim: one no worker was free for)."""
+    return (await session.scalar(_claimable(now).limit(1))) is not None
 
 
 async def mark_done(session: AsyncSession, update_id: int, now: datetime) -> None:

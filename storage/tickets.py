@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.codes import make_code
+from bot.domain.lifecycle import Status
 from storage import scan_batch
 from storage.common import insert_ignore
 from storage.models import (
@@ -88,6 +89,18 @@ async def find_by_origin(session: AsyncSession, chat_id: int, message_id: int) -
 async def find_by_album(session: AsyncSession, chat_id: int, media_group_id: str) -> Ticket | None:
     q = select(Ticket).where(Ticket.origin_chat_id == chat_id, Ticket.media_group_id == media_group_id)
     return (await session.execute(q)).scalar_one_or_none()
+
+
+async def oldest_untriaged(session: AsyncSession, filed_by: datetime | None, skip: frozenset[int]) -> Ticket | None:
+    """The oldest ticket still NEW — filed, acknowledged, its triage left for later — filed no
+    later than ``filed_by`` (None: any), leaving out ``skip``. On PostgreSQL the row stays locked
+    for the caller's transaction and a row another instance holds is passed over."""
+    q = select(Ticket).where(Ticket.status == Status.NEW.value)
+    if filed_by is not None:
+        q = q.where(Ticket.created_at <= filed_by)
+    if skip:
+        q = q.where(Ticket.id.not_in(skip))
+    return await session.scalar(q.order_by(Ticket.id).limit(1).with_for_update(skip_locked=True))
 
 
 async def move(session: AsyncSession, ticket_id: int, expected: str, version: int, values: dict[str, Any],

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -65,8 +65,22 @@ async def file_appeal(session: AsyncSession, app: App, appeal: Appeal) -> tuple[
     if related is not None:
         await matter_repo.mark_related(session, ticket.id, related.id, now)
     await _ack(session, app, ticket, appeal, len(photos), related)
-    await _one_matter(session, app, ticket)
+    if not app.inbox_full:
+        await _one_matter(session, app, ticket)
+    # else updates are queuing: the ticket and its ack now; the rest waits (as NEW, so a restart
+    # finds it) for bot/deferred_triage.py, which takes it as soon as the inbox has room.
     return ticket, True
+
+
+async def waiting_triage(session: AsyncSession, filed_by: datetime | None, skip: frozenset[int]) -> Ticket | None:
+    """The oldest ticket whose triage was left for later (see `file_appeal`) filed no later than
+    `filed_by` (None: any), `skip` left out."""
+    return await tickets.oldest_untriaged(session, filed_by, skip)
+
+
+async def triage_now(session: AsyncSession, app: App, ticket: Ticket) -> None:
+    """The rest of an appeal whose triage was left for later: what `file_appeal` does after the ack."""
+    await _one_matter(session, app, ticket)
 
 
 async def _one_matter(session: AsyncSession, app: App, ticket: Ticket) -> None:
