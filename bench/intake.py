@@ -14,8 +14,8 @@ Telegram does):
   appeals/s until the last acknowledgement; CPU ms per appeal (the process's user + system
   time during the burst / N); RSS idle (before) and peak (VmHWM, reset just before the burst);
   Appeals filed while updates queue are triaged after their acks (bot/deferred_triage.py), so
-  the bot's line also gives appeals/s and CPU until no ticket waits for its triage (every card
-  queued);
+  the bot's line also gives appeals/s and CPU until no ticket waits for its triage and every
+  ack and card is sent: the whole work of the burst;
 * steady — appeals keep arriving with ``--inflight`` of them unanswered at any time (the next
   one goes as soon as an acknowledgement comes back), ``--steady`` of them: appeal → ack
   median and p90.
@@ -52,7 +52,7 @@ from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 from bench.procstat import cpu_seconds, memory_kb, reset_peak  # noqa: E402
 from bot.sandbox import TelegramSandbox  # noqa: E402
 from storage.db import migrate  # noqa: E402
-from storage.models import Ticket  # noqa: E402
+from storage.models import OutboxMessage, Ticket  # noqa: E402
 from tests.burst import bot_env, burst_chats, burst_org_file, free_port, populate_burst  # noqa: E402
 from tests.harness import TOKEN, populate  # noqa: E402
 
@@ -184,7 +184,8 @@ async def stop(proc: asyncio.subprocess.Process) -> None:
 
 
 async def all_triaged(db_url: str) -> float:
-    """Poll until no ticket is NEW (every appeal routed, its card queued); when that was seen."""
+    """Poll until no ticket is NEW (every appeal routed) and the outbox is empty (every ack and card
+    sent); when that was seen."""
     engine, deadline = create_async_engine(db_url), time.perf_counter() + 10 * STALL
     try:
         while True:
@@ -193,6 +194,8 @@ async def all_triaged(db_url: str) -> float:
             async with engine.connect() as conn:
                 left = (await conn.execute(select(func.count()).select_from(Ticket).where(
                     Ticket.status == "NEW"))).scalar_one()
+                left += (await conn.execute(select(func.count()).select_from(OutboxMessage).where(
+                    OutboxMessage.status.in_(("pending", "sending"))))).scalar_one()
             if left == 0:
                 return time.perf_counter()
             await asyncio.sleep(0.05)
@@ -300,7 +303,7 @@ def median_run(runs: list[Run]) -> Run:
 def line(name: str, mode: str, bot: Run, echo: Run, args: argparse.Namespace) -> str:
     return (f"{name} {mode}: burst of {args.n} in {args.chats} chats: bot {bot.rate:.1f}/s, echo {echo.rate:.1f}/s, "
             f"ratio {bot.rate / max(echo.rate, 1e-9):.3f} | CPU per appeal: bot {bot.cpu_ms:.2f} ms, "
-            f"echo {echo.cpu_ms:.2f} ms | until every card too: bot {bot.whole_rate:.1f}/s, ratio "
+            f"echo {echo.cpu_ms:.2f} ms | until every card is sent too: bot {bot.whole_rate:.1f}/s, ratio "
             f"{bot.whole_rate / max(echo.rate, 1e-9):.3f}, CPU {bot.whole_cpu_ms:.2f} ms | RSS bot idle {bot.idle_mb:.0f} MB, peak {bot.peak_mb:.0f} MB "
             f"({bot.peak_mb / max(bot.idle_mb, 1e-9):.2f}x); echo {echo.idle_mb:.0f} / {echo.peak_mb:.0f} MB | "
             f"steady, {args.inflight} in flight, {args.steady} appeals: ack p50 {bot.p50:.2f} s, p90 {bot.p90:.2f} s "

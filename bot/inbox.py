@@ -99,9 +99,10 @@ class InboxWorkers:
             return POLL_SECONDS
         async with self.app.sessions() as session:
             rows = await store.claim(session, self.holder, now, now + CLAIM_TTL, free)
+            full = len(rows) == free and await store.more_due(session, now)
             await session.commit()
             upcoming = None if rows else await store.next_due(session)
-            self._set_full(len(rows) == free and await store.more_due(session, now))
+        self._set_full(full)
         for row in rows:
             task = asyncio.create_task(self._handle(row.update_id, row.payload, row.attempts),
                                        name=f"update-{row.update_id}")

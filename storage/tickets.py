@@ -91,16 +91,17 @@ async def find_by_album(session: AsyncSession, chat_id: int, media_group_id: str
     return (await session.execute(q)).scalar_one_or_none()
 
 
-async def oldest_untriaged(session: AsyncSession, filed_by: datetime | None, skip: frozenset[int]) -> Ticket | None:
-    """The oldest ticket still NEW — filed, acknowledged, its triage left for later — filed no
-    later than ``filed_by`` (None: any), leaving out ``skip``. On PostgreSQL the row stays locked
-    for the caller's transaction and a row another instance holds is passed over."""
+async def oldest_untriaged(session: AsyncSession, filed_by: datetime | None, skip: frozenset[int],
+                           limit: int) -> list[Ticket]:
+    """The oldest tickets still NEW — filed, acknowledged, their triage left for later — filed no
+    later than ``filed_by`` (None: any), leaving out ``skip``. On PostgreSQL the rows stay locked
+    for the caller's transaction and rows another instance holds are passed over."""
     q = select(Ticket).where(Ticket.status == Status.NEW.value)
     if filed_by is not None:
         q = q.where(Ticket.created_at <= filed_by)
     if skip:
         q = q.where(Ticket.id.not_in(skip))
-    return await session.scalar(q.order_by(Ticket.id).limit(1).with_for_update(skip_locked=True))
+    return list(await session.scalars(q.order_by(Ticket.id).limit(limit).with_for_update(skip_locked=True)))
 
 
 async def move(session: AsyncSession, ticket_id: int, expected: str, version: int, values: dict[str, Any],

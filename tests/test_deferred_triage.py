@@ -8,12 +8,14 @@ up without anyone asking.
 """
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
+from bot.services import intake
 from storage import tickets as ticket_store
 from storage.models import Ticket, TicketEvent
 from tests.harness import COMMUNITY, COMMUNITY_2, DISPATCH_CHAT, RESIDENT, VOLUNTEER, World
@@ -61,3 +63,33 @@ async def test_a_ticket_left_new_by_an_earlier_run_is_triaged_without_being_aske
     t = await world.scalar(select(Ticket).where(Ticket.origin_message_id == 999))
     assert t.status == "TRIAGE"
     assert len([text for text in cards(world) if f"#{t.code}" in text]) == 1
+
+
+async def test_a_ticket_whose_triage_fails_does_not_hold_back_the_others_of_its_batch(world: World, monkeypatch):
+    real, failing = intake.triage_now, set()
+
+    async def failing_for_the_second(session, app, ticket):  # noqa: ANN001
+        if ticket.id in failing:
+            raise RuntimeError("a ticket the triage cannot handle")
+        await real(session, app, ticket)
+
+    monkeypatch.setattr(intake, "triage_now", failing_for_the_second)
+    async with world.app.sessions() as session:  # one commit: the worker finds all three in one batch
+        made = [await ticket_store.create(session, now=world.clock(), code_year=2026, kind="help", urgency="normal",
+                                          status="NEW", text=f"垃圾桶满了没人清 {k}", area_code="gangkou",
+                                          reporter_id=RESIDENT, origin_chat_id=COMMUNITY, origin_message_id=900 + k,
+                                          category="市容环卫", channel="telegram") for k in range(3)]
+        ids = [t.id for t in made]
+        failing.add(ids[1])
+        await session.commit()
+
+    async def statuses() -> list[str]:
+        return [(await world.scalar(select(Ticket).where(Ticket.id == i))).status for i in ids]
+
+    deadline = asyncio.get_running_loop().time() + 8
+    while await statuses() != ["TRIAGE", "NEW", "TRIAGE"]:
+        assert asyncio.get_running_loop().time() < deadline, await statuses()
+        await asyncio.sleep(0.05)
+    failing.clear()  # mended: its next try (after a back-off of a second) goes through
+    await world.settle()
+    assert await statuses() == ["TRIAGE", "TRIAGE", "TRIAGE"]

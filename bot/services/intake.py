@@ -72,10 +72,11 @@ async def file_appeal(session: AsyncSession, app: App, appeal: Appeal) -> tuple[
     return ticket, True
 
 
-async def waiting_triage(session: AsyncSession, filed_by: datetime | None, skip: frozenset[int]) -> Ticket | None:
-    """The oldest ticket whose triage was left for later (see `file_appeal`) filed no later than
+async def waiting_triage(session: AsyncSession, filed_by: datetime | None, skip: frozenset[int],
+                         limit: int = 1) -> list[Ticket]:
+    """The oldest tickets whose triage was left for later (see `file_appeal`) filed no later than
     `filed_by` (None: any), `skip` left out."""
-    return await tickets.oldest_untriaged(session, filed_by, skip)
+    return await tickets.oldest_untriaged(session, filed_by, skip, limit)
 
 
 async def triage_now(session: AsyncSession, app: App, ticket: Ticket) -> None:
