@@ -19,6 +19,7 @@ from bot.services import intake
 from storage import tickets as ticket_store
 from storage.models import Ticket, TicketEvent
 from tests.harness import COMMUNITY, COMMUNITY_2, DISPATCH_CHAT, RESIDENT, VOLUNTEER, World
+from tests.test_story_emergency import URGENT_SEWER
 
 
 def deferred() -> float:
@@ -49,6 +50,17 @@ async def test_an_appeal_that_waited_in_the_inbox_is_acknowledged_first_and_tria
     # The deferred ticket was committed NEW with its ack, and moved on in a later transaction.
     events = await world.rows(select(TicketEvent).where(TicketEvent.ticket_id == rows[0].id).order_by(TicketEvent.id))
     assert [(e.kind, e.to_status) for e in events][:2] == [("created", "NEW"), ("triage", "TRIAGE")]
+
+
+@pytest.mark.parametrize("world", [{"INBOX_WORKERS": 1}], indirect=True)
+async def test_an_emergency_is_triaged_at_once_even_when_updates_wait(world: World):
+    before = deferred()
+    await world.send(RESIDENT, COMMUNITY, URGENT_SEWER)  # an emergency the catalogue routes
+    await world.send(VOLUNTEER, COMMUNITY_2, "/appeal 小区门口的路灯不亮了")
+    await world.settle()
+    assert deferred() - before == 0
+    first = await world.scalar(select(Ticket).where(Ticket.id == 1))
+    assert (first.urgency, first.status) == ("urgent", "DISPATCHED")
 
 
 async def test_a_ticket_left_new_by_an_earlier_run_is_triaged_without_being_asked(world: World):

@@ -65,10 +65,11 @@ async def file_appeal(session: AsyncSession, app: App, appeal: Appeal) -> tuple[
     if related is not None:
         await matter_repo.mark_related(session, ticket.id, related.id, now)
     await _ack(session, app, ticket, appeal, len(photos), related)
-    if not app.inbox_full:
+    if not app.inbox_full or urgent:
         await _one_matter(session, app, ticket)
     # else updates are queuing: the ticket and its ack now; the rest waits (as NEW, so a restart
-    # finds it) for bot/deferred_triage.py, which takes it as soon as the inbox has room.
+    # finds it) for bot/deferred_triage.py, which takes it as soon as the inbox has room. An
+    # emergency never waits: it goes to its department and the leaders at once.
     return ticket, True
 
 
