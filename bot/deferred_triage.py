@@ -14,8 +14,9 @@ all (a transaction each cost a third more CPU per appeal on PostgreSQL). When a 
 tickets are taken one at a time until the one that failed is found. A ticket stays NEW until its
 triage commits, so a restart finds it again, and on PostgreSQL another instance passes over the
 rows one is working on (they are locked). A ticket whose triage fails is tried again after a
-back-off; after ``MAX_ATTEMPTS`` it is left to the dispatchers, whose /queue lists it as waiting,
-with one error in the log.
+back-off that grows to a minute and is never given up: it has its ticket and its ack, and a
+dispatcher cannot act on it before it is triaged. From ``MAX_ATTEMPTS`` failures on, each is logged
+as an error.
 """
 from __future__ import annotations
 
@@ -66,11 +67,11 @@ class DeferredTriage:
         self.wake.set()
 
     async def idle(self) -> bool:
-        """No ticket in hand and none waiting but those given up on (tests wait on this)."""
+        """No ticket in hand and none waiting but those that keep failing (tests wait on this)."""
         if self._working:
             return False
         async with self.app.sessions() as session:
-            return not await intake.waiting_triage(session, None, self._given_up())
+            return not await intake.waiting_triage(session, None, self._failing())
 
     async def _batch(self) -> bool:
         """Triage a batch of waiting tickets; whether there was one."""
@@ -109,14 +110,15 @@ class DeferredTriage:
         n = self._failures.get(ticket_id, (0, 0.0))[0] + 1
         self._failures[ticket_id] = (n, time.monotonic() + min(60.0, 0.5 * 2 ** n))
         if n >= MAX_ATTEMPTS:
-            log.error("deferred triage: ticket %s failed %d times; left to the dispatchers' /queue",
+            log.error("deferred triage: ticket %s failed %d times; trying again within a minute",
                       ticket_id, n, exc_info=True)
         else:
             log.warning("deferred triage: ticket %s failed (attempt %d); trying again", ticket_id, n, exc_info=True)
 
-    def _given_up(self) -> frozenset[int]:
+    def _failing(self) -> frozenset[int]:
+        """Tickets that failed ``MAX_ATTEMPTS`` times: still tried, but not waited for (`idle`)."""
         return frozenset(t for t, (n, _) in self._failures.items() if n >= MAX_ATTEMPTS)
 
     def _resting(self) -> frozenset[int]:
         now = time.monotonic()
-        return frozenset(t for t, (n, again) in self._failures.items() if n >= MAX_ATTEMPTS or again > now)
+        return frozenset(t for t, (_, again) in self._failures.items() if again > now)

@@ -101,7 +101,9 @@ async def oldest_untriaged(session: AsyncSession, filed_by: datetime | None, ski
         q = q.where(Ticket.created_at <= filed_by)
     if skip:
         q = q.where(Ticket.id.not_in(skip))
-    return list(await session.scalars(q.order_by(Ticket.id).limit(limit).with_for_update(skip_locked=True)))
+    # NO KEY UPDATE: an attachment, a 附议 or an event that refers to the row does not wait for the batch.
+    return list(await session.scalars(q.order_by(Ticket.id).limit(limit)
+                                      .with_for_update(skip_locked=True, key_share=True)))
 
 
 async def move(session: AsyncSession, ticket_id: int, expected: str, version: int, values: dict[str, Any],
