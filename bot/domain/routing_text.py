@@ -12,6 +12,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable
 
 import jieba
@@ -44,6 +45,16 @@ def normalize(text: str) -> str:
 
 _CJK_RE = re.compile(r"[\u3400-\u9fff]")
 _EN_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+@lru_cache(maxsize=8192)
+def _prepared(term: str) -> tuple[str, bool, tuple[str, ...], tuple[str, ...]]:
+    """A catalogue term as `Analysis.find` matches it: normalised, whether it is Chinese, its English
+    words and their stems. The terms are the org file's few hundred keywords, looked up for every
+    appeal: made once each."""
+    term = normalize(term).strip()
+    parts = tuple(_EN_WORD_RE.findall(term))
+    return term, has_cjk(term), parts, tuple(stem(p) for p in parts)
 
 
 def has_cjk(term: str) -> bool:
@@ -176,10 +187,10 @@ class Analysis:
 
     def find(self, term: str, *, stemmed: bool = True) -> list[Hit]:
         """Occurrences of `term` that start and end on token boundaries (never inside a word)."""
-        term = normalize(term).strip()
+        term, cjk, parts, stems = _prepared(term)
         if not term:
             return []
-        if has_cjk(term):
+        if cjk:
             hits, i = [], self.text.find(term)
             while i >= 0:
                 j = i + len(term)
@@ -187,13 +198,12 @@ class Analysis:
                     hits.append(Hit(term, i, j))
                 i = self.text.find(term, i + 1)
             return hits
-        parts = _EN_WORD_RE.findall(term)
         if not parts:
             return []
         if stemmed:
-            want, have = [stem(p) for p in parts], self.stems
+            want, have = list(stems), self.stems
         else:  # exact, or a plain plural ("fire" must not match "fired")
-            want, have = parts, None
+            want, have = list(parts), None
         hits = []
         n = len(parts)
         for k in range(len(self.words) - n + 1):
