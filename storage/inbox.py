@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.common import run_core
 from storage.models import InboxUpdate
 
 # Update kinds whose object carries the chat the update belongs to.
@@ -66,39 +67,39 @@ async def claim(session: AsyncSession, holder: str, now: datetime, until: dateti
     """
     if limit <= 0:
         return []
-    ids = _claimable(now).order_by(InboxUpdate.update_id).limit(limit).scalar_subquery()
-    rows = await session.execute(  # one statement: the conditions are checked again on each row it takes
-        update(InboxUpdate).where(InboxUpdate.update_id.in_(ids), InboxUpdate.status == "pending", _free(now))
-        .values(claimed_by=holder, claimed_until=until, attempts=InboxUpdate.attempts + 1)
-        .returning(InboxUpdate.update_id, InboxUpdate.payload, InboxUpdate.attempts)
-        .execution_options(synchronize_session=False))
+    rows = await run_core(session, _CLAIM, {"now": now, "holder": holder, "until": until, "limit": limit})
     claimed = [InboxUpdate(update_id=r[0], payload=r[1], attempts=r[2]) for r in rows.all()]
     return sorted(claimed, key=lambda r: r.update_id)
 
 
-def _free(now: datetime):  # noqa: ANN202
-    return or_(InboxUpdate.claimed_until.is_(None), InboxUpdate.claimed_until < now)
-
-
-def _claimable(now: datetime):  # noqa: ANN202
-    """Chat heads that are due and nobody holds."""
-    heads = (select(func.min(InboxUpdate.update_id)).where(InboxUpdate.status == "pending")
-             .group_by(InboxUpdate.chat_key).scalar_subquery())
-    return select(InboxUpdate.update_id).where(InboxUpdate.update_id.in_(heads), InboxUpdate.not_before <= now,
-                                               _free(now))
+# The statements every update runs, built once (storage/common.py `run_core`).
+_NOW = bindparam("now", type_=InboxUpdate.__table__.c.not_before.type)
+_FREE = or_(InboxUpdate.claimed_until.is_(None), InboxUpdate.claimed_until < _NOW)
+# Chat heads that are due and nobody holds.
+_CLAIMABLE = select(InboxUpdate.update_id).where(
+    InboxUpdate.update_id.in_(select(func.min(InboxUpdate.update_id)).where(InboxUpdate.status == "pending")
+                              .group_by(InboxUpdate.chat_key).scalar_subquery()),
+    InboxUpdate.not_before <= _NOW, _FREE)
+_CLAIM = (  # one statement: the conditions are checked again on each row it takes
+    update(InboxUpdate.__table__)
+    .where(InboxUpdate.update_id.in_(_CLAIMABLE.order_by(InboxUpdate.update_id).limit(bindparam("limit"))
+                                     .scalar_subquery()),
+           InboxUpdate.status == "pending", _FREE)
+    .values(claimed_by=bindparam("holder"), claimed_until=bindparam("until"), attempts=InboxUpdate.attempts + 1)
+    .returning(InboxUpdate.update_id, InboxUpdate.payload, InboxUpdate.attempts))
+_MORE_DUE = _CLAIMABLE.limit(1)
+_DONE = (update(InboxUpdate.__table__).where(InboxUpdate.update_id == bindparam("id"))
+         .values(status="done", done_at=bindparam("at"), claimed_by=None, claimed_until=None, error=None))
 
 
 async def more_due(session: AsyncSession, now: datetime) -> bool:
     """Whether a chat head is due that nobody holds (after a claim: one no worker was free for)."""
-    return (await session.scalar(_claimable(now).limit(1))) is not None
+    return (await run_core(session, _MORE_DUE, {"now": now})).first() is not None
 
 
 async def mark_done(session: AsyncSession, update_id: int, now: datetime) -> None:
     """Part of the update's own transaction: the row is done exactly when its work is committed."""
-    await session.execute(
-        update(InboxUpdate).where(InboxUpdate.update_id == update_id)
-        .values(status="done", done_at=now, claimed_by=None, claimed_until=None, error=None)
-        .execution_options(synchronize_session=False))
+    await run_core(session, _DONE, {"id": update_id, "at": now})
 
 
 async def retry(session: AsyncSession, update_id: int, error: str, not_before: datetime) -> None:

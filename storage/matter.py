@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Row, and_, func, or_, select, type_coerce, update
+from sqlalchemy import Row, and_, bindparam, func, or_, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.hotspots import GroupFacts
 from bot.domain.lifecycle import Status
 from storage.base import UtcDateTime
-from storage.common import insert_ignore
+from storage.common import insert_ignore, run_core
 from storage.models import (
     Attachment,
     Campaign,
@@ -79,15 +79,17 @@ async def related_to(session: AsyncSession, ticket_id: int) -> Ticket | None:
     return (await session.execute(q)).scalar_one_or_none()
 
 
+_CARD_FACTS = select(
+    select(func.count()).select_from(Attachment).where(Attachment.ticket_id == bindparam("t")).scalar_subquery(),
+    select(func.count()).select_from(Supporter).where(Supporter.ticket_id == bindparam("t")).scalar_subquery(),
+    select(RelatedTicket.related_to_id).where(RelatedTicket.ticket_id == bindparam("t")).limit(1).scalar_subquery(),
+    select(CampaignTicket.campaign_id).where(CampaignTicket.ticket_id == bindparam("t")).limit(1).scalar_subquery())
+
+
 async def card_facts(session: AsyncSession, ticket_id: int) -> tuple[int, int, int | None, int | None]:
     """What a card says beside the ticket's own row, in one statement: its attachments, its
     supporters, the id of the ticket it relates to and of its 专项 (None: none)."""
-    q = select(
-        select(func.count()).select_from(Attachment).where(Attachment.ticket_id == ticket_id).scalar_subquery(),
-        select(func.count()).select_from(Supporter).where(Supporter.ticket_id == ticket_id).scalar_subquery(),
-        select(RelatedTicket.related_to_id).where(RelatedTicket.ticket_id == ticket_id).limit(1).scalar_subquery(),
-        select(CampaignTicket.campaign_id).where(CampaignTicket.ticket_id == ticket_id).limit(1).scalar_subquery())
-    photos, supporters, related_id, campaign_id = (await session.execute(q)).one()
+    photos, supporters, related_id, campaign_id = (await run_core(session, _CARD_FACTS, {"t": ticket_id})).one()
     return int(photos or 0), int(supporters or 0), related_id, campaign_id
 
 
@@ -101,22 +103,37 @@ async def related_from(session: AsyncSession, ticket_id: int) -> list[Ticket]:
 # --------------------------------------------------------------------------- candidates and hotspots
 
 
+# The scope and candidate reads every appeal makes, built once (storage/common.py `run_core`).
+# `exclude` -1 leaves nothing out (ids are positive).
+_SUPPORT = (select(func.count()).select_from(Supporter).where(Supporter.ticket_id == Ticket.id)
+            .correlate(Ticket).scalar_subquery()
+            + select(func.count()).select_from(MERGED).where(MERGED.c.merged_into_id == Ticket.id)
+            .correlate(Ticket).scalar_subquery())
+_SAME_SCOPE = (
+    select(Ticket.id, Ticket.code, Ticket.text, Ticket.area_code, Ticket.category, Ticket.created_at,
+           Ticket.status, _SUPPORT.label("support"))
+    .where(Ticket.area_code == bindparam("area"), Ticket.category == bindparam("category"),
+           Ticket.created_at > bindparam("since"), Ticket.status.not_in(NOT_COUNTED),
+           Ticket.id != bindparam("exclude"))
+    .order_by(Ticket.created_at, Ticket.id))
+_CANDIDATES = (
+    select(Ticket.id, Ticket.code, Ticket.text, Ticket.created_at, Ticket.area_code, Ticket.category,
+           Ticket.latitude, Ticket.longitude, Ticket.closed_at)
+    .where(Ticket.area_code == bindparam("area"), Ticket.category == bindparam("category"),
+           Ticket.id != bindparam("exclude"), Ticket.status.not_in((Status.MERGED, Status.REJECTED)),
+           or_(and_(Ticket.closed_at.is_(None), Ticket.created_at > bindparam("filed_since")),
+               and_(Ticket.closed_at.is_not(None), Ticket.closed_at > bindparam("closed_since"))))
+    .order_by(Ticket.created_at.desc()).limit(200))
+
+
 async def same_scope(session: AsyncSession, area: str, category: str, *, since: datetime,
                      exclude: int | None = None) -> list[Row]:
     """Tickets of one area and category filed since `since` (spam left out), oldest first: the
     columns a hotspot or a 专项 reads (id, code, text, area_code, category, created_at, status)
     and `support`, as `support_counts` counts it. Each appeal asks this of its area, so whole
     ticket objects, or a second and third statement for the counts, would cost it per neighbour."""
-    support = (select(func.count()).select_from(Supporter).where(Supporter.ticket_id == Ticket.id)
-               .correlate(Ticket).scalar_subquery()
-               + select(func.count()).select_from(MERGED).where(MERGED.c.merged_into_id == Ticket.id)
-               .correlate(Ticket).scalar_subquery())
-    q = select(Ticket.id, Ticket.code, Ticket.text, Ticket.area_code, Ticket.category, Ticket.created_at,
-               Ticket.status, support.label("support")).where(Ticket.area_code == area, Ticket.category == category, Ticket.created_at > since,
-                             Ticket.status.not_in(NOT_COUNTED))
-    if exclude is not None:
-        q = q.where(Ticket.id != exclude)
-    return list((await session.execute(q.order_by(Ticket.created_at, Ticket.id))).all())
+    params = {"area": area, "category": category, "since": since, "exclude": -1 if exclude is None else exclude}
+    return list((await run_core(session, _SAME_SCOPE, params)).all())
 
 
 async def duplicate_candidates(session: AsyncSession, area: str, category: str, *, filed_since: datetime,
@@ -125,14 +142,9 @@ async def duplicate_candidates(session: AsyncSession, area: str, category: str, 
     are left out (their surviving ticket is the one to name). Only the columns a comparison reads
     (id, code, text, created_at, area_code, category, latitude, longitude, closed_at): a busy area
     has many, and whole ticket objects cost several times more to load."""
-    q = select(Ticket.id, Ticket.code, Ticket.text, Ticket.created_at, Ticket.area_code, Ticket.category,
-               Ticket.latitude, Ticket.longitude, Ticket.closed_at).where(
-        Ticket.area_code == area, Ticket.category == category, Ticket.id != exclude,
-        Ticket.status.not_in((Status.MERGED, Status.REJECTED)),
-        or_(and_(Ticket.closed_at.is_(None), Ticket.created_at > filed_since),
-            and_(Ticket.closed_at.is_not(None), Ticket.closed_at > closed_since)),
-    )
-    return list((await session.execute(q.order_by(Ticket.created_at.desc()).limit(200))).all())
+    params = {"area": area, "category": category, "exclude": exclude, "filed_since": filed_since,
+              "closed_since": closed_since}
+    return list((await run_core(session, _CANDIDATES, params)).all())
 
 
 async def support_counts(session: AsyncSession, ticket_ids: list[int]) -> dict[int, int]:
@@ -237,10 +249,13 @@ def _aware(value: datetime | str) -> datetime:
 # --------------------------------------------------------------------------- 专项
 
 
+_OPEN_CAMPAIGN = (select(Campaign).where(Campaign.area_code == bindparam("area"), Campaign.category == bindparam("category"),
+                                         Campaign.closed_at.is_(None)).order_by(Campaign.id).limit(1))
+
+
 async def open_campaign_for(session: AsyncSession, area: str, category: str) -> Campaign | None:
-    q = select(Campaign).where(Campaign.area_code == area, Campaign.category == category,
-                               Campaign.closed_at.is_(None)).order_by(Campaign.id)
-    return (await session.execute(q)).scalars().first()
+    """Asked for every new ticket (built once: see storage/common.py `prebuilt`)."""
+    return (await session.execute(_OPEN_CAMPAIGN, {"area": area, "category": category})).scalars().first()
 
 
 async def campaign(session: AsyncSession, campaign_id: int) -> Campaign | None:

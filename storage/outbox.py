@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import scan_batch
@@ -184,11 +184,14 @@ async def latest_for(session: AsyncSession, ticket_id: int, purpose: str) -> Out
     return (await session.execute(q)).scalars().first()
 
 
+_ROWS_FOR = (select(OutboxMessage).where(OutboxMessage.ticket_id == bindparam("ticket"),
+                                         OutboxMessage.purpose.in_(bindparam("purposes", expanding=True)))
+             .order_by(OutboxMessage.id).execution_options(populate_existing=True))
+
+
 async def rows_for(session: AsyncSession, ticket_id: int, purposes: tuple[str, ...]) -> list[OutboxMessage]:
-    """A ticket's rows of some purposes, oldest first, as they are now."""
-    q = (select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id, OutboxMessage.purpose.in_(purposes))
-         .order_by(OutboxMessage.id).execution_options(populate_existing=True))
-    return list((await session.execute(q)).scalars())
+    """A ticket's rows of some purposes, oldest first, as they are now (every move asks: built once)."""
+    return list((await session.execute(_ROWS_FOR, {"ticket": ticket_id, "purposes": list(purposes)})).scalars())
 
 
 async def reroute_chat(session: AsyncSession, old_id: int, new_id: int) -> None:

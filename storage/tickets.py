@@ -5,7 +5,7 @@ import weakref
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot.domain.codes import make_code
 from bot.domain.lifecycle import Status
 from storage import scan_batch
-from storage.common import insert_ignore
+from storage.common import insert_ignore, run_core
 from storage.models import (
     Attachment,
     Counter,
@@ -45,12 +45,15 @@ async def next_code(session: AsyncSession, year: int) -> str:
         value = (await session.execute(text(f"SELECT nextval('ticket_code_{int(year)}')"))).scalar_one()
         return make_code(year, value)
     name = f"ticket:{year}"
-    bump = update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
-    value = (await session.execute(bump)).scalar_one_or_none()
+    value = (await run_core(session, _BUMP, {"counter": name})).scalar()
     if value is None:  # the year's first ticket
         await insert_ignore(session, Counter, {"name": name, "value": 0})
-        value = (await session.execute(bump)).scalar_one()
+        value = (await run_core(session, _BUMP, {"counter": name})).scalar_one()
     return make_code(year, value)
+
+
+_BUMP = (update(Counter.__table__).where(Counter.name == bindparam("counter")).values(value=Counter.value + 1)
+         .returning(Counter.value))
 
 
 async def _create_sequence(session: AsyncSession, year: int) -> None:
@@ -81,9 +84,15 @@ async def get_by_code(session: AsyncSession, code: str) -> Ticket | None:
     return (await session.execute(select(Ticket).where(Ticket.code == code))).scalar_one_or_none()
 
 
+_BY_ORIGIN = select(Ticket.id).where(Ticket.origin_chat_id == bindparam("chat"),
+                                     Ticket.origin_message_id == bindparam("message"))
+
+
 async def find_by_origin(session: AsyncSession, chat_id: int, message_id: int) -> Ticket | None:
-    q = select(Ticket).where(Ticket.origin_chat_id == chat_id, Ticket.origin_message_id == message_id)
-    return (await session.execute(q)).scalar_one_or_none()
+    """The ticket a message became. Asked of every appeal, and almost always None: the id is
+    looked up with a prebuilt statement, the ticket loaded only when there is one."""
+    found = (await run_core(session, _BY_ORIGIN, {"chat": chat_id, "message": message_id})).scalar()
+    return None if found is None else await get(session, found)
 
 
 async def find_by_album(session: AsyncSession, chat_id: int, media_group_id: str) -> Ticket | None:
