@@ -8,6 +8,8 @@ from sqlalchemy import CursorResult, Executable, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import scan_batch
+
 
 _PREBUILT: dict[tuple[str, Hashable], Executable] = {}
 
@@ -32,6 +34,10 @@ async def run_core(session: AsyncSession, stmt: Executable, params: dict[str, An
     transaction, past the ORM's execute: for a statement that returns rows or nothing, not ORM
     objects (bench/sql_overhead.py measures the difference). Pending ORM objects are flushed
     first, as the ORM's autoflush would."""
+    if scan_batch.of(session) is not None:
+        # The deadline scan holds its new rows until the session's next ORM statement
+        # (storage/scan_batch.py): through the ORM, so they are written before this one runs.
+        return await session.execute(stmt, params or {})  # type: ignore[return-value]
     if session.new or session.dirty or session.deleted:
         await session.flush()
     conn = await session.connection()
