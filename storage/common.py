@@ -4,11 +4,12 @@ from __future__ import annotations
 import zlib
 from typing import Any, Callable, Hashable
 
-from sqlalchemy import CursorResult, Executable, text
+from sqlalchemy import CursorResult, Executable, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import scan_batch
+from storage.directory_cache import WATCHED
 
 
 _PREBUILT: dict[tuple[str, Hashable], Executable] = {}
@@ -34,9 +35,10 @@ async def run_core(session: AsyncSession, stmt: Executable, params: dict[str, An
     transaction, past the ORM's execute: for a statement that returns rows or nothing, not ORM
     objects (bench/sql_overhead.py measures the difference). Pending ORM objects are flushed
     first, as the ORM's autoflush would."""
-    if scan_batch.of(session) is not None:
-        # The deadline scan holds its new rows until the session's next ORM statement
-        # (storage/scan_batch.py): through the ORM, so they are written before this one runs.
+    if scan_batch.of(session) is not None or getattr(getattr(stmt, "table", None), "name", None) in WATCHED:
+        # Two things hang on the ORM's execute: the deadline scan writes the rows it holds before
+        # the session's next statement (storage/scan_batch.py), and a write to a table the
+        # directory copy mirrors drops that copy (storage/directory_cache.py).
         return await session.execute(stmt, params or {})  # type: ignore[return-value]
     if session.new or session.dirty or session.deleted:
         await session.flush()
@@ -44,15 +46,24 @@ async def run_core(session: AsyncSession, stmt: Executable, params: dict[str, An
     return await conn.execute(stmt, params or {})
 
 
-def _insert_ignore(model: type) -> Callable[[str], Executable]:
+async def insert_ignore(session: AsyncSession, model: type, values: dict[str, Any]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True when a row was written. Through the ORM's execute, so
+    the directory copy notices a new role (storage/directory_cache.py) and a scan batch writes its
+    held rows first; `insert_ignore_prebuilt` is the path for a table neither cares about."""
+    ins = (postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert)(model).values(**values)
+    result = await session.execute(ins.on_conflict_do_nothing())
+    return bool(result.rowcount)
+
+
+def _insert_ignore(table: Table) -> Callable[[str], Executable]:
     def build(dialect: str) -> Executable:
-        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model).on_conflict_do_nothing()
+        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).on_conflict_do_nothing()
     return build
 
 
-async def insert_ignore(session: AsyncSession, model: type, values: dict[str, Any]) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING; True when a row was written."""
-    result = await run_core(session, prebuilt(session, ("insert_ignore", model), _insert_ignore(model)), values)
+async def insert_ignore_prebuilt(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
+    """`insert_ignore` with a statement built once per dialect, on the connection (`run_core`)."""
+    result = await run_core(session, prebuilt(session, ("insert_ignore", table.name), _insert_ignore(table)), values)
     return bool(result.rowcount)
 
 

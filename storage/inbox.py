@@ -15,8 +15,8 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.common import run_core
-from storage.models import InboxUpdate
+from storage.common import insert_ignore_prebuilt, run_core
+from storage.models import InboxUpdate, SeenUpdate
 
 # Update kinds whose object carries the chat the update belongs to.
 CHAT_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post", "my_chat_member",
@@ -95,6 +95,11 @@ _DONE = (update(InboxUpdate.__table__).where(InboxUpdate.update_id == bindparam(
 async def more_due(session: AsyncSession, now: datetime) -> bool:
     """Whether a chat head is due that nobody holds (after a claim: one no worker was free for)."""
     return (await run_core(session, _MORE_DUE, {"now": now})).first() is not None
+
+
+async def first_seen(session: AsyncSession, update_id: int, now: datetime) -> bool:
+    """Record an update id in the seen set; False when it was there (every update asks)."""
+    return await insert_ignore_prebuilt(session, SeenUpdate.__table__, {"update_id": update_id, "seen_at": now})
 
 
 async def mark_done(session: AsyncSession, update_id: int, now: datetime) -> None:

@@ -9,9 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import App
 from bot.domain.appeal import is_reporter
 from bot.domain.lifecycle import Actor, Refusal
-from storage import directory
-from storage.common import insert_ignore
-from storage.models import SeenUpdate, Ticket
+from storage import directory, inbox
+from storage.models import Ticket
 
 VOLUNTEER_ROLES = {"grid_volunteer", "building_leader"}
 
@@ -67,7 +66,7 @@ def require_admin(roles: Roles) -> None:
 async def first_delivery(session: AsyncSession, app: App, update_id: int) -> bool:
     """Record an update id; False when it was seen before (DESIGN §5: a set, not a high-water mark)."""
     try:
-        return await insert_ignore(session, SeenUpdate, {"update_id": update_id, "seen_at": app.now()})
+        return await inbox.first_seen(session, update_id, app.now())
     except IntegrityError:
         await session.rollback()
         return False
