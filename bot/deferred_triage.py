@@ -90,13 +90,7 @@ class DeferredTriage:
                     await self.app.commit(session)
                 except Exception:  # noqa: BLE001 — one ticket's trouble must not stop the others
                     await session.rollback()
-                    if len(ids) == 1:
-                        self._failed(ids[0])
-                        self._single = max(0, self._single - 1)
-                    else:  # which one? the next rounds take them one by one
-                        self._single = len(ids)
-                        log.warning("deferred triage: a batch of %d failed; trying them one by one", len(ids),
-                                    exc_info=True)
+                    self._batch_failed(ids)
                     return True
             for ticket_id in ids:
                 self._failures.pop(ticket_id, None)
@@ -105,6 +99,15 @@ class DeferredTriage:
             return True
         finally:
             self._working = False
+
+    def _batch_failed(self, ids: list[int]) -> None:
+        """A lone ticket is charged the failure; a batch's tickets are taken one by one next, to find it."""
+        if len(ids) == 1:
+            self._failed(ids[0])
+            self._single = max(0, self._single - 1)
+        else:
+            self._single = len(ids)
+            log.warning("deferred triage: a batch of %d failed; trying them one by one", len(ids), exc_info=True)
 
     def _failed(self, ticket_id: int) -> None:
         n = self._failures.get(ticket_id, (0, 0.0))[0] + 1
