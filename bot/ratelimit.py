@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # What Telegram documents; used to judge whether a 429 could have been the chat's own.
 TELEGRAM_CHAT_INTERVAL = 1.0
@@ -39,9 +39,36 @@ class Slot:
     done: float | None = None
     cancelled: bool = False
     previous: Slot | None = None  # the chat's slot before this one (back in force if this is cancelled)
+    windows: list[Window] = field(default_factory=list)  # those that hold it (their totals count it)
 
     def answered_by(self, latency: float) -> float:
         return self.done if self.done is not None else self.at + latency
+
+
+class Window:
+    """Booked slots oldest first, and the messages they send (cancelled slots left out): a
+    booking far from its limit needs no walk through the window, which with a high limit
+    holds thousands of slots."""
+
+    __slots__ = ("slots", "total")
+
+    def __init__(self) -> None:
+        self.slots: deque[Slot] = deque()
+        self.total = 0
+
+    def add(self, slot: Slot) -> None:
+        self.slots.append(slot)
+        self.total += slot.count
+        slot.windows.append(self)
+
+    def drop_oldest(self) -> None:
+        slot = self.slots.popleft()
+        slot.windows.remove(self)
+        if not slot.cancelled:
+            self.total -= slot.count
+
+    def __len__(self) -> int:
+        return len(self.slots)
 
 
 class FloodGate:
@@ -53,9 +80,9 @@ class FloodGate:
         self.group_per_minute = group_per_minute
         self.paused_until = float("-inf")
         self._next_global = float("-inf")
-        self._global: deque[Slot] = deque()  # booked slots in start order, long enough for one window
+        self._global = Window()  # booked slots in start order, long enough for one window
         self._last: dict[int, Slot] = {}  # each chat's latest slot
-        self._groups: dict[int, deque[Slot]] = defaultdict(deque)
+        self._groups: dict[int, Window] = defaultdict(Window)
         self._blocked_until: dict[int, float] = {}
         self._latency = 0.05  # a guess until the first answer comes back
 
@@ -68,12 +95,11 @@ class FloodGate:
             t = max(t, last.answered_by(self._latency) + self.chat_interval)
         if chat_id < 0:  # groups, supergroups and channels have negative ids
             window = self._prune_group(chat_id, now)
-            window = [s for s in window if not s.cancelled]
-            excess = sum(s.count for s in window) + count - self.group_per_minute
+            excess = window.total + count - self.group_per_minute
             freed = 0
-            for s in window:  # free once enough of the oldest sends have left the minute
-                if excess <= 0:
-                    break
+            for s in window.slots if excess > 0 else ():  # free once enough of the oldest sends have left the minute
+                if s.cancelled:
+                    continue
                 freed += s.count
                 if freed >= excess:
                     t = max(t, s.answered_by(self._latency) + GROUP_WINDOW)
@@ -94,7 +120,7 @@ class FloodGate:
         self._prune_global(now)
         # The send `global_limit` places back must have been answered a window earlier.
         seen = 0
-        for s in reversed(self._global):
+        for s in reversed(self._global.slots) if self._global.total + count > self.global_limit else ():
             if s.cancelled:
                 continue
             seen += s.count
@@ -104,11 +130,11 @@ class FloodGate:
         if t - now > horizon:
             return None
         slot = Slot(chat_id, t, count, previous=self._last.get(chat_id))
-        self._global.append(slot)
+        self._global.add(slot)
         self._next_global = t + self.spacing * count
         self._last[chat_id] = slot
         if chat_id < 0:
-            self._groups[chat_id].append(slot)
+            self._groups[chat_id].add(slot)
         return slot
 
     def done(self, slot: Slot, now: float) -> None:
@@ -119,6 +145,9 @@ class FloodGate:
 
     def cancel(self, slot: Slot) -> None:
         """The slot was not used (the row was taken elsewhere, or the bot paused meanwhile)."""
+        if not slot.cancelled:
+            for window in slot.windows:
+                window.total -= slot.count
         slot.cancelled = True
         if self._last.get(slot.chat_id) is slot:
             if slot.previous is None:
@@ -148,7 +177,10 @@ class FloodGate:
 
     def _chat_was_near_its_limit(self, chat_id: int, failed: Slot | None) -> bool:
         at = failed.at if failed is not None else math.inf
-        pool = self._groups.get(chat_id, ()) if chat_id < 0 else self._global
+        if chat_id < 0:
+            pool = self._groups[chat_id].slots if chat_id in self._groups else deque()
+        else:
+            pool = self._global.slots
         earlier = [s for s in pool if s.chat_id == chat_id and s is not failed and not s.cancelled and s.at < at]
         if earlier and at - earlier[-1].at < TELEGRAM_CHAT_INTERVAL:
             return True
@@ -160,16 +192,16 @@ class FloodGate:
     # --- housekeeping -------------------------------------------------------------------
     def _prune_global(self, now: float) -> None:
         # Keep a window's worth plus the limit's count: enough for the look-back above.
-        while len(self._global) > self.global_limit * 2 and self._global[0].answered_by(self._latency) < now - 2:
-            self._global.popleft()
+        while len(self._global) > self.global_limit * 2 and self._global.slots[0].answered_by(self._latency) < now - 2:
+            self._global.drop_oldest()
 
-    def _prune_group(self, chat_id: int, now: float) -> deque[Slot]:
+    def _prune_group(self, chat_id: int, now: float) -> Window:
         """The group's sends that still count against its minute (oldest first)."""
         window = self._groups.get(chat_id)
         if window is None:
-            return deque()
-        while window and (window[0].cancelled or window[0].answered_by(self._latency) <= now - GROUP_WINDOW):
-            window.popleft()
+            return Window()
+        while window.slots and (window.slots[0].cancelled or window.slots[0].answered_by(self._latency) <= now - GROUP_WINDOW):
+            window.drop_oldest()
         return window
 
     def sweep(self, now: float) -> None:

@@ -106,3 +106,24 @@ def test_chats_quiet_for_a_minute_are_forgotten():
     g.block(OTHER, until=5.0)
     g.sweep(now=100.0)
     assert (g._last, dict(g._groups), g._blocked_until) == ({}, {}, {})
+
+
+def test_cancelled_and_expired_slots_leave_the_limits_they_counted_against():
+    # The windows keep running totals: a cancelled slot frees its place at once, once only, and
+    # a slot that has left its window before it is cancelled frees nothing a second time.
+    g = gate(global_per_second=3, chat_interval=0.0, group_per_minute=3)
+    a, b, c = (g.reserve(GROUP, now=0.0) for _ in range(3))
+    for s in (a, b, c):
+        g.done(s, now=s.at)
+    g.cancel(b)
+    g.cancel(b)
+    d = g.reserve(GROUP, now=1.0)
+    assert d.at == pytest.approx(1.0)  # b's place is free; the global window has passed too
+    g.done(d, now=1.0)
+    assert g.chat_ready_at(GROUP, now=1.0) == pytest.approx(60.0)  # a, c and d fill the minute: a leaves at 60
+    assert g.chat_ready_at(GROUP, now=61.0) == pytest.approx(61.0)  # a, c and d have left the minute
+    later = [g.reserve(GROUP, now=61.0) for _ in range(3)]
+    for s in later:
+        g.done(s, now=s.at)
+    g.cancel(c)  # out of the minute already: it must not free a place among the three new ones
+    assert g.chat_ready_at(GROUP, now=62.0) == pytest.approx(later[0].at + 60)
