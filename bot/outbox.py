@@ -121,7 +121,7 @@ class OutboxWorker:
                     wait = min(wait, HORIZON / 2)
                     break
                 plan.append((row, slot))
-            claimed = await repo.claim_many(session, [row.id for row, _ in plan]) if plan else set()
+            claimed = await repo.claim_many(session, [row for row, _ in plan]) if plan else set()
             try:
                 await session.commit()
             except Exception:

@@ -30,11 +30,12 @@ def prebuilt(session: AsyncSession, key: Hashable, build: Callable[[str], Execut
     return stmt
 
 
-async def run_core(session: AsyncSession, stmt: Executable, params: dict[str, Any] | None = None) -> CursorResult:
+async def run_core(session: AsyncSession, stmt: Executable,
+                   params: dict[str, Any] | list[dict[str, Any]] | None = None) -> CursorResult:
     """A Core statement (built once, with bound parameters) on the session's connection and in its
     transaction, past the ORM's execute: for a statement that returns rows or nothing, not ORM
-    objects (bench/sql_overhead.py measures the difference). Pending ORM objects are flushed
-    first, as the ORM's autoflush would."""
+    objects (bench/sql_overhead.py measures the difference); a list of parameter sets runs it
+    once per set (executemany). Pending ORM objects are flushed first, as the ORM's autoflush would."""
     if scan_batch.of(session) is not None or getattr(getattr(stmt, "table", None), "name", None) in WATCHED:
         # Two things hang on the ORM's execute: the deadline scan writes the rows it holds before
         # the session's next statement (storage/scan_batch.py), and a write to a table the
@@ -61,8 +62,9 @@ def _insert_ignore(table: Table) -> Callable[[str], Executable]:
     return build
 
 
-async def insert_ignore_prebuilt(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
-    """`insert_ignore` with a statement built once per dialect, on the connection (`run_core`)."""
+async def insert_ignore_prebuilt(session: AsyncSession, table: Table, values: dict[str, Any] | list[dict[str, Any]]) -> bool:
+    """`insert_ignore` with a statement built once per dialect, on the connection (`run_core`); a
+    list of rows is one executemany (its answer then means nothing)."""
     result = await run_core(session, prebuilt(session, ("insert_ignore", table.name), _insert_ignore(table)), values)
     return bool(result.rowcount)
 

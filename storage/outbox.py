@@ -6,8 +6,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage import scan_batch
+from storage.common import run_core
 from storage.models import OutboxMessage
 
 
@@ -43,6 +45,21 @@ def enqueue(
     return row
 
 
+# The outbox's round runs these several times a second in a burst: built once (storage.common.prebuilt).
+_OUT = OutboxMessage.__table__
+_HEAD_LEVELS = (select(_OUT.c.chat_id, _OUT.c.priority, _OUT.c.status, func.min(_OUT.c.id))
+                .where(_OUT.c.status.in_(("pending", "sending")))
+                .group_by(_OUT.c.chat_id, _OUT.c.priority, _OUT.c.status))
+_HEAD_ROWS = select(OutboxMessage).where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
+_TICKETS_FIRST = (select(_OUT.c.ticket_id, _OUT.c.chat_id, func.min(_OUT.c.id))
+                  .where(_OUT.c.ticket_id.in_(bindparam("tickets", expanding=True)), _OUT.c.status == "pending")
+                  .group_by(_OUT.c.ticket_id, _OUT.c.chat_id))
+_CLAIM_MANY = (update(_OUT).where(_OUT.c.id.in_(bindparam("ids", expanding=True)), _OUT.c.status == "pending")
+               .values(status="sending", attempts=_OUT.c.attempts + 1).returning(_OUT.c.id))
+_MARK_SENT = (update(_OUT).where(_OUT.c.id == bindparam("row_id"))
+              .values(status="sent", sent_at=bindparam("at"), sent_message_ids=bindparam("ids"), error=None))
+
+
 async def heads(session: AsyncSession, now: datetime, limit: int = 200) -> tuple[list[OutboxMessage], datetime | None]:
     """What may be sent now, and when the next row that is not due yet falls due.
 
@@ -52,11 +69,7 @@ async def heads(session: AsyncSession, now: datetime, limit: int = 200) -> tuple
     same ticket (a ticket's messages never overtake each other). Ordered most urgent first,
     then by due time. Usually two statements: one grouped read, one read of the candidates.
     """
-    groups = (await session.execute(
-        select(OutboxMessage.chat_id, OutboxMessage.priority, OutboxMessage.status, func.min(OutboxMessage.id))
-        .where(OutboxMessage.status.in_(("pending", "sending")))
-        .group_by(OutboxMessage.chat_id, OutboxMessage.priority, OutboxMessage.status)
-    )).all()
+    groups = (await run_core(session, _HEAD_LEVELS)).all()
     busy = {chat_id for chat_id, _p, status, _i in groups if status == "sending"}
     levels: dict[int, list[tuple[int, int]]] = {}
     for chat_id, priority, status, first_id in groups:
@@ -76,17 +89,14 @@ async def heads(session: AsyncSession, now: datetime, limit: int = 200) -> tuple
         return [], None
     rows: list[OutboxMessage] = []
     for chunk in range(0, len(candidates), 500):
-        rows += list((await session.execute(
-            select(OutboxMessage).where(OutboxMessage.id.in_(candidates[chunk:chunk + 500])))).scalars())
+        rows += list((await session.execute(_HEAD_ROWS, {"ids": candidates[chunk:chunk + 500]})).scalars())
     later = [r.not_before for r in rows if r.not_before > now]
     rows = [r for r in rows if r.not_before <= now]
     ticketed = sorted({r.ticket_id for r in rows if r.ticket_id is not None and r.chat_id in mixed})
     first_of_ticket: dict[tuple[int, int], int] = {}
     for chunk in range(0, len(ticketed), 500):
-        q = (select(OutboxMessage.ticket_id, OutboxMessage.chat_id, func.min(OutboxMessage.id))
-             .where(OutboxMessage.ticket_id.in_(ticketed[chunk:chunk + 500]), OutboxMessage.status == "pending")
-             .group_by(OutboxMessage.ticket_id, OutboxMessage.chat_id))
-        first_of_ticket.update({(t, c): i for t, c, i in (await session.execute(q)).all()})
+        found = await run_core(session, _TICKETS_FIRST, {"tickets": ticketed[chunk:chunk + 500]})
+        first_of_ticket.update({(t, c): i for t, c, i in found.all()})
     chosen: dict[int, OutboxMessage] = {}
     for row in sorted(rows, key=lambda r: (r.priority, r.id)):
         if row.chat_id in chosen:
@@ -114,16 +124,17 @@ async def claim(session: AsyncSession, row_id: int) -> bool:
     return result.rowcount == 1
 
 
-async def claim_many(session: AsyncSession, row_ids: list[int]) -> set[int]:
-    """Mark rows as being sent (one statement for a whole round); returns the ids that were still pending."""
-    if not row_ids:
+async def claim_many(session: AsyncSession, rows: list[OutboxMessage]) -> set[int]:
+    """Mark rows as being sent (one statement for a whole round); returns the ids that were still
+    pending. The objects say so too (status, attempts counted), as the ORM's update would have."""
+    if not rows:
         return set()
-    result = await session.execute(
-        update(OutboxMessage).where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "pending")
-        .values(status="sending", attempts=OutboxMessage.attempts + 1)
-        .returning(OutboxMessage.id)
-    )
-    return set(result.scalars())
+    claimed = set((await run_core(session, _CLAIM_MANY, {"ids": [row.id for row in rows]})).scalars())
+    for row in rows:
+        if row.id in claimed:
+            set_committed_value(row, "status", "sending")
+            set_committed_value(row, "attempts", row.attempts + 1)
+    return claimed
 
 
 async def set_row(session: AsyncSession, row_id: int, values: dict[str, Any]) -> None:
@@ -134,9 +145,7 @@ async def set_row(session: AsyncSession, row_id: int, values: dict[str, Any]) ->
 async def mark_sent(session: AsyncSession, sent: list[tuple[int, list[int], datetime]]) -> None:
     """Rows Telegram took: (id, the message ids it gave, when) — one UPDATE by primary key for all."""
     if sent:
-        await session.execute(update(OutboxMessage), [
-            {"id": row_id, "status": "sent", "sent_at": at, "sent_message_ids": ids, "error": None}
-            for row_id, ids, at in sent])
+        await run_core(session, _MARK_SENT, [{"row_id": row_id, "ids": ids, "at": at} for row_id, ids, at in sent])
 
 
 async def release_stuck(session: AsyncSession) -> int:

@@ -6,14 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.codes import make_code
 from bot.domain.lifecycle import Status
 from storage import scan_batch
-from storage.common import insert_ignore, run_core
+from storage.common import insert_ignore, insert_ignore_prebuilt, run_core
 from storage.models import (
     Attachment,
     Counter,
@@ -224,11 +223,8 @@ async def link(
 
 async def link_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Several `link` rows in one statement (a message id already linked is left as it is)."""
-    if not rows:
-        return
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MessageLink)
-    await session.execute(ins.on_conflict_do_nothing(), rows)
+    if rows:
+        await insert_ignore_prebuilt(session, MessageLink.__table__, rows)
 
 
 async def relink(session: AsyncSession, chat_id: int, message_id: int, purpose: str, now: datetime,
