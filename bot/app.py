@@ -124,7 +124,9 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
     workers = InboxWorkers(app, bot, dp, holder, exclusive=not shared)
     dp.workflow_data["inbox_workers"] = workers
     workers_task = asyncio.create_task(workers.run(), name="inbox")
-    sender = OutboxSender(app, bot, holder, shared=shared)
+    # The outbox sends through a bot of its own, whose session skips what only it can spare.
+    outbox_bot = make_bot(settings, for_outbox=True)
+    sender = OutboxSender(app, outbox_bot, holder, shared=shared)
     sender_task = asyncio.create_task(sender.run(), name="outbox-lease")
     scheduler = None
     if settings.run_scheduler if with_scheduler is None else with_scheduler:
@@ -146,6 +148,7 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
         warnings.cancel()
         await sender.stop()
         await asyncio.gather(sender_task, return_exceptions=True)
+        await outbox_bot.session.close()
         await bot.session.close()
         await engine.dispose()
 

@@ -2,12 +2,19 @@
 the sandbox) when TELEGRAM_API_URL is set. Used by `run` and by `python -m bot check`."""
 from __future__ import annotations
 
+import asyncio
+import json
+from typing import Any, cast
+
 import aiogram.methods
+from aiohttp import ClientError
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.methods.base import Response, TelegramMethod
+from aiogram.exceptions import TelegramNetworkError
+from aiogram.methods.base import Response, TelegramMethod, TelegramType
+from aiogram.types import Message
 
 from bot.settings import Settings
 
@@ -35,7 +42,50 @@ ANSWER_TYPES = _answer_types()
 REQUEST_TIMEOUT = 20.0
 
 
-def make_bot(settings: Settings) -> Bot:
+class OutboxSession(AiohttpSession):
+    """aiogram's session for the outbox's sends, without two costs only the outbox can spare
+    (each about a fifth of a send's CPU): a call without files goes as a JSON body, not a
+    multipart form, and a successful answer is not validated into pydantic models; the outbox
+    reads only the message ids (bot/bot_calls.py), so a sent message comes back as a `Message`
+    holding just its `message_id`. Any other answer — a refusal, a 429 — goes through aiogram's
+    own `check_response`, and raises what it always raised. Never the bot the handlers use."""
+
+    async def make_request(self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None) -> TelegramType:
+        files: dict[str, Any] = {}
+        body = {}
+        for key, value in method.model_dump(warnings=False).items():
+            value = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if value:  # what a form leaves out (None, False, empty) is left out here too
+                body[key] = value
+        if files:
+            return await super().make_request(bot, method, timeout)
+        session = await self.create_session()
+        url = self.api.api_url(token=bot.token, method=method.__api_method__)
+        try:
+            async with session.post(url, data=json.dumps(body, ensure_ascii=False).encode(),
+                                    headers={"Content-Type": "application/json"},
+                                    timeout=self.timeout if timeout is None else timeout) as resp:
+                raw = await resp.text()
+        except asyncio.TimeoutError as e:
+            raise TelegramNetworkError(method=method, message="Request timeout error") from e
+        except ClientError as e:
+            raise TelegramNetworkError(method=method, message=f"{type(e).__name__}: {e}") from e
+        if resp.status == 200:
+            answer = json.loads(raw)
+            if answer.get("ok") is True and "result" in answer:
+                return cast(TelegramType, _sent(answer["result"]))
+        return cast(TelegramType, self.check_response(bot=bot, method=method, status_code=resp.status, content=raw).result)
+
+
+def _sent(result: Any) -> Any:
+    if isinstance(result, dict) and "message_id" in result:
+        return Message.model_construct(message_id=result["message_id"])
+    if isinstance(result, list):
+        return [_sent(r) for r in result]
+    return result
+
+
+def make_bot(settings: Settings, *, for_outbox: bool = False) -> Bot:
     where = {"api": TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/"))} if settings.telegram_api_url else {}
-    session = AiohttpSession(timeout=REQUEST_TIMEOUT, **where)
+    session = (OutboxSession if for_outbox else AiohttpSession)(timeout=REQUEST_TIMEOUT, **where)
     return Bot(settings.require_token(), session=session, default=DefaultBotProperties(parse_mode=None))
