@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import aiogram.methods
 from aiohttp import ClientError
@@ -14,7 +14,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods.base import Response, TelegramMethod, TelegramType
-from aiogram.types import Message
 
 from bot.settings import Settings
 
@@ -46,7 +45,7 @@ class OutboxSession(AiohttpSession):
     """aiogram's session for the outbox's sends, without two costs only the outbox can spare
     (each about a fifth of a send's CPU): a call without files goes as a JSON body, not a
     multipart form, and a successful answer is not validated into pydantic models; the outbox
-    reads only the message ids (bot/bot_calls.py), so a sent message comes back as a `Message`
+    reads only the message ids (bot/bot_calls.py), so a sent message comes back as a `Sent`
     holding just its `message_id`. Any other answer — a refusal, a 429 — goes through aiogram's
     own `check_response`, and raises what it always raised. Never the bot the handlers use."""
 
@@ -77,9 +76,16 @@ class OutboxSession(AiohttpSession):
         return cast(TelegramType, self.check_response(bot=bot, method=method, status_code=resp.status, content=raw).result)
 
 
+class Sent(NamedTuple):
+    """What the outbox reads of a message it sent (even pydantic's `model_construct` of a
+    `Message` cost as much as the rest of the send: it fills in a hundred defaults)."""
+
+    message_id: int
+
+
 def _sent(result: Any) -> Any:
     if isinstance(result, dict) and "message_id" in result:
-        return Message.model_construct(message_id=result["message_id"])
+        return Sent(result["message_id"])
     if isinstance(result, list):
         return [_sent(r) for r in result]
     return result
