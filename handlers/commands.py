@@ -12,6 +12,7 @@ from bot.services import access, group_ack, intake, private_link, settings_svc, 
 from bot.services.access import Roles
 from handlers.common import _, current_tr, reply, reply_op
 from handlers.facts import command_of
+from handlers.event_filters import OnLoop
 
 KNOWN = {"id", "start", "help", "lang", "ticket", "my", "appeal", "bind", "role", "queue", "mine", "open",
          "cards", "duty", "unsatisfied", "cancel", "console"}
@@ -20,7 +21,7 @@ KNOWN = {"id", "start", "help", "lang", "ticket", "my", "appeal", "bind", "role"
 def build_commands_router() -> Router:
     router = Router(name="commands")
 
-    @router.message(CommandStart(deep_link=True), F.chat.type == "private", F.from_user)
+    @router.message(CommandStart(deep_link=True), OnLoop(F.chat.type == "private", F.from_user))
     async def start_with_link(message: Message, command: CommandObject, session: DbSession, app: App) -> None:
         """The acknowledgement's button (t.me/<bot>?start=t<code>): the ticket's details, for its reporter."""
         text = await private_link.open_ticket(session, app, current_tr(), message.from_user.id, command.args or "")
@@ -91,7 +92,7 @@ def build_unknown_router() -> Router:
     """Last in line: commands nobody handled get a pointer to /help (ours only, not other bots')."""
     router = Router(name="unknown")
 
-    @router.message(F.text.startswith("/"))
+    @router.message(OnLoop(F.text.startswith("/")))
     async def unknown(message: Message, session: DbSession, app: App) -> None:
         name, _args = command_of(message, app.bot_username)
         if name is None:

@@ -8,12 +8,13 @@ from aiogram.types import Message
 from bot.context import App, DbSession
 from bot.services import console_auth
 from handlers.common import _, reply
+from handlers.event_filters import OnLoop
 
 
 def build_console_router() -> Router:
     router = Router(name="console")
 
-    @router.message(Command("console"), F.chat.type == "private")
+    @router.message(Command("console"), OnLoop(F.chat.type == "private"))
     async def console_link(message: Message, session: DbSession, app: App) -> None:
         link = await console_auth.login_link(session, app, message.from_user.id)
         if link is None:

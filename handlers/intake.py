@@ -14,6 +14,7 @@ from bot.services import access, intake, triage
 from handlers.common import _, noted, press_op, reply
 from handlers.facts import facts, message_text, origin, photos, thread_of
 from handlers.reply_filter import ReplyTo
+from handlers.event_filters import OnLoop
 
 log = logging.getLogger(__name__)
 GROUPS = {"group", "supergroup"}
@@ -22,20 +23,20 @@ GROUPS = {"group", "supergroup"}
 def build_intake_router() -> Router:
     router = Router(name="intake")
 
-    @router.message(F.migrate_to_chat_id)
+    @router.message(OnLoop(F.migrate_to_chat_id))
     async def migrated(message: Message, session: DbSession, app: App) -> None:
         # The old group announces its new supergroup id: bindings follow (DESIGN §5).
         await intake.follow_migration(session, app, message.chat.id, message.migrate_to_chat_id)
 
-    @router.message(F.migrate_from_chat_id)
+    @router.message(OnLoop(F.migrate_from_chat_id))
     async def migrated_from(message: Message, session: DbSession, app: App) -> None:
         await intake.follow_migration(session, app, message.migrate_from_chat_id, message.chat.id)
 
-    @router.message(F.chat.type.in_(GROUPS), F.from_user)
+    @router.message(OnLoop(F.chat.type.in_(GROUPS), F.from_user))
     async def in_group(message: Message, session: DbSession, app: App, roles: access.Roles) -> None:
         await group_appeal(message, session, app, roles)
 
-    @router.edited_message(F.from_user)
+    @router.edited_message(OnLoop(F.from_user))
     async def edited(message: Message, session: DbSession, app: App) -> None:
         # Edits never make a second ticket; an edited appeal keeps its new words in the history.
         await intake.record_edit(session, app, message.chat.id, message.message_id, message_text(message),

@@ -14,7 +14,7 @@ from bot.services.access import Roles
 from handlers.common import _, current_tr, press_op, reply, reply_op
 
 
-def leader_in_private(message: Message, roles: Roles) -> bool:
+async def leader_in_private(message: Message, roles: Roles) -> bool:  # a coroutine: see handlers/event_filters.py
     return message.chat.type == "private" and roles.leader
 
 

@@ -12,11 +12,12 @@ from bot.services import access, drafts
 from handlers.common import _, current_tr, reply
 from handlers.facts import facts, message_text, photos
 from handlers.intake import file
+from handlers.event_filters import OnLoop
 
 
 def build_private_router() -> Router:
     router = Router(name="private")
-    router.message.filter(F.chat.type == "private", F.from_user)
+    router.message.filter(OnLoop(F.chat.type == "private", F.from_user))
 
     @router.message(Command("appeal"))
     async def appeal_now(message: Message, command: CommandObject, session: DbSession, app: App,
@@ -33,7 +34,7 @@ def build_private_router() -> Router:
         done = await drafts.cancel(session, message.from_user.id)
         reply(session, app, message, _("flow.cancelled" if done else "flow.nothing_to_cancel"))
 
-    @router.message(~F.text.startswith("/"))
+    @router.message(OnLoop(~F.text.startswith("/")))
     async def any_message(message: Message, session: DbSession, app: App, roles: access.Roles) -> None:
         await guided(message, session, app, roles)
 

@@ -1,0 +1,27 @@
+"""`OnLoop`: aiogram's magic filters (``F.…``), checked on the event loop.
+
+aiogram calls a filter that is not a coroutine through ``asyncio.to_thread``, and a bare magic
+filter is not one: every ``F.chat.type == "private"`` on an update's way through the routers was a
+hop to a worker thread and back (seven for an appeal in a community chat, a tenth of its CPU).
+A `Filter` is awaited where it is, so the same check wrapped in one costs a function call.
+`tests/test_router_filters.py` fails on any filter the routers would send to a thread.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.filters import Filter
+from aiogram.utils.magic_filter import MagicFilter
+
+
+class OnLoop(Filter):
+    """True when every magic filter given resolves to something true for the event."""
+
+    def __init__(self, *magic: MagicFilter) -> None:
+        self.magic = magic
+
+    async def __call__(self, event: Any) -> bool:
+        return all(m.resolve(event) for m in self.magic)
+
+    def __str__(self) -> str:
+        return f"OnLoop({', '.join(map(str, self.magic))})"
