@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from functools import lru_cache
 
 from bot.domain.routing_text import normalize
 
@@ -57,8 +57,14 @@ _WEAK_CONSULT_ZH = ("请问", "想问", "问一下", "问问", "吗？", "吗?",
 _WEAK_CONSULT_EN = ("is it possible", "is there", "can i", "could you tell", "when will", "?")
 
 
-def _has_en(text: str, phrases: Iterable[str]) -> bool:
-    return any(re.search(rf"(?<![a-z]){re.escape(p)}(?![a-z])", text) for p in phrases)
+def _has_en(text: str, phrases: tuple[str, ...]) -> bool:
+    return _en_phrases(phrases).search(text) is not None
+
+
+@lru_cache(maxsize=None)
+def _en_phrases(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for a list of phrases, each as whole words (built once: every appeal asks)."""
+    return re.compile("|".join(rf"(?<![a-z]){re.escape(p)}(?![a-z])" for p in phrases))
 
 
 def stated_kind(text: str) -> str | None:
