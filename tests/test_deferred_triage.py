@@ -9,12 +9,14 @@ up without anyone asking.
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import timedelta
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from bot.domain.appeal import Photo
 from bot.services import intake
 from storage import tickets as ticket_store
 from storage.models import Ticket, TicketEvent
@@ -105,3 +107,46 @@ async def test_a_ticket_whose_triage_fails_does_not_hold_back_the_others_of_its_
     failing.clear()  # mended: its next try (after a back-off of a second) goes through
     await world.settle()
     assert await statuses() == ["TRIAGE", "TRIAGE", "TRIAGE"]
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+                    reason="SQLite lets one writer in at a time: the photo cannot land while the card is drawn")
+async def test_an_album_photo_committed_while_its_deferred_card_is_drawn_is_counted_on_the_card(world: World,
+                                                                                               monkeypatch):
+    async def nothing_waits(*args, **kwargs) -> list:  # noqa: ANN002, ANN003 — this test is the triage worker
+        return []
+
+    monkeypatch.setattr(intake, "waiting_triage", nothing_waits)
+    async with world.app.sessions() as session:  # an album's ticket, filed with its ack only: NEW, one photo
+        t = await ticket_store.create(session, now=world.clock(), code_year=2026, kind="help", urgency="normal",
+                                      status="NEW", text="楼道墙皮脱落，砸到人怎么办", area_code="gangkou",
+                                      reporter_id=RESIDENT, origin_chat_id=COMMUNITY, origin_message_id=700,
+                                      media_group_id="album-7", category="市容环卫", channel="telegram")
+        await ticket_store.add_attachment(session, t.id, file_id="p1", file_unique_id="u1", now=world.clock())
+        await session.commit()
+
+    async with world.app.sessions() as drawing:  # the triage's transaction, as bot/deferred_triage.py runs it
+        [claimed] = await ticket_store.oldest_untriaged(drawing, None, frozenset(), 10)
+        await intake.triage_now(drawing, world.app, claimed)
+
+        async def second_photo() -> None:  # the album's next item, in a transaction of its own
+            async with world.app.sessions() as session:
+                await intake.buffer_album_item(session, world.app, COMMUNITY, 701, "album-7", RESIDENT,
+                                               Photo("p2", "u2", "photo"))
+                await session.commit()
+
+        photo = asyncio.create_task(second_photo())
+        # Either the photo is committed before the card (the race), or it waits for the card's lock.
+        while not photo.done() and not await waiting_on_a_lock(world):
+            await asyncio.sleep(0.01)
+        await drawing.commit()
+    await photo
+    await world.reply_from_bot(DISPATCH_CHAT, contains=f"#{t.code}")  # held a moment, as an album's card is
+    [card] = [words for words in cards(world) if f"#{t.code}" in words]
+    assert "照片：2 张" in card
+
+
+async def waiting_on_a_lock(world: World) -> bool:
+    async with world.app.sessions() as session:
+        return bool(await session.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")))

@@ -81,7 +81,14 @@ async def waiting_triage(session: AsyncSession, filed_by: datetime | None, skip:
 
 
 async def triage_now(session: AsyncSession, app: App, ticket: Ticket) -> None:
-    """The rest of an appeal whose triage was left for later: what `file_appeal` does after the ack."""
+    """The rest of an appeal whose triage was left for later: what `file_appeal` does after the ack.
+
+    An album's photos may still be arriving. Each takes the album's lock (see `file_appeal`), and
+    so does this: a photo waits for the card to be committed and then recounts it, or the card is
+    drawn after the photo. Without it, on PostgreSQL, a photo committed while the card was being
+    drawn was counted on neither."""
+    if ticket.media_group_id and ticket.origin_chat_id is not None:
+        await serialize(session, "album", ticket.origin_chat_id, ticket.media_group_id)
     await _one_matter(session, app, ticket)
 
 
