@@ -11,6 +11,7 @@ from bot.services import admin_svc
 from bot.services import health as health_svc
 from bot.services.access import Roles
 from handlers.common import _, reply, reply_op
+from handlers.event_filters import CommandsOnly
 
 
 async def sees_everything(bot: Bot, app: App, chat_id: int) -> bool:
@@ -26,6 +27,7 @@ async def sees_everything(bot: Bot, app: App, chat_id: int) -> bool:
 
 def build_admin_router() -> Router:
     router = Router(name="admin")
+    router.message.filter(CommandsOnly())
 
     @router.message(Command("bind"))
     async def bind(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles,

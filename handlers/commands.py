@@ -12,7 +12,7 @@ from bot.services import access, group_ack, intake, private_link, settings_svc, 
 from bot.services.access import Roles
 from handlers.common import _, current_tr, reply, reply_op
 from handlers.facts import command_of
-from handlers.event_filters import OnLoop
+from handlers.event_filters import CommandsOnly, OnLoop
 
 KNOWN = {"id", "start", "help", "lang", "ticket", "my", "appeal", "bind", "role", "queue", "mine", "open",
          "cards", "duty", "unsatisfied", "cancel", "console"}
@@ -20,6 +20,7 @@ KNOWN = {"id", "start", "help", "lang", "ticket", "my", "appeal", "bind", "role"
 
 def build_commands_router() -> Router:
     router = Router(name="commands")
+    router.message.filter(CommandsOnly())
 
     @router.message(CommandStart(deep_link=True), OnLoop(F.chat.type == "private", F.from_user))
     async def start_with_link(message: Message, command: CommandObject, session: DbSession, app: App) -> None:

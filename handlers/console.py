@@ -8,11 +8,12 @@ from aiogram.types import Message
 from bot.context import App, DbSession
 from bot.services import console_auth
 from handlers.common import _, reply
-from handlers.event_filters import OnLoop
+from handlers.event_filters import CommandsOnly, OnLoop
 
 
 def build_console_router() -> Router:
     router = Router(name="console")
+    router.message.filter(CommandsOnly())
 
     @router.message(Command("console"), OnLoop(F.chat.type == "private"))
     async def console_link(message: Message, session: DbSession, app: App) -> None:

@@ -13,6 +13,7 @@ from bot.services import notify, sla_views
 from bot.services.access import Roles
 from handlers.common import _, current_tr, reply
 from handlers.membership import ChatMembers
+from handlers.event_filters import CommandsOnly
 
 
 class CardsPage(CallbackData, prefix="cg"):
@@ -49,6 +50,7 @@ def duty_target(message: Message, args: str) -> sla_views.DutyTarget | None:
 
 def build_deadlines_router() -> Router:
     router = Router(name="deadlines")
+    router.message.filter(CommandsOnly())
 
     @router.message(Command("cards"))
     async def cards(message: Message, session: DbSession, app: App, roles: Roles) -> None:

@@ -1,4 +1,5 @@
-"""`OnLoop`: aiogram's magic filters (``F.…``), checked on the event loop.
+"""Filters for the routers' hot path: `OnLoop`, aiogram's magic filters (``F.…``) checked on the
+event loop, and `CommandsOnly`, one check for a router of commands.
 
 aiogram calls a filter that is not a coroutine through ``asyncio.to_thread``, and a bare magic
 filter is not one: every ``F.chat.type == "private"`` on an update's way through the routers was a
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram.filters import Filter
+from aiogram.types import Message
 from aiogram.utils.magic_filter import MagicFilter
 
 
@@ -25,3 +27,12 @@ class OnLoop(Filter):
 
     def __str__(self) -> str:
         return f"OnLoop({', '.join(map(str, self.magic))})"
+
+
+class CommandsOnly(Filter):
+    """A message whose text (or caption, as aiogram's `Command` reads it) starts with "/". Set on
+    the message observer of a router that holds commands only, so an appeal passes such a router
+    with one check instead of every `Command` filter in it parsing the text."""
+
+    async def __call__(self, message: Message) -> bool:
+        return (message.text or message.caption or "").startswith("/")

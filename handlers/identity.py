@@ -10,10 +10,12 @@ from aiogram.types import Message
 
 from bot.context import App, DbSession
 from handlers.common import _, reply
+from handlers.event_filters import CommandsOnly
 
 
 def build_identity_router() -> Router:
     router = Router(name="identity")
+    router.message.filter(CommandsOnly())
 
     @router.message(Command("id"))
     async def ids(message: Message, session: DbSession, app: App) -> None:

@@ -12,6 +12,7 @@ from bot.context import App, DbSession
 from bot.services import supervision
 from bot.services.access import Roles
 from handlers.common import _, current_tr, press_op, reply, reply_op
+from handlers.event_filters import CommandsOnly
 
 
 async def leader_in_private(message: Message, roles: Roles) -> bool:  # a coroutine: see handlers/event_filters.py
@@ -20,6 +21,7 @@ async def leader_in_private(message: Message, roles: Roles) -> bool:  # a corout
 
 def build_leaders_router() -> Router:
     router = Router(name="leaders")
+    router.message.filter(CommandsOnly())
 
     @router.message(Command("take"))
     async def take(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles) -> None:

@@ -12,10 +12,12 @@ from bot.services import exports, reports
 from bot.services.access import Roles
 from handlers.common import _, current_tr, reply
 from handlers.facts import thread_of
+from handlers.event_filters import CommandsOnly
 
 
 def build_reports_router() -> Router:
     router = Router(name="reports")
+    router.message.filter(CommandsOnly())
 
     async def desk_of(message: Message, session: DbSession, roles: Roles, exports_: bool):  # noqa: ANN202
         return await reports.desk(session, message.chat.id, message.chat.type, leader=roles.leader,

@@ -1,12 +1,13 @@
 """No filter of the bot's routers is run in a thread: aiogram sends a filter that is not a
 coroutine (a bare ``F.…`` is one) through ``asyncio.to_thread`` on every check
-(handlers/event_filters.py)."""
+(handlers/event_filters.py); a router marked as holding commands only holds nothing else."""
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.filters import Command
 
 from handlers import build_router
-from handlers.event_filters import OnLoop
+from handlers.event_filters import CommandsOnly, OnLoop
 
 
 def threaded_filters(root: Router) -> list[str]:
@@ -34,3 +35,12 @@ def test_the_rule_finds_a_bare_magic_filter():
 
 def test_no_filter_of_the_bots_routers_goes_to_a_thread():
     assert threaded_filters(build_router()) == []
+
+
+def test_a_router_marked_commands_only_holds_only_commands():
+    marked = [r for r in build_router().chain_tail
+              if any(isinstance(f.callback, CommandsOnly) for f in r.message._handler.filters or [])]
+    assert {r.name for r in marked} == {"identity", "commands", "admin", "console", "leaders", "reports", "deadlines"}
+    for router in marked:
+        for handler in router.message.handlers:
+            assert any(isinstance(f.callback, Command) for f in handler.filters or []), (router.name, handler.callback)
