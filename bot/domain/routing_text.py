@@ -167,6 +167,22 @@ _CONTRAST_ZH = frozenset({"是", "而是", "就是", "而", "但是", "但", "�
 _CONTRAST_EN = frozenset({"but", "it's", "rather", "actually", "instead", "whereas"})
 
 
+def search_boundaries(tokenizer: "jieba.Tokenizer", cut: list[tuple[str, int, int]]) -> tuple[set[int], set[int]]:
+    """Where the tokens of jieba's search mode start and end, from the default cut: the same words,
+    plus each dictionary word of two or three characters inside a longer one, as
+    ``tokenize(mode="search")`` finds them; without cutting the text a second time."""
+    starts, ends, freq = {s for _, s, _ in cut}, {e for _, _, e in cut}, tokenizer.FREQ
+    for word, start, _ in cut:
+        for size in (2, 3) if len(word) > 2 else ():
+            if size == 3 and len(word) <= 3:
+                break
+            for i in range(len(word) - size + 1):
+                if freq.get(word[i:i + size]):
+                    starts.add(start + i)
+                    ends.add(start + i + size)
+    return starts, ends
+
+
 class Analysis:
     """One text, segmented once; answers 'where does this term occur as whole tokens?'."""
 
@@ -174,10 +190,9 @@ class Analysis:
         self.text = normalize(raw)
         text = self.text
         # HMM off: jieba's HMM glues unknown neighbours into new "words" (吵到), hiding keywords.
-        self.tokens = [t for t in tokenizer.tokenize(text, HMM=False) if t[0].strip()]
-        search = list(tokenizer.tokenize(text, mode="search", HMM=False))
-        self.starts = {s for _, s, _ in self.tokens} | {s for _, s, _ in search}
-        self.ends = {e for _, _, e in self.tokens} | {e for _, _, e in search}
+        cut = list(tokenizer.tokenize(text, HMM=False))
+        self.tokens = [t for t in cut if t[0].strip()]
+        self.starts, self.ends = search_boundaries(tokenizer, cut)
         self.words = [(m.group(0), m.start(), m.end()) for m in _EN_WORD_RE.finditer(text)]
         self.stems = [stem(w) for w, _, _ in self.words]
         self._negated = self._negation_scopes()
