@@ -70,8 +70,11 @@ class OutboxSession(AiohttpSession):
         except ClientError as e:
             raise TelegramNetworkError(method=method, message=f"{type(e).__name__}: {e}") from e
         if resp.status == 200:
-            answer = json.loads(raw)
-            if answer.get("ok") is True and "result" in answer:
+            try:
+                answer = json.loads(raw)
+            except ValueError:  # not JSON after all: aiogram's own reading says what is wrong
+                answer = {}
+            if isinstance(answer, dict) and answer.get("ok") is True and "result" in answer:
                 return cast(TelegramType, _sent(answer["result"]))
         return cast(TelegramType, self.check_response(bot=bot, method=method, status_code=resp.status, content=raw).result)
 

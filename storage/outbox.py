@@ -45,7 +45,7 @@ def enqueue(
     return row
 
 
-# The outbox's round runs these several times a second in a burst: built once (storage.common.prebuilt).
+# The outbox's round runs these several times a second in a burst: built once, here.
 _OUT = OutboxMessage.__table__
 _HEAD_LEVELS = (select(_OUT.c.chat_id, _OUT.c.priority, _OUT.c.status, func.min(_OUT.c.id))
                 .where(_OUT.c.status.in_(("pending", "sending")))
