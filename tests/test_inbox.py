@@ -2,16 +2,19 @@
 from the database, and one bad update never blocks the rest."""
 from __future__ import annotations
 
+import asyncio
 import time
 
 import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from storage import inbox as inbox_store
 from storage.models import InboxUpdate, Ticket
 from tests.burst import burst_areas, burst_chats, populate_burst, send_burst, wait_for_tally
 from tests.harness import ADMIN, COMMUNITY, RESIDENT, World
 from web.app import build_web_app, serve
+from web.keys import WEBHOOK_INBOX
 
 CHATS = burst_chats(40)
 
@@ -93,3 +96,49 @@ async def test_webhook_answers_200_only_once_the_update_is_in_the_inbox(world: W
     await world.settle()
     tickets = await world.rows(select(Ticket))
     assert [(t.origin_chat_id, t.origin_message_id) for t in tickets] == [(COMMUNITY, 4242)]
+
+
+async def test_webhook_requests_open_together_are_committed_together_and_a_failed_commit_answers_each_500(
+        world: World, unused_tcp_port, monkeypatch):
+    web_app = build_web_app(world.app, world.bot, webhook=True)
+    writer, real, calls = web_app[WEBHOOK_INBOX], inbox_store.receive, []
+    ids = list(range(770001, 770031))
+
+    async def commits(session, raws, now):  # noqa: ANN001
+        calls.append([raw["update_id"] for raw in raws])
+        if len(calls) == 1:  # the first commit fails, once every request has come in
+            while len(raws) + writer.waiting < len(ids):
+                await asyncio.sleep(0.01)
+            raise ConnectionError("database went away")
+        return await real(session, raws, now)
+
+    monkeypatch.setattr(inbox_store, "receive", commits)
+    runner = await serve(web_app, "127.0.0.1", unused_tcp_port)
+    url = f"http://127.0.0.1:{unused_tcp_port}{world.app.settings.webhook_path}"
+
+    async def post(http: aiohttp.ClientSession, update_id: int) -> tuple[int, int, bool]:
+        update = {"update_id": update_id, "edited_message": {
+            "message_id": update_id, "date": int(time.time()), "edit_date": int(time.time()), "text": "x",
+            "chat": {"id": COMMUNITY, "type": "supergroup", "title": "community"},
+            "from": {"id": RESIDENT, "is_bot": False, "first_name": "R"}}}
+        async with http.post(url, json=update) as resp:
+            stored = await world.scalar(select(InboxUpdate.update_id).where(InboxUpdate.update_id == update_id))
+            return update_id, resp.status, stored is not None
+
+    try:
+        async with aiohttp.ClientSession() as http:
+            answers = await asyncio.gather(*(post(http, i) for i in ids))
+            retried = await asyncio.gather(*(post(http, i) for i, status, _ in answers if status == 500))
+    finally:
+        await runner.cleanup()
+    # The requests in the failed commit, and only they, were answered 500; those that came in
+    # while it ran shared the next commit. Every 200 came once its update was in the inbox.
+    failed, rest = calls[0], sorted(set(ids) - set(calls[0]))
+    assert sorted(i for i, status, _ in answers if status == 500) == sorted(failed)
+    if rest:
+        assert sorted(calls[1]) == rest
+    assert max(len(batch) for batch in calls) > 1  # one commit for many requests
+    assert [status for _, status, _ in retried] == [200] * len(failed)  # Telegram's second try
+    assert all(stored for _, status, stored in answers + retried if status == 200)
+    assert sorted(i for batch in calls[1:] for i in batch) == ids
+    assert await world.scalar(select(func.count()).select_from(InboxUpdate).where(InboxUpdate.update_id.in_(ids))) == 30

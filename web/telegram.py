@@ -1,4 +1,5 @@
-"""The webhook route: the raw update is committed to the inbox before Telegram hears 200.
+"""The webhook route: the raw update is committed to the inbox before Telegram hears 200
+(with the updates of the requests open at the same time: bot.receiving.WebhookInbox).
 
 A failure to store it answers 500 and Telegram delivers the update again; an update the
 inbox already has is simply acknowledged.  Parsing and handling happen later, from the
@@ -12,14 +13,17 @@ import logging
 
 from aiohttp import web
 
-from bot.receiving import store_updates
-from web.keys import APP, STOPPING
+from bot.receiving import WebhookInbox
+from web.keys import APP, STOPPING, WEBHOOK_INBOX
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 def add_webhook_route(web_app: web.Application, path: str, secret: str | None) -> None:
+    # Concurrent requests' updates are committed together.
+    writer = web_app[WEBHOOK_INBOX] = WebhookInbox(web_app[APP])
+
     async def receive(request: web.Request) -> web.Response:
         if secret and not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret):
             return web.Response(status=401, text="wrong secret token")
@@ -33,7 +37,7 @@ def add_webhook_route(web_app: web.Application, path: str, secret: str | None) -
         if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
             log.error("webhook: an update without an update_id was refused: %.300r", raw)
             return web.Response(status=400, text="no update_id")
-        await store_updates(request.app[APP], [raw])  # raises → 500 → Telegram retries
+        await writer.store(raw)  # raises → 500 → Telegram retries
         return web.Response(status=200)
 
     web_app.router.add_post(path, receive)
