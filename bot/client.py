@@ -54,7 +54,9 @@ class OutboxSession(AiohttpSession):
         body = {}
         for key, value in method.model_dump(warnings=False).items():
             value = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
-            if value:  # what a form leaves out (None, False, empty) is left out here too
+            # What aiogram's form leaves out (None, an empty string) is left out here too; a 0,
+            # a 0.0 or a False it sends (as text), and so does this (latitude 0.0 is a place).
+            if value is not None and value != "":
                 body[key] = value
         if files:
             return await super().make_request(bot, method, timeout)

@@ -63,3 +63,11 @@ async def test_an_upload_still_goes_as_a_form_and_edits_answer_as_before(sandbox
     assert sandbox.message(COMMUNITY, text.message_id)["text"] == "新"
     assert await outbox_bot.delete_message(chat_id=COMMUNITY, message_id=text.message_id) is True
     assert sandbox.message(COMMUNITY, text.message_id)["_deleted"] is True
+
+
+async def test_a_zero_is_sent_as_the_form_sends_it(sandbox, outbox_bot):
+    # A point on the equator (Open311 takes lat=0): the form sent "0.0", and so must the JSON body.
+    sent = await outbox_bot.send_location(chat_id=COMMUNITY, latitude=0.0, longitude=114.1)
+    shown = sandbox.last_bot_message(COMMUNITY)
+    assert sent.message_id == shown["message_id"]
+    assert (shown["location"]["latitude"], shown["location"]["longitude"]) == (0.0, 114.1)
