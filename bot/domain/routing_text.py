@@ -173,8 +173,8 @@ def search_boundaries(tokenizer: "jieba.Tokenizer", cut: list[tuple[str, int, in
     ``tokenize(mode="search")`` finds them; without cutting the text a second time."""
     starts, ends, freq = {s for _, s, _ in cut}, {e for _, _, e in cut}, tokenizer.FREQ
     for word, start, _ in cut:
-        for size in (2, 3) if len(word) > 2 else ():
-            if size == 3 and len(word) <= 3:
+        for size in (2, 3):
+            if len(word) <= size:  # only words longer than the piece hold pieces of it
                 break
             for i in range(len(word) - size + 1):
                 if freq.get(word[i:i + size]):
