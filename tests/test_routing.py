@@ -19,7 +19,6 @@ from bot.domain.routing import (
     is_urgent,
     stated_kind,
 )
-from bot.domain.routing_text import search_boundaries
 
 ROOT = Path(__file__).resolve().parent.parent
 ORG = ROOT / "config" / "org.example.yaml"
@@ -390,13 +389,3 @@ def test_samples_name_real_departments(org):
     depts = {d["code"] for d in org["departments"]}
     for s in yaml.safe_load(SAMPLES.read_text(encoding="utf-8")):
         assert s["lead"] == "none" or s["lead"] in depts, s
-
-
-def test_search_boundaries_from_one_cut_are_jiebas_search_mode():
-    # Routing cuts a text once and derives the search mode's extra words (routing_text.search_boundaries).
-    tokenizer = jieba.Tokenizer()
-    texts = [s["text"] for s in yaml.safe_load(SAMPLES.read_text(encoding="utf-8"))] + ["中华人民共和国国务院办公厅"]
-    for text in texts:
-        cut = list(tokenizer.tokenize(text, HMM=False))
-        search = list(tokenizer.tokenize(text, mode="search", HMM=False))
-        assert search_boundaries(tokenizer, cut) == ({s for _, s, _ in search}, {e for _, _, e in search}), text
