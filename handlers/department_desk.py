@@ -13,6 +13,7 @@ from bot.callbacks import Page, TicketAct
 from bot.context import App, DbSession
 from bot.services import department_work, notify, workviews
 from bot.services.access import Roles
+from handlers.event_filters import RepliesOrCommands
 from handlers.common import _, current_tr, press_op, reply, reply_op
 from handlers.facts import message_text, photos
 from handlers.membership import ChatMembers
@@ -28,6 +29,7 @@ def _album(message: Message) -> department_work.Album | None:
 
 def build_department_desk_router() -> Router:
     router = Router(name="department_desk")
+    router.message.filter(RepliesOrCommands())  # a plain appeal passes with one check
 
     @router.callback_query(TicketAct.filter(F.action.in_(CARD_ACTIONS)))
     async def card_button(query: CallbackQuery, callback_data: TicketAct, session: DbSession, app: App,

@@ -14,6 +14,7 @@ from bot.context import App, DbSession
 from bot.domain.lifecycle import Refusal
 from bot.services import department_work, dispatch, dispatch_cards, notify, reclassify, reviews, workviews
 from bot.services.access import Roles
+from handlers.event_filters import RepliesOrCommands
 from handlers.common import _, alert, current_tr, press_op, reply, reply_op
 from handlers.facts import message_text
 from handlers.reply_filter import ReplyTo, awaited
@@ -24,6 +25,7 @@ CARD_ACTIONS = {"dispatch", "route", "co", "merge", "divert", "reject"}
 
 def build_dispatch_desk_router() -> Router:
     router = Router(name="dispatch_desk")
+    router.message.filter(RepliesOrCommands())  # a plain appeal passes with one check
 
     @router.callback_query(TicketAct.filter(F.action.in_(CARD_ACTIONS)))
     async def card_button(query: CallbackQuery, callback_data: TicketAct, session: DbSession, app: App,

@@ -14,7 +14,7 @@ from bot.services import access, intake, triage
 from handlers.common import _, noted, press_op, reply
 from handlers.facts import facts, message_text, origin, photos, thread_of
 from handlers.reply_filter import ReplyTo
-from handlers.event_filters import OnLoop
+from handlers.event_filters import OnLoop, RepliesOrCommands
 
 log = logging.getLogger(__name__)
 GROUPS = {"group", "supergroup"}
@@ -95,6 +95,7 @@ def build_reporter_router() -> Router:
     """What a reporter does with the bot's messages about their ticket, in any chat: adds to it by
     replying, or says a knowledge answer did not help."""
     router = Router(name="reporter")
+    router.message.filter(RepliesOrCommands())  # a plain appeal passes with one check
 
     @router.message(ReplyTo("ack", "reporter_note", "follower_note", "progress_media", "result_media",
                             reporter_only=True))

@@ -17,7 +17,7 @@ from handlers.common import NOTED, _, current_tr, noted, press_op, reply, reply_
 from handlers.facts import facts, message_text, thread_of
 from handlers.intake import file
 from handlers.reply_filter import ReplyTo, awaited
-from handlers.event_filters import OnLoop
+from handlers.event_filters import OnLoop, RepliesOrCommands
 
 GROUPS = {"group", "supergroup"}
 # The bot's messages about a ticket that neighbours see in a community chat.
@@ -34,6 +34,7 @@ def _reply_facts(message: Message) -> ReplyFacts:
 
 def build_matter_router() -> Router:
     router = Router(name="matter")
+    router.message.filter(RepliesOrCommands())  # a plain appeal passes with one check
 
     @router.message(OnLoop(F.chat.type.in_(GROUPS), F.from_user), ReplyTo(*TICKET_MESSAGES))
     async def reply_to_ticket(message: Message, link, session: DbSession, app: App,  # noqa: ANN001

@@ -7,6 +7,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.callbacks import Rate, RateReason
 from bot.context import App, DbSession
 from bot.services import ratings
+from handlers.event_filters import RepliesOrCommands
 from handlers.common import _, press_op, reply, reply_op
 from handlers.facts import message_text
 from handlers.reply_filter import ReplyTo, awaited
@@ -23,6 +24,7 @@ def _where(query: CallbackQuery) -> tuple[int, int] | None:
 
 def build_ratings_router() -> Router:
     router = Router(name="ratings")
+    router.message.filter(RepliesOrCommands())  # a plain appeal passes with one check
 
     @router.callback_query(Rate.filter())
     async def rate(query: CallbackQuery, callback_data: Rate, session: DbSession, app: App) -> None:

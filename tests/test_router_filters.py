@@ -1,13 +1,14 @@
 """No filter of the bot's routers is run in a thread: aiogram sends a filter that is not a
 coroutine (a bare ``F.…`` is one) through ``asyncio.to_thread`` on every check
-(handlers/event_filters.py); a router marked as holding commands only holds nothing else."""
+(handlers/event_filters.py); a router marked as holding commands only (or replies and commands) holds nothing else."""
 from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
 
 from handlers import build_router
-from handlers.event_filters import CommandsOnly, OnLoop
+from handlers.event_filters import CommandsOnly, OnLoop, RepliesOrCommands
+from handlers.reply_filter import ReplyTo
 
 
 def threaded_filters(root: Router) -> list[str]:
@@ -44,3 +45,13 @@ def test_a_router_marked_commands_only_holds_only_commands():
     for router in marked:
         for handler in router.message.handlers:
             assert any(isinstance(f.callback, Command) for f in handler.filters or []), (router.name, handler.callback)
+
+
+def test_a_router_marked_replies_or_commands_holds_only_replies_to_the_bot_and_commands():
+    marked = [r for r in build_router().chain_tail
+              if any(isinstance(f.callback, RepliesOrCommands) for f in r.message._handler.filters or [])]
+    assert {r.name for r in marked} == {"dispatch_desk", "department_desk", "ratings", "matter", "reporter"}
+    for router in marked:
+        for handler in router.message.handlers:
+            assert any(isinstance(f.callback, (Command, ReplyTo)) for f in handler.filters or []), (
+                router.name, handler.callback)
