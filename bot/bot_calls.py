@@ -1,74 +1,96 @@
 """One outbox row performed against the Bot API: the send, edit, delete or reaction it stands for.
 
 The outbox worker (bot/outbox.py) decides when and handles what Telegram answers; this module
-only turns a row's payload into the call.
+only turns a row's payload into the call. `api_call` is the one place that knows how: it gives
+the Bot API method and its parameters as JSON. The outbox's own session (bot/client.py
+`OutboxSession`) posts them as they are; an upload, or any other session, goes through
+aiogram's typed method built from the same parameters.
 """
 from __future__ import annotations
 
-from aiogram import Bot
-from aiogram.types import (
-    ForceReply,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputMediaPhoto,
-    ReactionTypeEmoji,
-    ReplyParameters,
-)
+from typing import Any
 
+import aiogram.methods
+from aiogram import Bot
+from aiogram.methods import TelegramMethod
+from aiogram.types import InputFile
+
+from bot.client import OutboxSession
 from storage.models import OutboxMessage
 
+# outbox method → Bot API method
+API_METHODS = {
+    "message": "sendMessage", "photo": "sendPhoto", "album": "sendMediaGroup", "location": "sendLocation",
+    "document": "sendDocument", "edit_text": "editMessageText", "edit_markup": "editMessageReplyMarkup",
+    "delete": "deleteMessage", "react": "setMessageReaction",
+}
 
-def keyboard(rows: list[list[dict]] | None) -> InlineKeyboardMarkup | None:
+
+def keyboard(rows: list[list[dict]] | None) -> dict | None:
     """Rows of {text, data} (a callback button) or {text, url} (a link, e.g. t.me/<bot>?start=…)."""
     if not rows:
         return None
-    return InlineKeyboardMarkup(inline_keyboard=[[_button(b) for b in row] for row in rows])
+    return {"inline_keyboard": [[_button(b) for b in row] for row in rows]}
 
 
-def _button(b: dict) -> InlineKeyboardButton:
+def _button(b: dict) -> dict:
     if "url" in b:
-        return InlineKeyboardButton(text=b["text"], url=b["url"])
-    return InlineKeyboardButton(text=b["text"], callback_data=b["data"])
+        return {"text": b["text"], "url": b["url"]}
+    return {"text": b["text"], "callback_data": b["data"]}
+
+
+def api_call(method: str, chat_id: int, thread_id: int | None, p: dict) -> tuple[str, dict[str, Any]]:
+    """The Bot API method and its parameters for an outbox row (None and absent alike left out)."""
+    if method not in API_METHODS:
+        raise ValueError(f"unknown outbox method {method}")
+    params: dict[str, Any] = {"chat_id": chat_id}
+    if method in ("edit_text", "edit_markup", "delete", "react"):
+        params["message_id"] = p["message_id"]
+    else:
+        params["message_thread_id"] = thread_id
+        if p.get("reply_to"):
+            params["reply_parameters"] = {"message_id": p["reply_to"], "allow_sending_without_reply": True}
+    if method in ("message", "photo"):
+        params["reply_markup"] = {"force_reply": True, "selective": True} if p.get("force_reply") \
+            else keyboard(p.get("keyboard"))
+    elif method in ("edit_text", "edit_markup"):
+        params["reply_markup"] = keyboard(p.get("keyboard"))
+    match method:
+        case "message" | "edit_text":
+            params["text"] = p["text"]
+        case "photo":
+            params.update(photo=p["photo"], caption=p.get("caption"))
+        case "document":
+            params.update(document=p["document"], caption=p.get("caption"))
+        case "album":
+            media = [{"type": "photo", "media": f} for f in p["media"]]
+            if p.get("caption"):
+                media[0]["caption"] = p["caption"]
+            params["media"] = media
+        case "location":
+            params.update(latitude=p["latitude"], longitude=p["longitude"])
+        case "react":
+            params["reaction"] = [{"type": "emoji", "emoji": p["emoji"]}]
+    return API_METHODS[method], {k: v for k, v in params.items() if v is not None}
+
+
+def typed(api_method: str, params: dict[str, Any]) -> TelegramMethod:
+    """aiogram's method object for the same call (an upload; a refusal's exception carries it)."""
+    cls = getattr(aiogram.methods, api_method[0].upper() + api_method[1:])
+    return cls.model_validate(params)
 
 
 async def call(bot: Bot, row: OutboxMessage, chat_id: int, thread_id: int | None, p: dict) -> list[int]:
     """Perform one outbox row against the Bot API; return the sent message ids."""
-    reply = ReplyParameters(message_id=p["reply_to"], allow_sending_without_reply=True) if p.get("reply_to") else None
-    markup = ForceReply(selective=True) if p.get("force_reply") else keyboard(p.get("keyboard"))
-    common = dict(chat_id=chat_id, message_thread_id=thread_id, reply_parameters=reply)
-    match row.method:
-        case "message":
-            msg = await bot.send_message(text=p["text"], reply_markup=markup, parse_mode=None, **common)
-        case "photo":
-            msg = await bot.send_photo(photo=p["photo"], caption=p.get("caption"), reply_markup=markup, parse_mode=None, **common)
-        case "album":
-            media = [InputMediaPhoto(media=f) for f in p["media"]]
-            if p.get("caption"):
-                media[0] = InputMediaPhoto(media=p["media"][0], caption=p["caption"], parse_mode=None)
-            msgs = await bot.send_media_group(media=media, **common)
-            return [m.message_id for m in msgs]
-        case "location":
-            msg = await bot.send_location(latitude=p["latitude"], longitude=p["longitude"], **common)
-        case "document":
-            msg = await bot.send_document(document=p["document"], caption=p.get("caption"), parse_mode=None, **common)
-        case "edit_text":
-            await bot.edit_message_text(
-                chat_id=chat_id, message_id=p["message_id"], text=p["text"], reply_markup=keyboard(p.get("keyboard")),
-                parse_mode=None,
-            )
-            return [p["message_id"]]
-        case "edit_markup":
-            await bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=p["message_id"], reply_markup=keyboard(p.get("keyboard"))
-            )
-            return [p["message_id"]]
-        case "delete":
-            await bot.delete_message(chat_id=chat_id, message_id=p["message_id"])
-            return []
-        case "react":
-            await bot.set_message_reaction(chat_id=chat_id, message_id=p["message_id"],
-                                           reaction=[ReactionTypeEmoji(emoji=p["emoji"])])
-            return []
-        case _:
-            raise ValueError(f"unknown outbox method {row.method}")
-    return [msg.message_id]
+    api_method, params = api_call(row.method, chat_id, thread_id, p)
+    if isinstance(bot.session, OutboxSession) and not any(isinstance(v, InputFile) for v in params.values()):
+        answer = await bot.session.post_json(bot, api_method, params, lambda: typed(api_method, params))
+    else:
+        answer = await bot(typed(api_method, params))
+    if row.method in ("edit_text", "edit_markup"):
+        return [p["message_id"]]
+    if row.method in ("delete", "react"):
+        return []
+    if row.method == "album":
+        return [m.message_id for m in answer]
+    return [answer.message_id]

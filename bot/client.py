@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any, NamedTuple, cast
 
 import aiogram.methods
@@ -60,25 +61,32 @@ class OutboxSession(AiohttpSession):
                 body[key] = value
         if files:
             return await super().make_request(bot, method, timeout)
+        return cast(TelegramType, await self.post_json(bot, method.__api_method__, body, lambda: method, timeout))
+
+    async def post_json(self, bot: Bot, api_method: str, body: dict[str, Any],
+                        typed: Callable[[], TelegramMethod[Any]], timeout: int | None = None) -> Any:
+        """Post a call's parameters, already in the Bot API's JSON, as they are (the outbox builds
+        them: bot/bot_calls.py). `typed` makes aiogram's method object, needed only when the
+        answer is not a success: the exception aiogram raises carries it."""
         session = await self.create_session()
-        url = self.api.api_url(token=bot.token, method=method.__api_method__)
+        url = self.api.api_url(token=bot.token, method=api_method)
         try:
             async with session.post(url, data=json.dumps(body, ensure_ascii=False).encode(),
                                     headers={"Content-Type": "application/json"},
                                     timeout=self.timeout if timeout is None else timeout) as resp:
                 raw = await resp.text()
         except asyncio.TimeoutError as e:
-            raise TelegramNetworkError(method=method, message="Request timeout error") from e
+            raise TelegramNetworkError(method=typed(), message="Request timeout error") from e
         except ClientError as e:
-            raise TelegramNetworkError(method=method, message=f"{type(e).__name__}: {e}") from e
+            raise TelegramNetworkError(method=typed(), message=f"{type(e).__name__}: {e}") from e
         if resp.status == 200:
             try:
                 answer = json.loads(raw)
             except ValueError:  # not JSON after all: aiogram's own reading says what is wrong
                 answer = {}
             if isinstance(answer, dict) and answer.get("ok") is True and "result" in answer:
-                return cast(TelegramType, _sent(answer["result"]))
-        return cast(TelegramType, self.check_response(bot=bot, method=method, status_code=resp.status, content=raw).result)
+                return _sent(answer["result"])
+        return self.check_response(bot=bot, method=typed(), status_code=resp.status, content=raw).result
 
 
 class Sent(NamedTuple):
