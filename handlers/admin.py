@@ -27,7 +27,7 @@ async def sees_everything(bot: Bot, app: App, chat_id: int) -> bool:
 
 def build_admin_router() -> Router:
     router = Router(name="admin")
-    router.message.filter(CommandsOnly())
+    router.message.filter(CommandsOnly(router))
 
     @router.message(Command("bind"))
     async def bind(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles,

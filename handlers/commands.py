@@ -20,7 +20,7 @@ KNOWN = {"id", "start", "help", "lang", "ticket", "my", "appeal", "bind", "role"
 
 def build_commands_router() -> Router:
     router = Router(name="commands")
-    router.message.filter(CommandsOnly())
+    router.message.filter(CommandsOnly(router))
 
     @router.message(CommandStart(deep_link=True), OnLoop(F.chat.type == "private", F.from_user))
     async def start_with_link(message: Message, command: CommandObject, session: DbSession, app: App) -> None:

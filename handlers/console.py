@@ -13,7 +13,7 @@ from handlers.event_filters import CommandsOnly, OnLoop
 
 def build_console_router() -> Router:
     router = Router(name="console")
-    router.message.filter(CommandsOnly())
+    router.message.filter(CommandsOnly(router))
 
     @router.message(Command("console"), OnLoop(F.chat.type == "private"))
     async def console_link(message: Message, session: DbSession, app: App) -> None:

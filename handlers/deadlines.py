@@ -50,7 +50,7 @@ def duty_target(message: Message, args: str) -> sla_views.DutyTarget | None:
 
 def build_deadlines_router() -> Router:
     router = Router(name="deadlines")
-    router.message.filter(CommandsOnly())
+    router.message.filter(CommandsOnly(router))
 
     @router.message(Command("cards"))
     async def cards(message: Message, session: DbSession, app: App, roles: Roles) -> None:

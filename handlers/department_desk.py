@@ -29,7 +29,7 @@ def _album(message: Message) -> department_work.Album | None:
 
 def build_department_desk_router() -> Router:
     router = Router(name="department_desk")
-    router.message.filter(RepliesOrCommands())  # a plain appeal passes with one check
+    router.message.filter(RepliesOrCommands(router))  # a plain appeal passes with one check
 
     @router.callback_query(TicketAct.filter(F.action.in_(CARD_ACTIONS)))
     async def card_button(query: CallbackQuery, callback_data: TicketAct, session: DbSession, app: App,

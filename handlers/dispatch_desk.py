@@ -25,7 +25,7 @@ CARD_ACTIONS = {"dispatch", "route", "co", "merge", "divert", "reject"}
 
 def build_dispatch_desk_router() -> Router:
     router = Router(name="dispatch_desk")
-    router.message.filter(RepliesOrCommands())  # a plain appeal passes with one check
+    router.message.filter(RepliesOrCommands(router))  # a plain appeal passes with one check
 
     @router.callback_query(TicketAct.filter(F.action.in_(CARD_ACTIONS)))
     async def card_button(query: CallbackQuery, callback_data: TicketAct, session: DbSession, app: App,

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram.filters import Filter
+from aiogram import Router
+from aiogram.filters import Command, Filter
 from aiogram.types import Message
 from aiogram.utils.magic_filter import MagicFilter
 
@@ -30,20 +31,64 @@ class OnLoop(Filter):
         return f"OnLoop({', '.join(map(str, self.magic))})"
 
 
+def _command_name(message: Message) -> str | None:
+    """The command a message starts with, as aiogram's `Command` reads it ("/Take@bot 1" → "take"),
+    or None when it does not start with "/"."""
+    text = message.text or message.caption
+    if not text or not text.startswith("/"):
+        return None
+    return text[1:].split(maxsplit=1)[0].partition("@")[0].lower() if len(text) > 1 else ""
+
+
+class _RoutersCommands:
+    """The names of the commands a router's message handlers answer, read from their `Command`
+    filters the first time they are needed (the handlers are registered after the router's own
+    filter); None when one of them is a pattern or another prefix, so any command may be it."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self._names: frozenset[str] | None | bool = False
+
+    def may_answer(self, name: str) -> bool:
+        if self._names is False:
+            self._names = self._read()
+        return self._names is None or name in self._names  # type: ignore[operator]
+
+    def _read(self) -> frozenset[str] | None:
+        names = set()
+        for handler in self.router.message.handlers:
+            for f in handler.filters or []:
+                if isinstance(f.callback, Command):
+                    if f.callback.prefix != "/" or not all(isinstance(c, str) for c in f.callback.commands):
+                        return None
+                    names.update(c.lower() for c in f.callback.commands)
+        return frozenset(names)
+
+
 class CommandsOnly(Filter):
-    """A message whose text (or caption, as aiogram's `Command` reads it) starts with "/". Set on
-    the message observer of a router that holds commands only, so an appeal passes such a router
-    with one check instead of every `Command` filter in it parsing the text."""
+    """A command one of the router's handlers answers. Set on the message observer of a router
+    that holds commands only, so an appeal — or another router's command, such as a group's
+    ``/appeal`` — passes it with one check instead of every `Command` filter in it parsing the text."""
+
+    def __init__(self, router: Router) -> None:
+        self.commands = _RoutersCommands(router)
 
     async def __call__(self, message: Message) -> bool:
-        return (message.text or message.caption or "").startswith("/")
+        name = _command_name(message)
+        return name is not None and self.commands.may_answer(name)
 
 
 class RepliesOrCommands(Filter):
-    """A message that replies to another or is a command. Set on the message observer of a router
-    whose message handlers all need one of the two (`ReplyTo`, `Command`): a plain appeal passes
-    it with one check instead of each `ReplyTo` and `Command` in it (an appeal in a community chat
-    crossed five such routers, some fifteen filters)."""
+    """A message that replies to another, or a command one of the router's handlers answers. Set on
+    the message observer of a router whose message handlers all need one of the two (`ReplyTo`,
+    `Command`): a plain appeal passes it with one check instead of each `ReplyTo` and `Command` in
+    it (an appeal in a community chat crossed five such routers, some fifteen filters)."""
+
+    def __init__(self, router: Router) -> None:
+        self.commands = _RoutersCommands(router)
 
     async def __call__(self, message: Message) -> bool:
-        return message.reply_to_message is not None or (message.text or message.caption or "").startswith("/")
+        if message.reply_to_message is not None:
+            return True
+        name = _command_name(message)
+        return name is not None and self.commands.may_answer(name)

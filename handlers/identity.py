@@ -15,7 +15,7 @@ from handlers.event_filters import CommandsOnly
 
 def build_identity_router() -> Router:
     router = Router(name="identity")
-    router.message.filter(CommandsOnly())
+    router.message.filter(CommandsOnly(router))
 
     @router.message(Command("id"))
     async def ids(message: Message, session: DbSession, app: App) -> None:

@@ -95,7 +95,7 @@ def build_reporter_router() -> Router:
     """What a reporter does with the bot's messages about their ticket, in any chat: adds to it by
     replying, or says a knowledge answer did not help."""
     router = Router(name="reporter")
-    router.message.filter(RepliesOrCommands())  # a plain appeal passes with one check
+    router.message.filter(RepliesOrCommands(router))  # a plain appeal passes with one check
 
     @router.message(ReplyTo("ack", "reporter_note", "follower_note", "progress_media", "result_media",
                             reporter_only=True))

@@ -21,7 +21,7 @@ async def leader_in_private(message: Message, roles: Roles) -> bool:  # a corout
 
 def build_leaders_router() -> Router:
     router = Router(name="leaders")
-    router.message.filter(CommandsOnly())
+    router.message.filter(CommandsOnly(router))
 
     @router.message(Command("take"))
     async def take(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles) -> None:

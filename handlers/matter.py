@@ -34,7 +34,7 @@ def _reply_facts(message: Message) -> ReplyFacts:
 
 def build_matter_router() -> Router:
     router = Router(name="matter")
-    router.message.filter(RepliesOrCommands())  # a plain appeal passes with one check
+    router.message.filter(RepliesOrCommands(router))  # a plain appeal passes with one check
 
     @router.message(OnLoop(F.chat.type.in_(GROUPS), F.from_user), ReplyTo(*TICKET_MESSAGES))
     async def reply_to_ticket(message: Message, link, session: DbSession, app: App,  # noqa: ANN001

@@ -24,7 +24,7 @@ def _where(query: CallbackQuery) -> tuple[int, int] | None:
 
 def build_ratings_router() -> Router:
     router = Router(name="ratings")
-    router.message.filter(RepliesOrCommands())  # a plain appeal passes with one check
+    router.message.filter(RepliesOrCommands(router))  # a plain appeal passes with one check
 
     @router.callback_query(Rate.filter())
     async def rate(query: CallbackQuery, callback_data: Rate, session: DbSession, app: App) -> None:

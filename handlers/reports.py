@@ -17,7 +17,7 @@ from handlers.event_filters import CommandsOnly
 
 def build_reports_router() -> Router:
     router = Router(name="reports")
-    router.message.filter(CommandsOnly())
+    router.message.filter(CommandsOnly(router))
 
     async def desk_of(message: Message, session: DbSession, roles: Roles, exports_: bool):  # noqa: ANN202
         return await reports.desk(session, message.chat.id, message.chat.type, leader=roles.leader,

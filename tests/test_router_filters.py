@@ -3,8 +3,11 @@ coroutine (a bare ``F.…`` is one) through ``asyncio.to_thread`` on every check
 (handlers/event_filters.py); a router marked as holding commands only (or replies and commands) holds nothing else."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram import F, Router
 from aiogram.filters import Command
+from aiogram.types import Chat, Message
 
 from handlers import build_router
 from handlers.event_filters import CommandsOnly, OnLoop, RepliesOrCommands
@@ -55,3 +58,30 @@ def test_a_router_marked_replies_or_commands_holds_only_replies_to_the_bot_and_c
         for handler in router.message.handlers:
             assert any(isinstance(f.callback, (Command, ReplyTo)) for f in handler.filters or []), (
                 router.name, handler.callback)
+
+
+def _message(text: str, reply: bool = False) -> Message:
+    chat = Chat(id=-100123, type="supergroup")
+    earlier = Message(message_id=1, date=datetime(2026, 12, 1), chat=chat, text="楼道灯坏了") if reply else None
+    return Message(message_id=2, date=datetime(2026, 12, 1), chat=chat, text=text, reply_to_message=earlier)
+
+
+async def test_a_routers_own_filter_lets_in_only_its_own_commands_and_replies():
+    routers = {r.name: r for r in build_router().chain_tail}
+
+    async def passes(name: str, message: Message) -> bool:
+        return all([await f.callback(message) for f in routers[name].message._handler.filters])
+
+    appeal = _message("/appeal 第1号：楼道路灯坏了")  # the private router's command, sent in a group
+    for name in ("identity", "commands", "admin", "console", "leaders", "reports", "deadlines",
+                 "dispatch_desk", "department_desk", "ratings", "matter", "reporter"):
+        assert not await passes(name, appeal), name
+    assert await passes("leaders", _message("/take@huying_bot #2026-000001"))
+    assert await passes("leaders", _message("/Mine"))  # as aiogram reads it, with or without its case
+    assert not await passes("leaders", _message("/report"))
+    assert await passes("reports", _message("/report 2026-11"))
+    assert await passes("commands", _message("/start"))
+    assert await passes("dispatch_desk", _message("/queue"))
+    assert not await passes("dispatch_desk", _message("楼道灯坏了"))
+    assert await passes("ratings", _message("很满意", reply=True))
+    assert not await passes("ratings", _message("/queue"))
