@@ -137,6 +137,7 @@ class CatalogMatcher:
         self._weights = self._keyword_weights([e.keywords for e in self.catalog])
         self._kweights = self._keyword_weights([k.keywords for k in self.knowledge])
         self._terms = tuple(dict.fromkeys(normalize(k).strip() for e in self.catalog for k in e.keywords if k.strip()))
+        self._entry_keys = tuple(frozenset(canon(k) for k in e.keywords) for e in self.catalog)  # per entry, once
         self._tk = None
         self._lock = threading.Lock()
 
@@ -181,8 +182,8 @@ class CatalogMatcher:
             first.setdefault(key, h.start)
             shown.setdefault(key, h.term)
         ranked = []
-        for i, entry in enumerate(self.catalog):
-            keys = sorted({canon(k) for k in entry.keywords} & first.keys(), key=first.__getitem__)
+        for i, entry_keys in enumerate(self._entry_keys):
+            keys = sorted(entry_keys & first.keys(), key=first.__getitem__)
             if keys:
                 score = sum(self._weights[k] for k in keys)
                 ranked.append((-score, first[keys[0]], i, tuple(shown[k] for k in keys)))
