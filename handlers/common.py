@@ -42,8 +42,18 @@ def noted(session: DbSession, app: App, message: Message, text: str, emoji: str 
         reply(session, app, message, text)
 
 
-async def alert(query: CallbackQuery, key: str, **params: object) -> None:
-    await query.answer(_(key, **params), show_alert=True)
+async def answer(session: DbSession, app: App, query: CallbackQuery, text: str | None = None, *,
+                 show_alert: bool = False) -> None:
+    """Answer a button press once the update's transaction is committed. Telegram may take up to
+    the request timeout to answer, and an open transaction holds the database: on SQLite the one
+    connection every other update waits for. What the update wrote so far is kept (a refusal's
+    own writes were undone by its savepoint); if the answer then fails, the press is not redone."""
+    await app.commit(session)
+    await query.answer(text, show_alert=show_alert)
+
+
+async def alert(session: DbSession, app: App, query: CallbackQuery, key: str, **params: object) -> None:
+    await answer(session, app, query, _(key, **params), show_alert=True)
 
 
 def current_tr() -> Translator:
@@ -68,10 +78,9 @@ async def press_op(session: DbSession, app: App, query: CallbackQuery,
     try:
         key = await undone_on_refusal(session, op)
     except TransitionError as exc:
-        await alert(query, exc.code, **getattr(exc, "params", {}))
+        await alert(session, app, query, exc.code, **getattr(exc, "params", {}))
         return
-    await app.commit(session)
-    await query.answer(_(key) if key else None)
+    await answer(session, app, query, _(key) if key else None)
 
 
 async def reply_op(session: DbSession, app: App, message: Message,

@@ -11,7 +11,7 @@ from bot.context import App, DbSession
 from bot.domain import duty as duty_rules
 from bot.services import notify, sla_views
 from bot.services.access import Roles
-from handlers.common import _, current_tr, reply
+from handlers.common import _, alert, answer, current_tr, reply
 from handlers.membership import ChatMembers
 from handlers.event_filters import CommandsOnly
 
@@ -67,13 +67,12 @@ def build_deadlines_router() -> Router:
         msg = query.message
         scope = await sla_views.cards_scope(session, roles, msg.chat.id, msg.chat.type == "private")
         if scope is None:
-            await query.answer(_("cards.not_here"), show_alert=True)
+            await alert(session, app, query, "cards.not_here")
             return
         page = max(0, callback_data.page)
         text, pages = await sla_views.cards_listing(session, app, current_tr(), scope, page)
         notify.edit(session, app, msg.chat.id, msg.message_id, text, _nav(page, pages))
-        await app.commit(session)
-        await query.answer()
+        await answer(session, app, query)
 
     @router.message(Command("duty"))
     async def duty(message: Message, command: CommandObject, session: DbSession, app: App,

@@ -181,8 +181,8 @@ def build_forged_router() -> Router:
     router = Router(name="forged")
 
     @router.callback_query()
-    async def forged(query: CallbackQuery) -> None:
+    async def forged(query: CallbackQuery, session: DbSession, app: App) -> None:
         log.info("unreadable callback data from %s: %r", query.from_user.id, query.data)
-        await alert(query, "error.bad_button")
+        await alert(session, app, query, "error.bad_button")
 
     return router

@@ -16,6 +16,7 @@ from aiogram.utils.i18n import I18n, I18nMiddleware, gettext
 from bot.context import App, Delivery, TryLater
 from bot.i18n import DEFAULT_LOCALE, LOCALES_DIR, catalogs, normalize_locale
 from bot.services import access
+from handlers.common import answer
 from storage import inbox
 from storage.db import is_transient, may_pass
 
@@ -142,7 +143,7 @@ class ButtonMessageMiddleware(BaseMiddleware):
     async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
                        event: TelegramObject, data: dict[str, Any]) -> Any:
         if isinstance(event, CallbackQuery) and event.message is None:
-            await event.answer(gettext("error.button_gone"), show_alert=True)
+            await answer(data["session"], data["app"], event, gettext("error.button_gone"), show_alert=True)
             return None
         return await handler(event, data)
 

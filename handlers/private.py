@@ -9,7 +9,7 @@ from bot.callbacks import Flow
 from bot.context import App, DbSession
 from bot.domain import intake as rules
 from bot.services import access, drafts
-from handlers.common import _, current_tr, reply
+from handlers.common import _, alert, answer, current_tr, reply
 from handlers.facts import facts, message_text, photos
 from handlers.intake import file
 from handlers.event_filters import OnLoop
@@ -43,16 +43,14 @@ def build_private_router() -> Router:
         d = await drafts.current(session, query.from_user.id)
         if callback_data.step == "cancel":
             await drafts.cancel(session, query.from_user.id)
-            await app.commit(session)
-            await query.answer(_("flow.cancelled"))
+            await answer(session, app, query, _("flow.cancelled"))
             return
         if d is None:
-            await query.answer(_("flow.expired"), show_alert=True)
+            await alert(session, app, query, "flow.expired")
             return
         ticket = await drafts.step(session, app, d, current_tr(), callback_data.step, callback_data.value,
                                    query.message.message_id)
-        await app.commit(session)
-        await query.answer(_("flow.submitted", code=f"#{ticket.code}") if ticket else None)
+        await answer(session, app, query, _("flow.submitted", code=f"#{ticket.code}") if ticket else None)
 
     return router
 

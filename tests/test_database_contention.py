@@ -19,7 +19,8 @@ from bot.services.access import roles_of
 from handlers.middlewares import SessionMiddleware
 from storage import directory, due_scan, tickets
 from storage.models import Counter, Person, SeenUpdate, Ticket, TicketEvent
-from tests.harness import COMMUNITY, DISPATCHER, HANDLER_A, HANDLER_B, RESIDENT, World
+from tests.harness import COMMUNITY, COMMUNITY_2, DISPATCHER, HANDLER_A, HANDLER_B, RESIDENT, RESIDENT_2, World
+from tests.steps import refused
 
 ON_POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
 
@@ -109,3 +110,21 @@ async def test_a_move_prepared_before_a_change_of_facts_is_refused_as_stale(worl
         await first.rollback()
     t = await world.scalar(select(Ticket).where(Ticket.id == tid))
     assert (t.status, t.version, t.route) == ("TRIAGE", 2, {"co": ["sw"]})
+
+
+async def test_a_press_answered_slowly_by_telegram_holds_no_other_update(world: World):
+    # Telegram takes its time over the alert for a forged button. On SQLite every update waits
+    # for the one connection an open transaction holds, so the alert is sent after the press's
+    # transaction ends: meanwhile a resident's appeal in another chat is filed and acknowledged as
+    # usual. (In the press's own chat the next update waits for it: a chat's updates keep their order.)
+    hold = world.sb.hold_next("answerCallbackQuery")
+    query = await world.sb.press_raw(RESIDENT, COMMUNITY, 1, "garbage!!")
+    await asyncio.wait_for(hold.arrived.wait(), timeout=8)
+    await world.send(RESIDENT_2, COMMUNITY_2, "@huying_bot 小区门口垃圾三天没人清运了，臭得很")
+    ack = await world.sb.wait_for_bot_message(COMMUNITY_2, contains="#2026-000001", timeout=8)
+    assert ack["reply_to_message"]["from"]["id"] == RESIDENT_2
+    assert not hold.released.is_set()
+    hold.release()
+    refused(await world.sb.callback_answer(query), "error.bad_button")
+    await world.settle()
+    assert await world.scalar(select(func.count()).select_from(SeenUpdate)) == 2

@@ -96,6 +96,10 @@ class BotApi(SendingMethods):
                 "error_code": 404,
                 "description": "Not Found: method not found",
             }
+        hold = self.sb.faults.take_hold(name)
+        if hold is not None:
+            hold.arrived.set()
+            await hold.released.wait()
         try:
             fault = self.sb.faults.take(name)
             if fault is not None:

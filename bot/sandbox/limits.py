@@ -1,7 +1,8 @@
-"""Telegram's flood limits (optional) and scripted failures for retry tests."""
+"""Telegram's flood limits (optional), scripted failures for retry tests, and held (slow) calls."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import defaultdict, deque
@@ -107,10 +108,32 @@ class _Fault:
     parameters: dict[str, Any] | None
 
 
+class Hold:
+    """A call held unanswered (a slow Telegram) until the test releases it."""
+
+    def __init__(self) -> None:
+        self.arrived = asyncio.Event()
+        self.released = asyncio.Event()
+
+    def release(self) -> None:
+        self.released.set()
+
+
 class FaultInjector:
     def __init__(self) -> None:
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
+        self._holds: dict[str, deque[Hold]] = defaultdict(deque)
         self.injected = 0
+
+    def hold_next(self, method: str) -> Hold:
+        """The next call of `method` waits, unanswered, until the returned hold is released."""
+        hold = Hold()
+        self._holds[method.lower()].append(hold)
+        return hold
+
+    def take_hold(self, method: str) -> Hold | None:
+        queue = self._holds.get(method.lower())
+        return queue.popleft() if queue else None
 
     def fail_next(
         self,
@@ -140,3 +163,7 @@ class FaultInjector:
 
     def clear(self) -> None:
         self._faults.clear()
+        for queue in self._holds.values():
+            for hold in queue:
+                hold.release()
+        self._holds.clear()

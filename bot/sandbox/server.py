@@ -19,7 +19,7 @@ from .api import BotApi, Call
 from .control import add_control_routes
 from .errors import SandboxError
 from .events import ChatEvents
-from .limits import FaultInjector, FloodControl
+from .limits import FaultInjector, FloodControl, Hold
 from .markup import button_rows
 from .state import Chat, User, World
 from .transcript import format_transcript, plain_text
@@ -181,6 +181,11 @@ class TelegramSandbox(UserActions, ChatEvents):
         retry_after: int | None = None,
     ) -> None:
         self.faults.fail_next(method, error_code, description, count, retry_after)
+
+    def hold_next(self, method: str) -> Hold:
+        """Keep the next `method` call unanswered until ``hold.release()`` (a slow Telegram);
+        ``hold.arrived`` is set when the call comes in."""
+        return self.faults.hold_next(method)
 
     def send_times(self, chat_id: int) -> list[float]:
         """time.monotonic() of every message the bot delivered into chat_id."""
