@@ -43,12 +43,13 @@ REQUEST_TIMEOUT = 20.0
 
 
 class OutboxSession(AiohttpSession):
-    """aiogram's session for the outbox's sends, without two costs only the outbox can spare
-    (each about a fifth of a send's CPU): a call without files goes as a JSON body, not a
-    multipart form, and a successful answer is not validated into pydantic models; the outbox
-    reads only the message ids (bot/bot_calls.py), so a sent message comes back as a `Sent`
-    holding just its `message_id`. Any other answer — a refusal, a 429 — goes through aiogram's
-    own `check_response`, and raises what it always raised. Never the bot the handlers use."""
+    """aiogram's session for the outbox's sends, without the costs only the outbox can spare: a
+    call without files goes as a JSON body, not a multipart form; the outbox hands it that body
+    ready made (`post_json`, from bot/bot_calls.py), so no pydantic method, keyboard or reply
+    object is built per send; and a successful answer is not validated into pydantic models. The
+    outbox reads only the message ids, so a sent message comes back as a `Sent` holding just its
+    `message_id`. Any other answer — a refusal, a 429 — goes through aiogram's own
+    `check_response`, and raises what it always raised. Never the bot the handlers use."""
 
     async def make_request(self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None) -> TelegramType:
         files: dict[str, Any] = {}
