@@ -37,7 +37,8 @@ def _command_name(message: Message) -> str | None:
     text = message.text or message.caption
     if not text or not text.startswith("/"):
         return None
-    return text[1:].split(maxsplit=1)[0].partition("@")[0].lower() if len(text) > 1 else ""
+    head = text.split(maxsplit=1)[0]  # "/" then spaces (a full-width one, say) leaves just "/"
+    return head[1:].partition("@")[0].casefold()
 
 
 class _RoutersCommands:
@@ -61,7 +62,7 @@ class _RoutersCommands:
                 if isinstance(f.callback, Command):
                     if f.callback.prefix != "/" or not all(isinstance(c, str) for c in f.callback.commands):
                         return None
-                    names.update(c.lower() for c in f.callback.commands)
+                    names.update(c.casefold() for c in f.callback.commands)
         return frozenset(names)
 
 

@@ -77,7 +77,9 @@ async def test_a_routers_own_filter_lets_in_only_its_own_commands_and_replies():
                  "dispatch_desk", "department_desk", "ratings", "matter", "reporter"):
         assert not await passes(name, appeal), name
     assert await passes("leaders", _message("/take@huying_bot #2026-000001"))
-    assert await passes("leaders", _message("/Mine"))  # as aiogram reads it, with or without its case
+    assert await passes("leaders", _message("/Mine"))  # its own `Command` filter decides on case
+    for blank in ("/", "/ ", "/\u3000", "/\xa0take"):  # "/" and spaces only (a full-width one, say)
+        assert not await passes("leaders", _message(blank)), blank
     assert not await passes("leaders", _message("/report"))
     assert await passes("reports", _message("/report 2026-11"))
     assert await passes("commands", _message("/start"))
