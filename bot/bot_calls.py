@@ -40,7 +40,7 @@ def _button(b: dict) -> dict:
 
 
 def api_call(method: str, chat_id: int, thread_id: int | None, p: dict) -> tuple[str, dict[str, Any]]:
-    """The Bot API method and its parameters for an outbox row (None and absent alike left out)."""
+    """The Bot API method and its parameters for an outbox row."""
     if method not in API_METHODS:
         raise ValueError(f"unknown outbox method {method}")
     params: dict[str, Any] = {"chat_id": chat_id}
@@ -71,7 +71,17 @@ def api_call(method: str, chat_id: int, thread_id: int | None, p: dict) -> tuple
             params.update(latitude=p["latitude"], longitude=p["longitude"])
         case "react":
             params["reaction"] = [{"type": "emoji", "emoji": p["emoji"]}]
-    return API_METHODS[method], {k: v for k, v in params.items() if v is not None}
+    # Left out as aiogram's form leaves them out: None and an empty string (a 0 or a False stays).
+    return API_METHODS[method], {k: v for k, v in params.items() if v is not None and v != ""}
+
+
+def _uploads(value: Any) -> bool:
+    """Whether a file to upload is anywhere in the parameters (an album's media, too)."""
+    if isinstance(value, InputFile):
+        return True
+    if isinstance(value, dict):
+        return any(_uploads(v) for v in value.values())
+    return isinstance(value, list) and any(_uploads(v) for v in value)
 
 
 def typed(api_method: str, params: dict[str, Any]) -> TelegramMethod:
@@ -83,7 +93,7 @@ def typed(api_method: str, params: dict[str, Any]) -> TelegramMethod:
 async def call(bot: Bot, row: OutboxMessage, chat_id: int, thread_id: int | None, p: dict) -> list[int]:
     """Perform one outbox row against the Bot API; return the sent message ids."""
     api_method, params = api_call(row.method, chat_id, thread_id, p)
-    if isinstance(bot.session, OutboxSession) and not any(isinstance(v, InputFile) for v in params.values()):
+    if isinstance(bot.session, OutboxSession) and not _uploads(params):
         answer = await bot.session.post_json(bot, api_method, params, lambda: typed(api_method, params))
     else:
         answer = await bot(typed(api_method, params))

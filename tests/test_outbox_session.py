@@ -95,6 +95,7 @@ ROWS = [  # an outbox row, and the call aiogram's typed methods made of it befor
      {"method": "sendMediaGroup",
       "media": [{"type": "photo", "media": "PHOTO", "caption": "两张照片"}, {"type": "photo", "media": "PHOTO"}],
       "reply_parameters": {"message_id": "appeal", "allow_sending_without_reply": True}}),
+    ("photo", {"photo": "PHOTO", "caption": ""}, {"method": "sendPhoto", "photo": "PHOTO"}),
     ("location", {"latitude": 0.0, "longitude": 114.1}, {"method": "sendLocation", "latitude": 0.0, "longitude": 114.1}),
     ("document", {"document": "DOC", "caption": "台账"}, {"method": "sendDocument", "document": "DOC", "caption": "台账"}),
     ("edit_text", {"text": "已签收", "keyboard": [[{"text": "办结", "data": "t:1:resolve"}]], "message_id": "mine"},
