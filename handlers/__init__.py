@@ -19,15 +19,17 @@ from handlers.identity import build_identity_router
 from handlers.intake import build_intake_router, build_reporter_router
 from handlers.leaders import build_leaders_router
 from handlers.matter import build_matter_router
-from handlers.membership import MembershipMiddleware
+from handlers.membership import Membership, MembershipMiddleware
 from handlers.private import build_private_router
 from handlers.ratings import build_ratings_router
 from handlers.reports import build_reports_router
 
 
-def build_router() -> Router:
+def build_router(membership: Membership | None = None) -> Router:
+    """`membership`: the Dispatcher's cache of who is in which department chat (shared with the
+    lookahead that fills it before an update's transaction, bot/app.py)."""
     root = Router(name="huying")
-    members = MembershipMiddleware()
+    members = MembershipMiddleware(membership or Membership())
     root.message.middleware(members)
     root.callback_query.middleware(members)
     for sub in (

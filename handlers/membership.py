@@ -2,6 +2,10 @@
 
 One `Membership` per Dispatcher, injected into handlers as `members` by the middleware below;
 handlers that act for a department ask it once: `roles = await members.in_chat(session, roles, chat_id)`.
+
+`MembershipLookahead` asks Telegram before the update's transaction opens, for a press or a
+reply or command in a department's chat, so `in_chat` finds the answer cached. Asked inside, the
+transaction waited for Telegram, and on SQLite so did every other update (the one connection).
 """
 from __future__ import annotations
 
@@ -12,9 +16,9 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 
-from bot.context import DbSession
+from bot.context import App, DbSession
 from bot.services.access import Roles
 from bot.services.addressing import department_of_chat
 
@@ -59,10 +63,40 @@ class ChatMembers:
 
 
 class MembershipMiddleware(BaseMiddleware):
-    def __init__(self, membership: Membership | None = None) -> None:
-        self.membership = membership or Membership()
+    def __init__(self, membership: Membership) -> None:
+        self.membership = membership
 
     async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
                        event: TelegramObject, data: dict[str, Any]) -> Any:
         data["members"] = ChatMembers(self.membership, data["bot"])
+        return await handler(event, data)
+
+
+def acting_in_group(update: Update) -> tuple[int, int] | None:
+    """(chat, person) of an update that may act for a department: a button pressed on a group's
+    message, or a reply or command in a group (what the department's handlers answer)."""
+    query, message = update.callback_query, update.message
+    if isinstance(query, CallbackQuery) and query.message is not None and query.message.chat.type != "private":
+        return query.message.chat.id, query.from_user.id
+    if isinstance(message, Message) and message.chat.type != "private" and message.from_user is not None and (
+            message.reply_to_message is not None or (message.text or "").startswith("/")):
+        return message.chat.id, message.from_user.id
+    return None
+
+
+class MembershipLookahead(BaseMiddleware):
+    """An outer middleware on updates, set before the session's: see the module's docstring. The
+    department chat is looked up in a session of its own (the directory's copy, as a rule)."""
+
+    def __init__(self, app: App, membership: Membership) -> None:
+        self.app, self.membership = app, membership
+
+    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                       event: TelegramObject, data: dict[str, Any]) -> Any:
+        acting = acting_in_group(event) if isinstance(event, Update) else None
+        if acting is not None:
+            async with self.app.sessions() as session:
+                dept = await department_of_chat(session, acting[0])
+            if dept is not None:
+                await self.membership.is_member(data["bot"], *acting)
         return await handler(event, data)

@@ -19,8 +19,9 @@ from bot.services.access import roles_of
 from handlers.middlewares import SessionMiddleware
 from storage import directory, due_scan, tickets
 from storage.models import Counter, Person, SeenUpdate, Ticket, TicketEvent
-from tests.harness import COMMUNITY, COMMUNITY_2, DISPATCHER, HANDLER_A, HANDLER_B, RESIDENT, RESIDENT_2, World
-from tests.steps import refused
+from tests.harness import (CGJ_CHAT, COMMUNITY, COMMUNITY_2, DISPATCHER, HANDLER_A, HANDLER_B, RESIDENT, RESIDENT_2,
+                           World)
+from tests.steps import dispatched, refused
 
 ON_POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
 
@@ -128,3 +129,22 @@ async def test_a_press_answered_slowly_by_telegram_holds_no_other_update(world: 
     refused(await world.sb.callback_answer(query), "error.bad_button")
     await world.settle()
     assert await world.scalar(select(func.count()).select_from(SeenUpdate)) == 2
+
+
+async def test_a_department_members_press_asks_telegram_with_no_transaction_open(world: World):
+    # 李承办 is in the department's chat, not named in the org file: getChatMember says whether
+    # the press counts. Telegram is slow to answer; meanwhile another chat's appeal is filed.
+    card = await dispatched(world, "小区门口垃圾三天没人清运了，臭得很")
+    hold = world.sb.hold_next("getChatMember")
+    query = await world.sb.press(HANDLER_A, CGJ_CHAT, card["message_id"], "签收")
+    await asyncio.wait_for(hold.arrived.wait(), timeout=8)
+    assert (hold.params["chat_id"], hold.params["user_id"]) == (CGJ_CHAT, HANDLER_A)
+    await world.send(RESIDENT_2, COMMUNITY_2, "@huying_bot 楼道的灯坏了一个星期")
+    ack = await world.sb.wait_for_bot_message(COMMUNITY_2, contains="#2026-000002", timeout=8)
+    assert ack["reply_to_message"]["from"]["id"] == RESIDENT_2
+    hold.release()
+    await world.sb.callback_answer(query)
+    await world.settle()
+    assert (await world.scalar(select(Ticket).where(Ticket.id == 1))).status == "ACCEPTED"
+    asked = [c.params for c in world.sb.calls if c.method == "getChatMember" and c.params["user_id"] == HANDLER_A]
+    assert len(asked) == 1  # before the transaction, and found cached inside it

@@ -98,6 +98,7 @@ class BotApi(SendingMethods):
             }
         hold = self.sb.faults.take_hold(name)
         if hold is not None:
+            hold.params = dict(params)
             hold.arrived.set()
             await hold.released.wait()
         try:

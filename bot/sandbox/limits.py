@@ -114,6 +114,7 @@ class Hold:
     def __init__(self) -> None:
         self.arrived = asyncio.Event()
         self.released = asyncio.Event()
+        self.params: dict[str, Any] = {}  # the held call's
 
     def release(self) -> None:
         self.released.set()
