@@ -10,6 +10,7 @@ transaction waited for Telegram, and on SQLite so did every other update (the on
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,6 +23,7 @@ from bot.context import App, DbSession
 from bot.services.access import Roles
 from bot.services.addressing import department_of_chat
 
+log = logging.getLogger(__name__)
 MEMBER_STATUSES = {"creator", "administrator", "member", "restricted"}
 TTL = 60.0
 
@@ -95,8 +97,11 @@ class MembershipLookahead(BaseMiddleware):
                        event: TelegramObject, data: dict[str, Any]) -> Any:
         acting = acting_in_group(event) if isinstance(event, Update) else None
         if acting is not None:
-            async with self.app.sessions() as session:
-                dept = await department_of_chat(session, acting[0])
-            if dept is not None:
-                await self.membership.is_member(data["bot"], *acting)
+            try:
+                async with self.app.sessions() as session:
+                    dept = await department_of_chat(session, acting[0])
+                if dept is not None:
+                    await self.membership.is_member(data["bot"], *acting)
+            except Exception:  # noqa: BLE001 — only a head start: the handler asks again if it must
+                log.warning("membership lookahead failed for update %s", event.update_id, exc_info=True)
         return await handler(event, data)
