@@ -10,6 +10,7 @@ A `Filter` is awaited where it is, so the same check wrapped in one costs a func
 """
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from aiogram import Router
@@ -41,21 +42,17 @@ def _command_name(message: Message) -> str | None:
     return head[1:].partition("@")[0].casefold()
 
 
-class _RoutersCommands:
-    """The names of the commands a router's message handlers answer, read from their `Command`
-    filters the first time they are needed (the handlers are registered after the router's own
-    filter); None when one of them is a pattern or another prefix, so any command may be it."""
+class _OwnCommands(Filter):
+    """A router's own filter that knows the commands the router answers."""
 
     def __init__(self, router: Router) -> None:
         self.router = router
-        self._names: frozenset[str] | None | bool = False
 
-    def may_answer(self, name: str) -> bool:
-        if self._names is False:
-            self._names = self._read()
-        return self._names is None or name in self._names  # type: ignore[operator]
-
-    def _read(self) -> frozenset[str] | None:
+    @cached_property
+    def names(self) -> frozenset[str] | None:
+        """The router's command names, read from its `Command` filters when first needed (its
+        handlers are registered after this filter); None when one of them is a pattern or has
+        another prefix, so any command may be it."""
         names = set()
         for handler in self.router.message.handlers:
             for f in handler.filters or []:
@@ -65,31 +62,25 @@ class _RoutersCommands:
                     names.update(c.casefold() for c in f.callback.commands)
         return frozenset(names)
 
+    def answers(self, message: Message) -> bool:
+        name = _command_name(message)
+        return name is not None and (self.names is None or name in self.names)
 
-class CommandsOnly(Filter):
+
+class CommandsOnly(_OwnCommands):
     """A command one of the router's handlers answers. Set on the message observer of a router
     that holds commands only, so an appeal — or another router's command, such as a group's
     ``/appeal`` — passes it with one check instead of every `Command` filter in it parsing the text."""
 
-    def __init__(self, router: Router) -> None:
-        self.commands = _RoutersCommands(router)
-
     async def __call__(self, message: Message) -> bool:
-        name = _command_name(message)
-        return name is not None and self.commands.may_answer(name)
+        return self.answers(message)
 
 
-class RepliesOrCommands(Filter):
+class RepliesOrCommands(_OwnCommands):
     """A message that replies to another, or a command one of the router's handlers answers. Set on
     the message observer of a router whose message handlers all need one of the two (`ReplyTo`,
     `Command`): a plain appeal passes it with one check instead of each `ReplyTo` and `Command` in
     it (an appeal in a community chat crossed five such routers, some fifteen filters)."""
 
-    def __init__(self, router: Router) -> None:
-        self.commands = _RoutersCommands(router)
-
     async def __call__(self, message: Message) -> bool:
-        if message.reply_to_message is not None:
-            return True
-        name = _command_name(message)
-        return name is not None and self.commands.may_answer(name)
+        return message.reply_to_message is not None or self.answers(message)
