@@ -4,7 +4,7 @@ One `Membership` per Dispatcher, injected into handlers as `members` by the midd
 handlers that act for a department ask it once: `roles = await members.in_chat(session, roles, chat_id)`.
 
 `MembershipLookahead` asks Telegram before the update's transaction opens, for a press or a
-reply or command in a department's chat, so `in_chat` finds the answer cached. Asked inside, the
+reply in a department's chat, so `in_chat` finds the answer cached. Asked inside, the
 transaction waited for Telegram, and on SQLite so did every other update (the one connection).
 """
 from __future__ import annotations
@@ -76,12 +76,14 @@ class MembershipMiddleware(BaseMiddleware):
 
 def acting_in_group(update: Update) -> tuple[int, int] | None:
     """(chat, person) of an update that may act for a department: a button pressed on a group's
-    message, or a reply or command in a group (what the department's handlers answer)."""
+    message, or a reply in a group (to a card's prompt). Not a command: every group's /appeal
+    would pay for the look-up, and the one department command that asks (/duty) is rare; it asks
+    inside its transaction, as before."""
     query, message = update.callback_query, update.message
     if isinstance(query, CallbackQuery) and query.message is not None and query.message.chat.type != "private":
         return query.message.chat.id, query.from_user.id
-    if isinstance(message, Message) and message.chat.type != "private" and message.from_user is not None and (
-            message.reply_to_message is not None or (message.text or "").startswith("/")):
+    if isinstance(message, Message) and message.chat.type != "private" and message.from_user is not None \
+            and message.reply_to_message is not None:
         return message.chat.id, message.from_user.id
     return None
 
