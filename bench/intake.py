@@ -204,7 +204,8 @@ async def all_triaged(db_url: str) -> float:
 
 
 async def measure(sb: TelegramSandbox, proc: asyncio.subprocess.Process, marker: str, n: int, chats: list[int],
-                  people: list[int], steady: int, inflight: int, db_url: str | None = None) -> Run:
+                  people: list[int], steady: int, inflight: int, db_url: str | None = None,
+                  spy: Path | None = None) -> Run:
     run = Run()
     acks = Acks(sb, marker)
     run.idle_mb = memory_kb(proc.pid) / 1024
@@ -212,10 +213,14 @@ async def measure(sb: TelegramSandbox, proc: asyncio.subprocess.Process, marker:
     if not hwm:
         run.notes.append("VmHWM could not be reset: peak sampled every 50 ms")
     peak = Peak(proc.pid)
+    sampler = await spy_on(proc.pid, spy) if spy else None
     cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
     burst = [await acks.send(k, chats, people) for k in range(n)]
     answered = await acks.wait(burst)
     cpu1 = cpu_seconds(proc.pid)
+    if sampler is not None:
+        sampler.send_signal(signal.SIGINT)
+        await sampler.wait()
     last = max((acks.acked[k] for k in burst if k in acks.acked), default=t0)
     run.rate, run.unanswered = answered / max(last - t0, 1e-9), n - answered
     run.cpu_ms = (cpu1 - cpu0) * 1000 / max(answered, 1)
@@ -238,6 +243,17 @@ async def measure(sb: TelegramSandbox, proc: asyncio.subprocess.Process, marker:
         run.p50 = statistics.median(latencies)
         run.p90 = latencies[min(len(latencies) - 1, int(0.9 * len(latencies)))]
     return run
+
+
+async def spy_on(pid: int, out: Path) -> asyncio.subprocess.Process:
+    """py-spy sampling the bot from outside over the burst only (collapsed stacks in ``out``):
+    unlike pyinstrument it does not slow pure-Python code more than C calls."""
+    spy = Path(sys.executable).with_name("py-spy")
+    proc = await asyncio.create_subprocess_exec(str(spy), "record", "-p", str(pid), "-r", "200", "-f", "raw",
+                                                "-o", str(out),
+                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    await asyncio.sleep(0.5)  # py-spy attaches
+    return proc
 
 
 class Peak:
@@ -286,7 +302,8 @@ async def one(kind: str, mode: str, db_url: str | None, args: argparse.Namespace
         try:
             await ready(sb, proc, webhook)
             run = await measure(sb, proc, marker, args.n, chats, people, args.steady, args.inflight,
-                                db_url if kind == "bot" else None)
+                                db_url if kind == "bot" else None,
+                                args.spy.with_suffix(f".{mode}.txt") if args.spy and kind == "bot" else None)
         finally:
             await stop(proc)
         if run.unanswered or run.steady_unanswered:
@@ -324,6 +341,8 @@ async def main() -> int:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--stored", type=int, default=0, help="tickets on file before the burst (closed a year ago)")
     parser.add_argument("--profile", type=Path, help="run the bot under pyinstrument, its session saved here")
+    parser.add_argument("--spy", type=Path, help="sample the bot's burst with py-spy (pip install py-spy): "
+                        "collapsed stacks in SPY.<mode>.txt")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     backends = ([] if args.no_sqlite else [("sqlite", None)]) + ([("postgresql", args.pg)] if args.pg else [])
