@@ -7,6 +7,7 @@ from typing import Any, Callable, Hashable
 from sqlalchemy import CursorResult, Executable, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage import scan_batch
 from storage.directory_cache import WATCHED
@@ -43,8 +44,13 @@ async def run_core(session: AsyncSession, stmt: Executable,
         return await session.execute(stmt, params or {})  # type: ignore[return-value]
     if session.new or session.dirty or session.deleted:
         await session.flush()
-    conn = await session.connection()
-    return await conn.execute(stmt, params or {})
+    # One trip into SQLAlchemy's greenlet for the connection and the statement together, where
+    # `AsyncSession.connection()` and then `AsyncConnection.execute` made two.
+    return await session.run_sync(_on_connection, stmt, params or {})
+
+
+def _on_connection(sync_session: Session, stmt: Executable, params: dict[str, Any] | list[dict[str, Any]]) -> CursorResult:
+    return sync_session.connection().execute(stmt, params)
 
 
 async def insert_ignore(session: AsyncSession, model: type, values: dict[str, Any]) -> bool:
