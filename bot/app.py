@@ -40,7 +40,9 @@ SHUTDOWN_GRACE = 10.0  # seconds in-flight updates get to finish on SIGTERM
 
 
 def make_dispatcher(app: App) -> Dispatcher:
-    dp = Dispatcher()
+    # No conversation here keeps aiogram's FSM state (a guided appeal's steps are drafts in the
+    # database, storage/drafts.py): without it, no state is looked up for every update.
+    dp = Dispatcher(disable_fsm=True)
     membership = Membership()
     # Before the session's middleware: Telegram is asked with no transaction open.
     dp.update.outer_middleware(MembershipLookahead(app, membership))
