@@ -62,7 +62,7 @@ from bot.domain.routing_kinds import (  # re-exported
     detect_kind,
     stated_kind,
 )
-from bot.domain.routing_text import Analysis, Hit, canon, idf, make_tokenizer, normalize, specificity
+from bot.domain.routing_text import Analysis, Hit, TermIndex, canon, idf, make_tokenizer, normalize, specificity
 
 __all__ = [
     "KINDS", "DEFAULT_THRESHOLD", "DEFAULT_URGENT_WORDS", "DEFAULT_DIVERT_WORDS", "CatalogEntry",
@@ -136,7 +136,8 @@ class CatalogMatcher:
         self.threshold = threshold
         self._weights = self._keyword_weights([e.keywords for e in self.catalog])
         self._kweights = self._keyword_weights([k.keywords for k in self.knowledge])
-        self._terms = tuple(dict.fromkeys(normalize(k).strip() for e in self.catalog for k in e.keywords if k.strip()))
+        self._terms = TermIndex(dict.fromkeys(normalize(k).strip() for e in self.catalog for k in e.keywords if k.strip()))
+        self._urgent, self._divert = TermIndex(self.urgent_words), TermIndex(self.divert_words)
         self._entry_keys = tuple(frozenset(canon(k) for k in e.keywords) for e in self.catalog)  # per entry, once
         self._tk = None
         self._lock = threading.Lock()
@@ -188,8 +189,8 @@ class CatalogMatcher:
                 score = sum(self._weights[k] for k in keys)
                 ranked.append((-score, first[keys[0]], i, tuple(shown[k] for k in keys)))
         ranked.sort(key=lambda r: r[:3])
-        urgent = self._flag_hits(a, self.urgent_words, skip_hypothetical=True)
-        divert = self._flag_hits(a, self.divert_words, skip_hypothetical=False)
+        urgent = self._flag_hits(a, self._urgent, skip_hypothetical=True)
+        divert = self._flag_hits(a, self._divert, skip_hypothetical=False)
         common: dict[str, Any] = dict(
             urgent=bool(urgent), urgent_matched=urgent, divert=bool(divert), divert_matched=divert,
             negated=negated, threshold=self.threshold,
@@ -227,7 +228,7 @@ class CatalogMatcher:
         if stated_kind(text) in ("complaint", "report", "suggestion"):
             return None
         a = self._analyse(text)
-        if self._flag_hits(a, self.urgent_words, skip_hypothetical=True):
+        if self._flag_hits(a, self._urgent, skip_hypothetical=True):
             return None
         best, best_score = None, 0.0
         for entry in self.knowledge:
@@ -238,13 +239,13 @@ class CatalogMatcher:
         return best
 
     def is_urgent(self, text: str) -> bool:
-        return bool(self._flag_hits(self._analyse(text), self.urgent_words, skip_hypothetical=True))
+        return bool(self._flag_hits(self._analyse(text), self._urgent, skip_hypothetical=True))
 
     def urgent_matches(self, text: str) -> tuple[str, ...]:
-        return self._flag_hits(self._analyse(text), self.urgent_words, skip_hypothetical=True)
+        return self._flag_hits(self._analyse(text), self._urgent, skip_hypothetical=True)
 
     def needs_divert(self, text: str) -> bool:
-        return bool(self._flag_hits(self._analyse(text), self.divert_words, skip_hypothetical=False))
+        return bool(self._flag_hits(self._analyse(text), self._divert, skip_hypothetical=False))
 
     # -- internals
 
@@ -281,7 +282,7 @@ class CatalogMatcher:
         return Analysis(text or "", self._tokenizer())
 
     def _catalog_hits(self, a: Analysis) -> tuple[list[Hit], tuple[str, ...]]:
-        hits = [h for term in self._terms for h in a.find(term)]
+        hits = [h for term in self._terms.present(a) for h in a.find(term)]
         # longest match wins: drop a hit lying inside a longer one (施工 in 夜间施工)
         hits = [
             h for h in hits
@@ -292,9 +293,9 @@ class CatalogMatcher:
         return kept, negated
 
     @staticmethod
-    def _flag_hits(a: Analysis, words: Iterable[str], *, skip_hypothetical: bool) -> tuple[str, ...]:
+    def _flag_hits(a: Analysis, words: TermIndex, *, skip_hypothetical: bool) -> tuple[str, ...]:
         found: dict[str, int] = {}
-        for w in words:
+        for w in words.present(a):
             for h in a.find(w, stemmed=False):
                 if skip_hypothetical and a.hypothetical(h):
                     continue

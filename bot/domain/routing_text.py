@@ -183,6 +183,45 @@ def search_boundaries(tokenizer: "jieba.Tokenizer", cut: list[tuple[str, int, in
     return starts, ends
 
 
+class TermIndex:
+    """A word list, for asking which of its words occur in a text at all.
+
+    `Analysis.find` matches a Chinese term only where the text holds it as a substring, and an
+    English one only where the text's English words hold its first word (as written, with a
+    plural ending, or stemmed). The urgent and divert lists run to a hundred and more words, the
+    catalogue's to hundreds, and every appeal was searched for each of them in turn. Here the
+    text's substrings of the lengths the Chinese terms have, and its English words, are looked
+    up in the list instead. Only the terms found that way go on to `find`, in the list's order,
+    so what `find` reports is unchanged.
+    """
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        self.terms = tuple(terms)
+        self._cjk: dict[str, list[int]] = {}  # a Chinese term's normalised form → its places in the list
+        self._by_word: dict[str, list[int]] = {}  # an English term's first word, as the text may write it
+        self._by_stem: dict[str, list[int]] = {}  # … and its stem
+        for i, term in enumerate(self.terms):
+            norm, cjk, parts, stems = _prepared(term)
+            if norm and cjk:
+                self._cjk.setdefault(norm, []).append(i)
+            elif parts:
+                for form in {parts[0], parts[0] + "s", parts[0] + "es"}:
+                    self._by_word.setdefault(form, []).append(i)
+                self._by_stem.setdefault(stems[0], []).append(i)
+        self._lengths = sorted({len(n) for n in self._cjk})
+
+    def present(self, a: "Analysis") -> list[str]:
+        """The terms `a.find` may find in the text, in the list's order."""
+        text = a.text
+        seen = {text[i:i + k] for k in self._lengths for i in range(len(text) - k + 1)}
+        places = {i for norm in seen.intersection(self._cjk) for i in self._cjk[norm]}
+        for word, _, _ in a.words:
+            places.update(self._by_word.get(word, ()))
+        for word_stem in a.stems:
+            places.update(self._by_stem.get(word_stem, ()))
+        return [self.terms[i] for i in sorted(places)]
+
+
 class Analysis:
     """One text, segmented once; answers 'where does this term occur as whole tokens?'."""
 
