@@ -32,7 +32,7 @@ class OnLoop(Filter):
         return f"OnLoop({', '.join(map(str, self.magic))})"
 
 
-def _command_name(message: Message) -> str | None:
+def command_name(message: Message) -> str | None:
     """The command a message starts with, as aiogram's `Command` reads it ("/Take@bot 1" → "take"),
     or None when it does not start with "/"."""
     text = message.text or message.caption
@@ -63,7 +63,7 @@ class _OwnCommands(Filter):
         return frozenset(names)
 
     def answers(self, message: Message) -> bool:
-        name = _command_name(message)
+        name = command_name(message)
         return name is not None and (self.names is None or name in self.names)
 
 

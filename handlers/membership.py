@@ -3,8 +3,8 @@
 One `Membership` per Dispatcher, injected into handlers as `members` by the middleware below;
 handlers that act for a department ask it once: `roles = await members.in_chat(session, roles, chat_id)`.
 
-`MembershipLookahead` asks Telegram before the update's transaction opens, for a press or a
-reply in a department's chat, so `in_chat` finds the answer cached. Asked inside, the
+`MembershipLookahead` asks Telegram before the update's transaction opens, for a press, a
+reply or a /duty that names someone in a department's chat, so `in_chat` finds the answer cached. Asked inside, the
 transaction waited for Telegram, and on SQLite so did every other update (the one connection).
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from bot.context import App, DbSession
 from bot.services.access import Roles
 from bot.services.addressing import department_of_chat
+from handlers.event_filters import command_name
 
 log = logging.getLogger(__name__)
 MEMBER_STATUSES = {"creator", "administrator", "member", "restricted"}
@@ -74,18 +75,26 @@ class MembershipMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
+# The department commands that ask whether their sender is in the chat, when given arguments
+# (a bare /duty only shows who is on duty). Other commands are not looked ahead: every group's
+# /appeal would pay for the look-up.
+ASKING_COMMANDS = frozenset({"duty"})
+
+
 def acting_in_group(update: Update) -> tuple[int, int] | None:
     """(chat, person) of an update that may act for a department: a button pressed on a group's
-    message, or a reply in a group (to a card's prompt). Not a command: every group's /appeal
-    would pay for the look-up, and the one department command that asks (/duty) is rare; it asks
-    inside its transaction, as before."""
+    message, a reply in a group (to a card's prompt), or one of `ASKING_COMMANDS` with arguments."""
     query, message = update.callback_query, update.message
     if isinstance(query, CallbackQuery) and query.message is not None and query.message.chat.type != "private":
         return query.message.chat.id, query.from_user.id
     if isinstance(message, Message) and message.chat.type != "private" and message.from_user is not None \
-            and message.reply_to_message is not None:
+            and (message.reply_to_message is not None or _asking_command(message)):
         return message.chat.id, message.from_user.id
     return None
+
+
+def _asking_command(message: Message) -> bool:
+    return command_name(message) in ASKING_COMMANDS and len((message.text or "").split(maxsplit=1)) > 1
 
 
 class MembershipLookahead(BaseMiddleware):

@@ -148,3 +148,21 @@ async def test_a_department_members_press_asks_telegram_with_no_transaction_open
     assert (await world.scalar(select(Ticket).where(Ticket.id == 1))).status == "ACCEPTED"
     asked = [c.params for c in world.sb.calls if c.method == "getChatMember" and c.params["user_id"] == HANDLER_A]
     assert len(asked) == 1  # before the transaction, and found cached inside it
+
+
+async def test_a_department_members_duty_command_asks_telegram_with_no_transaction_open(world: World):
+    # The same for /duty naming someone: whether 李承办 may set it hangs on getChatMember.
+    await world.send(HANDLER_A, CGJ_CHAT, "/duty")  # a bare /duty asks nobody (and start-up's checks are done)
+    await world.reply_from_bot(CGJ_CHAT, contains="没有值班人员")
+    hold = world.sb.hold_next("getChatMember")
+    await world.send(HANDLER_A, CGJ_CHAT, "/duty 20002")
+    await asyncio.wait_for(hold.arrived.wait(), timeout=8)
+    assert (hold.params["chat_id"], hold.params["user_id"]) == (CGJ_CHAT, HANDLER_A)
+    await world.send(RESIDENT_2, COMMUNITY_2, "@huying_bot 楼道的灯坏了一个星期")
+    ack = await world.sb.wait_for_bot_message(COMMUNITY_2, contains="#2026-000001", timeout=8)
+    assert ack["reply_to_message"]["from"]["id"] == RESIDENT_2
+    hold.release()
+    done = await world.reply_from_bot(CGJ_CHAT, contains="已设置城市管理局值班人员")
+    assert "20002" in done["text"]
+    asked = [c.params for c in world.sb.calls if c.method == "getChatMember" and c.params["user_id"] == HANDLER_A]
+    assert len(asked) == 1
