@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/intake.py [-n 1000] [--chats 20] [--modes polling webhook]
                                      [--steady 600] [--inflight 100] [--runs 1] [--pg URL] [--stored N]
+                                     [--profile FILE | --spy FILE]
 
 Both bots run as processes of their own — ``python -m bot run`` and bench/echo_bot.py — against
 the sandbox in this process (flood limits off), so what each costs is read from /proc for its
