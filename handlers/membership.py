@@ -94,7 +94,8 @@ def acting_in_group(update: Update) -> tuple[int, int] | None:
 
 
 def _asking_command(message: Message) -> bool:
-    return command_name(message) in ASKING_COMMANDS and len((message.text or "").split(maxsplit=1)) > 1
+    # As aiogram's Command reads it: the text, or a photo's caption.
+    return command_name(message) in ASKING_COMMANDS and len((message.text or message.caption or "").split(maxsplit=1)) > 1
 
 
 class MembershipLookahead(BaseMiddleware):

@@ -87,3 +87,27 @@ async def test_a_routers_own_filter_lets_in_only_its_own_commands_and_replies():
     assert not await passes("dispatch_desk", _message("楼道灯坏了"))
     assert await passes("ratings", _message("很满意", reply=True))
     assert not await passes("ratings", _message("/queue"))
+
+
+def test_the_membership_lookahead_takes_presses_replies_and_duty_naming_someone():
+    from aiogram.types import CallbackQuery, Update, User
+
+    from handlers.membership import acting_in_group
+
+    group, person = Chat(id=-100777, type="supergroup"), User(id=42, is_bot=False, first_name="李")
+
+    def said(text: str | None = None, caption: str | None = None, reply: bool = False, chat: Chat = group) -> Update:
+        earlier = Message(message_id=1, date=datetime(2026, 12, 1), chat=chat, text="card") if reply else None
+        return Update(update_id=1, message=Message(message_id=2, date=datetime(2026, 12, 1), chat=chat,
+                                                    from_user=person, text=text, caption=caption,
+                                                    reply_to_message=earlier))
+
+    press = Update(update_id=2, callback_query=CallbackQuery(
+        id="q", from_user=person, chat_instance="c", data="x",
+        message=Message(message_id=1, date=datetime(2026, 12, 1), chat=group, text="card")))
+    looked_ahead = [said("/duty 20002"), said("/DUTY@huying_bot off"), said(caption="/duty @qian"),
+                    said("好的", reply=True), press]
+    not_looked_ahead = [said("/duty"), said("/duty   "), said("/appeal 路灯坏了"), said("路灯坏了"),
+                        said("/duty 20002", chat=Chat(id=42, type="private"))]
+    assert [acting_in_group(u) for u in looked_ahead] == [(-100777, 42)] * 5
+    assert [acting_in_group(u) for u in not_looked_ahead] == [None] * 5
