@@ -222,6 +222,8 @@ async def measure(sb: TelegramSandbox, proc: asyncio.subprocess.Process, marker:
     if sampler is not None:
         sampler.send_signal(signal.SIGINT)
         await sampler.wait()
+        if spy is not None and not spy.exists():
+            run.notes.append(f"py-spy wrote no {spy.name} (exit {sampler.returncode}; can it ptrace the bot?)")
     last = max((acks.acked[k] for k in burst if k in acks.acked), default=t0)
     run.rate, run.unanswered = answered / max(last - t0, 1e-9), n - answered
     run.cpu_ms = (cpu1 - cpu0) * 1000 / max(answered, 1)
@@ -246,8 +248,18 @@ async def measure(sb: TelegramSandbox, proc: asyncio.subprocess.Process, marker:
     return run
 
 
+def spy_file(spy: Path, db_url: str | None, mode: str) -> Path:
+    """SPY.<backend>.<mode>.<n>.txt: a file per backend, mode and run (``--runs``)."""
+    stem = f"{spy}.{'postgresql' if db_url and db_url.startswith('postgresql') else 'sqlite'}.{mode}"
+    n = 1
+    while Path(f"{stem}.{n}.txt").exists():
+        n += 1
+    return Path(f"{stem}.{n}.txt")
+
+
 async def spy_on(pid: int, out: Path) -> asyncio.subprocess.Process:
-    """py-spy sampling the bot from outside over the burst only (collapsed stacks in ``out``):
+    """py-spy sampling the bot from outside over the burst only (collapsed stacks in ``out``).
+    It pauses the process for each sample (whole stacks, a few per cent slower overall), but
     unlike pyinstrument it does not slow pure-Python code more than C calls."""
     spy = Path(sys.executable).with_name("py-spy")
     proc = await asyncio.create_subprocess_exec(str(spy), "record", "-p", str(pid), "-r", "200", "-f", "raw",
@@ -304,7 +316,7 @@ async def one(kind: str, mode: str, db_url: str | None, args: argparse.Namespace
             await ready(sb, proc, webhook)
             run = await measure(sb, proc, marker, args.n, chats, people, args.steady, args.inflight,
                                 db_url if kind == "bot" else None,
-                                args.spy.with_suffix(f".{mode}.txt") if args.spy and kind == "bot" else None)
+                                spy_file(args.spy, db_url, mode) if args.spy and kind == "bot" else None)
         finally:
             await stop(proc)
         if run.unanswered or run.steady_unanswered:
@@ -341,10 +353,13 @@ async def main() -> int:
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL"))
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--stored", type=int, default=0, help="tickets on file before the burst (closed a year ago)")
-    parser.add_argument("--profile", type=Path, help="run the bot under pyinstrument, its session saved here")
-    parser.add_argument("--spy", type=Path, help="sample the bot's burst with py-spy (pip install py-spy): "
-                        "collapsed stacks in SPY.<mode>.txt")
+    sampling = parser.add_mutually_exclusive_group()
+    sampling.add_argument("--profile", type=Path, help="run the bot under pyinstrument, its session saved here")
+    sampling.add_argument("--spy", type=Path, help="sample the bot's burst with py-spy (pip install py-spy): "
+                          "collapsed stacks in SPY.<backend>.<mode>.<run>.txt")
     args = parser.parse_args()
+    if args.spy and not Path(sys.executable).with_name("py-spy").exists():
+        parser.error("--spy needs py-spy beside this Python: pip install py-spy")
     logging.basicConfig(level=logging.ERROR)
     backends = ([] if args.no_sqlite else [("sqlite", None)]) + ([("postgresql", args.pg)] if args.pg else [])
     for name, url in backends:
