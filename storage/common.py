@@ -45,7 +45,9 @@ async def run_core(session: AsyncSession, stmt: Executable,
     if session.new or session.dirty or session.deleted:
         await session.flush()
     # One trip into SQLAlchemy's greenlet for the connection and the statement together, where
-    # `AsyncSession.connection()` and then `AsyncConnection.execute` made two.
+    # `AsyncSession.connection()` and then `AsyncConnection.execute` made two. Its rows are
+    # already read into the result; the driver's cursor is not closed at once, as the async
+    # connection did, but goes with the result (its statement has run to the end).
     return await session.run_sync(_on_connection, stmt, params or {})
 
 
