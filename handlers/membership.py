@@ -4,8 +4,9 @@ One `Membership` per Dispatcher, injected into handlers as `members` by the midd
 handlers that act for a department ask it once: `roles = await members.in_chat(session, roles, chat_id)`.
 
 `MembershipLookahead` asks Telegram before the update's transaction opens, for a press, a
-reply or a /duty that names someone in a department's chat, so `in_chat` finds the answer cached. Asked inside, the
-transaction waited for Telegram, and on SQLite so did every other update (the one connection).
+reply or a /duty that names someone in a department's chat, so `in_chat` finds the answer
+cached. Asked inside, the transaction waited for Telegram, and on SQLite so did every other
+update (the one connection).
 """
 from __future__ import annotations
 

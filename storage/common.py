@@ -42,16 +42,17 @@ async def run_core(session: AsyncSession, stmt: Executable,
         # the session's next statement (storage/scan_batch.py), and a write to a table the
         # directory copy mirrors drops that copy (storage/directory_cache.py).
         return await session.execute(stmt, params or {})  # type: ignore[return-value]
-    if session.new or session.dirty or session.deleted:
-        await session.flush()
-    # One trip into SQLAlchemy's greenlet for the connection and the statement together, where
-    # `AsyncSession.connection()` and then `AsyncConnection.execute` made two. Its rows are
+    # One trip into SQLAlchemy's greenlet for the flush, the connection and the statement
+    # together, where `flush()`, `AsyncSession.connection()` and `AsyncConnection.execute` made
+    # up to three (an update's done mark follows its pending rows every time). Its rows are
     # already read into the result; the driver's cursor is not closed at once, as the async
     # connection did, but goes with the result (its statement has run to the end).
     return await session.run_sync(_on_connection, stmt, params or {})
 
 
 def _on_connection(sync_session: Session, stmt: Executable, params: dict[str, Any] | list[dict[str, Any]]) -> CursorResult:
+    if sync_session.new or sync_session.dirty or sync_session.deleted:
+        sync_session.flush()  # what the ORM's autoflush would have written first
     return sync_session.connection().execute(stmt, params)
 
 
