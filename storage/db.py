@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage import inline_sqlite
+from storage import inline_sqlite, sqlite_checkpoints
 from storage.directory_cache import DirectoryCache
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,8 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             # 32 MB of pages (the default is 2 MB): a scan batch touches a few thousand pages of a
             # big tickets table three times (claim, read, write back) and should read them once.
             cur.execute("PRAGMA cache_size=-32768")
+            # Checkpoints run on a thread of their own after commits; this one is the backstop.
+            cur.execute(f"PRAGMA wal_autocheckpoint={sqlite_checkpoints.BACKSTOP_PAGES}")
             cur.close()
 
         @event.listens_for(engine.sync_engine, "begin")

@@ -15,11 +15,15 @@ which waits the configured ``patience`` there while the loop goes on with everyt
 A statement that failed with SQLITE_BUSY did nothing, so making it again is what SQLite's own
 busy handler does too (`REPEATABLE`: a fetch or an executemany that meets a lock is not repeated).
 
+A commit starts SQLite's checkpoint of its write-ahead log on a thread of its own
+(storage/sqlite_checkpoints.py): left to the commit, it copied and synced pages on the loop.
+
 The price: a slow statement (a report over many tickets) holds the loop while it runs.
 With one connection to a SQLite file every other database call waits for it anyway.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import threading
@@ -27,6 +31,8 @@ from functools import partial
 from typing import Any, Callable
 
 import aiosqlite
+
+from storage.sqlite_checkpoints import Checkpointer
 
 INLINE_BUSY_MS = 20
 # Calls that did nothing when they failed with SQLITE_BUSY, so may be made again. Not a fetch (the
@@ -49,8 +55,10 @@ class InlineConnection(aiosqlite.Connection):
     later call (a rollback, the close that follows a cancellation) is queued behind it there.
     """
 
-    def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int, patience_ms: int) -> None:
+    def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int, patience_ms: int,
+                 checkpoints: Checkpointer | None = None) -> None:
         super().__init__(connector, iter_chunk_size)
+        self.checkpoints = checkpoints
         self._thread.daemon = True  # as SQLAlchemy makes aiosqlite's own: an undisposed engine must not hold the exit
         self._patience_ms = patience_ms
         self._handed = 0  # calls queued on or running in the worker thread
@@ -68,6 +76,16 @@ class InlineConnection(aiosqlite.Connection):
         with self._handed_lock:
             self._handed += 1
         return await super()._execute(self._patiently, fn, args, kwargs)
+
+    async def commit(self) -> None:
+        await super().commit()
+        if self.checkpoints is not None:
+            self.checkpoints.after_commit()
+
+    async def close(self) -> None:
+        await super().close()
+        if self.checkpoints is not None:  # not left copying into a file its owner has let go of
+            await asyncio.get_running_loop().run_in_executor(None, self.checkpoints.wait)
 
     def _patiently(self, fn, args: tuple, kwargs: dict) -> Any:  # noqa: ANN001
         """On the worker thread: the call, waiting for a lock as long as configured."""
@@ -89,6 +107,7 @@ def creator(path: str, patience_s: float):  # noqa: ANN201
 
     async def connect() -> InlineConnection:
         connector = partial(sqlite3.connect, path, timeout=INLINE_BUSY_MS / 1000, check_same_thread=False)
-        return await InlineConnection(connector, 64, int(patience_s * 1000))
+        checkpoints = Checkpointer(path) if path != ":memory:" else None
+        return await InlineConnection(connector, 64, int(patience_s * 1000), checkpoints)
 
     return connect
