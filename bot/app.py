@@ -25,6 +25,7 @@ from bot.sender import OutboxSender
 from bot.settings import Settings, SettingsError
 from handlers import build_router
 from handlers.errors import build_errors_router
+from handlers.admin import PrivacyLookahead
 from handlers.membership import Membership, MembershipLookahead
 from handlers.middlewares import setup_middlewares
 from bot.preflight import database_error, log_startup_warnings, who_am_i
@@ -46,6 +47,7 @@ def make_dispatcher(app: App) -> Dispatcher:
     membership = Membership()
     # Before the session's middleware: Telegram is asked with no transaction open.
     dp.update.outer_middleware(MembershipLookahead(app, membership))
+    dp.update.outer_middleware(PrivacyLookahead(app))
     setup_middlewares(dp, app)
     dp.include_router(build_router(membership))
     dp.include_router(build_errors_router(app))

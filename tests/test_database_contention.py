@@ -19,8 +19,8 @@ from bot.services.access import roles_of
 from handlers.middlewares import SessionMiddleware
 from storage import directory, due_scan, tickets
 from storage.models import Counter, Person, SeenUpdate, Ticket, TicketEvent
-from tests.harness import (CGJ_CHAT, COMMUNITY, COMMUNITY_2, DISPATCHER, HANDLER_A, HANDLER_B, RESIDENT, RESIDENT_2,
-                           World)
+from tests.harness import (ADMIN, CGJ_CHAT, COMMUNITY, COMMUNITY_2, DISPATCHER, HANDLER_A, HANDLER_B, RESIDENT,
+                           RESIDENT_2, UNKNOWN_GROUP, World)
 from tests.steps import dispatched, refused
 
 ON_POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
@@ -167,3 +167,27 @@ async def test_a_department_members_duty_command_asks_telegram_with_no_transacti
     assert "20002" in done["text"]
     asked = [c.params for c in world.sb.calls if c.method == "getChatMember" and c.params["user_id"] == HANDLER_A]
     assert len(asked) == 1
+
+
+async def test_an_admins_bind_community_asks_telegram_with_no_transaction_open(world: World):
+    # Whether privacy mode hides the group's messages hangs on getChatMember for the bot itself.
+    await asyncio.gather(*[t for t in asyncio.all_tasks() if t.get_name() == "startup-warnings"])
+    world.sb.set_privacy_mode(True)
+    world.app.reads_all_group_messages = False  # what getMe says with privacy mode on
+
+    def asked() -> list[dict]:
+        return [c.params for c in world.sb.calls if c.method == "getChatMember" and c.params["chat_id"] == UNKNOWN_GROUP]
+
+    await world.send(RESIDENT, UNKNOWN_GROUP, "/bind community xinhe")
+    await world.reply_from_bot(UNKNOWN_GROUP, contains="管理员")
+    assert asked() == []  # a refusal asks nobody
+
+    hold = world.sb.hold_next("getChatMember")
+    await world.send(ADMIN, UNKNOWN_GROUP, "/bind community xinhe")
+    await asyncio.wait_for(hold.arrived.wait(), timeout=8)
+    assert (hold.params["chat_id"], hold.params["user_id"]) == (UNKNOWN_GROUP, world.app.bot_id)
+    await another_chats_appeal_is_acknowledged(world, "#2026-000001")
+    hold.release()
+    answer = await world.reply_from_bot(UNKNOWN_GROUP, contains="新河街道")
+    assert "隐私模式已开启" in answer["text"]
+    assert asked() == [{"chat_id": UNKNOWN_GROUP, "user_id": world.app.bot_id}]  # not again inside
