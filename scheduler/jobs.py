@@ -23,7 +23,7 @@ from bot.context import App
 from bot.metrics import SCAN_SECONDS
 from bot.domain.sla import parse_duration
 from bot.services import campaigns, deadline_scan, digest
-from storage import due_scan, leases, scan_batch
+from storage import due_scan, held_rows, leases, scan_batch
 
 log = logging.getLogger(__name__)
 LEASE = "scheduler"
@@ -77,7 +77,7 @@ async def _batch(app: App, rows: list[tuple[int, datetime]], now: datetime) -> i
         for t in await scan_batch.open(session, claimed):
             try:
                 await deadline_scan.on_due(session, app, t, now)
-            except scan_batch.HeldWriteFailed:
+            except held_rows.HeldWriteFailed:
                 raise  # earlier tickets' rows: the batch is split to find whose
             except Exception as exc:
                 raise TicketFailed(t.id) from exc

@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from storage import scan_batch
+from storage import held_rows
 from storage.directory_cache import WATCHED
 
 
@@ -37,10 +37,9 @@ async def run_core(session: AsyncSession, stmt: Executable,
     transaction, past the ORM's execute: for a statement that returns rows or nothing, not ORM
     objects (bench/sql_overhead.py measures the difference); a list of parameter sets runs it
     once per set (executemany). Pending ORM objects are flushed first, as the ORM's autoflush would."""
-    if scan_batch.of(session) is not None or getattr(getattr(stmt, "table", None), "name", None) in WATCHED:
-        # Two things hang on the ORM's execute: the deadline scan writes the rows it holds before
-        # the session's next statement (storage/scan_batch.py), and a write to a table the
-        # directory copy mirrors drops that copy (storage/directory_cache.py).
+    if getattr(getattr(stmt, "table", None), "name", None) in WATCHED:
+        # A write to a table the directory copy mirrors drops that copy: the ORM's execute
+        # tells it (storage/directory_cache.py).
         return await session.execute(stmt, params or {})  # type: ignore[return-value]
     # One trip into SQLAlchemy's greenlet for the flush, the connection and the statement
     # together, where `flush()`, `AsyncSession.connection()` and `AsyncConnection.execute` made
@@ -51,6 +50,7 @@ async def run_core(session: AsyncSession, stmt: Executable,
 
 
 def _on_connection(sync_session: Session, stmt: Executable, params: dict[str, Any] | list[dict[str, Any]]) -> CursorResult:
+    held_rows.write(sync_session)  # what the ORM's execute would have written first (storage/held_rows.py)
     if sync_session.new or sync_session.dirty or sync_session.deleted:
         sync_session.flush()  # what the ORM's autoflush would have written first
     return sync_session.connection().execute(stmt, params)

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage import scan_batch
+from storage import held_rows
 from storage.common import run_core
 from storage.models import OutboxMessage
 
@@ -40,8 +40,7 @@ def enqueue(
         attempts=0, not_before=now + timedelta(seconds=delay), created_at=now,
         priority=priority_of(method, purpose, payload) if priority is None else priority,
     )
-    if not scan_batch.hold(session, row):  # the deadline scan writes its batch's rows together
-        session.add(row)
+    held_rows.hold(session, row)  # written with the session's next statement or its commit
     return row
 
 

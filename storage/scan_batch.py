@@ -14,23 +14,20 @@ scan's work goes through keep it in step:
   department's row is read under its row lock the first time a card touches it and written
   once, by `close()`, just before the commit.
 
-New rows the batch makes (`tickets.add_event`, `outbox.enqueue`, `sla_cards.add_card`) are
-held by `hold()` and written with one INSERT per table — before the next statement the session
-runs (so every query sees them, as the ORM's autoflush would) and at `close()`. The ORM would
-write them one at a time: on SQLite it needs each new row's id back. Nothing reads those ids.
-The tickets' next checks are plain attribute changes the unit of work writes together.
-Sessions that are not a scan batch never see any of this.
+New rows the batch makes (`tickets.add_event`, `outbox.enqueue`, `sla_cards.add_card`) are held
+and written with one INSERT per table, as in every session (storage/held_rows.py). The tickets'
+next checks are plain attribute changes the unit of work writes together. Sessions that are not
+a scan batch never see any of this.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
-from sqlalchemy import event, inspect, insert, select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import Session
 
 from bot.domain.lifecycle import Status
 from storage.directory_cache import COUNTERS_ONLY
@@ -51,7 +48,6 @@ class ScanBatch:
     events: dict[int, list[TicketEvent]]  # ticket → its history, for HISTORY_STATUSES only
     streaks: dict[str, list[int]] = field(default_factory=dict)  # department → [yellow, red], locked
     changed: set[str] = field(default_factory=set)  # departments whose streaks changed
-    new: list[Any] = field(default_factory=list)  # rows made and not written yet (see `hold`)
     loaded: list[Any] = field(default_factory=list)  # held strongly: the identity map's refs are weak
 
 
@@ -133,59 +129,11 @@ async def reset(session: AsyncSession, batch: ScanBatch, dept: str, which: int) 
         batch.changed.add(dept)
 
 
-def hold(session: AsyncSession | Session, row: Any) -> bool:
-    """Keep a new row for the batch's bulk INSERT (True); False outside a batch: add it yourself."""
-    batch = session.info.get(KEY)
-    if batch is None:
-        return False
-    batch.new.append(row)
-    return True
-
-
-def pending(batch: ScanBatch, row: Any) -> bool:
-    """Whether ``row`` is held and not written yet (changes to it still reach the INSERT)."""
-    return any(r is row for r in batch.new)
-
-
-@cache
-def _columns(model: type) -> frozenset[str]:
-    return frozenset(attr.key for attr in inspect(model).column_attrs)
-
-
-def _write_new(session: Session, batch: ScanBatch) -> None:
-    """The held rows: one INSERT per table and set of columns (no ids read back)."""
-    rows, batch.new = batch.new, []
-    groups: dict[tuple[type, frozenset[str]], list[dict[str, Any]]] = {}
-    for row in rows:
-        model = type(row)
-        values = {k: v for k, v in vars(row).items() if k in _columns(model)}
-        groups.setdefault((model, frozenset(values)), []).append(values)
-    for (model, _keys), values_list in groups.items():
-        session.execute(insert(model), values_list)
-
-
-class HeldWriteFailed(Exception):
-    """Writing the rows held so far failed. They may belong to any ticket of the batch handled
-    before the statement that wrote them, so no single ticket is to blame (the cause is chained)."""
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _before_statement(state: ORMExecuteState) -> None:
-    batch = state.session.info.get(KEY)
-    if batch is not None and batch.new:
-        try:
-            _write_new(state.session, batch)
-        except Exception as exc:
-            raise HeldWriteFailed() from exc
-
-
 async def close(session: AsyncSession) -> None:
-    """Write the held rows and the streaks that changed; the batch's reads are no longer served."""
+    """Write the streaks that changed; the batch's reads are no longer served."""
     batch: ScanBatch | None = session.info.get(KEY)
     if batch is None:
         return
-    if batch.new:
-        await session.run_sync(_write_new, batch)
     del session.info[KEY]
     if batch.changed:  # one UPDATE by primary key for all of them
         await session.execute(

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import scan_batch
+from storage import held_rows, scan_batch
 from storage.common import insert_ignore
 from storage.directory_cache import COUNTERS_ONLY
 from storage.models import Card, Department, Ticket
@@ -47,7 +47,7 @@ async def add_card(session: AsyncSession, *, dept: str, ticket_id: int, round_: 
         batch.cards.add((ticket_id, dept, round_))
         card = Card(dept_code=dept, ticket_id=ticket_id, round=round_, colour="yellow", clock=clock, reason=reason,
                     at=at)
-        scan_batch.hold(session, card)
+        held_rows.hold(session, card)
         return card
     if not await insert_ignore(session, Card, {"dept_code": dept, "ticket_id": ticket_id, "round": round_,
                                                "colour": "yellow", "clock": clock, "reason": reason, "at": at}):
@@ -61,7 +61,7 @@ async def turn_red(session: AsyncSession, card: Card) -> None:
     batch = scan_batch.of(session)
     if batch is None:
         await session.flush()
-    elif not scan_batch.pending(batch, card):
+    elif not held_rows.pending(session, card):
         # The batch wrote the card (as yellow) before a statement that ran since — reading the
         # department's streak, for one — and the held object is no longer the row's copy.
         await session.execute(update(Card).where(Card.ticket_id == card.ticket_id, Card.dept_code == card.dept_code,

@@ -11,7 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.codes import make_code
 from bot.domain.lifecycle import Status
-from storage import scan_batch
+from storage import held_rows, scan_batch
 from storage.common import insert_ignore, insert_ignore_prebuilt, run_core
 from storage.models import (
     Attachment,
@@ -157,8 +157,7 @@ async def add_event(
 ) -> None:
     event = TicketEvent(ticket_id=ticket_id, at=now, actor_id=actor_id, kind=kind,
                         from_status=from_status, to_status=to_status, data=data)
-    if not scan_batch.hold(session, event):
-        session.add(event)
+    held_rows.hold(session, event)  # written with the session's next statement or its commit
     if (batch := scan_batch.holding(session, ticket_id)) is not None and ticket_id in batch.events:
         batch.events[ticket_id].append(event)
 

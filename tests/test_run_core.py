@@ -1,7 +1,7 @@
 """storage.common.run_core: a prebuilt Core statement in the session's transaction sees what the
 session has made but not written, as an ORM statement would (the ORM's pending objects, and the
-rows a deadline-scan batch holds for its bulk INSERT), and a write on it to a table the directory
-copy mirrors drops that copy."""
+rows held for one INSERT per table, storage/held_rows.py), and a write on it to a table the
+directory copy mirrors drops that copy."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -9,11 +9,11 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import bindparam, func, select, update
 
-from storage import directory, outbox, scan_batch
+from storage import directory, held_rows, outbox, scan_batch
 from storage import tickets as ticket_store
 from storage.common import insert_ignore, insert_ignore_prebuilt, run_core
 from storage.db import make_engine, make_sessionmaker, migrate
-from storage.models import Chat, OutboxMessage, RatingRound, SeenUpdate
+from storage.models import Chat, OutboxMessage, RatingRound, SeenUpdate, Ticket
 from tests.harness import fresh_database
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
@@ -36,20 +36,40 @@ async def a_ticket(session, status: str):  # noqa: ANN001, ANN201
                                      status=status, text="路灯不亮", channel="telegram")
 
 
-async def test_run_core_sees_pending_objects_and_a_scan_batchs_held_rows(sessions):
+TEXT_OF = select(Ticket.text).where(Ticket.id == bindparam("t"))
+
+
+async def test_run_core_sees_held_rows_and_pending_objects(sessions):
     async with sessions() as session:
         t = await a_ticket(session, "TRIAGE")
-        outbox.enqueue(session, chat_id=-100, method="sendMessage", payload={"text": "a"}, now=NOW,
-                       ticket_id=t.id)  # added to the session, not flushed
+        row = outbox.enqueue(session, chat_id=-100, method="sendMessage", payload={"text": "a"}, now=NOW,
+                             ticket_id=t.id)
+        assert held_rows.pending(session, row) and row not in session  # held, not in the session
         assert (await run_core(session, ROWS_OF, {"t": t.id})).scalar() == 1
+        assert not held_rows.pending(session, row)
+        t.text = "路灯又不亮了"  # a change the unit of work has not written
+        assert (await run_core(session, TEXT_OF, {"t": t.id})).scalar() == "路灯又不亮了"
         await session.commit()
 
-        await scan_batch.open(session, [t.id])  # the scan holds its new rows for one INSERT
-        outbox.enqueue(session, chat_id=-100, method="sendMessage", payload={"text": "b"}, now=NOW,
-                       ticket_id=t.id)
-        assert scan_batch.of(session).new  # held, not in the session
-        assert (await run_core(session, ROWS_OF, {"t": t.id})).scalar() == 2
+
+async def test_held_rows_are_written_at_the_commit_and_dropped_by_a_rollback(sessions):
+    async with sessions() as session:
+        tid = (await a_ticket(session, "TRIAGE")).id
+        await session.commit()
+        for text in ("a", "b"):
+            outbox.enqueue(session, chat_id=-100, method="sendMessage", payload={"text": text}, now=NOW,
+                           ticket_id=tid)
         await session.rollback()
+        outbox.enqueue(session, chat_id=-100, method="sendMessage", payload={"text": "c"}, now=NOW, ticket_id=tid)
+        outbox.enqueue(session, chat_id=-100, method="sendMessage", payload={"text": "d"}, now=NOW, ticket_id=tid,
+                       thread_id=7)
+        outbox.enqueue(session, chat_id=-100, method="sendMessage", payload={"text": "e"}, now=NOW, ticket_id=tid)
+        await session.commit()
+    async with sessions() as session:
+        rows = (await session.execute(select(OutboxMessage.payload, OutboxMessage.thread_id)
+                                      .order_by(OutboxMessage.id))).all()
+    # Made in this order, so queued in it (an outbox row's id is its place in its chat's queue).
+    assert [(r[0]["text"], r[1]) for r in rows] == [("c", None), ("d", 7), ("e", None)]
 
 
 async def test_a_role_granted_and_a_chat_changed_on_the_fast_path_are_seen_at_once(sessions):
@@ -78,3 +98,13 @@ async def test_insert_ignore_in_a_scan_batch_answers_whether_it_wrote(sessions):
             True, False]
         assert await insert_ignore_prebuilt(session, SeenUpdate.__table__, {"update_id": 1, "seen_at": NOW})
         await session.rollback()
+
+
+async def test_held_rows_go_with_a_session_closed_uncommitted(sessions):
+    async with sessions() as session:
+        tid = (await a_ticket(session, "TRIAGE")).id
+        await session.commit()
+        outbox.enqueue(session, chat_id=-100, method="sendMessage", payload={"text": "a"}, now=NOW, ticket_id=tid)
+    async with session:  # the same session used again
+        await session.commit()
+        assert (await run_core(session, ROWS_OF, {"t": tid})).scalar() == 0
