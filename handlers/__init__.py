@@ -13,6 +13,7 @@ from handlers.admin import build_admin_router
 from handlers.commands import build_commands_router, build_unknown_router
 from handlers.console import build_console_router
 from handlers.deadlines import build_deadlines_router
+from handlers.event_filters import SomeRouterLetsIn
 from handlers.department_desk import build_department_desk_router
 from handlers.dispatch_desk import build_dispatch_desk_router, build_forged_router
 from handlers.identity import build_identity_router
@@ -32,6 +33,10 @@ def build_router(membership: Membership | None = None) -> Router:
     members = MembershipMiddleware(membership or Membership())
     root.message.middleware(members)
     root.callback_query.middleware(members)
+    # The desks' routers answer commands, replies and private chats; an appeal in a community chat
+    # is none of those and passes all of them with one check on their group.
+    desks = Router(name="desks")
+    desks.message.filter(SomeRouterLetsIn(desks))
     for sub in (
         build_identity_router(),
         build_commands_router(),
@@ -46,6 +51,10 @@ def build_router(membership: Membership | None = None) -> Router:
         build_matter_router(),
         build_reporter_router(),
         build_private_router(),
+    ):
+        desks.include_router(sub)
+    for sub in (
+        desks,
         build_intake_router(),
         build_unknown_router(),
         build_forged_router(),

@@ -111,3 +111,25 @@ def test_the_membership_lookahead_takes_presses_replies_and_duty_naming_someone(
                         said("/duty 20002", chat=Chat(id=42, type="private"))]
     assert [acting_in_group(u) for u in looked_ahead] == [(-100777, 42)] * 5
     assert [acting_in_group(u) for u in not_looked_ahead] == [None] * 5
+
+
+async def test_the_desks_group_lets_in_what_one_of_its_routers_would_and_no_appeal():
+    root = build_router()
+    desks = next(r for r in root.sub_routers if r.name == "desks")
+    assert [r.name for r in root.sub_routers] == ["desks", "intake", "unknown", "forged"]
+
+    async def group(message: Message) -> bool:
+        return all([await f.call(message) for f in desks.message._handler.filters])
+
+    private = Message(message_id=3, date=datetime(2026, 12, 1), chat=Chat(id=5, type="private"), text="楼道灯坏了",
+                      from_user={"id": 5, "is_bot": False, "first_name": "王"})
+    cases = {
+        _message("/appeal 第1号：楼道路灯坏了"): False,  # the intake router's
+        _message("楼道灯坏了 @huying_bot"): False,
+        _message("/take@huying_bot #2026-000001"): True,
+        _message("/Report"): True,
+        _message("/nosuchcommand"): False,
+        _message("好的", reply=True): True,
+        private: True,
+    }
+    assert {m.text: await group(m) for m in cases} == {m.text: want for m, want in cases.items()}
