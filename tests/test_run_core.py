@@ -108,3 +108,19 @@ async def test_held_rows_go_with_a_session_closed_uncommitted(sessions):
     async with session:  # the same session used again
         await session.commit()
         assert (await run_core(session, ROWS_OF, {"t": tid})).scalar() == 0
+
+
+async def test_a_created_ticket_is_the_row_as_it_would_be_read_back(sessions):
+    async with sessions() as session:
+        t = await ticket_store.create(session, now=NOW, code_year=2026, kind="help", status="NEW", text="路灯不亮",
+                                      route={"category": "路灯"}, reporter_id=7, origin_chat_id=-100, origin_message_id=3)
+        assert (t.rating_round, t.version, t.returns_count, t.channel, t.urgency, t.lead_dept) == (0, 1, 0, "telegram",
+                                                                                                   "normal", None)
+        assert t in session and not session.new and not session.dirty  # in the session, nothing left to write
+        made = {c.key: getattr(t, c.key) for c in Ticket.__table__.columns}
+        t.text = "路灯还是不亮"  # an ordinary change of a loaded object: an UPDATE at the flush
+        await session.commit()
+    async with sessions() as session:
+        read = await ticket_store.get(session, t.id)
+        assert {c.key: getattr(read, c.key) for c in Ticket.__table__.columns} == {**made, "text": "路灯还是不亮"}
+        assert (read.code, read.rating_round) == ("2026-000001", 0)
