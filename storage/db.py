@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage import inline_sqlite, sqlite_checkpoints
+from storage import held_rows, inline_sqlite, sqlite_checkpoints
 from storage.directory_cache import DirectoryCache
 
 log = logging.getLogger(__name__)
@@ -99,15 +99,25 @@ async def migrate(url: str) -> None:
     await asyncio.to_thread(_upgrade, url)
 
 
+def _cause(exc: BaseException) -> BaseException:
+    # A failure writing the held rows says where it surfaced; its cause says what it was (a busy
+    # database is as busy for them as for any statement).
+    while isinstance(exc, held_rows.HeldWriteFailed) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
+
+
 def may_pass(exc: BaseException) -> bool:
     """Database trouble that may pass by itself: busy, connection lost, no free connection in
     the pool.  (A constraint violation or a bad statement would fail the same way again.)"""
+    exc = _cause(exc)
     return is_transient(exc) or isinstance(exc, (OperationalError, InterfaceError, PoolTimeout))
 
 
 def is_transient(exc: BaseException) -> bool:
     """A database that is briefly busy (SQLite "database is locked", a PostgreSQL serialization
     failure or deadlock): the whole update may simply be tried again."""
+    exc = _cause(exc)
     text = str(exc).lower()
     if isinstance(exc, OperationalError) and "locked" in text:
         return True

@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 
 import pytest
 from aiogram.types import Update
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.domain.lifecycle import Actor, Refusal, Stale
 from bot.services import department_work, transition
 from bot.services import dispatch as dispatch_service
 from bot.services.access import roles_of
-from handlers.middlewares import SessionMiddleware
+from handlers.middlewares import SessionMiddleware, retryable
 from storage import directory, due_scan, tickets
+from storage.db import is_transient
+from storage.held_rows import HeldWriteFailed
 from storage.models import Counter, Person, SeenUpdate, Ticket, TicketEvent
 from tests.harness import (ADMIN, CGJ_CHAT, COMMUNITY, COMMUNITY_2, DISPATCHER, HANDLER_A, HANDLER_B, RESIDENT,
                            RESIDENT_2, UNKNOWN_GROUP, World)
@@ -191,3 +195,19 @@ async def test_an_admins_bind_community_asks_telegram_with_no_transaction_open(w
     answer = await world.reply_from_bot(UNKNOWN_GROUP, contains="新河街道")
     assert "隐私模式已开启" in answer["text"]
     assert asked() == [{"chat_id": UNKNOWN_GROUP, "user_id": world.app.bot_id}]  # not again inside
+
+
+def _held_write_failed(cause: Exception) -> HeldWriteFailed:
+    try:
+        raise HeldWriteFailed() from cause
+    except HeldWriteFailed as exc:
+        return exc
+
+
+def test_a_busy_database_met_writing_held_rows_makes_the_update_try_again():
+    # Held rows (storage/held_rows.py) are written before the session's next statement; what
+    # failed there is told by its cause, so a busy database retries the update as anywhere else.
+    locked = OperationalError("INSERT INTO outbox", {}, sqlite3.OperationalError("database is locked"))
+    assert is_transient(_held_write_failed(locked)) and retryable(_held_write_failed(locked))
+    broken = IntegrityError("INSERT INTO outbox", {}, sqlite3.IntegrityError("FOREIGN KEY constraint failed"))
+    assert not retryable(_held_write_failed(broken))  # a bad row fails the same way again
