@@ -12,6 +12,7 @@ from bot.domain.lifecycle import TransitionError
 from bot.i18n import Translator
 from bot.services import notify
 from handlers.facts import thread_of
+from storage import held_rows
 
 T = TypeVar("T")
 
@@ -65,7 +66,7 @@ async def undone_on_refusal(session: DbSession, op: Callable[[], Awaitable[T]]) 
     """Run one domain operation in a savepoint: a refusal (a TransitionError, re-raised) undoes what
     the operation wrote, but not what the update itself recorded before it (the seen update id,
     the sender's name and whether they started the bot)."""
-    async with session.begin_nested():
+    async with held_rows.savepoint(session):  # the rows it holds go with it too (storage/held_rows.py)
         return await op()
 
 

@@ -11,11 +11,18 @@ its commit. Every query therefore sees them, as it would after the ORM's autoflu
 What this asks of the callers: a held row is not in the session. Changing one of its attributes
 reaches the INSERT only while it is still held (`pending`); after that, the row is changed with
 an UPDATE like any other (storage/sla_cards.py `turn_red`). Its ``id`` is never set. A rollback
-drops what is held with the rest of the transaction. The code never uses savepoints: one
-would need its own share of the held rows.
+drops what is held with the rest of the transaction.
+
+A savepoint goes through `savepoint()`: the rows held before it are written first (they belong to
+the enclosing transaction, and a rollback to the savepoint would take them too), and a rollback
+to it drops the rows held inside it. A ticket inserted past the unit of work (`tickets.create`,
+registered with `made`) is taken out of the session with it, as the unit of work does for an
+object it inserted.
 """
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import cache
 from typing import Any
 
@@ -24,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 KEY = "held_rows"
+MADE = "made_rows"  # objects put in the session as read back right after their own INSERT
 
 
 class HeldWriteFailed(Exception):
@@ -45,6 +53,31 @@ def hold(session: AsyncSession | Session, row: Any) -> None:
 def pending(session: AsyncSession | Session, row: Any) -> bool:
     """Whether ``row`` is held and not written yet (changes to it still reach the INSERT)."""
     return any(r is row for r in session.info.get(KEY, ()))
+
+
+def made(session: AsyncSession | Session, obj: Any) -> None:
+    """An object put in the session as read back just after its own INSERT: `savepoint` rolled
+    back takes it out again."""
+    session.info.setdefault(MADE, []).append(obj)
+
+
+@asynccontextmanager
+async def savepoint(session: AsyncSession) -> AsyncIterator[None]:
+    """A SAVEPOINT around one operation whose failure undoes only what it wrote (see above)."""
+    if session.info.get(KEY):
+        await session.run_sync(write)
+    made_before = len(session.info.get(MADE, ()))
+    try:
+        async with session.begin_nested():
+            yield
+    except BaseException:
+        session.info.pop(KEY, None)
+        undone = session.info.get(MADE, [])
+        for obj in undone[made_before:]:
+            if obj in session:
+                session.expunge(obj)
+        del undone[made_before:]
+        raise
 
 
 @cache
@@ -95,3 +128,4 @@ def _drop(session: Session, transaction: SessionTransaction) -> None:
     # what is held goes with the rest.
     if transaction.parent is None:
         session.info.pop(KEY, None)
+        session.info.pop(MADE, None)

@@ -72,15 +72,20 @@ async def _create_sequence(session: AsyncSession, year: int) -> None:
 async def create(session: AsyncSession, *, now: datetime, code_year: int, **fields: Any) -> Ticket:
     """A new ticket, written at once (its id is what the event and the ack refer to).
 
-    One prebuilt INSERT with every column, and the object put in the session as if it had been
-    read back: the unit of work's flush of a new ticket cost more than the statement itself,
-    on every appeal. `rating_round` is 0: a new ticket has no round yet."""
-    values = {**_column_defaults(), "code": await next_code(session, code_year), "created_at": now,
-              "updated_at": now, **fields}
-    ticket_id = (await run_core(session, _INSERT_TICKET, values)).scalar_one()
-    ticket = Ticket(id=ticket_id, **values)
+    One prebuilt INSERT and the object put in the session as if it had been read back: the unit
+    of work's flush of a new ticket cost more than the statement itself, on every appeal. The
+    INSERT writes what the flush wrote: the fields given, and each column's default where a field
+    is not given or None; the other columns are left NULL. `rating_round` is 0: a new ticket has
+    no round yet."""
+    defaults, others = _columns()
+    given = {k: v for k, v in fields.items() if v is not None or k not in defaults}
+    written = {**defaults, "code": await next_code(session, code_year), "created_at": now, "updated_at": now,
+               **given}
+    ticket_id = (await run_core(session, _INSERT_TICKET, written)).scalar_one()
+    ticket = Ticket(id=ticket_id, **{k: None for k in others if k not in written}, **written)
     make_transient_to_detached(ticket)  # its values count as the row's, as loaded
     session.add(ticket)
+    held_rows.made(session, ticket)  # a savepoint rolled back takes it out again
     set_committed_value(ticket, "rating_round", 0)
     return ticket
 
@@ -89,9 +94,10 @@ _INSERT_TICKET = insert(Ticket.__table__).returning(Ticket.__table__.c.id)
 
 
 @cache
-def _column_defaults() -> dict[str, Any]:
-    """Every column of `tickets` but the id, with the value the ORM would write when none is given."""
+def _columns() -> tuple[dict[str, Any], frozenset[str]]:
+    """The columns of `tickets` but the id: those with a default (and it), and the others."""
     defaults: dict[str, Any] = {}
+    others = set()
     for attr in inspect(Ticket).column_attrs:
         column = attr.columns[0]
         if not isinstance(column, Column) or column.primary_key:
@@ -100,8 +106,11 @@ def _column_defaults() -> dict[str, Any]:
             raise TypeError(f"tickets.{column.key}: only plain defaults are written by `create`")
         if column.default is None and column.server_default is not None:
             raise TypeError(f"tickets.{column.key}: a default only the database knows is not read back")
-        defaults[attr.key] = column.default.arg if column.default is not None else None
-    return defaults
+        if column.default is not None:
+            defaults[attr.key] = column.default.arg
+        else:
+            others.add(attr.key)
+    return defaults, frozenset(others)
 
 
 async def get(session: AsyncSession, ticket_id: int, *, refresh: bool = True) -> Ticket | None:

@@ -124,3 +124,36 @@ async def test_a_created_ticket_is_the_row_as_it_would_be_read_back(sessions):
         read = await ticket_store.get(session, t.id)
         assert {c.key: getattr(read, c.key) for c in Ticket.__table__.columns} == {**made, "text": "路灯还是不亮"}
         assert (read.code, read.rating_round) == ("2026-000001", 0)
+
+
+async def test_a_created_tickets_unset_columns_are_null_and_a_none_takes_the_default(sessions):
+    async with sessions() as session:
+        t = await ticket_store.create(session, now=NOW, code_year=2026, status="NEW", text="路灯不亮", kind=None)
+        await session.commit()
+        # As the unit of work wrote it: SQL NULL for a JSON column nobody set (not the JSON text
+        # 'null'), the column's default for a field given as None.
+        assert (await session.execute(select(Ticket.kind).where(Ticket.id == t.id, Ticket.clock_state.is_(None),
+                                                                Ticket.route.is_(None)))).scalar() == "help"
+        assert t.kind == "help"
+
+
+async def test_a_savepoint_undoes_what_was_held_and_made_inside_it_and_keeps_what_came_before(sessions):
+    async with sessions() as session:
+        tid = (await a_ticket(session, "TRIAGE")).id
+        await session.commit()
+        outbox.enqueue(session, chat_id=-100, method="sendMessage", payload={"text": "before"}, now=NOW, ticket_id=tid)
+        made = []
+        with pytest.raises(RuntimeError):
+            async with held_rows.savepoint(session):
+                made.append(await a_ticket(session, "NEW"))
+                await session.execute(select(func.count()).select_from(OutboxMessage))  # writes "before"
+                outbox.enqueue(session, chat_id=-100, method="sendMessage", payload={"text": "inside"}, now=NOW,
+                               ticket_id=tid)
+                raise RuntimeError("refused")
+        assert made[0] not in session  # gone with its savepoint, as the unit of work would have it
+        again = await a_ticket(session, "NEW")  # SQLite may give it the same id: no clash
+        await session.commit()
+    async with sessions() as session:
+        texts = [p["text"] for p in (await session.execute(select(OutboxMessage.payload))).scalars()]
+        ids = list((await session.execute(select(Ticket.id).order_by(Ticket.id))).scalars())
+    assert texts == ["before"] and ids == [tid, again.id]
