@@ -28,10 +28,11 @@ from typing import Any
 from sqlalchemy import event, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from storage.models import Counter
+from storage.object_builder import as_loaded
 
 WATCHED = frozenset({"chats", "departments", "areas", "person_roles"})
 VERSION_ROW = "directory"
@@ -111,9 +112,7 @@ def adopt(session: AsyncSession, model: type, values: dict[str, Any]) -> Any:
     existing = sync.identity_map.get(key)
     if existing is not None:
         return existing
-    obj = model(**values)
-    make_transient_to_detached(obj)
-    sync.add(obj)
+    obj = as_loaded(sync, model, values)
     # The identity map holds objects weakly: keep this one for the session's life, or the next
     # read of the same row (a batch of the scan reads its chats hundreds of times) builds it again.
     session.info.setdefault(ADOPTED, []).append(obj)

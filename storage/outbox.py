@@ -10,6 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from storage import held_rows
 from storage.common import run_core
+from storage.object_builder import transient
 from storage.models import OutboxMessage
 
 
@@ -34,12 +35,12 @@ def enqueue(
     awaiting_user_id: int | None = None, fallback: dict | None = None, delay: float = 0.0,
     priority: int | None = None,
 ) -> OutboxMessage:
-    row = OutboxMessage(
+    row = transient(OutboxMessage, dict(
         chat_id=chat_id, thread_id=thread_id, method=method, payload=payload, ticket_id=ticket_id,
         purpose=purpose, awaiting_user_id=awaiting_user_id, fallback=fallback, status="pending",
         attempts=0, not_before=now + timedelta(seconds=delay), created_at=now,
         priority=priority_of(method, purpose, payload) if priority is None else priority,
-    )
+    ))
     held_rows.hold(session, row)  # written with the session's next statement or its commit
     return row
 

@@ -10,6 +10,7 @@ from storage import held_rows, scan_batch
 from storage.common import insert_ignore
 from storage.directory_cache import COUNTERS_ONLY
 from storage.models import Card, Department, Ticket
+from storage.object_builder import transient
 
 
 async def bump_streak(session: AsyncSession, dept: str) -> int:
@@ -45,8 +46,8 @@ async def add_card(session: AsyncSession, *, dept: str, ticket_id: int, round_: 
         if (ticket_id, dept, round_) in batch.cards:
             return None
         batch.cards.add((ticket_id, dept, round_))
-        card = Card(dept_code=dept, ticket_id=ticket_id, round=round_, colour="yellow", clock=clock, reason=reason,
-                    at=at)
+        card = transient(Card, {"dept_code": dept, "ticket_id": ticket_id, "round": round_, "colour": "yellow",
+                                "clock": clock, "reason": reason, "at": at})
         held_rows.hold(session, card)
         return card
     if not await insert_ignore(session, Card, {"dept_code": dept, "ticket_id": ticket_id, "round": round_,

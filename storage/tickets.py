@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import Column, bindparam, func, insert, inspect, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.codes import make_code
 from bot.domain.lifecycle import Status
 from storage import held_rows, scan_batch
 from storage.common import insert_ignore, insert_ignore_prebuilt, run_core
+from storage.object_builder import as_loaded, transient
 from storage.models import (
     Attachment,
     Counter,
@@ -82,9 +82,7 @@ async def create(session: AsyncSession, *, now: datetime, code_year: int, **fiel
     written = {**defaults, "code": await next_code(session, code_year), "created_at": now, "updated_at": now,
                **given}
     ticket_id = (await run_core(session, _INSERT_TICKET, written)).scalar_one()
-    ticket = Ticket(id=ticket_id, **{k: None for k in others if k not in written}, **written)
-    make_transient_to_detached(ticket)  # its values count as the row's, as loaded
-    session.add(ticket)
+    ticket = as_loaded(session, Ticket, {"id": ticket_id, **{k: None for k in others if k not in written}, **written})
     held_rows.made(session, ticket)  # a savepoint rolled back takes it out again
     set_committed_value(ticket, "rating_round", 0)
     return ticket
@@ -194,8 +192,8 @@ async def add_event(
     to_status: str | None = None,
     data: dict | None = None,
 ) -> None:
-    event = TicketEvent(ticket_id=ticket_id, at=now, actor_id=actor_id, kind=kind,
-                        from_status=from_status, to_status=to_status, data=data)
+    event = transient(TicketEvent, {"ticket_id": ticket_id, "at": now, "actor_id": actor_id, "kind": kind,
+                                    "from_status": from_status, "to_status": to_status, "data": data})
     held_rows.hold(session, event)  # written with the session's next statement or its commit
     if (batch := scan_batch.holding(session, ticket_id)) is not None and ticket_id in batch.events:
         batch.events[ticket_id].append(event)
