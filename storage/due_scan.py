@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from storage import scan_batch
+from storage.common import run_core
 from storage.models import Ticket
 
 Cursor = tuple[datetime, int]
@@ -78,14 +79,18 @@ async def set_next(session: AsyncSession, t: Ticket, when: datetime | None, stat
             t.clock_state = state
         t.next_check_at = when
         return
-    values: dict = {"next_check_at": when}
+    params: dict = {"t_id": t.id, "t_next": when}
     if state is not None:
-        values["clock_state"] = state
-    await session.execute(update(Ticket).where(Ticket.id == t.id).values(**values)
-                          .execution_options(synchronize_session=False))
+        params["t_state"] = state
+    await run_core(session, _SET_NEXT_AND_STATE if state is not None else _SET_NEXT, params)
     if state is not None:
         set_committed_value(t, "clock_state", state)
     set_committed_value(t, "next_check_at", when)
+
+
+# Every transition and every scanned ticket outside a batch runs one of these: built once.
+_SET_NEXT = update(Ticket.__table__).where(Ticket.id == bindparam("t_id")).values(next_check_at=bindparam("t_next"))
+_SET_NEXT_AND_STATE = _SET_NEXT.values(clock_state=bindparam("t_state"))
 
 
 async def lock(session: AsyncSession, ticket_id: int) -> Ticket | None:

@@ -179,12 +179,16 @@ async def record_alert(session: AsyncSession, *, area: str, category: str, windo
 
 
 async def alerted_tickets(session: AsyncSession, area: str, category: str, *, since: datetime) -> set[int]:
-    """The tickets filed after `since` that an alert of this area and category has listed."""
-    q = (select(HotspotAlertTicket.ticket_id)
-         .join(HotspotAlert, HotspotAlert.id == HotspotAlertTicket.alert_id)
-         .join(Ticket, Ticket.id == HotspotAlertTicket.ticket_id)
-         .where(HotspotAlert.area_code == area, HotspotAlert.category == category, Ticket.created_at > since))
-    return set((await session.execute(q)).scalars())
+    """The tickets filed after `since` that an alert of this area and category has listed (asked
+    by every appeal of a hot area: built once)."""
+    return set((await run_core(session, _ALERTED, {"area": area, "category": category, "since": since})).scalars())
+
+
+_ALERTED = (select(HotspotAlertTicket.ticket_id)
+            .join(HotspotAlert, HotspotAlert.id == HotspotAlertTicket.alert_id)
+            .join(Ticket, Ticket.id == HotspotAlertTicket.ticket_id)
+            .where(HotspotAlert.area_code == bindparam("area"), HotspotAlert.category == bindparam("category"),
+                   Ticket.created_at > bindparam("since")))
 
 
 async def alert(session: AsyncSession, alert_id: int) -> HotspotAlert | None:
@@ -249,13 +253,15 @@ def _aware(value: datetime | str) -> datetime:
 # --------------------------------------------------------------------------- 专项
 
 
-_OPEN_CAMPAIGN = (select(Campaign).where(Campaign.area_code == bindparam("area"), Campaign.category == bindparam("category"),
-                                         Campaign.closed_at.is_(None)).order_by(Campaign.id).limit(1))
+_OPEN_CAMPAIGN = (select(Campaign.id).where(Campaign.area_code == bindparam("area"), Campaign.category == bindparam("category"),
+                                            Campaign.closed_at.is_(None)).order_by(Campaign.id).limit(1))
 
 
 async def open_campaign_for(session: AsyncSession, area: str, category: str) -> Campaign | None:
-    """Asked for every new ticket (built once: see storage/common.py `prebuilt`)."""
-    return (await session.execute(_OPEN_CAMPAIGN, {"area": area, "category": category})).scalars().first()
+    """Asked for every new ticket, and almost always None: the id is looked up with a statement
+    built once, the 专项 loaded only when there is one."""
+    found = (await run_core(session, _OPEN_CAMPAIGN, {"area": area, "category": category})).scalar()
+    return None if found is None else await campaign(session, found)
 
 
 async def campaign(session: AsyncSession, campaign_id: int) -> Campaign | None:

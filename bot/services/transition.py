@@ -40,6 +40,7 @@ async def move(session: AsyncSession, app: App, t: Ticket, action: str, actors: 
     if target is None:
         raise ValueError(f"{action} is not a move")
     now, before = app.now(), t.status  # (`t` is usually the very object the UPDATE refreshes)
+    line_before = group_ack.memo(t)
     moved = await tickets.move(session, t.id, before, t.version, {"status": target.value, **(values or {})}, now)
     if moved is None:
         raise Stale(action, before)
@@ -51,7 +52,8 @@ async def move(session: AsyncSession, app: App, t: Ticket, action: str, actors: 
     # Read after our own UPDATE of the row: fresh, unless `then` changed it again.
     await clocks.reschedule(session, app, moved, fresh=then is None, entered_at=now)
     await leader_notes.tell_leader(session, app, moved, event)  # 领导包案: every step, in private
-    await group_ack.refresh(session, app, moved)  # the community chat sees the step on the acknowledgement
+    if group_ack.memo(moved) != line_before:  # NEW → TRIAGE, say, leaves the status line as it was
+        await group_ack.refresh(session, app, moved)  # the community chat sees the step on the acknowledgement
     return moved
 
 
