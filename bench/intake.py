@@ -112,6 +112,7 @@ class Run:
     rate: float = 0.0  # appeals/s in the burst, until the last ack
     whole_rate: float = 0.0  # the same until the last ticket is triaged (its card drawn): the bot only
     whole_cpu_ms: float = 0.0
+    triaged_early: float = 0.0  # tickets triaged by the time the last ack came (the rest waited for it)
     unanswered: int = 0
     cpu_ms: float = 0.0  # per appeal, in the burst
     idle_mb: float = 0.0
@@ -184,6 +185,16 @@ async def stop(proc: asyncio.subprocess.Process) -> None:
             await proc.wait()
 
 
+async def count_triaged(db_url: str) -> int:
+    """How many tickets are past NEW (triaged, whether inline or deferred)."""
+    engine = create_async_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            return (await conn.execute(select(func.count()).select_from(Ticket).where(Ticket.status != "NEW"))).scalar_one()
+    finally:
+        await engine.dispose()
+
+
 async def all_triaged(db_url: str) -> float:
     """Poll until no ticket is NEW (every appeal routed) and the outbox is empty (every ack and card
     sent); when that was seen."""
@@ -228,6 +239,7 @@ async def measure(sb: TelegramSandbox, proc: asyncio.subprocess.Process, marker:
     run.rate, run.unanswered = answered / max(last - t0, 1e-9), n - answered
     run.cpu_ms = (cpu1 - cpu0) * 1000 / max(answered, 1)
     if db_url is not None:  # appeals filed during a burst are triaged after their acks (bot/deferred_triage.py)
+        run.triaged_early = await count_triaged(db_url)
         triaged = await all_triaged(db_url)
         run.whole_rate = answered / max(triaged - t0, 1e-9)
         run.whole_cpu_ms = (cpu_seconds(proc.pid) - cpu0) * 1000 / max(answered, 1)
@@ -334,7 +346,8 @@ def line(name: str, mode: str, bot: Run, echo: Run, args: argparse.Namespace) ->
     return (f"{name} {mode}: burst of {args.n} in {args.chats} chats: bot {bot.rate:.1f}/s, echo {echo.rate:.1f}/s, "
             f"ratio {bot.rate / max(echo.rate, 1e-9):.3f} | CPU per appeal: bot {bot.cpu_ms:.2f} ms, "
             f"echo {echo.cpu_ms:.2f} ms | until every card is sent too: bot {bot.whole_rate:.1f}/s, ratio "
-            f"{bot.whole_rate / max(echo.rate, 1e-9):.3f}, CPU {bot.whole_cpu_ms:.2f} ms | RSS bot idle {bot.idle_mb:.0f} MB, peak {bot.peak_mb:.0f} MB "
+            f"{bot.whole_rate / max(echo.rate, 1e-9):.3f}, CPU {bot.whole_cpu_ms:.2f} ms, {bot.triaged_early:.0f} triaged "
+            f"before the last ack | RSS bot idle {bot.idle_mb:.0f} MB, peak {bot.peak_mb:.0f} MB "
             f"({bot.peak_mb / max(bot.idle_mb, 1e-9):.2f}x); echo {echo.idle_mb:.0f} / {echo.peak_mb:.0f} MB | "
             f"steady, {args.inflight} in flight, {args.steady} appeals: ack p50 {bot.p50:.2f} s, p90 {bot.p90:.2f} s "
             f"(echo {echo.p50:.3f} / {echo.p90:.3f} s) | unanswered bot {bot.unanswered}+{bot.steady_unanswered}, "
