@@ -61,6 +61,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             cur.execute("PRAGMA cache_size=-32768")
             # Checkpoints run on a thread of their own after commits; this one is the backstop.
             cur.execute(f"PRAGMA wal_autocheckpoint={sqlite_checkpoints.BACKSTOP_PAGES}")
+            cur.execute(f"PRAGMA journal_size_limit={sqlite_checkpoints.LOG_LIMIT_BYTES}")
             cur.close()
 
         @event.listens_for(engine.sync_engine, "begin")

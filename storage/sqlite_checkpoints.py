@@ -27,6 +27,9 @@ from typing import Callable
 log = logging.getLogger(__name__)
 
 BACKSTOP_PAGES = 10_000  # ~40 MB of log with 4 KB pages
+# The log file keeps the size of its longest stretch between checkpoints (a burst, a big scan)
+# unless told otherwise: SQLite cuts it back to this when it next starts the log from the top.
+LOG_LIMIT_BYTES = 8 * 1024 * 1024
 EVERY = 0.5  # seconds between the starts of two checkpoints
 
 

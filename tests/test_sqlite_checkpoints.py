@@ -55,6 +55,13 @@ async def test_a_commit_leaves_the_checkpoint_to_a_thread(tmp_path):
             assert done.log_pages > 2 * PAGES
             assert os.path.getsize(path) > 2 * PAGES * 4096
             assert (await conn.execute(text("SELECT count(*) FROM blobs"))).scalar() == 2 * PAGES
+
+            # The log was copied whole: the next commit starts it from the top, and its file,
+            # grown past 24 MB by the two big commits, is cut back to the limit.
+            assert os.path.getsize(f"{path}-wal") > 2 * PAGES * 4096 > sqlite_checkpoints.LOG_LIMIT_BYTES
+            await conn.execute(text("INSERT INTO blobs VALUES (0, x'00')"))
+            await conn.commit()
+            assert os.path.getsize(f"{path}-wal") == sqlite_checkpoints.LOG_LIMIT_BYTES
     finally:
         await engine.dispose()
 
