@@ -20,6 +20,7 @@ from storage.models import (
     Counter,
     MediaBuffer,
     MessageLink,
+    RatingRound,
     Ticket,
     TicketDepartment,
     TicketEvent,
@@ -167,6 +168,10 @@ async def move(session: AsyncSession, ticket_id: int, expected: str, version: in
     return moved
 
 
+_ROUND_OF_MOVED = (select(func.coalesce(func.max(RatingRound.round), 0))
+                   .where(RatingRound.ticket_id == bindparam("m_id")).scalar_subquery())
+
+
 @cache
 def _move_statement(keys: frozenset[str]) -> Any:
     """`move`'s UPDATE for one set of changed columns, built once: every transition runs one, and
@@ -176,8 +181,10 @@ def _move_statement(keys: frozenset[str]) -> Any:
                    Ticket.version == bindparam("m_version"))
             .values(**{k: bindparam(f"v_{k}") for k in sorted(keys)}, version=Ticket.version + 1,
                     updated_at=bindparam("m_now"))
-            # The round is read from `rating_rounds`, not a column: RETURNING reads it too.
-            .returning(Ticket, Ticket.rating_round)
+            # The round is read from `rating_rounds`, not a column: RETURNING reads it too — by the
+            # ticket's id as a parameter. `Ticket.rating_round` correlates on the bare column name,
+            # and inside SQLite's RETURNING `id` then meant rating_rounds.id: another ticket's round.
+            .returning(Ticket, _ROUND_OF_MOVED)
             .execution_options(synchronize_session=False, populate_existing=True))
 
 
