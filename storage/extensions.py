@@ -10,9 +10,9 @@ from storage.models import Extension
 
 
 async def create(session: AsyncSession, ticket_id: int, user_id: int, reason: str, new_due: datetime,
-                 now: datetime) -> Extension:
+                 now: datetime, assignment_id: int | None, round_: int) -> Extension:
     ext = Extension(ticket_id=ticket_id, requested_by=user_id, reason=reason, new_due=new_due, status="pending",
-                    created_at=now)
+                    created_at=now, assignment_id=assignment_id, round=round_)
     session.add(ext)
     await session.flush()
     return ext

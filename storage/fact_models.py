@@ -17,6 +17,10 @@ class Extension(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     requested_by: Mapped[int] = mapped_column(BigInteger)
+    # The handling round it was asked in: the dispatch (`assignments` row) and the ticket's
+    # reopen_count then. A request from an earlier round cannot move a later deadline.
+    assignment_id: Mapped[int | None] = mapped_column(Integer)
+    round: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text, default="")
     new_due: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(12), default="draft")  # draft/pending/approved/refused

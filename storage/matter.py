@@ -80,7 +80,8 @@ async def related_to(session: AsyncSession, ticket_id: int) -> Ticket | None:
 
 
 _CARD_FACTS = select(
-    select(func.count()).select_from(Attachment).where(Attachment.ticket_id == bindparam("t")).scalar_subquery(),
+    select(func.count()).select_from(Attachment)  # the appeal's own, not the department's progress or result
+    .where(Attachment.ticket_id == bindparam("t"), Attachment.source == "appeal").scalar_subquery(),
     select(func.count()).select_from(Supporter).where(Supporter.ticket_id == bindparam("t")).scalar_subquery(),
     select(RelatedTicket.related_to_id).where(RelatedTicket.ticket_id == bindparam("t")).limit(1).scalar_subquery(),
     select(CampaignTicket.campaign_id).where(CampaignTicket.ticket_id == bindparam("t")).limit(1).scalar_subquery())

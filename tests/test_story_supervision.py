@@ -71,6 +71,8 @@ async def test_two_red_cards_call_for_a_talk_and_a_leader_takes_the_case(world: 
     # Every step reaches the leader in private; the department card shows who took it.
     card = next(m for m in world.sb.bot_messages(CGJ_CHAT) if f"#{code}" in m.get("text", "")
                 and "签收" in str(world.sb.buttons(m)))
+    await world.settle()  # at once, not only when the next step redraws the card
+    assert "领导包案：钱局长" in world.sb.message(CGJ_CHAT, card["message_id"])["text"]
     await press(world, HANDLER_A, CGJ_CHAT, card, "签收")
     await world.reply_from_bot(CGJ_LEADER, contains="部门已签收")
     assert "领导包案：钱局长" in world.sb.message(CGJ_CHAT, card["message_id"])["text"]

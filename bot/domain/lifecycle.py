@@ -36,6 +36,7 @@ class Actor(StrEnum):
     DISPATCHER = "dispatcher"
     HANDLER = "handler"  # of the ticket's lead department
     OWNER = "owner"  # the handler who accepted
+    CO_HANDLER = "co_handler"  # of one of the ticket's co-departments (协办): reports its own progress
     LEADER = "leader"
     ADMIN = "admin"
 
@@ -61,7 +62,7 @@ RULES: dict[str, Rule] = {
     "reject": _r({S.NEW, S.TRIAGE}, S.REJECTED, A.DISPATCHER),
     "accept": _r({S.DISPATCHED}, S.ACCEPTED, A.HANDLER),
     "return": _r({S.DISPATCHED}, S.TRIAGE, A.HANDLER),
-    "progress": _r({S.ACCEPTED, S.REOPENED}, None, A.HANDLER, A.OWNER),
+    "progress": _r({S.ACCEPTED, S.REOPENED}, None, A.HANDLER, A.OWNER, A.CO_HANDLER),
     "extend": _r({S.DISPATCHED, S.ACCEPTED, S.REOPENED}, None, A.HANDLER, A.OWNER),
     "decide_extension": _r({S.DISPATCHED, S.ACCEPTED, S.REOPENED}, None, A.DISPATCHER),
     # 改类型 / 标紧急 / 改普通 on the dispatch card, while a dispatcher or a department has the ticket.

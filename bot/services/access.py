@@ -1,6 +1,7 @@
 """Who may do what: roles from the directory, deduplication, language choice."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
@@ -39,8 +40,9 @@ class Roles:
         """A handler of `dept`: by role, or as a member of its chat."""
         return bool(dept) and (dept in self.handler_of or dept == self.member_of)
 
-    def actors_for(self, ticket: Ticket) -> set[Actor]:
-        """Everything this person is to this ticket: the one place authority is worked out."""
+    def actors_for(self, ticket: Ticket, co_depts: Iterable[str] = ()) -> set[Actor]:
+        """Everything this person is to this ticket: the one place authority is worked out
+        (`co_depts`: the ticket's co-departments, where the action asks about them)."""
         actors: set[Actor] = set()
         if self.admin:
             actors.add(Actor.ADMIN)
@@ -54,6 +56,8 @@ class Roles:
             actors.add(Actor.HANDLER)
         if self.user_id is not None and self.user_id == ticket.owner_id:
             actors.add(Actor.OWNER)
+        if any(self.handles(d) for d in co_depts):
+            actors.add(Actor.CO_HANDLER)
         return actors
 
 

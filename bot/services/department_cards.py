@@ -61,11 +61,17 @@ async def _co_names(session: AsyncSession, t: Ticket) -> list[str]:
     return [names.get(d.dept_code, d.dept_code) for d in await tickets.departments_of(session, t.id) if d.role == "co"]
 
 
+async def appeal_photo_count(session: AsyncSession, t: Ticket) -> int:
+    """What a card counts: the appeal's own pictures, never the department's progress or result photos."""
+    return await tickets.count_attachments(session, t.id, source="appeal")
+
+
 async def post_cards(session: AsyncSession, app: App, t: Ticket, lead: str, co: list[str]) -> None:
     """A dispatch reaches the departments: the photos and the card with 签收 / 退单 for the lead,
     a card with 协办签收 for each co-department."""
     names = await dept_names(session)
     photos = [a.file_id for a in await tickets.attachments(session, t.id, "appeal") if a.kind == "photo"]
+    count = await appeal_photo_count(session, t)
     for code, role in [(lead, "lead")] + [(c, "co") for c in co if c != lead]:
         dept = await directory.department(session, code)
         if dept is None or dept.chat_id is None:
@@ -77,7 +83,7 @@ async def post_cards(session: AsyncSession, app: App, t: Ticket, lead: str, co: 
                 outbox.enqueue(session, chat_id=dept.chat_id, method="location", now=app.now(), ticket_id=t.id,
                                purpose="dept_media", payload={"latitude": t.latitude, "longitude": t.longitude})
         co_names = [names.get(c, c) for c in co if c != lead]
-        text = card_text(tr, app, t, len(photos), role, co_names, extra=await matter_lines.card_lines(session, app, tr, t))
+        text = card_text(tr, app, t, count, role, co_names, extra=await matter_lines.card_lines(session, app, tr, t))
         notify.send(session, app, dept.chat_id, text, keyboard=keyboard(tr, t, role), ticket=t,
                     purpose="dept_card" if role == "lead" else "co_card")
 
@@ -89,7 +95,7 @@ async def refresh(session: AsyncSession, app: App, t: Ticket, note: Note = None,
         return
     owner = await person_name(session, t.owner_id)
     co_names = await _co_names(session, t)
-    photos = len(await tickets.attachments(session, t.id, "appeal"))
+    photos = await appeal_photo_count(session, t)
     for link in await tickets.links_of(session, t.id, "dept_card", lead.chat_id):
         tr = await notify.chat_translator(session, app, link.chat_id)
         text = card_text(tr, app, t, photos, "lead", co_names, owner, note(tr) if callable(note) else note,
@@ -107,7 +113,7 @@ async def post_reopen_card(session: AsyncSession, app: App, t: Ticket, reason_co
     tr = await notify.chat_translator(session, app, dept.chat_id)
     note = tr("review.back_note" if by_review else "rate.dept_reopened", count=t.reopen_count,
               reason=reason_text(tr, reason_code, words), when=local(app, t.resolve_due, "%Y-%m-%d %H:%M"))
-    text = card_text(tr, app, t, await tickets.count_attachments(session, t.id), "lead", await _co_names(session, t),
+    text = card_text(tr, app, t, await appeal_photo_count(session, t), "lead", await _co_names(session, t),
                      await person_name(session, t.owner_id), note, extra=await matter_lines.card_lines(session, app, tr, t))
     notify.send(session, app, dept.chat_id, text, keyboard=keyboard(tr, t, "lead"), ticket=t, purpose="dept_card")
 

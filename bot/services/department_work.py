@@ -15,7 +15,7 @@ from bot.context import App
 from bot.domain.appeal import Photo
 from bot.domain.codes import display
 from bot.domain.dates import find_date, strip_date
-from bot.domain.lifecycle import WORKING, Refusal, Stale, Status, authorise
+from bot.domain.lifecycle import WORKING, Actor, NotAllowed, Refusal, Stale, Status, authorise
 from bot.services import department_cards, dispatch_cards, notify, oversight, ratings, support, transition
 from bot.services.access import Roles
 from bot.services.addressing import (
@@ -28,9 +28,10 @@ from bot.services.addressing import (
     person_name,
 )
 from bot.services.prompts import prompt
+from bot.services.ticket_lines import local
 from storage import assignments, directory, extensions, tickets
 from storage.common import serialize
-from storage.models import Ticket
+from storage.models import Extension, Ticket
 
 
 async def accept(session: AsyncSession, app: App, ticket_id: int, roles: Roles) -> Ticket:
@@ -155,14 +156,33 @@ async def progress(session: AsyncSession, app: App, ticket_id: int, roles: Roles
     t = await load(session, ticket_id)
     if t.status == Status.DISPATCHED:
         raise Refusal("progress.accept_first")
-    actors = roles.actors_for(t)
+    co = [d.dept_code for d in await tickets.departments_of(session, t.id) if d.role == "co"]
+    actors = roles.actors_for(t, co)
     authorise("progress", t.status, actors)
     photos = await _with_album(session, album, photos)
     await _attach(session, app, t, photos, "progress", roles.user_id)
+    if not actors & {Actor.HANDLER, Actor.OWNER, Actor.ADMIN}:
+        return await _co_progress(session, app, t, actors, roles, next(d for d in co if roles.handles(d)),
+                                  text, photos, album)
     first = {} if t.first_progress_at else {"first_progress_at": app.now()}
     t = await transition.record(session, app, t, "progress", actors, event="progress", actor_id=roles.user_id,
                                 values=first,
                                 data={"text": text, "photos": len(photos), "album": album.group if album else None})
+    await notify.tell_reporter(session, app, t, "reporter.progress", code=display(t.code), text=text or "📷")
+    await _media_to_reporter(session, app, t, [p.file_id for p in photos if p.kind == "photo"], "progress_media")
+    return t
+
+
+async def _co_progress(session: AsyncSession, app: App, t: Ticket, actors: set[Actor], roles: Roles, dept: str,
+                       text: str, photos: list[Photo], album: Album | None) -> Ticket:
+    """A co-department's (协办) progress note: in the history and in the lead department's chat,
+    which answers for the ticket (首接负责), and to the reporter. It does not stop the lead's
+    progress clock: that one is the lead department's to meet."""
+    t = await transition.record(session, app, t, "progress", actors, event="co_progress", actor_id=roles.user_id,
+                                data={"dept": dept, "text": text, "photos": len(photos),
+                                      "album": album.group if album else None})
+    name = (await dept_names(session)).get(dept, dept)
+    await department_cards.tell(session, app, t, "co.progress_to_lead", dept=name, text=text or "📷")
     await notify.tell_reporter(session, app, t, "reporter.progress", code=display(t.code), text=text or "📷")
     await _media_to_reporter(session, app, t, [p.file_id for p in photos if p.kind == "photo"], "progress_media")
     return t
@@ -213,9 +233,13 @@ async def request_extension(session: AsyncSession, app: App, ticket_id: int, rol
     if len(reason) < 2:
         raise Refusal("extend.no_reason")
     new_due = datetime.combine(day, time(23, 59, 59), tzinfo=app.tz)
+    if t.resolve_due is not None and new_due <= t.resolve_due:  # an extension never brings a deadline forward
+        raise Refusal("extend.not_later", due=local(app, t.resolve_due, "%Y-%m-%d %H:%M"))
     if roles.user_id is None:
         raise Refusal("error.forbidden")
-    ext = await extensions.create(session, t.id, roles.user_id, reason, new_due, now)
+    current = await assignments.current(session, t.id)
+    ext = await extensions.create(session, t.id, roles.user_id, reason, new_due, now,
+                                  current.id if current else None, t.reopen_count)
     await tickets.add_event(session, t.id, "extension_asked", now, actor_id=roles.user_id,
                             data={"reason": reason, "until": day.isoformat()})
     chat_id = await dispatch_chat_id(session, app)
@@ -230,6 +254,18 @@ async def request_extension(session: AsyncSession, app: App, ticket_id: int, rol
     return t
 
 
+async def _of_this_round(session: AsyncSession, ext: Extension, t: Ticket) -> bool:
+    """Whether a request was asked in the ticket's current handling round (the same dispatch,
+    not reopened since) and would still move its deadline later. Requests older than the
+    columns (round None) are judged by the deadline alone."""
+    if t.resolve_due is not None and ext.new_due is not None and ext.new_due <= t.resolve_due:
+        return False
+    if ext.round is None:
+        return True
+    current = await assignments.current(session, t.id)
+    return ext.round == t.reopen_count and current is not None and ext.assignment_id == current.id
+
+
 async def decide_extension(session: AsyncSession, app: App, extension_id: int, roles: Roles,
                            approve: bool) -> tuple[Ticket, bool]:
     ext = await extensions.get(session, extension_id)
@@ -241,6 +277,8 @@ async def decide_extension(session: AsyncSession, app: App, extension_id: int, r
     now = app.now()
     if roles.user_id is None or ext.new_due is None:
         raise Refusal("error.bad_button")
+    if not await _of_this_round(session, ext, t):
+        raise NotAllowed("decide_extension", t.status)  # asked before a 办结, a 退单 or a 改派: stale
     if not await extensions.decide(session, ext.id, "approved" if approve else "refused", roles.user_id, now):
         raise Refusal("ext.already")
     if approve:
@@ -250,8 +288,9 @@ async def decide_extension(session: AsyncSession, app: App, extension_id: int, r
                                 actor_id=roles.user_id, values={"resolve_due": ext.new_due} if approve else None,
                                 data={"until": ext.new_due.isoformat()}, tell_leader=False)
     until = ext.new_due.astimezone(app.tz).strftime("%Y-%m-%d")
-    if approve:  # record() has put the new deadline on the acknowledgement
+    if approve:  # record() has put the new deadline on the acknowledgement; the card shows it too
         await notify.tell_reporter(session, app, t, "reporter.extended", code=display(t.code), until=until)
+        await department_cards.refresh(session, app, t)
     dept = await lead_department(session, t)
     if dept and dept.chat_id:
         tr = await notify.chat_translator(session, app, dept.chat_id)

@@ -17,7 +17,7 @@ from bot.domain.codes import display, parse_code
 from bot.domain.intake import summary
 from bot.domain.lifecycle import Refusal, Status, is_open
 from bot.i18n import Translator
-from bot.services import dispatch, dispatch_cards, notify
+from bot.services import department_cards, dispatch, dispatch_cards, notify
 from bot.services.access import Roles
 from bot.services.addressing import dept_names, dispatch_chat_id, leaders_chat_id, load, person_name  # noqa: F401
 from bot.services.oversight import take_button
@@ -129,7 +129,9 @@ async def take(session: AsyncSession, app: App, t: Ticket, roles: Roles) -> Tick
     notify.send(session, app, leader, tr("take.private", code=display(t.code), summary=summary(t.text or "", 80),
                                                 status=tr(f"status.{t.status}")),
                 ticket=t, purpose="leader_case")
+    # "The ticket shows who took it on every card" (issue 10): the department's card too, at once.
     await dispatch_cards.refresh(session, app, t, None, with_buttons=t.status == Status.TRIAGE)
+    await department_cards.refresh(session, app, t)
     return t
 
 

@@ -46,8 +46,8 @@ async def entitled(session: AsyncSession, ticket: Ticket, roles: Roles, chat_id:
 
 
 async def view(session: AsyncSession, ticket: Ticket) -> TicketView:
-    return TicketView(ticket, await tickets.events(session, ticket.id), await tickets.count_attachments(session, ticket.id),
-                      await matter.support_count(session, ticket.id))
+    photos = await tickets.count_attachments(session, ticket.id, source="appeal")  # the appeal's, as on the cards
+    return TicketView(ticket, await tickets.events(session, ticket.id), photos, await matter.support_count(session, ticket.id))
 
 
 def status_name(tr: Translator, status: str) -> str:
