@@ -22,6 +22,7 @@ from bot.domain.rates import (
     worst_overdue,
 )
 from bot.domain.report import build, bulletin_due_at, bulletins_due
+from bot.i18n import Translator
 
 TZ = ZoneInfo("Asia/Shanghai")
 M, Q, H, Y = PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.HALF, PeriodKind.YEAR
@@ -91,7 +92,7 @@ def test_choose_defaults_and_words() -> None:
     (["2026-13"], "period.unknown", {"given": "2026-13"}),
     (["month", "2026-11", "x"], "period.unknown", {"given": "month 2026-11 x"}),
     (["2026-11", "2026-10"], "period.unknown", {"given": "2026-10"}),
-    (["quarter", "2026-11"], "period.kind_mismatch", {"given": "2026-11", "kind": "quarter"}),
+    (["quarter", "2026-11"], "period.kind_mismatch.quarter", {"given": "2026-11"}),
     (["2026-12"], "period.future", {"period": "2026-12"}),
     (["2027"], "period.future", {"period": "2027"}),
     (["2026-02"], "period.before_first", {"period": "2026-02", "first": "2026-03-02"}),
@@ -102,8 +103,15 @@ def test_choose_refuses_with_a_clear_key(args: list[str], code: str, params: dic
         choose(args, now=NOW, tz=TZ, first_ticket_at=FIRST)
     assert err.value.code == code
     assert {k: err.value.params[k] for k in params} == params
-    if code in ("period.unknown", "period.kind_mismatch"):
+    if code in ("period.unknown", "period.kind_mismatch.quarter"):
         assert err.value.params["examples"] == "2026-11, 2026-Q4, 2026-H2, 2026"
+
+
+def test_a_kind_mismatch_names_the_kind_in_the_readers_language() -> None:
+    with pytest.raises(PeriodError) as err:
+        choose(["quarter", "2026-11"], now=NOW, tz=TZ, first_ticket_at=FIRST)
+    assert Translator("zh_CN")(err.value.code, **err.value.params) == (
+        "2026-11 不是一个季度。时段写法：2026-11, 2026-Q4, 2026-H2, 2026（月 / 季度 Q / 半年 H / 年）。")
 
 
 def test_choose_without_tickets() -> None:

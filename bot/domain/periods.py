@@ -169,7 +169,8 @@ def choose(args: list[str], *, now: datetime, tz: tzinfo, first_ticket_at: datet
     if period is None:
         period = last_complete(now, tz, kind or PeriodKind.MONTH)
     elif kind is not None and period.kind is not kind:
-        raise PeriodError("period.kind_mismatch", given=period.key, kind=kind.value, examples=EXAMPLES)
+        # One key per kind: the kind is a word of the reader's language, not "quarter" in a Chinese line.
+        raise PeriodError(f"period.kind_mismatch.{kind.value}", given=period.key, examples=EXAMPLES)
     start, end = period.bounds(tz)
     if start > now:
         raise PeriodError("period.future", period=period.key)
