@@ -1,4 +1,6 @@
 # Huying: the bot, its web surfaces (webhook, /healthz, /metrics) on LISTEN_PORT.
+# Everything it writes (the SQLite file, the console's photo cache) goes to /data, the one
+# directory the unprivileged user owns: /app is root's.
 #   docker build -t huying .
 #   docker run --env-file .env -v "$PWD/config:/config:ro" -p 127.0.0.1:8080:8080 huying
 # compose.yaml runs it on PostgreSQL in webhook mode; see README "Going live".
@@ -11,7 +13,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     LISTEN_HOST=0.0.0.0 \
     LISTEN_PORT=8080 \
     HUYING_ORG_FILE=/config/org.yaml \
-    DATABASE_URL=sqlite+aiosqlite:////data/huying.sqlite3
+    DATABASE_URL=sqlite+aiosqlite:////data/huying.sqlite3 \
+    CONSOLE_CACHE_DIR=/data/console-cache
 
 WORKDIR /app
 # The source tree stays in /app (an editable install): the locales and the chart font are read

@@ -11,6 +11,7 @@ from bot.context import App
 from bot.domain.periods import PeriodError
 from bot.i18n import Translator
 from bot.org import load_org
+from bot.preflight import database_error
 from bot.services import exports, reports
 from bot.settings import Settings
 from storage.db import make_engine, make_sessionmaker, migrate
@@ -29,7 +30,10 @@ async def run_export(settings: Settings, form_word: str, period_words: list[str]
         form = exports.form_of(form_word)
     except exports.UnknownForm as exc:
         raise ExportError(tr("export.unknown_form", given=exc.given)) from None
-    await migrate(settings.database_url)
+    try:
+        await migrate(settings.database_url)
+    except Exception as exc:  # noqa: BLE001 — whatever the driver raises, the operator gets one line
+        raise ExportError(str(database_error(settings.database_url, exc))) from None
     engine = make_engine(settings.database_url)
     try:
         app = App(settings=settings, org=org, sessions=make_sessionmaker(engine))

@@ -31,6 +31,7 @@ TRIAGE_DEFERRED = Counter(
     "huying_triage_deferred_total",
     "Appeals filed while updates queued, triaged (routed, card drawn) after their acknowledgement")
 INBOX_DEAD = Gauge("huying_inbox_dead", "Updates parked as dead in the inbox")
+INBOX_PENDING = Gauge("huying_inbox_pending", "Updates received and not handled yet")
 
 
 def update_handled(ok: bool) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from storage.models import Chat, OutboxMessage, Ticket
+from storage.models import Chat, InboxUpdate, OutboxMessage, Ticket
 
 BOUND_KINDS = ("community", "dispatch", "department", "leaders")
 
@@ -55,6 +55,10 @@ async def tickets_by_status(session: AsyncSession) -> dict[str, int]:
     return {status: int(n) for status, n in rows}
 
 
-async def inbox_state(session: AsyncSession) -> tuple[int, int, datetime | None] | None:
-    """Pending and dead inbox rows and the newest arrival; None where there is no inbox."""
-    return None
+async def inbox_state(session: AsyncSession) -> tuple[int, int, datetime | None]:
+    """Pending and dead inbox rows and the newest arrival (real time: the inbox's clock); done
+    rows are pruned after an hour, so the newest arrival is None after an hour of silence."""
+    pending, dead, newest = (await session.execute(select(
+        func.count().filter(InboxUpdate.status == "pending"), func.count().filter(InboxUpdate.status == "dead"),
+        func.max(InboxUpdate.received_at)))).one()
+    return int(pending or 0), int(dead or 0), newest

@@ -89,6 +89,9 @@ def test_dockerfile_serves_on_the_listen_port_and_checks_healthz():
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert "LISTEN_PORT=8080" in text and "EXPOSE 8080" in text
     assert "/healthz" in text and 'CMD ["python", "-m", "bot", "run"]' in text
+    # The unprivileged user owns /data only: whatever the bot writes must default to there (the
+    # console's photo cache under /app was a 500 for every photo).
+    assert "DATABASE_URL=sqlite+aiosqlite:////data/" in text and "CONSOLE_CACHE_DIR=/data/console-cache" in text
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     assert ".venv" in ignored and ".env" in ignored and "data" in ignored
 

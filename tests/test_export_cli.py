@@ -38,3 +38,12 @@ async def test_export_from_the_command_line(world: World, tmp_path):
     assert "Traceback" not in bad.stderr and not (tmp_path / "x.xlsx").exists()
     future = run_export(world, "feedback", "2027-05", "--out", str(tmp_path / "y.xlsx"))
     assert future.returncode == 2 and "2027-05" in future.stderr
+
+
+def test_export_from_a_database_that_cannot_be_opened_is_one_line(tmp_path):
+    env = {**os.environ, "DATABASE_URL": "postgresql+asyncpg://nobody:secret@127.0.0.1:1/gone",
+           "HUYING_ORG_FILE": str(DATA / "org.yaml"), "BOT_TOKEN": "", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "bot", "export", "ledger", "2026-11", "--out", str(tmp_path / "l.xlsx")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and "cannot open the database" in done.stderr and "secret" not in done.stderr

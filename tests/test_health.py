@@ -64,6 +64,22 @@ async def test_healthz_reports_the_outbox_backlog_and_its_oldest_row(world: Worl
     assert body["status"] == "degraded" and body["warnings"] == ["outbox behind"]
 
 
+async def test_healthz_and_metrics_count_the_inbox_rows_a_dead_one_too(world: World, http):
+    await world.sb.inject_update({"message": {"message_id": 777, "date": 1, "chat": {"id": COMMUNITY, "type": "supergroup"},
+                                              "text": {"unknown": "shape"}}})  # cannot be parsed: parked as dead
+    await world.send(RESIDENT, COMMUNITY, "@huying_bot 垃圾没人清运")  # the same chat: handled after it
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    async with http.get("/healthz") as resp:
+        body = await resp.json()
+    age = body["inbox"].pop("last_received_age_seconds")
+    assert body["inbox"] == {"pending": 0, "dead": 1}
+    assert 0 <= age < 60 and body["last_update_age_seconds"] == age  # known from the database, after a restart too
+    assert body["status"] == "degraded" and body["warnings"] == ["dead updates in the inbox"]
+    async with http.get("/metrics") as resp:
+        got = samples(await resp.text())
+    assert (got[("huying_inbox_dead", ())], got[("huying_inbox_pending", ())]) == (1, 0)
+
+
 async def test_healthz_is_503_when_the_database_is_gone(world: World, http, tmp_path):
     unreachable = create_async_engine(f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/gone")
     real, world.app.sessions = world.app.sessions, make_sessionmaker(unreachable)

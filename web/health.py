@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
@@ -43,11 +43,12 @@ async def snapshot(app: App) -> dict[str, Any]:
         "last_update_age_seconds": None if last is None else max(0, int(time.time() - last)),
         "tickets": tickets,
     }
-    if inbox is not None:
-        body["inbox"] = {"pending": inbox[0], "dead": inbox[1],
-                         "last_received_age_seconds": _age(now, inbox[2])}
-        if inbox[2] is not None:
-            body["last_update_age_seconds"] = _age(now, inbox[2])
+    # The inbox keeps real time (its claims and back-offs do), not the business clock.
+    pending, dead, newest = inbox
+    received = _age(datetime.now(timezone.utc), newest)
+    body["inbox"] = {"pending": pending, "dead": dead, "last_received_age_seconds": received}
+    if received is not None:  # any instance's last update, and known after a restart too
+        body["last_update_age_seconds"] = received
     return body
 
 
@@ -61,7 +62,7 @@ def add_health_routes(web_app: web.Application, app: App) -> None:
         warnings = []
         if (body["outbox"]["oldest_age_seconds"] or 0) > OUTBOX_STUCK_AFTER:
             warnings.append("outbox behind")
-        if body.get("inbox", {}).get("dead"):
+        if body["inbox"]["dead"]:
             warnings.append("dead updates in the inbox")
         body = {"status": "degraded" if warnings else "ok", "warnings": warnings, **body}
         return web.json_response(body, dumps=_dumps)
@@ -77,8 +78,8 @@ def add_health_routes(web_app: web.Application, app: App) -> None:
                 metrics.TICKETS.labels(status).set(n)
             metrics.OUTBOX_BACKLOG.set(body["outbox"]["backlog"])
             metrics.OUTBOX_OLDEST_AGE.set(body["outbox"]["oldest_age_seconds"] or 0)
-            if "inbox" in body:
-                metrics.INBOX_DEAD.set(body["inbox"]["dead"])
+            metrics.INBOX_DEAD.set(body["inbox"]["dead"])
+            metrics.INBOX_PENDING.set(body["inbox"]["pending"])
         return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     web_app.router.add_get("/healthz", healthz)
