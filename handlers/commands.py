@@ -18,6 +18,12 @@ KNOWN = {"id", "start", "help", "lang", "ticket", "my", "appeal", "bind", "role"
          "cards", "duty", "unsatisfied", "cancel", "console"}
 
 
+def addressed(message: Message) -> bool:
+    """The command names this bot ("/queue@huying_bot"); the command ends at any whitespace."""
+    text = message.text or message.caption or ""
+    return "@" in (text.split(maxsplit=1) or [""])[0]
+
+
 def build_commands_router() -> Router:
     router = Router(name="commands")
     router.message.filter(CommandsOnly(router))
@@ -98,7 +104,7 @@ def build_unknown_router() -> Router:
         name, _args = command_of(message, app.bot_username)
         if name is None:
             return
-        if message.chat.type != "private" and "@" not in (message.text or "").split(" ", 1)[0] and name in KNOWN:
+        if message.chat.type != "private" and not addressed(message) and name in KNOWN:
             return  # a known command used in the wrong kind of chat without addressing us: stay quiet
         reply(session, app, message, _("error.unknown_command", command="/" + name))
 

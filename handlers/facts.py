@@ -23,11 +23,15 @@ def entity_text(text: str, offset: int, length: int) -> str:
 
 
 def command_of(message: Message, bot_username: str) -> tuple[str | None, str]:
-    """('appeal', 'rest') for '/appeal@huying_bot rest'; a command for another bot is None."""
+    """('appeal', 'rest') for '/appeal@huying_bot rest'; a command for another bot is None.
+
+    The command ends at any whitespace, as in aiogram's `Command`: on a phone a longer appeal
+    goes on the line after "/appeal", and a Chinese keyboard types the full-width space."""
     text = message_text(message)
     if not text.startswith("/"):
         return None, ""
-    head, _, rest = text.partition(" ")
+    head, *rest_ = text.split(maxsplit=1)
+    rest = rest_[0] if rest_ else ""
     name, _, target = head[1:].partition("@")
     if target and target.lower() != bot_username.lower():
         return None, ""

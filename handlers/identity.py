@@ -9,6 +9,7 @@ from aiogram.filters import Command
 from aiogram.types import Message
 
 from bot.context import App, DbSession
+from bot.services import access
 from handlers.common import _, reply
 from handlers.event_filters import CommandsOnly
 
@@ -25,7 +26,10 @@ def build_identity_router() -> Router:
         if message.from_user is not None:
             lines.append(_("id.you", user_id=message.from_user.id))
         other = message.reply_to_message.from_user if message.reply_to_message else None
-        if other is not None and not other.is_bot:
+        # Someone else's name and id only where the public cannot read them: a resident's id is
+        # nobody's business in their community chat (each person can send /id for their own).
+        if other is not None and not other.is_bot and await access.staff_chat(session, message.chat.id,
+                                                                               message.chat.type):
             lines.append(_("id.them", name=other.full_name, user_id=other.id))
         reply(session, app, message, "\n".join(lines))
 

@@ -55,12 +55,14 @@ def build_matter_router() -> Router:
         key, params = said
         if outcome.kind in support.QUIET:
             noted(session, app, message, _(key, **params), support.AGREED)
-        elif outcome.kind in support.PERSONAL and await notify.answer_in_private(
-                session, app, message.from_user.id, key, chat_id=message.chat.id, message_id=message.message_id,
-                thread_id=thread_of(message), **params):
-            notify.react(session, app, message.chat.id, message.message_id, NOTED, thread_id=thread_of(message))
-        else:
-            reply(session, app, message, _(key, **params))
+            return
+        # PERSONAL: said in private when the person started the bot; in the group only a 👌 (words
+        # only where the chat allows no reaction): five "+1"s on one's own ticket are not five messages.
+        if not await notify.answer_in_private(session, app, message.from_user.id, key, chat_id=message.chat.id,
+                                              message_id=message.message_id, thread_id=thread_of(message), **params):
+            noted(session, app, message, _(key, **params))
+            return
+        notify.react(session, app, message.chat.id, message.message_id, NOTED, thread_id=thread_of(message))
 
     @router.callback_query(MergeInto.filter())
     async def merge_into(query: CallbackQuery, callback_data: MergeInto, session: DbSession, app: App,

@@ -6,7 +6,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import Rate, RateReason
 from bot.context import App, DbSession
-from bot.services import ratings
+from bot.services import intake, ratings
 from handlers.event_filters import RepliesOrCommands
 from handlers.common import _, press_op, reply, reply_op
 from handlers.facts import message_text
@@ -15,6 +15,13 @@ from handlers.reply_filter import ReplyTo, awaited
 
 def in_group(message: Message) -> bool:
     return message.chat.type != "private"
+
+
+async def neighbours_word(message: Message, link, session: DbSession) -> bool:  # noqa: ANN001
+    """A reply to the rating message in a community chat from someone it does not wait for: the
+    group is theirs, the bot says nothing (in private only the reporter can reply at all)."""
+    return in_group(message) and (message.from_user is None
+                                  or not await intake.speaks_for(session, link.ticket_id, message.from_user.id))
 
 
 def _where(query: CallbackQuery) -> tuple[int, int] | None:
@@ -41,15 +48,16 @@ def build_ratings_router() -> Router:
 
     @router.message(ReplyTo("rate_ask"))
     async def reply_to_question(message: Message, link, session: DbSession, app: App) -> None:  # noqa: ANN001
-        if not awaited(message, link) and in_group(message):
-            return  # a neighbour's word on the rating request: the group is theirs, the bot says nothing
-        reply(session, app, message, _("rate.use_buttons" if awaited(message, link) else "rate.not_yours"))
+        if await neighbours_word(message, link, session):
+            return
+        mine = in_group(message) or awaited(message, link)  # in a group, someone it waits for got here
+        reply(session, app, message, _("rate.use_buttons" if mine else "rate.not_yours"))
 
     @router.message(ReplyTo("rate_reason"))
     async def reason_in_words(message: Message, link, session: DbSession, app: App) -> None:  # noqa: ANN001
         """不满意 in the reporter's words (who may answer is the service's rule, as for the buttons)."""
-        if not awaited(message, link) and in_group(message):
-            return  # as above: only the reporter's answer is one
+        if await neighbours_word(message, link, session):
+            return
         words = message_text(message).strip()
         if len(words) < 2:
             reply(session, app, message, _("rate.reason_too_short"))
@@ -60,6 +68,8 @@ def build_ratings_router() -> Router:
 
     @router.message(ReplyTo("rate_process"))
     async def comment(message: Message, link, session: DbSession, app: App) -> None:  # noqa: ANN001
+        if await neighbours_word(message, link, session):
+            return
         words = message_text(message)
         await reply_op(session, app, message,
                        lambda: ratings.comment(session, app, link.ticket_id, message.from_user.id, words), quiet=True)

@@ -13,7 +13,7 @@ from typing import Any
 from aiogram.filters import Filter
 from aiogram.types import Message
 
-from bot.context import App, DbSession
+from bot.context import App, DbSession, Delivery, TryLater
 from bot.services import intake
 
 
@@ -22,13 +22,19 @@ class ReplyTo(Filter):
         self.purposes = frozenset(purposes)
         self.reporter_only = reporter_only
 
-    async def __call__(self, message: Message, session: DbSession, app: App) -> bool | dict[str, Any]:
+    async def __call__(self, message: Message, session: DbSession, app: App,
+                       delivery: Delivery | None = None) -> bool | dict[str, Any]:
         target = message.reply_to_message
         if target is None or message.from_user is None:
             return False
         if not (target.from_user and target.from_user.id == app.bot_id):
             return False
         link = await intake.find_link(session, message.chat.id, target.message_id)
+        if link is None and (delivery is None or not delivery.final) \
+                and await intake.link_on_its_way(session, message.chat.id):
+            # A reply quicker than the outbox's next round: handled again in a moment, when the
+            # message it answers is linked, rather than taken for a message about no ticket.
+            raise TryLater(f"the link of message {target.message_id} is on its way")
         if link is None or link.purpose not in self.purposes:
             return False
         if self.reporter_only and not await intake.speaks_for(session, link.ticket_id, message.from_user.id):

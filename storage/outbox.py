@@ -156,6 +156,14 @@ async def release_stuck(session: AsyncSession) -> int:
     return result.rowcount
 
 
+async def link_on_its_way(session: AsyncSession, chat_id: int) -> bool:
+    """Whether a message about a ticket was sent to this chat and its link (`message_links`) is
+    not written yet: the worker marks sent rows in its next round, until then they are `sending`."""
+    q = select(OutboxMessage.id).where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == "sending",
+                                       OutboxMessage.ticket_id.is_not(None), OutboxMessage.purpose.is_not(None))
+    return (await session.execute(q.limit(1))).first() is not None
+
+
 async def pending_for(session: AsyncSession, ticket_id: int, purpose: str) -> OutboxMessage | None:
     q = select(OutboxMessage).where(
         OutboxMessage.ticket_id == ticket_id, OutboxMessage.purpose == purpose, OutboxMessage.status == "pending"

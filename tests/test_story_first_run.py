@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.preflight import log_startup_warnings
 from storage.models import Chat
-from tests.harness import ADMIN, COMMUNITY, RESIDENT, UNKNOWN_GROUP, World
+from tests.harness import ADMIN, COMMUNITY, DISPATCH_CHAT, DISPATCHER, PEOPLE, RESIDENT, UNKNOWN_GROUP, World
 
 OPERATOR = 77001  # the district's IT officer: in no org file
 
@@ -24,11 +24,16 @@ async def test_id_answers_with_the_chat_and_the_sender(world: World):
     assert answer["text"] == f"本聊天 id：{UNKNOWN_GROUP}（supergroup）\n你的 id：77001"
 
 
-async def test_id_as_a_reply_names_the_other_person(world: World):
+async def test_id_as_a_reply_names_the_other_person_where_the_public_cannot_read_it(world: World):
+    theirs = await world.send(DISPATCHER, DISPATCH_CHAT, "大家好")
+    await world.send(ADMIN, DISPATCH_CHAT, "/id", reply_to=theirs["message_id"])
+    answer = await world.reply_from_bot(DISPATCH_CHAT, contains="的 id")
+    assert answer["text"].splitlines()[-1] == f"{PEOPLE[DISPATCHER]} 的 id：{DISPATCHER}"
+    # In a community chat a resident's name and id are nobody's business: each can send /id.
     theirs = await world.send(RESIDENT, COMMUNITY, "大家好")
     await world.send(ADMIN, COMMUNITY, "/id", reply_to=theirs["message_id"])
-    answer = await world.reply_from_bot(COMMUNITY, contains="张阿姨")
-    assert answer["text"].splitlines()[-1] == f"张阿姨 的 id：{RESIDENT}"
+    answer = await world.reply_from_bot(COMMUNITY, contains="你的 id")
+    assert answer["text"] == f"本聊天 id：{COMMUNITY}（supergroup）\n你的 id：{ADMIN}"
 
 
 @pytest.mark.parametrize("world", [{"HUYING_ADMINS": f" {OPERATOR} , 77002"}], indirect=True)

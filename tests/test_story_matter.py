@@ -50,14 +50,17 @@ async def test_agreeing_replies_support_and_make_no_ticket(world: World):
     await world.settle()
     assert world.sb.bot_reaction(COMMUNITY, again["message_id"]) == "👍"
     assert "👥 已有 3 位邻居附议。" in world.sb.message(COMMUNITY, ack["message_id"])["text"]
-    await world.send(RESIDENT, COMMUNITY, "+1", reply_to=ack["message_id"])
-    await world.reply_from_bot(COMMUNITY, contains="您本人提出")
+    own = await world.send(RESIDENT, COMMUNITY, "+1", reply_to=ack["message_id"])
+    await world.settle()
+    assert world.sb.bot_reaction(COMMUNITY, own["message_id"]) == "👌"  # not reachable in private: no words
+    assert len(world.sb.bot_messages(COMMUNITY)) == 1
     assert (await count(world, Ticket), await count(world, Supporter)) == (1, 3)
 
 
 async def test_what_only_the_replier_needs_to_read_goes_to_them_in_private(world: World):
     # The reporter's own "+1" and a "+1" on a closed ticket: said in private to whoever started the
-    # bot (a 👌 on their reply in the group), said in the group only to whoever cannot be reached.
+    # bot, with a 👌 on their reply in the group; whoever cannot be reached gets the 👌 only (the
+    # acknowledgement they replied to shows the ticket's state: five "+1"s are not five messages).
     await world.send(RESIDENT, RESIDENT, "/start")
     await world.send(RESIDENT_2, RESIDENT_2, "/start")
     await world.settle()
@@ -78,10 +81,10 @@ async def test_what_only_the_replier_needs_to_read_goes_to_them_in_private(world
     assert world.sb.bot_reaction(COMMUNITY, late["message_id"]) == "👌"
     await world.settle()
     assert len(world.sb.bot_messages(COMMUNITY)) == in_group
-    # Someone the bot cannot reach in private is answered where they wrote.
-    await world.send(STRANGER, COMMUNITY, "+1", reply_to=ack["message_id"])
-    said = await world.reply_from_bot(COMMUNITY, contains="已办结")
-    assert said["text"] == ZH("support.closed", code="#2026-000001")
+    stranger = await world.send(STRANGER, COMMUNITY, "+1", reply_to=ack["message_id"])
+    await world.settle()
+    assert world.sb.bot_reaction(COMMUNITY, stranger["message_id"]) == "👌"
+    assert len(world.sb.bot_messages(COMMUNITY)) == in_group
     assert await count(world, Supporter) == 0
 
 
@@ -103,8 +106,9 @@ async def test_support_for_a_closed_ticket_or_a_strange_message_counts_nothing(w
     prompt = await world.reply_from_bot(DISPATCH_CHAT, contains="理由")
     await world.send(DISPATCHER, DISPATCH_CHAT, "重复刷屏", reply_to=prompt["message_id"])
     await world.settle()
-    await world.send(RESIDENT_2, COMMUNITY, "+1", reply_to=ack["message_id"])
-    await world.reply_from_bot(COMMUNITY, contains="已办结")
+    late = await world.send(RESIDENT_2, COMMUNITY, "+1", reply_to=ack["message_id"])
+    await world.settle()
+    assert world.sb.bot_reaction(COMMUNITY, late["message_id"]) == "👌"
     # A "+1" to the bot's help text (no ticket's message) files nothing either.
     await world.send(RESIDENT_2, COMMUNITY, "/help")
     help_msg = await world.reply_from_bot(COMMUNITY, contains="/appeal")

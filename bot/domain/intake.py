@@ -62,23 +62,46 @@ _MENTION_RE = re.compile(r"@\w+")
 _HASHTAG_RE = re.compile(r"#(\w+)")
 
 
+# Chinese is written without spaces, and Telegram takes the whole run of letters after "#" as
+# the hashtag: "#紧急老人摔倒了" is the tag 紧急 and then the appeal. A Chinese tag is therefore
+# read as a prefix (the longest wins); a Latin one must be the whole word (#reporting is not #report).
+_TAGS_LONGEST_FIRST = sorted(HASHTAG_KINDS, key=len, reverse=True)
+_LEADING_PUNCTUATION = "：:，,、。.；; "
+
+
+def known_tag(tag: str) -> str | None:
+    """The trigger hashtag a hashtag's text (without "#") is or starts with; None: not one."""
+    tag = tag.lower()
+    for known in _TAGS_LONGEST_FIRST:
+        if tag == known or (not known.isascii() and tag.startswith(known)):
+            return known
+    return None
+
+
 def strip_triggers(text: str, bot_username: str) -> str:
+    """The appeal's words without the mention of the bot and the trigger hashtags (what follows
+    a Chinese tag in the same run of letters is the appeal's, and stays)."""
     text = re.sub(rf"@{re.escape(bot_username)}\b", " ", text, flags=re.IGNORECASE)
-    text = _HASHTAG_RE.sub(lambda m: " " if m.group(1).lower() in HASHTAG_KINDS else m.group(0), text)
-    return " ".join(text.split())
+
+    def untag(m: re.Match) -> str:
+        known = known_tag(m.group(1))
+        return m.group(0) if known is None else " " + m.group(1)[len(known):]
+
+    text = " ".join(_HASHTAG_RE.sub(untag, text).split())
+    return text.lstrip(_LEADING_PUNCTUATION)
 
 
 def hashtag_urgent(hashtags: tuple[str, ...]) -> bool:
-    return any(tag.lstrip("#").lower() in URGENT_TAGS for tag in hashtags)
+    return any(known_tag(tag.lstrip("#")) in URGENT_TAGS for tag in hashtags)
 
 
 def hashtag_kind(hashtags: tuple[str, ...]) -> tuple[bool, str | None]:
     hit, kind = False, None
     for tag in hashtags:
-        tag = tag.lstrip("#").lower()
-        if tag in HASHTAG_KINDS:
+        known = known_tag(tag.lstrip("#"))
+        if known is not None:
             hit = True
-            kind = kind or HASHTAG_KINDS[tag]
+            kind = kind or HASHTAG_KINDS[known]
     return hit, kind
 
 

@@ -12,14 +12,14 @@ DOUBT = 0.6  # K in confidence = best / (best + second + K)
 
 DEFAULT_URGENT_WORDS: tuple[str, ...] = (
     # fire, gas, electricity
-    "火灾", "着火", "起火", "失火", "火警", "浓烟", "冒烟", "爆炸", "燃气泄漏", "煤气泄漏", "煤气",
-    "漏电", "触电",
+    "火灾", "着火", "起火", "失火", "火警", "浓烟", "冒烟", "爆炸", "燃气泄漏", "煤气泄漏",
+    "天然气泄漏", "天然气味", "漏电", "触电",
     # collapse, natural disasters
     "坍塌", "塌方", "倒塌", "垮塌", "塌陷", "危房", "洪水", "内涝", "溺水", "落水", "台风", "地震",
     "山体滑坡", "泥石流",
     # accidents, injuries, public health, public safety
     "受伤", "重伤", "流血", "死亡", "车祸", "交通事故", "疫情", "传染病", "中毒", "食物中毒",
-    "危险", "救命", "被困", "持刀", "砍人", "跳楼", "轻生",
+    "很危险", "太危险", "非常危险", "有危险", "救命", "被困", "持刀", "拿刀", "拿着刀", "动刀", "砍人", "跳楼", "轻生",
     "fire", "on fire", "explosion", "gas leak", "collapse", "collapsed", "injured",
     "injury", "hurt", "accident", "flood", "flooded", "flooding", "poisoning", "food poisoning",
     "trapped", "drowning", "emergency", "bleeding", "electrocuted",
@@ -27,7 +27,9 @@ DEFAULT_URGENT_WORDS: tuple[str, ...] = (
     # things giving way, people hurt or stuck — "老人摔倒了起不来，快来人" is urgent
     "紧急", "急救", "快来人", "来人啊", "救人", "摔倒", "跌倒", "摔伤", "跌伤", "起不来", "晕倒", "昏倒", "昏迷",
     "不省人事", "呼吸困难", "骨折", "出血", "砸伤", "烧伤", "烫伤", "煤气味", "燃气味", "闻到煤气", "漏气",
-    "被淹", "淹了", "水淹", "倒灌", "塌了", "困人", "电梯困人", "困在电梯", "烧起来", "大火",
+    "被淹", "淹了", "水淹", "倒灌", "水漫", "塌了", "困人", "电梯困人", "困在电梯", "烧起来", "大火",
+    "被车撞", "被撞", "撞伤", "撞倒", "摔了一跤", "头破了", "头破血流", "晕过去", "掉进河", "掉进河里",
+    "掉进水里", "掉河里", "压到人", "压到了人", "压伤", "流了很多血",
     "urgent", "fell", "fallen", "can't get up", "cannot get up", "unconscious", "fainted", "smell gas",
     "smell of gas", "gas smell", "stuck in the lift", "stuck in the elevator", "broken bone",
 )

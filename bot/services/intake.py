@@ -209,6 +209,12 @@ async def find_link(session: AsyncSession, chat_id: int, message_id: int):  # no
     return await tickets.find_link(session, chat_id, message_id)
 
 
+async def link_on_its_way(session: AsyncSession, chat_id: int) -> bool:
+    """A bot message about a ticket reached this chat moments ago and its link is still being
+    written (bot/outbox.py marks sent rows in its next round): a reply to it must wait for it."""
+    return await outbox.link_on_its_way(session, chat_id)
+
+
 async def chat_info(session: AsyncSession, chat_id: int):  # noqa: ANN201
     return await directory.chat(session, chat_id)
 
