@@ -16,7 +16,7 @@ AGREE = [
     "隔壁也是", "对面也一样", "我家楼下也是，臭得不行", "算我一个", "👍", "👍🏻", "👍👍👍", "🙋‍♀️", "💯",
     "me too", "Same here", "+1 same", "same problem at my place", "Agreed, please fix", "ditto",
     "any update?", "this!", "us too", "Same here, it's terrible", "同意同意", "是啊，都一个星期了",
-    "+1，好几天没人收了", "3号楼确实，我天天路过", "+1，垃圾车好几天没来了", "同意，垃圾桶都满出来了",
+    "我们这边也是，太臭了", "我家也满了", "+1，好几天没人收了", "3号楼确实，我天天路过", "+1，垃圾车好几天没来了", "同意，垃圾桶都满出来了",
 ]
 
 # Replies with a matter of their own: a different problem, another specific place, or a photo.
@@ -37,6 +37,8 @@ SUBSTANCE = [
     "同意，另外楼上装修天天吵到半夜",
     "楼上装修太吵了",
     "绿化带里的树也被砍了",
+    # A different matter at the neighbour's own place: their own appeal, not a 附议.
+    "我家也停电了", "我们这边也停水了", "我家楼下也漏水", "隔壁也停电了",
 ]
 
 # Neither support nor an appeal.

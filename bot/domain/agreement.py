@@ -129,6 +129,7 @@ _ZH_PHRASES = re.compile(
 _EN_PHRASES = re.compile(
     r"\b(" + "|".join([_alternation(_AGREE_EN), _alternation(_VAGUE_PLACE_EN), _alternation(_EMOTION_EN)]) + r")\b"
 )
+_VAGUE_PLACE_RE = re.compile(_alternation(_VAGUE_PLACE_ZH))
 _CHATTER_RE = re.compile(_alternation(_CHATTER_ZH) + r"|\b(" + _alternation(_CHATTER_EN) + r")\b")
 
 
@@ -149,7 +150,7 @@ def _emoji_only(text: str) -> list[str] | None:
 
 def _leftover(text: str) -> tuple[str, bool, bool]:
     """Take away agreement, vague places, emotion, chatter and fillers; say what was found."""
-    agreed = bool(_ZH_PHRASES.search(text) or _EN_PHRASES.search(text))
+    agreed = bool(_ZH_PHRASES.search(text) or _EN_PHRASES.search(text))  # a vague place agrees too
     rest = _ZH_PHRASES.sub(" ", text)
     rest = _EN_PHRASES.sub(" ", rest)
     chatty = bool(_CHATTER_RE.search(rest))
@@ -216,6 +217,10 @@ def classify(facts: ReplyFacts) -> Classified:
     rest = _shared_with(facts.context, rest)
     if _says_something(rest):
         return Classified(Verdict.SUBSTANCE, "words", rest)
+    if len(_CJK.findall(rest)) >= 2 and _VAGUE_PLACE_RE.search(text):
+        # "我家也停电了" under a ticket about rubbish: a problem of its own, at the neighbour's place —
+        # a two-character matter ("停电", "漏水") the ticket never mentions is not the ticket's.
+        return Classified(Verdict.SUBSTANCE, "elsewhere", rest)
     if disagrees:
         return Classified(Verdict.CHATTER, "disagree", rest)
     if agreed or any(c in AGREE_EMOJI for c in text):
