@@ -342,3 +342,5 @@ Index("ix_tickets_created", Ticket.created_at)
 Index("ix_tickets_scope", Ticket.area_code, Ticket.category, Ticket.created_at, Ticket.status)
 # Tickets merged into one: counted with its supporters after every appeal (storage/matter.py).
 Index("ix_tickets_merged_into", Ticket.merged_into_id)
+# The person a volunteer reported for: their /my lists those tickets too (storage/tickets.py).
+Index("ix_tickets_on_behalf", Ticket.on_behalf_user_id)

@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, bindparam, func, insert, inspect, select, text, update
+from sqlalchemy import Column, bindparam, func, insert, inspect, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -322,7 +322,9 @@ async def departments_of(session: AsyncSession, ticket_id: int) -> list[TicketDe
 
 
 async def list_by_reporter(session: AsyncSession, user_id: int, limit: int = 20) -> list[Ticket]:
-    q = select(Ticket).where(Ticket.reporter_id == user_id).order_by(Ticket.id.desc()).limit(limit)
+    """The person's latest tickets: those they reported and those a volunteer reported for them."""
+    q = (select(Ticket).where(or_(Ticket.reporter_id == user_id, Ticket.on_behalf_user_id == user_id))
+         .order_by(Ticket.id.desc()).limit(limit))
     return list((await session.execute(q)).scalars())
 
 

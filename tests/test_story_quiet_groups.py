@@ -191,6 +191,10 @@ async def test_the_person_a_volunteer_reported_for_may_follow_it_in_private(worl
     await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
     await world.reply_from_bot(RESIDENT_2, contains="已转交")
     assert [m["message_id"] for m in world.sb.bot_messages(COMMUNITY)] == [ack["message_id"]]
+    # Their /my lists it, though the volunteer is the one who reported it.
+    await world.send(RESIDENT_2, RESIDENT_2, "/my")
+    listed = await world.reply_from_bot(RESIDENT_2, contains=ZH("my.header"))
+    assert listed["text"].splitlines()[1].startswith(f"{CODE} · ")
 
 
 async def test_neighbours_replying_to_the_rating_request_get_no_answer_in_the_group(world: World):
