@@ -17,7 +17,7 @@ from aiogram.types import User
 from sqlalchemy.engine import make_url
 
 from bot.client import make_bot
-from bot.org import OrgFile, OrgFileError, load_org, with_extra_admins
+from bot.org import OrgFile, OrgFileError, chat_conflicts, chat_uses, load_org, with_extra_admins
 from bot.preflight import (
     ChatProbe,
     api_error,
@@ -47,14 +47,6 @@ class Report:
     def problems(self) -> int:
         return sum(state == PROBLEM for state, _, _ in self.lines) + sum(
             c.problem(self.reads_all) is not None for c in self.chats)
-
-
-def org_chats(org: OrgFile) -> list[tuple[int, str, str]]:
-    chats = [(cid, "community", a.code) for a in org.areas for cid in a.chats]
-    chats += [(d.chat, "department", d.code) for d in org.departments if d.chat is not None]
-    chats += [(cid, kind, "") for cid, kind in ((org.dispatch_chat, "dispatch"), (org.leaders_chat, "leaders"))
-              if cid is not None]
-    return chats
 
 
 async def _database(settings: Settings, report: Report) -> list[tuple[int, str, str]] | None:
@@ -116,10 +108,12 @@ async def run_check(settings: Settings, out: TextIO = sys.stdout) -> int:
                                    f"{len(org.catalog)} catalogue rows; admins: {', '.join(map(str, org.admins)) or 'none'}")
         if warning := no_admin_warning(org.admins):
             report.add(PROBLEM, "admins", warning)
+        for conflict in chat_conflicts(org):
+            report.add(PROBLEM, "org chats", conflict)
     except OrgFileError as exc:
         report.add(PROBLEM, "org file", str(exc))
     db_chats = await _database(settings, report)
-    chats: dict[int, tuple[int, str, str]] = {c[0]: c for c in (org_chats(org) if org else [])}
+    chats: dict[int, tuple[int, str, str]] = {c[0]: c for c in (chat_uses(org) if org else [])}
     chats.update({c[0]: c for c in db_chats or []})
     try:
         token_ok = bool(settings.require_token())

@@ -198,6 +198,10 @@ class OrgFile(_Strict):
 
     @model_validator(mode="after")
     def _references(self) -> "OrgFile":
+        for key, codes in (("areas", [a.code for a in self.areas]), ("departments", [d.code for d in self.departments])):
+            if twice := next((c for i, c in enumerate(codes) if c in codes[:i]), None):
+                # A ticket, a card and a ledger row name the code: two entries would be one.
+                raise ValueError(f"{key}: code {twice!r} is used twice")
         areas = {a.code for a in self.areas}
         depts = {d.code for d in self.departments}
         for p in self.people:
@@ -222,6 +226,28 @@ class OrgFile(_Strict):
         except ValueError as exc:
             raise ValueError(f"hotspots: {str(exc).removeprefix('hotspots: ')}") from None
         return self
+
+
+def chat_uses(org: OrgFile) -> list[tuple[int, str, str]]:
+    """Every chat the org file binds: (chat id, kind, area or department code; "" for the office's)."""
+    chats = [(cid, "community", a.code) for a in org.areas for cid in a.chats]
+    chats += [(d.chat, "department", d.code) for d in org.departments if d.chat is not None]
+    chats += [(cid, kind, "") for cid, kind in ((org.dispatch_chat, "dispatch"), (org.leaders_chat, "leaders"))
+              if cid is not None]
+    return chats
+
+
+def chat_conflicts(org: OrgFile) -> list[str]:
+    """Chats the org file binds that cannot work: one chat bound twice (the bot would serve it as
+    only one of them), or a positive id, which is a person's private chat, not a group."""
+    uses: dict[int, list[str]] = {}
+    for cid, kind, code in chat_uses(org):
+        uses.setdefault(cid, []).append(f"{kind} {code}".strip())
+    out = [f"chat {cid} is bound {len(u)} times ({', '.join(u)}): give each its own group"
+           for cid, u in uses.items() if len(u) > 1]
+    out += [f"chat {cid} ({', '.join(u)}) is a private chat's id: a group's id is negative (-100…)"
+            for cid, u in uses.items() if cid > 0]
+    return out
 
 
 def with_extra_admins(org: OrgFile, ids: list[int]) -> OrgFile:

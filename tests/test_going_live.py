@@ -132,3 +132,21 @@ async def test_check_lists_what_it_cannot_use_and_exits_1(tmp_path):
     assert code == 1
     assert row(out, "org file")[0] == "PROBLEM"
     assert "BOT_TOKEN was rejected by Telegram (401 Unauthorized)" in out
+
+
+async def test_check_names_a_chat_bound_twice_and_a_private_chat_id(tmp_path):
+    org = (DATA / "org.yaml").read_text(encoding="utf-8")
+    org = org.replace(f"leaders_chat: {LEADERS_CHAT}", f"leaders_chat: {DISPATCH_CHAT}", 1)
+    org = org.replace(str(COMMUNITY_2), "20001", 1)  # someone pasted a person's id for a group
+    (tmp_path / "org.yaml").write_text(org, encoding="utf-8")
+    async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot", privacy_mode=False) as sb:
+        populate(sb)
+        env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": sb.base_url, "DATABASE_URL": await fresh_database(tmp_path),
+               "HUYING_ORG_FILE": str(tmp_path / "org.yaml")}
+        code, out = await check(env)
+    problems = [line.strip() for line in out.splitlines() if "org chats" in line]
+    assert problems == [
+        f"PROBLEM  org chats  chat {DISPATCH_CHAT} is bound 2 times (dispatch, leaders): give each its own group",
+        "PROBLEM  org chats  chat 20001 (community xinhe) is a private chat's id: a group's id is negative (-100…)",
+    ], out
+    assert code == 1

@@ -39,6 +39,8 @@ def test_example_org_file_loads():
     (lambda s: s.replace("- code: cgj", "- code: 'c:g'", 1), "code"),
     (lambda s: s + "\nmystery_key: 1\n", "mystery_key"),
     (lambda s: s.replace("areas:", "areas: [", 1), "YAML"),
+    (lambda s: s.replace("- code: zjj", "- code: cgj", 1), "departments: code 'cgj' is used twice"),
+    (lambda s: s.replace("- code: xinhe", "- code: gangkou", 1), "areas: code 'gangkou' is used twice"),
 ])
 def test_a_wrong_org_file_is_named_in_one_line(tmp_path, edit, words):
     text = (ROOT / "config" / "org.example.yaml").read_text(encoding="utf-8")
