@@ -152,12 +152,17 @@ async def test_ids_that_are_no_ticket_code_find_nothing(world: World):
     ({"Content-Type": "multipart/form-data"}, b"junk"),
     ({"Content-Type": "application/x-www-form-urlencoded"}, b"description=\xff\xfe"),
     ({"Content-Type": "application/x-www-form-urlencoded; charset=bogus"}, b"description=x"),
+    # JSON with a good api_key: the answer is about the body, not a 403 about the key.
+    ({"Content-Type": "application/json"}, json.dumps(FORM).encode()),
+    ({"Content-Type": "text/plain"}, b"description=x"),
 ])
 async def test_a_body_that_is_not_a_form_gets_400_and_creates_nothing(world: World, headers, body):
     async with serving(world) as base, aiohttp.ClientSession() as http:
         async with http.post(base + PREFIX.lstrip("/") + "/requests.json", data=body, headers=headers) as resp:
             assert resp.status == 400, await resp.text()
-            assert json.loads(await resp.text())[0]["code"] == 400
+            [error] = json.loads(await resp.text())
+            assert (error["code"], error["description"]) == (
+                400, "the body must be form-encoded (application/x-www-form-urlencoded)")
     assert await count(world, Ticket) == 0
 
 

@@ -22,6 +22,10 @@ SPEC = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-26T00:00:00Z"
 
 
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+_NOT_A_FORM = "the body must be form-encoded (application/x-www-form-urlencoded)"
+
+
 def _service_row(s: open311.Service) -> dict:
     return {"service_code": s.code, "service_name": s.name, "description": s.description, "metadata": False,
             "type": "realtime", "keywords": ",".join(s.keywords), "group": s.group}
@@ -89,10 +93,14 @@ class Open311Routes:
         return _requests(fmt, rows)
 
     async def post_request(self, request: web.Request, fmt: str) -> web.Response:
+        if request.body_exists and request.content_type not in _FORMS:
+            # aiohttp reads any other body (JSON, say) as an empty form: the client would be told
+            # its api_key is wrong when its body is what the server cannot read.
+            raise Open311Error(400, _NOT_A_FORM)
         try:
             posted = await request.post()
         except (ValueError, LookupError):  # no multipart boundary, bytes that are not the charset, an unknown charset
-            raise Open311Error(400, "the body must be form-encoded (application/x-www-form-urlencoded)") from None
+            raise Open311Error(400, _NOT_A_FORM) from None
         form = {k: v for k, v in posted.items() if isinstance(v, str)}
         form = {**{k: v for k, v in request.query.items() if k == "api_key"}, **form}
         ticket = await run_op(self.app, lambda s: open311.file_request(s, self.app, form))
