@@ -87,6 +87,14 @@ def test_choose_defaults_and_words() -> None:
     assert choose(["2026-03"], **c) == Period(2026, M, 3)
 
 
+def test_nothing_named_in_the_first_month_is_the_month_so_far() -> None:
+    first = local(2026, 11, 3, 9)
+    assert choose([], now=NOW, tz=TZ, first_ticket_at=first) == Period(2026, M, 11)
+    with pytest.raises(PeriodError) as err:  # a month named is that month, and refused
+        choose(["month"], now=NOW, tz=TZ, first_ticket_at=first)
+    assert (err.value.code, err.value.params) == ("period.before_first", {"period": "2026-10", "first": "2026-11-03"})
+
+
 @pytest.mark.parametrize("args, code, params", [
     (["weekly"], "period.unknown", {"given": "weekly"}),
     (["2026-13"], "period.unknown", {"given": "2026-13"}),

@@ -176,6 +176,10 @@ def choose(args: list[str], *, now: datetime, tz: tzinfo, first_ticket_at: datet
         raise PeriodError("period.future", period=period.key)
     if first_ticket_at is None:
         raise PeriodError("period.no_tickets")
+    if end <= first_ticket_at and not words:
+        # Nothing named, in the office's first month: the month so far, not a refusal of a month
+        # the office never worked (the console's first page and a bare /report land here).
+        return containing(now.astimezone(tz).date(), PeriodKind.MONTH)
     if end <= first_ticket_at:
         first = first_ticket_at.astimezone(tz).date().isoformat()
         raise PeriodError("period.before_first", period=period.key, first=first)
