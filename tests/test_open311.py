@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from storage.models import ChannelRequest, Ticket, TicketEvent
 from tests.harness import COMMUNITY, DISPATCH_CHAT, DISPATCHER, RESIDENT, RESIDENT_2, World
-from tests.steps import press
+from tests.steps import ZH, press
 from tests.webharness import HOTLINE_KEY, serving
 from web.open311 import PREFIX
 
@@ -204,3 +204,14 @@ async def test_get_shows_only_public_tickets(world: World):
             assert status == 404 and json.loads(body)[0]["code"] == 404, hidden
         status, _, body = await get(base, "requests/2026-000005.json")
         assert status == 200 and json.loads(body)[0]["status"] == "closed"
+
+
+async def test_a_channel_ticket_without_a_place_is_not_called_a_private_appeal(world: World):
+    form = {**FORM, "description": "路口垃圾桶满了没人清运", "address_string": "路口"}
+    async with serving(world) as base:
+        status, body = await post(base, "requests.json", form)
+        assert status == 200, body
+        card = await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
+    lines = card["text"].split("\n")
+    assert ZH("card.area", area="未知") in lines and "来自12345热线" in card["text"]
+    assert ZH("card.no_area") not in card["text"]

@@ -68,7 +68,7 @@ async def tell_urgent(session: AsyncSession, app: App, t: Ticket, how: str) -> N
     names = await dept_names(session)
     area = await directory.area(session, t.area_code) if t.area_code else None
     tr = await notify.chat_translator(session, app, chat_id)
-    where = area.name if area else tr("card.no_area")
+    where = dispatch_cards.place(tr, t, area.name if area else None)
     text = tr(f"urgent.{how}", code=display(t.code), area=where, dept=names.get(t.lead_dept, t.lead_dept),
               text=summary(t.text))
     notify.send(session, app, chat_id, text, ticket=t, purpose="urgent_notice")

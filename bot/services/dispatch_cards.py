@@ -24,10 +24,18 @@ CARD_ACTIONS = ("dispatch", "merge", "divert", "reject")
 KINDS = ("help", "complaint", "suggestion", "consultation", "report")
 
 
+def place(tr: Translator, t: Ticket, area: str | None) -> str:
+    """Where the appeal is from, as the cards say it: the area; else how it came in (a private
+    chat; a channel's ticket says its channel on a line of its own, and was not filed in private)."""
+    if area:
+        return area
+    return tr("card.no_area") if t.channel == "telegram" else tr("card.no_area_channel")
+
+
 def card_text(tr: Translator, t: Ticket, photos: int, area: str | None, names: dict[str | None, str],
               note: str | None = None) -> str:
     route = t.route or {}
-    lines = [head(tr, t), tr("card.area", area=area or tr("card.no_area")), tr("card.summary", text=summary(t.text))]
+    lines = [head(tr, t), tr("card.area", area=place(tr, t, area)), tr("card.summary", text=summary(t.text))]
     if photos:
         lines.append(tr("card.photos", count=photos))
     if t.latitude is not None:
