@@ -71,10 +71,21 @@ def _due_column() -> Any:
                 else_=Ticket.resolve_due)
 
 
-async def queue(session: AsyncSession, f: QueueFilter, now: datetime) -> list[Ticket]:
-    """Tickets urgent first, then the nearest deadline, then the newest."""
+async def queue(session: AsyncSession, f: QueueFilter, now: datetime) -> tuple[list[Ticket], int]:
+    """Tickets urgent first, then the nearest deadline, then the newest — at most `f.limit` of
+    them — and how many the filter matches (counted only when the page is full)."""
     due = _due_column()
-    q = select(Ticket)
+    q = _filtered(select(Ticket), f, now)
+    rows = list((await session.execute(
+        q.order_by(case((Ticket.urgency == "urgent", 0), else_=1), case((due.is_(None), 1), else_=0), due,
+                   Ticket.created_at.desc()).limit(f.limit))).scalars())
+    if len(rows) < f.limit:
+        return rows, len(rows)
+    return rows, (await session.execute(_filtered(select(func.count()).select_from(Ticket), f, now))).scalar_one()
+
+
+def _filtered(q: Any, f: QueueFilter, now: datetime) -> Any:
+    due = _due_column()
     if f.statuses:
         q = q.where(Ticket.status.in_(f.statuses))
     if f.department:
@@ -92,9 +103,7 @@ async def queue(session: AsyncSession, f: QueueFilter, now: datetime) -> list[Ti
         q = q.where(Ticket.status.in_(WORKING), due.is_not(None), due < now)
     if f.channel:
         q = q.where(Ticket.channel == f.channel)
-    q = q.order_by(case((Ticket.urgency == "urgent", 0), else_=1), case((due.is_(None), 1), else_=0), due,
-                   Ticket.created_at.desc()).limit(f.limit)
-    return list((await session.execute(q)).scalars())
+    return q
 
 
 def _in_department(code: str) -> Any:

@@ -315,3 +315,22 @@ async def test_merge_and_reject_from_the_console_tell_the_chats_what_the_buttons
             assert status == 200 and "吴派单" in page.split('id="history"')[1]
         finally:
             await b.close()
+
+
+async def test_a_queue_longer_than_a_page_says_how_many_there_are(world: World, monkeypatch):
+    monkeypatch.setattr("web.console.pages.QUEUE_ROWS", 2)  # a page of two, not of two hundred
+    for text in ("小区门口垃圾三天没人清运了", "楼道里堆满了杂物没人管", "路灯坏了一个星期"):
+        await world.send(RESIDENT, COMMUNITY, f"@huying_bot {text}")
+    await world.settle()
+    token = await login_token(world, DISPATCHER)
+    async with serving(world) as base:
+        b = Browser(base)
+        try:
+            status, page = await b.login(token)
+            assert status == 200
+            assert re.search(r'id="queue-count">\((\d+)\)', page).group(1) == "3"
+            assert len(re.findall(r'<tr data-code=', page)) == 2
+            capped = re.search(r'id="queue-capped">([^<]*)<', page).group(1)
+            assert capped == ZH("console.queue_capped", shown=2, total=3)
+        finally:
+            await b.close()

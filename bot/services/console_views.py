@@ -95,16 +95,18 @@ async def choices(session: AsyncSession, app: App) -> Choices:
     )
 
 
-async def queue(session: AsyncSession, app: App, staff: Staff, f: QueueFilter) -> list[QueueRow]:
+async def queue(session: AsyncSession, app: App, staff: Staff, f: QueueFilter) -> tuple[list[QueueRow], int]:
+    """The rows the page shows and how many tickets the filter matches in all."""
     f.departments_allowed = staff.departments
     if not f.statuses:
         f.statuses = OPEN_STATUSES
     now = app.now()
     names = {d.code: d.name for d in await directory.departments(session)}
     areas = {a.code: a.name for a in app.org.areas}
+    found, total = await store.queue(session, f, now)
     return [QueueRow(ticket=t, channel=t.channel or "telegram", dept=names.get(t.lead_dept or "", ""),
                      area=areas.get(t.area_code or "", ""), due=current_due(t), overdue=is_overdue(t, now))
-            for t in await store.queue(session, f, now)]
+            for t in found], total
 
 
 async def _visible(session: AsyncSession, staff: Staff, code_text: str) -> Ticket:

@@ -78,6 +78,10 @@ async def index(console: Console, request: web.Request) -> web.StreamResponse:
 # ---------------------------------------------------------------- the queue
 
 
+# A page a browser renders at once; past it the page says how many there are and asks for a filter.
+QUEUE_ROWS = 200
+
+
 def _filter(q: dict, choices: console_views.Choices) -> QueueFilter:
     """Read the filters; a value that is not one of the choices is bad input, said so."""
     def pick(name: str, allowed) -> str | None:  # noqa: ANN001
@@ -92,7 +96,7 @@ def _filter(q: dict, choices: console_views.Choices) -> QueueFilter:
         statuses=[] if status is None else (choices.statuses if status == "all" else [status]),
         department=pick("department", choices.departments), area=pick("area", choices.areas),
         kind=pick("kind", choices.kinds), urgency=pick("urgency", ["urgent", "normal"]),
-        overdue=overdue == "1", channel=pick("channel", choices.channels))
+        overdue=overdue == "1", channel=pick("channel", choices.channels), limit=QUEUE_ROWS)
 
 
 async def queue(console: Console, request: web.Request, v: Visit) -> web.StreamResponse:
@@ -103,10 +107,10 @@ async def queue(console: Console, request: web.Request, v: Visit) -> web.StreamR
         f = _filter(dict(request.query), choices)
         return choices, await console_views.queue(session, app, staff, f)
 
-    choices, rows = await run_op(app, read, write=False)
+    choices, (rows, total) = await run_op(app, read, write=False)
     shown = {k: request.query.get(k, "") for k in ("status", "department", "area", "kind", "urgency", "channel")}
     shown["overdue"] = request.query.get("overdue") == "1"
-    return render(console, request, v, "queue.html", rows=rows, choices=choices, f=shown,
+    return render(console, request, v, "queue.html", rows=rows, total=total, choices=choices, f=shown,
                   refresh=QUEUE_REFRESH_SECONDS)
 
 
