@@ -70,6 +70,9 @@ class RatingRound(Base):
     reason: Mapped[str | None] = mapped_column(String(32))
     comment: Mapped[str | None] = mapped_column(Text)
     not_rated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The 办理结果 this round rated: a reopened ticket's earlier rounds rated an earlier result,
+    # and the 满意度评价表 shows each rating beside the result it judged.
+    result_text: Mapped[str | None] = mapped_column(Text)
 
 
 class Assignment(Base):

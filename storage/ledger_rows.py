@@ -49,9 +49,9 @@ def _people():  # noqa: ANN202
     return aliased(Person, name="reporter"), aliased(Person, name="handler"), aliased(Person, name="leader")
 
 
-def _columns(rep, han, lea, dept_name):  # noqa: ANN001, ANN202
+def _columns(rep, han, lea, dept_name, result=T.result_text):  # noqa: ANN001, ANN202
     return (T.code, T.text, T.status, T.close_reason, dept_name, T.reporter_id, rep.full_name, rep.username,
-            T.on_behalf_name, T.result_text, T.owner_id, han.full_name, han.username, T.leader_id,
+            T.on_behalf_name, result, T.owner_id, han.full_name, han.username, T.leader_id,
             func.coalesce(T.leader_name, lea.full_name), T.disputed_at.is_not(None), ChannelRequest.phone,
             ChannelRequest.email)
 
@@ -96,7 +96,9 @@ async def rated(session: AsyncSession, start: datetime, end: datetime, dept: str
     at = rating_at_col()
     rep, han, lea = _people()
     d = aliased(Department)
-    q = (select(*_columns(rep, han, lea, func.coalesce(d.name, R.dept_code)), T.resolved_at.is_not(None),
+    # Each rating beside the result it judged (rounds from before revision 0015 may lack it).
+    result = func.coalesce(R.result_text, T.result_text)
+    q = (select(*_columns(rep, han, lea, func.coalesce(d.name, R.dept_code), result), T.resolved_at.is_not(None),
                 R.result_level, R.not_rated, R.reason, R.comment, at)
          .select_from(R).join(T, T.id == R.ticket_id).outerjoin(d, d.code == R.dept_code))
     q = _joined(q, rep, han, lea).where(at >= _at("s", start), at < _at("e", end),

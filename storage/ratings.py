@@ -16,9 +16,10 @@ from bot.domain.lifecycle import Status
 UNSATISFIED = 1
 
 
-async def open_round(session: AsyncSession, ticket_id: int, round_: int, dept: str | None, now: datetime) -> bool:
+async def open_round(session: AsyncSession, ticket_id: int, round_: int, dept: str | None, now: datetime,
+                     result_text: str | None = None) -> bool:
     return await insert_ignore(session, RatingRound, {
-        "ticket_id": ticket_id, "round": round_, "dept_code": dept, "asked_at": now})
+        "ticket_id": ticket_id, "round": round_, "dept_code": dept, "asked_at": now, "result_text": result_text})
 
 
 async def get(session: AsyncSession, ticket_id: int, round_: int) -> RatingRound | None:

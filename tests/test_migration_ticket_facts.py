@@ -1,7 +1,7 @@
 """The ticket-facts migrations carry a live database over. 0004, run on a database made by the
 revision before it (0003), moves what `sla_state` held for others into columns and tables, keeps the
 clocks' own keys, and lets reports count assignments; 0011 drops `tickets.rating_round` (the rounds'
-rows are the one record) without losing a round."""
+rows are the one record) without losing a round; 0015 gives each round the result it rated."""
 from __future__ import annotations
 
 import asyncio
@@ -65,7 +65,7 @@ async def _seed(url: str) -> None:
 
 # Columns the models have that later revisions added: not there yet right after 0004.
 LATER = {"tickets": {"leader_id", "leader_name", "taken_at", "disputed_at", "lead_decided_by"},
-         "assignments": {"first_resolve_due"}}
+         "assignments": {"first_resolve_due"}, "rating_rounds": {"result_text"}}
 
 
 def as_of_0004(table: Table) -> Select:
@@ -153,3 +153,36 @@ async def test_0011_keeps_every_round_the_column_counted(tmp_path):
         await engine.dispose()
     assert found == {1: 2, 2: 3, 3: 0}
     assert [tuple(r) for r in rows] == [(1, 1, 1), (1, 2, None), (2, 1, 1), (2, 2, 1), (2, 3, None)]
+
+
+async def test_0015_gives_each_round_the_result_it_rated(tmp_path):
+    url = await fresh_database(tmp_path)
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "0014_on_behalf_index")
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO departments (code, name, yellow_streak, red_streak)"
+                                " VALUES ('cgj', '城市管理局', 0, 0)"))
+        await conn.execute(text(
+            "INSERT INTO tickets (id, code, kind, urgency, status, version, text, lead_dept, returns_count,"
+            " reopen_count, created_at, updated_at, resolved_at, result_text, channel) VALUES"
+            f" (1, '2026-000001', 'help', 'normal', 'RESOLVED', 5, 'x', 'cgj', 0, 1, '{at(0)}', '{at(50)}',"
+            f" '{at(48)}', '每天清运两次', 'telegram')"))
+        await conn.execute(text(
+            "INSERT INTO ticket_events (ticket_id, at, actor_id, kind, data) VALUES"
+            f" (1, '{at(24)}', 20001, 'resolved', '{{\"text\": \"已增加垃圾桶\", \"photos\": 0}}'),"
+            f" (1, '{at(30)}', 30001, 'reopened', '{{}}'),"
+            f" (1, '{at(48)}', 20001, 'resolved', '{{\"text\": \"每天清运两次\", \"photos\": 0}}')"))
+        await conn.execute(text(
+            "INSERT INTO rating_rounds (ticket_id, round, dept_code, asked_at, result_level, process_skipped,"
+            f" not_rated) VALUES (1, 1, 'cgj', '{at(24)}', 1, FALSE, FALSE), (1, 2, 'cgj', '{at(48)}', NULL,"
+            " FALSE, FALSE)"))
+    await engine.dispose()
+    await migrate(url)
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(RatingRound.round, RatingRound.result_text)
+                                       .order_by(RatingRound.round))).all()
+    finally:
+        await engine.dispose()
+    assert [tuple(r) for r in rows] == [(1, "已增加垃圾桶"), (2, "每天清运两次")]

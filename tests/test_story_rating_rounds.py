@@ -8,8 +8,11 @@ given already (the ticket then never closed). PostgreSQL names the columns in fu
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
+from storage import ledger_rows
 from storage.models import RatingRound, Ticket
 from tests.harness import CGJ_CHAT, COMMUNITY, HANDLER_A, RESIDENT_2, ZJJ_CHAT, World
 from tests.steps import accept, dispatched, has_button, press, rate, resolve, showing
@@ -37,3 +40,9 @@ async def test_the_second_round_of_a_reopened_ticket_is_rated(world: World):
     assert rounds == [(1, 1, 4), (3, 1, 1), (3, 2, 3)]
     t3 = await world.scalar(select(Ticket).where(Ticket.id == 3))
     assert (t3.status, t3.close_reason, t3.rating_round) == ("CLOSED", "satisfied", 2)
+
+    # The 满意度评价表: each rating beside the result it judged, not the ticket's latest result.
+    async with world.app.sessions() as s:
+        rows = await ledger_rows.rated(s, world.clock() - timedelta(days=1), world.clock() + timedelta(days=1))
+    assert [(r.code, r.level, r.result_text) for r in rows] == [
+        ("2026-000001", 4, "已清运"), ("2026-000003", 1, "已增加垃圾桶"), ("2026-000003", 3, "每天清运两次")]

@@ -99,7 +99,7 @@ async def _chose_reason(session: AsyncSession, app: App, t: Ticket, where: tuple
 
 async def open_round(session: AsyncSession, app: App, t: Ticket) -> None:
     """A new rating round for the department that resolved the ticket (no message yet)."""
-    await store.open_round(session, t.id, t.rating_round + 1, t.lead_dept, app.now())
+    await store.open_round(session, t.id, t.rating_round + 1, t.lead_dept, app.now(), t.result_text)
     await tickets.get(session, t.id)  # the caller's instance reads its new round (same identity)
 
 
