@@ -85,13 +85,15 @@ async def press_op(session: DbSession, app: App, query: CallbackQuery,
 
 
 async def reply_op(session: DbSession, app: App, message: Message,
-                   op: Callable[[], Awaitable[str | None]], *, retry_link=None, quiet: bool = False) -> bool:  # noqa: ANN001
+                   op: Callable[[], Awaitable[str | None]], *, retry_link=None, quiet: bool = False,  # noqa: ANN001
+                   done_link: dict | None = None) -> bool:
     """The same for a message that carries work (a reply, a command): a refusal is answered
     politely, nothing half-done. The operation answers a success itself, or returns the key.
 
     `retry_link` (a message link): the refusal is linked like the prompt it answers, so
     replying to the refusal is another try at the same question. `quiet`: success is `noted`
-    (a reaction in a group chat) — for answers that only say it was received.
+    (a reaction in a group chat) — for answers that only say it was received. `done_link`: the
+    success answer is linked to the ticket (`ticket_id`, `purpose`), so a reply to it is about it.
     """
     # Read the link now: undoing the operation may expire ORM rows.
     link = {} if retry_link is None else {
@@ -102,6 +104,8 @@ async def reply_op(session: DbSession, app: App, message: Message,
     except TransitionError as exc:
         reply(session, app, message, _(exc.code, **getattr(exc, "params", {})), **link)
         return True
-    if key:
-        (noted if quiet else reply)(session, app, message, _(key))
+    if key and quiet:
+        noted(session, app, message, _(key))
+    elif key:
+        reply(session, app, message, _(key), **(done_link or {}))
     return True

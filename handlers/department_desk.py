@@ -95,7 +95,8 @@ def build_department_desk_router() -> Router:
             await department_work.progress(session, app, link.ticket_id, staff, words, pics, album)
             return "done.progress"
 
-        await reply_op(session, app, message, op)
+        # "已记录进展" is about the ticket: a handler's reply to it is the next note, not a stray message.
+        await reply_op(session, app, message, op, done_link={"ticket_id": link.ticket_id, "purpose": "dept_note"})
 
     async def show(message: Message, session: DbSession, app: App, roles: Roles, name: str) -> None:
         text, kb = await workviews.listing(session, app, current_tr(), name, message.chat.id, roles, 0)

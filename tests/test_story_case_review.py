@@ -121,3 +121,16 @@ async def test_neighbour_reply_to_the_process_question_adds_no_group_message(wor
     await world.settle()
     new = [m.get("text") for m in world.sb.bot_messages(COMMUNITY)[n:]]
     assert new == [], new                                  # fails: ['只有诉求人本人…可以评价。']
+
+
+# 7. "已记录进展" is about the ticket: replying to it is the next progress note.
+async def test_a_reply_to_the_progress_confirmation_is_the_next_note(world):
+    card = await accept(world, HANDLER_A, CGJ_CHAT, await dispatched(world, "小区门口垃圾三天没人清运了"))
+    await world.send(HANDLER_A, CGJ_CHAT, "已联系环卫所", reply_to=card["message_id"])
+    await world.settle()
+    confirmation = world.sb.bot_messages(CGJ_CHAT)[-1]
+    assert confirmation["text"] == ZH("done.progress")
+    await world.send(HANDLER_A, CGJ_CHAT, "环卫车下午两点到", reply_to=confirmation["message_id"])
+    await world.settle()
+    assert world.sb.bot_messages(CGJ_CHAT)[-1]["text"] == ZH("done.progress")
+    assert (await event_kinds(world))[-2:] == ["progress", "progress"]
