@@ -17,7 +17,7 @@ from aiogram.types import User
 from sqlalchemy.engine import make_url
 
 from bot.client import make_bot
-from bot.org import OrgFile, OrgFileError, chat_conflicts, chat_uses, load_org, with_extra_admins
+from bot.org import OrgFile, OrgFileError, chat_conflicts, chat_uses, example_keys, load_org, with_extra_admins
 from bot.preflight import (
     ChatProbe,
     api_error,
@@ -110,6 +110,8 @@ async def run_check(settings: Settings, out: TextIO = sys.stdout) -> int:
             report.add(PROBLEM, "admins", warning)
         for conflict in chat_conflicts(org):
             report.add(PROBLEM, "org chats", conflict)
+        for key_problem in example_keys(org):
+            report.add(PROBLEM, "channels", key_problem)
     except OrgFileError as exc:
         report.add(PROBLEM, "org file", str(exc))
     db_chats = await _database(settings, report)

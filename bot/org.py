@@ -250,6 +250,15 @@ def chat_conflicts(org: OrgFile) -> list[str]:
     return out
 
 
+EXAMPLE_KEY = "change-me"  # how config/org.example.yaml's api_keys begin
+
+
+def example_keys(org: OrgFile) -> list[str]:
+    """Channels still keyed as in the example file: anyone who has read it could file appeals."""
+    return [f"channel {c.name} still has the example's api_key: give it a secret of its own"
+            for c in org.channels if c.api_key.startswith(EXAMPLE_KEY)]
+
+
 def with_extra_admins(org: OrgFile, ids: list[int]) -> OrgFile:
     """The org file plus the admins named in HUYING_ADMINS (a first run needs no file edit)."""
     merged = list(dict.fromkeys([*org.admins, *ids]))

@@ -134,8 +134,9 @@ async def test_check_lists_what_it_cannot_use_and_exits_1(tmp_path):
     assert "BOT_TOKEN was rejected by Telegram (401 Unauthorized)" in out
 
 
-async def test_check_names_a_chat_bound_twice_and_a_private_chat_id(tmp_path):
+async def test_check_names_a_chat_bound_twice_a_private_chat_id_and_an_example_key(tmp_path):
     org = (DATA / "org.yaml").read_text(encoding="utf-8")
+    org = org.replace('api_key: "hotline-key-0001"', 'api_key: "change-me-12345-hotline"', 1)
     org = org.replace(f"leaders_chat: {LEADERS_CHAT}", f"leaders_chat: {DISPATCH_CHAT}", 1)
     org = org.replace(str(COMMUNITY_2), "20001", 1)  # someone pasted a person's id for a group
     (tmp_path / "org.yaml").write_text(org, encoding="utf-8")
@@ -149,4 +150,6 @@ async def test_check_names_a_chat_bound_twice_and_a_private_chat_id(tmp_path):
         f"PROBLEM  org chats  chat {DISPATCH_CHAT} is bound 2 times (dispatch, leaders): give each its own group",
         "PROBLEM  org chats  chat 20001 (community xinhe) is a private chat's id: a group's id is negative (-100…)",
     ], out
+    assert [line.strip() for line in out.splitlines() if "  channels  " in line] == [
+        "PROBLEM  channels   channel 12345热线 still has the example's api_key: give it a secret of its own"], out
     assert code == 1
