@@ -3,9 +3,16 @@
 Extensions belong to the handling round they were asked in and only ever move a deadline later;
 the department card shows the deadline an approval set; a co-department reports progress as the
 bot tells it to; a card counts the appeal's photos only; a neighbour's reply to the rating
-message gets no bot message in the group."""
+message gets no bot message in the group; a dispatch card still waiting in the outbox goes out as the
+ticket stands when it is sent."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from bot.services import dispatch, dispatch_cards
+from bot.services.access import roles_of
+from storage import tickets
+from storage.models import OutboxMessage
 from tests.steps import (ZH, accept, dispatched, event_kinds, has_button, press, rate, refused, showing, submit_result, ticket)
 from tests.harness import (CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, RESIDENT_2,
                            ZJJ_CHAT, ZJJ_HANDLER)
@@ -134,3 +141,22 @@ async def test_a_reply_to_the_progress_confirmation_is_the_next_note(world):
     await world.settle()
     assert world.sb.bot_messages(CGJ_CHAT)[-1]["text"] == ZH("done.progress")
     assert (await event_kinds(world))[-2:] == ["progress", "progress"]
+
+
+# 8. A dispatch card still waiting in the outbox when the ticket is decided (a burst, a 429)
+#    went out later with every button of the decision already taken.
+async def test_a_card_still_in_the_outbox_goes_out_as_the_ticket_stands(world):
+    await world.send(RESIDENT, COMMUNITY, "@huying_bot 小区门口垃圾三天没人清运了")
+    await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
+    async with world.app.sessions() as s:
+        t = await tickets.get(s, 1)
+        await dispatch_cards.post(s, world.app, t)  # a card not sent yet when the decision comes
+        await dispatch.dispatch(s, world.app, 1, await roles_of(s, DISPATCHER), "cgj", [])
+        row = (await s.execute(select(OutboxMessage).where(OutboxMessage.purpose == "dispatch_card",
+                                                           OutboxMessage.status == "pending"))).scalar_one()
+        await world.app.commit(s)
+    await world.settle()
+    [link] = await world.rows(select(OutboxMessage).where(OutboxMessage.id == row.id))
+    sent = world.sb.message(DISPATCH_CHAT, link.sent_message_ids[0])
+    assert "派单" not in [b["text"] for line in sent.get("reply_markup", {}).get("inline_keyboard", []) for b in line]
+    assert "#2026-000001" in sent["text"] and "城市管理局" in sent["text"]

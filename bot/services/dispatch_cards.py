@@ -221,6 +221,13 @@ async def refresh(session: AsyncSession, app: App, t: Ticket, note: str | None, 
         tr = await notify.chat_translator(session, app, link.chat_id)
         text, kb = await _card(session, app, tr, t, note, full=with_buttons)
         notify.edit(session, app, link.chat_id, link.message_id, text, kb, ticket=t)
+    row = await outbox.pending_for(session, t.id, "dispatch_card")
+    if row is not None:
+        # A card still waiting in the outbox (a burst, a 429, an album's wait) goes out as the
+        # ticket stands now — not with the buttons of a decision already taken.
+        tr = await notify.chat_translator(session, app, row.chat_id)
+        text, kb = await _card(session, app, tr, t, note, full=with_buttons)
+        await outbox.rewrite_pending(session, row.id, {**row.payload, "text": notify.clip(text), "keyboard": kb})
 
 
 async def redraw(session: AsyncSession, app: App, t: Ticket) -> None:
