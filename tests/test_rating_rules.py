@@ -165,6 +165,14 @@ def test_scrub_masks_phone_numbers_as_people_write_them():
     assert r.scrub("订单号2013812345678901") == "订单号2013812345678901"  # a longer number is no phone
 
 
+def test_scrub_masks_e_mail_and_full_width_numbers():
+    assert r.scrub("联系人王师傅13900001111，邮箱wang.li+x@mail.example.com") == \
+        "联系人*师傅139****1111，邮箱***@mail.example.com"
+    assert r.scrub("号码：１３８１２３４５６７８") == "号码：138****5678"
+    assert r.scrub("身份证３３０１０２１９９００１０１１２３４") == "身份证******************"
+    assert r.scrub("已处理，见 @物业 群公告") == "已处理，见 @物业 群公告"
+
+
 def test_a_phone_number_at_the_cut_is_masked_before_it_is_cut():
     text = "x" * 190 + "电话13812345678"
     shown = r.public_result(text)

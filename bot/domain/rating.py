@@ -147,6 +147,10 @@ def due_action(*, status: str, now: datetime, resolved_at: datetime | None, clos
 # 138 1234 5678, 138-1234-5678 and +86 / 0086 prefixes are how people write them too.
 _PHONE = re.compile(r"(?<![\d+])((?:(?:\+|00)86[\s-]?)?1[3-9]\d)[\s-]?\d{4}[\s-]?(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?)\d{7,8}(?!\d)")
+# An e-mail address: the part before the @ is the person's (ASCII only: 邮箱wang@… keeps 邮箱).
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})")
+# Full-width digits, as Chinese input methods type them (１３８…), are digits to every pattern here.
+_WIDE_DIGITS = str.maketrans("０１２３４５６７８９＋－", "0123456789+-")
 _ID_CARD = re.compile(r"(?<![\dXx])\d{6}(?:19|20)\d{2}\d{7}[\dXx](?![\dXx])")
 
 
@@ -164,8 +168,10 @@ _TITLED = re.compile(f"[{_SURNAMES}](先生|女士|小姐|阿姨|大爷|大妈|�
 
 
 def scrub(text: str) -> str:
-    """Mask phone and ID-card numbers, a home's flat number and a titled surname: a public
+    """Mask phone and ID-card numbers, e-mail addresses, a home's flat number and a titled surname: a public
     response carries no personal data (DESIGN: the neighbours' chat)."""
+    text = text.translate(_WIDE_DIGITS)
+    text = _EMAIL.sub(r"***@\1", text)
     text = _ID_CARD.sub("******************", text)
     text = _PHONE.sub(r"\1****\2", text)
     text = _LANDLINE.sub(r"\1********", text)
