@@ -126,6 +126,9 @@ async def test_formats_dates_and_unknown_things(world: World):
         assert status == 404 and json.loads(body)[0]["code"] == 404
         status, _, body = await get(base, "requests.json?start_date=yesterday")
         assert status == 400 and "start_date" in json.loads(body)[0]["description"]
+        # The example of that message typed as is: its "+" reaches the server as a space.
+        status, _, body = await get(base, "requests.json?start_date=2026-11-23T09:00:00+08:00")
+        assert (status, json.loads(body)) == (200, [])
         status, _, body = await get(base, "requests.json?status=pending")
         assert status == 400
         status, _, body = await get(base, "nothing-here.xml")

@@ -7,6 +7,7 @@ staff in `channel_requests` and never published: GET shows public fields only.
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -184,11 +185,17 @@ async def public_view(session: AsyncSession, app: App, ts: list[Ticket]) -> list
         expected_datetime=_iso(app, t.resolve_due)) for t in ts]
 
 
+_OFFSET_AFTER_SPACE = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
+
+
 def _when(name: str, raw: str | None) -> datetime | None:
     if not raw:
         return None
+    # An offset typed into a URL as "+08:00" arrives as " 08:00" (a + in a query is a space):
+    # the one place a space can stand in such a date-time is before the offset.
+    raw = _OFFSET_AFTER_SPACE.sub(r"\1+\2", raw.strip())
     try:
-        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise Open311Error(400, f"{name} must be an ISO 8601 date-time like 2026-11-23T09:00:00+08:00") from None
     if value.tzinfo is None:
