@@ -60,7 +60,8 @@ def build_reports_router() -> Router:
         except PeriodError as exc:
             reply(session, app, message, _(exc.code, **exc.params))
             return
-        name, data, caption = await exports.workbook(session, app, form, period, current_tr(), dept=desk.dept,
+        name, data, caption = await exports.workbook(session, app, form, period, current_tr(),
+                                                     depts=None if desk.dept is None else [desk.dept],
                                                      with_contacts=desk.contacts)
         await reports.queue_document(session, app, message.chat.id, name, data, caption,
                                      thread_id=thread_of(message), reply_to=message.message_id)

@@ -4,6 +4,7 @@ Plain values only; the service renders statuses and notes (storage never renders
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,6 +38,7 @@ class LedgerRow:
     disputed: bool  # 职责争议
     channel_phone: str | None  # a ticket another channel filed (Open311): how to reach the requester
     channel_email: str | None
+    channel_name: str | None  # the requester's name as the channel gave it (姓 + 名)
     resolved: bool = False
     level: int | None = None  # a rating's result level (satisfaction / unsatisfied ledgers)
     not_rated: bool = False
@@ -53,7 +55,8 @@ def _columns(rep, han, lea, dept_name, result=T.result_text):  # noqa: ANN001, A
     return (T.code, T.text, T.status, T.close_reason, dept_name, T.reporter_id, rep.full_name, rep.username,
             T.on_behalf_name, result, T.owner_id, han.full_name, han.username, T.leader_id,
             func.coalesce(T.leader_name, lea.full_name), T.disputed_at.is_not(None), ChannelRequest.phone,
-            ChannelRequest.email)
+            ChannelRequest.email,
+            func.nullif(func.coalesce(ChannelRequest.last_name, "") + func.coalesce(ChannelRequest.first_name, ""), ""))
 
 
 def _joined(q, rep, han, lea):  # noqa: ANN001, ANN202
@@ -61,25 +64,27 @@ def _joined(q, rep, han, lea):  # noqa: ANN001, ANN202
             .outerjoin(lea, lea.id == T.leader_id).outerjoin(ChannelRequest, ChannelRequest.ticket_id == T.id))
 
 
-async def received(session: AsyncSession, start: datetime, end: datetime, dept: str | None = None) -> list[LedgerRow]:
+async def received(session: AsyncSession, start: datetime, end: datetime,
+                   depts: Collection[str] | None = None) -> list[LedgerRow]:
     """台账 (annex 2): every ticket received in the period."""
     rep, han, lea = _people()
     d = aliased(Department)
     q = select(*_columns(rep, han, lea, func.coalesce(d.name, T.lead_dept))).select_from(T)
     q = _joined(q, rep, han, lea).outerjoin(d, d.code == T.lead_dept)
     q = q.where(T.created_at >= _at("s", start), T.created_at < _at("e", end))
-    if dept:
-        q = q.where(T.lead_dept == dept)
+    if depts is not None:  # a handler's departments (none: nothing)
+        q = q.where(T.lead_dept.in_(list(depts)))
     return [LedgerRow(*row) for row in (await session.execute(q.order_by(T.created_at, T.id))).all()]
 
 
-async def dispatched(session: AsyncSession, start: datetime, end: datetime, dept: str | None = None) -> list[LedgerRow]:
+async def dispatched(session: AsyncSession, start: datetime, end: datetime,
+                     depts: Collection[str] | None = None) -> list[LedgerRow]:
     """转办清单 / 解决反馈表 (annexes 3, 4): every ticket dispatched in the period, with the department
     of its latest dispatch in the period and whether that dispatch was resolved."""
     latest = (select(func.max(A.id).label("id")).where(A.dispatched_at >= _at("s", start),
                                                        A.dispatched_at < _at("e", end)))
-    if dept:
-        latest = latest.where(A.dept_code == dept)
+    if depts is not None:
+        latest = latest.where(A.dept_code.in_(list(depts)))
     latest = latest.group_by(A.ticket_id).subquery()
     rep, han, lea = _people()
     d = aliased(Department)
@@ -90,7 +95,7 @@ async def dispatched(session: AsyncSession, start: datetime, end: datetime, dept
     return [LedgerRow(*row) for row in (await session.execute(q.order_by(A.dispatched_at, A.id))).all()]
 
 
-async def rated(session: AsyncSession, start: datetime, end: datetime, dept: str | None = None,
+async def rated(session: AsyncSession, start: datetime, end: datetime, depts: Collection[str] | None = None,
                 only_level: int | None = None) -> list[LedgerRow]:
     """满意度评价表 (annex 5) and, with `only_level=1`, the 不满意台账: result ratings in the period."""
     at = rating_at_col()
@@ -105,6 +110,6 @@ async def rated(session: AsyncSession, start: datetime, end: datetime, dept: str
                                         or_(R.result_level.is_not(None), R.not_rated.is_(True)))
     if only_level is not None:
         q = q.where(and_(R.result_level == only_level))
-    if dept:
-        q = q.where(R.dept_code == dept)
+    if depts is not None:
+        q = q.where(R.dept_code.in_(list(depts)))
     return [LedgerRow(*row) for row in (await session.execute(q.order_by(at, R.id))).all()]

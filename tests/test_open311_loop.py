@@ -3,8 +3,10 @@ channel) → 派单 → 签收 → 办结 → the centre's 回访 rating in the 
 the public status and the scrubbed result, never the requester's details."""
 from __future__ import annotations
 
+import io
 import json
 
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from storage.models import RatingRound, TicketEvent
@@ -80,3 +82,34 @@ async def test_telegram_reporters_rate_for_themselves(world: World):
             assert status == 409 and ZH("rate.callback_telegram") in page
         finally:
             await b.close()
+
+
+async def test_an_unsatisfied_callback_reads_in_words_and_the_ledger_names_the_requester(world: World):
+    async with serving(world) as base:
+        assert (await post(base, "requests.json", FORM))[0] == 200
+        await press(world, DISPATCHER, DISPATCH_CHAT, await world.reply_from_bot(DISPATCH_CHAT, contains="来自"), "派单")
+        dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
+        await press(world, HANDLER_A, CGJ_CHAT, dept_card, "签收")
+        await press(world, HANDLER_A, CGJ_CHAT, world.sb.message(CGJ_CHAT, dept_card["message_id"]), "办结")
+        prompt = await world.reply_from_bot(CGJ_CHAT, contains="办理结果")
+        await world.send(HANDLER_A, CGJ_CHAT, "已清运，联系人邮箱wang@example.com，电话１３９００００１１１１",
+                         reply_to=prompt["message_id"])
+        await world.settle()
+        # The public status never carries an address or a number typed in full-width digits.
+        assert (await public(base, "2026-000001"))["status_notes"].endswith(
+            "已清运，联系人邮箱***@example.com，电话139****1111")
+        b = Browser(base)
+        try:
+            await b.login(await login_token(world, DISPATCHER))
+            await b.get("tickets/2026-000001")
+            status, page = await b.post("tickets/2026-000001/rate", {"score": "1", "reason": "slow", "words": "太慢了"})
+            assert status == 200, page
+            status, page = await b.get("tickets/2026-000001")
+            assert "办理太慢 太慢了" in page and ">slow<" not in page and "slow 太慢了" not in page
+            async with b.http.get(base + "exports/unsatisfied.xlsx?period=2026-11") as resp:
+                data = await resp.read()
+        finally:
+            await b.close()
+    rows = [list(r) for r in load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True)]
+    [row] = [r for r in rows if r and r[0] == 1]
+    assert row[-1] == "李四 13812345678 lisi@example.com"  # 群众姓名及联系方式: the name the hotline gave

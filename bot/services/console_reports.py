@@ -73,10 +73,9 @@ def forms(tr: Translator) -> list[tuple[str, str]]:
 
 async def ledger(session: AsyncSession, app: App, staff: Staff, tr: Translator, form: str,
                  period_text: str | None) -> tuple[str, bytes]:
-    """One annex ledger as .xlsx; a handler gets their department's rows only."""
+    """One annex ledger as .xlsx; a handler gets the rows of their departments (all of them) only."""
     name = exports.form_of(form)
     period = await period_of(session, app, period_text)
-    mine = staff.departments
-    dept = None if mine is None else (sorted(mine)[0] if mine else "-")
-    filename, data, _caption = await exports.workbook(session, app, name, period, tr, dept=dept, with_contacts=True)
+    filename, data, _caption = await exports.workbook(session, app, name, period, tr, depts=staff.departments,
+                                                      with_contacts=True)
     return filename, data

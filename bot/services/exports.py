@@ -1,6 +1,7 @@
 """/export and `python -m bot export`: the annex ledgers of a period as .xlsx bytes."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,7 +56,7 @@ def ticket_row(r: LedgerRow, tr: Translator, tz: tzinfo) -> TicketRow:
     opinion = "; ".join(x for x in (reason, r.comment or "") if x)
     return TicketRow(
         code=display(r.code), text=r.text, dept=r.dept or "",
-        reporter=r.on_behalf_name or r.reporter_name or "",
+        reporter=r.on_behalf_name or r.reporter_name or r.channel_name or "",
         contact=" ".join(x for x in (r.channel_phone, r.channel_email) if x) or _person(None, r.reporter_username,
                                                                                       r.reporter_id),
         note=_note(r, tr), resolved=r.resolved, result=r.result_text or "",
@@ -66,24 +67,26 @@ def ticket_row(r: LedgerRow, tr: Translator, tz: tzinfo) -> TicketRow:
 
 
 async def rows(session: AsyncSession, form: str, start: datetime, end: datetime,
-               dept: str | None) -> list[LedgerRow]:
+               depts: Collection[str] | None) -> list[LedgerRow]:
     if form == "ledger":
-        return await store.received(session, start, end, dept)
+        return await store.received(session, start, end, depts)
     if form in ("transfers", "feedback"):
-        return await store.dispatched(session, start, end, dept)
+        return await store.dispatched(session, start, end, depts)
     if form == "satisfaction":
-        return await store.rated(session, start, end, dept)
-    return await store.rated(session, start, end, dept, only_level=1)
+        return await store.rated(session, start, end, depts)
+    return await store.rated(session, start, end, depts, only_level=1)
 
 
 async def workbook(session: AsyncSession, app: App, form: str, period: Period, tr: Translator, *,
-                   dept: str | None = None, with_contacts: bool) -> tuple[str, bytes, str]:
-    """(file name, .xlsx bytes, a caption) of one form for one period."""
+                   depts: Collection[str] | None = None, with_contacts: bool) -> tuple[str, bytes, str]:
+    """(file name, .xlsx bytes, a caption) of one form for one period; `depts`: only the rows of
+    these departments (a department's chat, a handler of one or several)."""
     start, end = period.bounds(app.tz)
-    table = [ticket_row(r, tr, app.tz) for r in await rows(session, form, start, end, dept)]
+    table = [ticket_row(r, tr, app.tz) for r in await rows(session, form, start, end, depts)]
     unit = app.org.reports.unit or tr("xlsx.unit_default")
     submitted = app.now().astimezone(app.tz).strftime("%Y-%m-%d")
     data = write_xlsx(form, table, t=tr, period_label=period_label(period, tr), unit=unit, submitted=submitted,
                       with_contacts=with_contacts)
     caption = tr("export.caption", title=tr(FORMS[form].title_key), period=period_label(period, tr), rows=len(table))
-    return f"{form}-{period.key}{'-' + dept if dept else ''}.xlsx", data, caption
+    which = "".join(f"-{d}" for d in sorted(depts or ()))
+    return f"{form}-{period.key}{which}.xlsx", data, caption

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.context import App
 from bot.domain.lifecycle import TransitionError
+from bot.domain.rating import REASONS
 from bot.i18n import Translator, normalize_locale
 from bot.services import console_auth
 from bot.services.console_auth import LoginRefused, Staff
@@ -116,10 +117,14 @@ def render(console: Console, request: web.Request, v: Visit, template: str, stat
     def score_label(score: int | None) -> str:
         return tr(SCORES[score]) if score in SCORES else tr("console.not_rated")
 
+    def reason_label(reason: str | None) -> str:
+        """A rating's reason code in words (办理太慢); any other reason (a 退单's) as written."""
+        return tr(f"rate.reason.{reason}") if reason in REASONS else (reason or "")
+
     other = "en" if tr.locale.startswith("zh") else "zh"
     query = {k: v for k, v in request.query.items() if k not in ("lang", "msg", "err")}
     base = dict(tr=tr, root=console.root, staff=v.staff, csrf=v.csrf, local=local, channel_label=channel_label,
-                score_label=score_label, role_label=role_label(tr, v.staff) if v.staff else "",
+                score_label=score_label, reason_label=reason_label, role_label=role_label(tr, v.staff) if v.staff else "",
                 lang_query=urlencode({**query, "lang": other}), refresh=None, flash=None, flash_error=False,
                 extra_nav=console_nav(console), extra_facts=[], extra_actions=[], extra_sections=[])
     flash = request.query.get("msg")
