@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
@@ -33,6 +34,19 @@ KEEP_DONE = timedelta(hours=1)
 # Eight in hand are claimed a few at a time and their acks leave in fewer outbox rounds: over a
 # burst (bench/intake.py) 48 → 64 appeals/s and 20 → 15 ms of CPU each, against two workers.
 SQLITE_WORKERS = 8
+
+
+def without_nul(value: Any) -> Any:
+    """The update with every NUL character taken out of its strings: it means nothing in a
+    message, and PostgreSQL refuses it in any text column — the appeal that carried one was
+    refused on PostgreSQL and filed on SQLite."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {k: without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
 
 
 def wall_clock() -> datetime:
@@ -129,7 +143,7 @@ class InboxWorkers:
 
     async def _handle(self, update_id: int, payload: dict, attempts: int) -> None:
         try:
-            update = Update.model_validate(payload, context={"bot": self.bot})
+            update = Update.model_validate(without_nul(payload), context={"bot": self.bot})
         except (ValidationError, TypeError, ValueError) as exc:
             await self._park(update_id, f"cannot parse the update: {exc}")
             return

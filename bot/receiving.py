@@ -19,6 +19,7 @@ from aiogram import Bot
 
 from bot.context import App
 from storage import inbox
+from storage.db import refuses_the_rows
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
@@ -27,6 +28,14 @@ RETRY_PAUSES = (0.5, 1, 2, 5, 10)
 
 class ApiRefused(Exception):
     """Telegram answered getUpdates with ok=false (a webhook is set, a bad token, …)."""
+
+
+async def set_aside(app: App, raw: dict[str, Any], exc: BaseException) -> None:
+    """One update the database will never take as it came: a dead row holds its place."""
+    async with app.sessions() as session:
+        await inbox.set_aside(session, raw["update_id"], f"cannot be stored: {exc!r}"[:2000], datetime.now(timezone.utc))
+        await session.commit()
+    log.error("polling: update %s cannot be stored (%r); set aside as dead: %.2000r", raw["update_id"], exc, raw)
 
 
 async def store_updates(app: App, raws: list[dict[str, Any]]) -> int:
@@ -65,15 +74,8 @@ class WebhookInbox:
     async def _write(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting, []
-            try:
-                await store_updates(self.app, [raw for raw, _ in batch])
-            except Exception as exc:  # noqa: BLE001 — each request of the batch answers 500
-                log.warning("webhook: %d updates could not be stored; Telegram will send them again: %r",
-                            len(batch), exc)
-                outcome: BaseException | None = exc
-            else:
-                outcome = None
-            for _, answered in batch:
+            outcomes = await self._store([raw for raw, _ in batch])
+            for (_, answered), outcome in zip(batch, outcomes):
                 if answered.done():  # the request went away meanwhile; its update is stored or not, as the batch
                     continue
                 if outcome is None:
@@ -81,12 +83,31 @@ class WebhookInbox:
                 else:
                     answered.set_exception(outcome)
 
+    async def _store(self, raws: list[dict[str, Any]]) -> list[BaseException | None]:
+        """Each update's outcome (None: stored). Trouble that may pass fails them all (Telegram
+        sends them again); a batch the database refuses as such is stored update by update, and
+        an update refused on its own is set aside as a dead row, so it stops coming back."""
+        try:
+            await store_updates(self.app, raws)
+            return [None] * len(raws)
+        except Exception as exc:  # noqa: BLE001 — each request of the batch answers 500
+            if refuses_the_rows(exc):
+                if len(raws) > 1:
+                    return [outcome for raw in raws for outcome in await self._store([raw])]
+                try:
+                    await set_aside(self.app, raws[0], exc)
+                    return [None]
+                except Exception:  # noqa: BLE001 — not even its dead row: the database's trouble
+                    pass
+            log.warning("webhook: %d updates could not be stored; Telegram will send them again: %r", len(raws), exc)
+            return [exc] * len(raws)
+
 
 def valid_updates(result: Any) -> list[dict[str, Any]]:
     """The updates of a getUpdates answer that carry an update_id; the rest are logged."""
     raws = []
     for raw in result if isinstance(result, list) else []:
-        if isinstance(raw, dict) and isinstance(raw.get("update_id"), int):
+        if isinstance(raw, dict) and isinstance(raw.get("update_id"), int) and 0 <= raw["update_id"] < 2**63:
             raws.append(raw)
         else:
             log.error("polling: an update without an update_id was skipped: %.300r", raw)
@@ -100,6 +121,8 @@ class Poller:
         self.offset: int | None = None
         self._stopping = False
         self._fetch: asyncio.Task | None = None
+        self._storing: asyncio.Task | None = None
+        self._stopped = asyncio.Event()
 
     async def run(self) -> None:
         failures = 0
@@ -120,22 +143,58 @@ class Poller:
                     continue
                 failures = 0
                 raws = valid_updates(result)
-                if raws:
-                    await self._commit(raws)
+                if raws and not await self._commit(raws):
+                    break  # asked to stop first: the offset stays, and Telegram keeps them
                 if isinstance(result, list) and result:
                     ids = [r["update_id"] for r in result if isinstance(r, dict) and isinstance(r.get("update_id"), int)]
                     if ids:  # moving the offset is what tells Telegram the updates arrived
                         self.offset = max(ids) + 1
 
-    async def _commit(self, raws: list[dict[str, Any]]) -> None:
-        """Keep trying: the offset must not move before the updates are in the database."""
-        for attempt in range(1_000_000):
+    async def _commit(self, raws: list[dict[str, Any]]) -> bool:
+        """Keep trying: the offset must not move before the updates are in the database. False:
+        asked to stop before they were. Any other trouble (a busy or unreachable database)
+        is waited out; a batch the database refuses as such is stored update by update, and an
+        update refused on its own is set aside as a dead row (`set_aside`) — never dropped, and
+        never blocking the updates behind it."""
+        attempt = 0
+        while not self._stopping:
+            self._storing = storing = asyncio.create_task(store_updates(self.app, raws))
+            stopped = asyncio.create_task(self._stopped.wait())
             try:
-                await store_updates(self.app, raws)
-                return
-            except Exception:  # noqa: BLE001 — the database is down: wait, never drop
+                # Not `await storing`: a commit the database holds up (a lock another process
+                # keeps) would hold the stop up with it. Uncommitted, its updates stay Telegram's.
+                await asyncio.wait({storing, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopped.cancel()
+            if not storing.done():
+                storing.cancel()
+                return False
+            try:
+                storing.result()
+                return True
+            except asyncio.CancelledError:
+                if self._stopping:
+                    return False
+                raise
+            except Exception as exc:  # noqa: BLE001 — sorted below: wait, split, or set aside
+                if refuses_the_rows(exc):
+                    if len(raws) > 1:
+                        return all([await self._commit([raw]) for raw in raws])
+                    if await self._set_aside(raws[0], exc):
+                        return True
                 log.exception("polling: could not store %d updates; retrying", len(raws))
-                await asyncio.sleep(RETRY_PAUSES[min(attempt, len(RETRY_PAUSES) - 1)])
+                await self._sleep(RETRY_PAUSES[min(attempt, len(RETRY_PAUSES) - 1)])
+                attempt += 1
+        return False
+
+    async def _set_aside(self, raw: dict[str, Any], exc: BaseException) -> bool:
+        """False when not even its dead row can be written: then it is the database, not the
+        update, and the update waits like the others."""
+        try:
+            await set_aside(self.app, raw, exc)
+        except Exception:  # noqa: BLE001
+            return False
+        return True
 
     async def _get(self, http: aiohttp.ClientSession) -> Any:
         body: dict[str, Any] = {"timeout": self.timeout, "allowed_updates": ALLOWED_UPDATES}
@@ -156,5 +215,6 @@ class Poller:
     def stop(self) -> None:
         """Stop asking; an answer not yet committed is not acknowledged, so Telegram keeps it."""
         self._stopping = True
+        self._stopped.set()  # a commit the database holds up is given up too (`_commit`)
         if self._fetch is not None and not self._fetch.done():
             self._fetch.cancel()

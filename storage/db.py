@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, StatementError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -113,6 +113,21 @@ def may_pass(exc: BaseException) -> bool:
     the pool.  (A constraint violation or a bad statement would fail the same way again.)"""
     exc = _cause(exc)
     return is_transient(exc) or isinstance(exc, (OperationalError, InterfaceError, PoolTimeout))
+
+
+def refuses_the_rows(exc: BaseException) -> bool:
+    """The database refuses these rows as such — a value out of range, characters a column cannot
+    hold, a constraint — and would take others: trying them again fails the same way. (PostgreSQL
+    says so by SQLSTATE class 22 or 23; SQLite by a constraint, or the driver by refusing a value.)"""
+    exc = _cause(exc)
+    if isinstance(exc, IntegrityError):
+        return True
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(code, str) and code[:2] in ("22", "23"):
+        return True
+    return (isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)
+            and isinstance(orig, (OverflowError, ValueError, TypeError)))
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -114,6 +114,21 @@ async def retry(session: AsyncSession, update_id: int, error: str, not_before: d
         .execution_options(synchronize_session=False))
 
 
+async def set_aside(session: AsyncSession, update_id: int, error: str, now: datetime) -> None:
+    """An update the database refuses to hold as it came (the error says why; the raw is logged):
+    kept as a dead row in its place, so it is counted, and the updates behind it go on."""
+    await session.execute(insert_ignore_row(session, {
+        "update_id": update_id, "chat_key": 0, "payload": {"update_id": update_id, "set_aside": True},
+        "status": "dead", "attempts": 0, "error": error[:2000], "received_at": now, "not_before": now,
+        "done_at": now}))
+
+
+def insert_ignore_row(session: AsyncSession, row: dict[str, Any]) -> Any:
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(InboxUpdate).values(row).on_conflict_do_nothing()
+
+
 async def park(session: AsyncSession, update_id: int, error: str, now: datetime) -> bool:
     """Set a failing update aside as dead so the updates behind it go on; False if it was done meanwhile."""
     result = await session.execute(

@@ -7,7 +7,7 @@ import time
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from storage import inbox as inbox_store
 from storage.models import InboxUpdate, Ticket
@@ -142,3 +142,39 @@ async def test_webhook_requests_open_together_are_committed_together_and_a_faile
     assert all(stored for _, status, stored in answers + retried if status == 200)
     assert sorted(i for batch in calls[1:] for i in batch) == ids
     assert await world.scalar(select(func.count()).select_from(InboxUpdate).where(InboxUpdate.update_id.in_(ids))) == 30
+
+
+_REFUSE_POISON = {
+    "sqlite": ["CREATE TRIGGER refuse_poison BEFORE INSERT ON inbox"
+               " WHEN json_extract(NEW.payload, '$.message.text') = 'poison'"
+               " BEGIN SELECT RAISE(ABORT, 'this row is refused'); END"],
+    "postgresql": ["CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN"
+                   " IF NEW.payload->'message'->>'text' = 'poison' THEN"
+                   " RAISE EXCEPTION 'this row is refused' USING ERRCODE = 'check_violation'; END IF;"
+                   " RETURN NEW; END $$ LANGUAGE plpgsql",
+                   "CREATE TRIGGER refuse_poison BEFORE INSERT ON inbox FOR EACH ROW EXECUTE FUNCTION refuse_poison()"],
+}
+
+
+async def test_an_update_the_database_refuses_is_set_aside_and_the_rest_go_on(world: World):
+    # Polling retried the whole answer for ever: nothing behind it was stored, and nothing said so.
+    async with world.app.sessions() as s:
+        for sql in _REFUSE_POISON[s.bind.dialect.name]:
+            await s.execute(text(sql))
+        await s.commit()
+    await world.send(RESIDENT, COMMUNITY, "/appeal 路灯不亮")
+    poison = await world.sb.inject_update({"message": {"message_id": 778, "date": 1, "text": "poison",
+                                                       "chat": {"id": COMMUNITY, "type": "supergroup"}}})
+    await world.send(RESIDENT, COMMUNITY, "/appeal 井盖丢了")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000002")
+    row = await world.scalar(select(InboxUpdate).where(InboxUpdate.update_id == poison["update_id"]))
+    assert (row.status, row.payload) == ("dead", {"update_id": poison["update_id"], "set_aside": True})
+    assert row.error.startswith("cannot be stored: IntegrityError(") and "this row is refused" in row.error
+    assert await world.scalar(select(func.count()).select_from(Ticket)) == 2
+
+
+async def test_an_appeal_with_a_nul_character_is_filed_without_it(world: World):
+    # PostgreSQL refuses NUL in any text column: the appeal was parked as dead there, filed on SQLite.
+    await world.send(RESIDENT, COMMUNITY, "/appeal 楼道垃圾\x00没人清运好几天了")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000001")
+    assert await world.scalar(select(Ticket.text)) == "楼道垃圾没人清运好几天了"

@@ -34,7 +34,7 @@ def add_webhook_route(web_app: web.Application, path: str, secret: str | None) -
         except (ValueError, UnicodeDecodeError):
             log.error("webhook: a body that is not JSON was refused")
             return web.Response(status=400, text="not JSON")
-        if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
+        if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int) or not 0 <= raw["update_id"] < 2**63:
             log.error("webhook: an update without an update_id was refused: %.300r", raw)
             return web.Response(status=400, text="no update_id")
         await writer.store(raw)  # raises → 500 → Telegram retries
