@@ -4,7 +4,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
+import threading
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
@@ -38,6 +40,11 @@ from web.app import STOPPING, build_web_app, serve
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 10.0  # seconds in-flight updates get to finish on SIGTERM
+# After a stop signal the process is gone within this, whatever still waits: a database that
+# does not answer (a SQLite file another process holds locked) kept it running until it did.
+# Leaving without the rest of the shutdown loses nothing — everything lives in the database, as
+# after a kill -9.
+SHUTDOWN_DEADLINE = SHUTDOWN_GRACE + 5.0
 
 
 def make_dispatcher(app: App) -> Dispatcher:
@@ -161,6 +168,20 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
         await engine.dispose()
 
 
+def exit_by_deadline(seconds: float = SHUTDOWN_DEADLINE) -> threading.Timer:
+    """A thread, so it fires even while the event loop waits on a stuck call."""
+    def give_up() -> None:
+        log.error("stopping took more than %.0f s (the database did not answer); leaving now — what was "
+                  "received is in the inbox and is handled at the next start", seconds)
+        logging.shutdown()
+        os._exit(0)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 def stop_on_signals() -> asyncio.Event:
     """SIGTERM (every deploy, ``docker stop``) and SIGINT set the event: a graceful stop."""
     stop = asyncio.Event()
@@ -195,6 +216,7 @@ async def serve_bot(settings: Settings, stop: asyncio.Event | None = None) -> No
                                       allowed_updates=ALLOWED_UPDATES)
                 log.info("webhook on %s:%s%s", settings.listen_host, settings.listen_port, settings.webhook_path)
                 await stop.wait()
+                exit_by_deadline()
                 web_app[STOPPING]["now"] = True  # from now on Telegram hears 503 and tries again
             else:
                 try:  # a webhook left over from another deployment would block getUpdates
@@ -206,6 +228,7 @@ async def serve_bot(settings: Settings, stop: asyncio.Event | None = None) -> No
                 polling = asyncio.create_task(poller.run(), name="polling")
                 stopped = asyncio.create_task(stop.wait())
                 await asyncio.wait({polling, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                exit_by_deadline()
                 poller.stop()
                 stopped.cancel()
                 await asyncio.gather(polling, return_exceptions=True)

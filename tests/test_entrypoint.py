@@ -5,6 +5,7 @@ import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -85,3 +86,48 @@ async def test_wrong_key_in_org_file_is_named(tmp_path):
     _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     line = err.decode().strip()
     assert proc.returncode == 2 and "dispatch_chats" in line and "\n" not in line
+
+
+async def _started(sb: TelegramSandbox, proc: asyncio.subprocess.Process) -> None:
+    for _ in range(600):
+        if "deletewebhook" in {c.method.lower() for c in sb.calls}:
+            return
+        if proc.returncode is not None:
+            pytest.fail((await proc.stderr.read()).decode())
+        await asyncio.sleep(0.05)
+    pytest.fail("the bot did not start polling")
+
+
+async def test_sigterm_while_another_process_holds_the_database_exits_and_loses_nothing(tmp_path):
+    # The poller retried its commit under the lock and the process never ended until the lock did
+    # (docker stop then kills it). Now it leaves within its deadline; the update stays Telegram's.
+    path = tmp_path / "huying.sqlite3"
+    async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot") as sb:
+        populate(sb)
+        env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": sb.base_url, "DATABASE_URL": f"sqlite+aiosqlite:///{path}",
+               "HUYING_ORG_FILE": str(DATA / "org.yaml"), "RUN_SCHEDULER": "false"}
+        proc = await run_cli(env, "run")
+        await _started(sb, proc)
+        lock = sqlite3.connect(path, isolation_level=None, timeout=1)
+        lock.execute("BEGIN IMMEDIATE")  # an operator's sqlite3 shell, a backup
+        try:
+            await sb.user_sends(RESIDENT, COMMUNITY, "/appeal 小区门口垃圾三天没人清运")
+            for _ in range(400):  # the bot has fetched it and cannot commit it
+                if any(item.delivered for item in sb.updates.pending):
+                    break
+                await asyncio.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(proc.wait(), timeout=40) == 0
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        proc = await run_cli(env, "run")
+        try:
+            ack = await sb.wait_for_bot_message(COMMUNITY, contains="#2026-000001", timeout=90)
+            assert ack["reply_to_message"]["from"]["id"] == RESIDENT
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.wait(), timeout=40)
