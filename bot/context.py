@@ -66,6 +66,9 @@ class App:
     # Every inbox worker busy and more updates waiting: an appeal's triage follows its ack
     # (bot/deferred_triage.py). Set by the inbox workers at each claim.
     inbox_full: bool = False
+    # Since when (monotonic seconds) received updates could not be stored; None while they can.
+    # /healthz says so: polling keeps trying, and the inbox alone would look quiet, not stuck.
+    storing_failing_since: float | None = None
 
     def __post_init__(self) -> None:
         self.calendar = WorkCalendar.from_org(self.org.holidays, self.org.timezone)

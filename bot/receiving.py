@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -40,9 +41,15 @@ async def set_aside(app: App, raw: dict[str, Any], exc: BaseException) -> None:
 
 async def store_updates(app: App, raws: list[dict[str, Any]]) -> int:
     """Commit raw updates to the inbox and wake the workers; how many were new."""
-    async with app.sessions() as session:
-        new = await inbox.receive(session, raws, datetime.now(timezone.utc))
-        await session.commit()
+    try:
+        async with app.sessions() as session:
+            new = await inbox.receive(session, raws, datetime.now(timezone.utc))
+            await session.commit()
+    except Exception:
+        if app.storing_failing_since is None:
+            app.storing_failing_since = time.monotonic()
+        raise
+    app.storing_failing_since = None
     app.wake_inbox()
     return new
 

@@ -1,6 +1,7 @@
 """/healthz and /metrics: what an operator's monitoring sees, read from the real database."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
 import aiohttp
@@ -8,6 +9,7 @@ import pytest
 from aiohttp import web
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot import metrics
@@ -72,7 +74,7 @@ async def test_healthz_and_metrics_count_the_inbox_rows_a_dead_one_too(world: Wo
     async with http.get("/healthz") as resp:
         body = await resp.json()
     age = body["inbox"].pop("last_received_age_seconds")
-    assert body["inbox"] == {"pending": 0, "dead": 1}
+    assert body["inbox"] == {"pending": 0, "dead": 1, "storing_failing_seconds": None}
     assert 0 <= age < 60 and body["last_update_age_seconds"] == age  # known from the database, after a restart too
     assert body["status"] == "degraded" and body["warnings"] == ["dead updates in the inbox"]
     async with http.get("/metrics") as resp:
@@ -167,3 +169,41 @@ async def test_each_deadline_scan_is_timed(world: World):
     await scan_job(world.app, "test-holder")
     await scan_job(world.app, "test-holder")
     assert REGISTRY.get_sample_value("huying_deadline_scan_seconds_count") == before + 2
+
+
+_CLOSE_INBOX = {
+    "sqlite": (["CREATE TRIGGER inbox_closed BEFORE INSERT ON inbox BEGIN SELECT RAISE(ABORT, 'closed'); END"],
+               ["DROP TRIGGER inbox_closed"]),
+    "postgresql": (["CREATE FUNCTION inbox_closed() RETURNS trigger AS $$ BEGIN"
+                    " RAISE EXCEPTION 'closed' USING ERRCODE = 'check_violation'; END $$ LANGUAGE plpgsql",
+                    "CREATE TRIGGER inbox_closed BEFORE INSERT ON inbox FOR EACH ROW EXECUTE FUNCTION inbox_closed()"],
+                   ["DROP TRIGGER inbox_closed ON inbox", "DROP FUNCTION inbox_closed()"]),
+}
+
+
+async def _run_sql(world: World, which: int) -> None:
+    async with world.app.sessions() as s:
+        for sql in _CLOSE_INBOX[s.bind.dialect.name][which]:
+            await s.execute(text(sql))
+        await s.commit()
+
+
+async def test_healthz_says_when_received_updates_cannot_be_stored(world: World, http):
+    # Polling retries a commit the database refuses — here every row, so not even a dead row
+    # can hold the update's place — and nothing showed it: the inbox just looked quiet.
+    await _run_sql(world, 0)
+    await world.sb.user_sends(RESIDENT, COMMUNITY, "@huying_bot 垃圾没人清运")
+    for _ in range(600):  # until the poller has met the refusal
+        if world.app.storing_failing_since is not None:
+            break
+        await asyncio.sleep(0.05)
+    world.app.storing_failing_since -= 31  # as if it had gone on for half a minute
+    async with http.get("/healthz") as resp:
+        body = await resp.json()
+    assert body["inbox"]["storing_failing_seconds"] >= 31
+    assert body["status"] == "degraded" and body["warnings"] == ["updates cannot be stored"]
+    await _run_sql(world, 1)
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000001", timeout=30)  # the next try stores it
+    async with http.get("/healthz") as resp:
+        body = await resp.json()
+    assert (body["status"], body["inbox"]["storing_failing_seconds"]) == ("ok", None)

@@ -21,6 +21,7 @@ from storage import health
 
 log = logging.getLogger(__name__)
 OUTBOX_STUCK_AFTER = 300.0  # seconds: older undelivered messages mean the sender is not keeping up
+STORING_STUCK_AFTER = 30.0  # seconds of updates that cannot be stored: intake has stopped
 
 
 def _age(now: datetime, then: datetime | None) -> int | None:
@@ -49,6 +50,8 @@ async def snapshot(app: App) -> dict[str, Any]:
     body["inbox"] = {"pending": pending, "dead": dead, "last_received_age_seconds": received}
     if received is not None:  # any instance's last update, and known after a restart too
         body["last_update_age_seconds"] = received
+    failing = app.storing_failing_since
+    body["inbox"]["storing_failing_seconds"] = None if failing is None else int(time.monotonic() - failing)
     return body
 
 
@@ -64,6 +67,8 @@ def add_health_routes(web_app: web.Application, app: App) -> None:
             warnings.append("outbox behind")
         if body["inbox"]["dead"]:
             warnings.append("dead updates in the inbox")
+        if (body["inbox"]["storing_failing_seconds"] or 0) > STORING_STUCK_AFTER:
+            warnings.append("updates cannot be stored")
         body = {"status": "degraded" if warnings else "ok", "warnings": warnings, **body}
         return web.json_response(body, dumps=_dumps)
 
