@@ -152,10 +152,9 @@ class Poller:
                 raws = valid_updates(result)
                 if raws and not await self._commit(raws):
                     break  # asked to stop first: the offset stays, and Telegram keeps them
-                if isinstance(result, list) and result:
-                    ids = [r["update_id"] for r in result if isinstance(r, dict) and isinstance(r.get("update_id"), int)]
-                    if ids:  # moving the offset is what tells Telegram the updates arrived
-                        self.offset = max(ids) + 1
+                if raws:  # moving the offset is what tells Telegram the updates arrived (an id out of
+                    # range never moves it: an offset past every real update would drop them all)
+                    self.offset = max(r["update_id"] for r in raws) + 1
 
     async def _commit(self, raws: list[dict[str, Any]]) -> bool:
         """Keep trying: the offset must not move before the updates are in the database. False:
