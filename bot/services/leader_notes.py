@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
 from bot.domain.codes import display
+from bot.i18n import Translator
 from bot.services import notify
 from storage.models import Ticket
 
@@ -16,7 +17,14 @@ async def tell_leader(session: AsyncSession, app: App, t: Ticket, event: str) ->
     if not t.leader_id:
         return
     tr = await notify.person_translator(session, app, t.leader_id)
-    step = tr(f"case.event.{event}") if tr(f"case.event.{event}") != f"case.event.{event}" else event
+    step = _step_name(tr, event)
     notify.send(session, app, t.leader_id, tr("case.step", code=display(t.code), step=step,
                                               status=tr(f"status.{t.status}")),
                 ticket=t, purpose="leader_case")
+
+
+def _step_name(tr: Translator, event: str) -> str:
+    """The step as the leader reads it: its sentence (`case.event.*`) where one is written,
+    else the name the history shows (`event.*`), which every kind has (tests/test_event_names)."""
+    sentence = tr(f"case.event.{event}")
+    return sentence if sentence != f"case.event.{event}" else tr(f"event.{event}")
