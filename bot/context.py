@@ -69,6 +69,12 @@ class App:
     # Since when (monotonic seconds) received updates could not be stored; None while they can.
     # /healthz says so: polling keeps trying, and the inbox alone would look quiet, not stuck.
     storing_failing_since: float | None = None
+    # Since when getUpdates has kept failing, and Telegram's last word (a revoked token answers
+    # 401, a webhook or another poller 409); None while it answers. /healthz shows it: a bot that
+    # cannot poll otherwise only looks like a quiet neighbourhood.
+    polling_failing_since: float | None = None
+    polling_error: str | None = None
+    polling_error_code: int | None = None
 
     def __post_init__(self) -> None:
         self.calendar = WorkCalendar.from_org(self.org.holidays, self.org.timezone)

@@ -25,10 +25,15 @@ from storage.db import refuses_the_rows
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 RETRY_PAUSES = (0.5, 1, 2, 5, 10)
+TOKEN_REFUSED = (401, 404)  # what Telegram answers a revoked or mistyped token: it will not pass
 
 
 class ApiRefused(Exception):
     """Telegram answered getUpdates with ok=false (a webhook is set, a bad token, …)."""
+
+    def __init__(self, description: str, code: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
 
 
 async def set_aside(app: App, raw: dict[str, Any], exc: BaseException) -> None:
@@ -145,16 +150,27 @@ class Poller:
                 except (aiohttp.ClientError, TimeoutError, ValueError, ApiRefused) as exc:
                     pause = RETRY_PAUSES[min(failures, len(RETRY_PAUSES) - 1)]
                     failures += 1
+                    self._failing(exc)
                     log.warning("polling: getUpdates failed (%s); again in %ss", exc, pause)
                     await self._sleep(pause)
                     continue
                 failures = 0
+                self.app.polling_failing_since = self.app.polling_error = self.app.polling_error_code = None
                 raws = valid_updates(result)
                 if raws and not await self._commit(raws):
                     break  # asked to stop first: the offset stays, and Telegram keeps them
                 if raws:  # moving the offset is what tells Telegram the updates arrived (an id out of
                     # range never moves it: an offset past every real update would drop them all)
                     self.offset = max(r["update_id"] for r in raws) + 1
+
+    def _failing(self, exc: BaseException) -> None:
+        """What /healthz shows of a getUpdates that keeps failing: since when, and why."""
+        if self.app.polling_failing_since is None:
+            self.app.polling_failing_since = time.monotonic()
+        code = getattr(exc, "code", None)
+        self.app.polling_error, self.app.polling_error_code = (str(exc) or type(exc).__name__)[:300], code
+        if code in TOKEN_REFUSED:
+            log.error("polling: Telegram refuses this BOT_TOKEN (%s); fix the token and restart", exc)
 
     async def _commit(self, raws: list[dict[str, Any]]) -> bool:
         """Keep trying: the offset must not move before the updates are in the database. False:
@@ -210,7 +226,9 @@ class Poller:
         async with http.post(self.url, json=body, timeout=client_timeout) as resp:
             data = await resp.json(content_type=None)
         if not isinstance(data, dict) or not data.get("ok"):
-            raise ApiRefused(str(data.get("description") if isinstance(data, dict) else data)[:300])
+            code = data.get("error_code") if isinstance(data, dict) else None
+            raise ApiRefused(str(data.get("description") if isinstance(data, dict) else data)[:300],
+                             code if isinstance(code, int) else resp.status)
         return data.get("result")
 
     async def _sleep(self, seconds: float) -> None:

@@ -207,3 +207,46 @@ async def test_healthz_says_when_received_updates_cannot_be_stored(world: World,
     async with http.get("/healthz") as resp:
         body = await resp.json()
     assert (body["status"], body["inbox"]["storing_failing_seconds"]) == ("ok", None)
+
+
+async def _until_polling_fails(world: World) -> None:
+    for _ in range(600):  # until the poller has met the refusal (its next long poll: ≤ 1 s here)
+        if world.app.polling_error is not None:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("getUpdates never failed")
+
+
+async def test_healthz_says_when_getupdates_keeps_failing_and_clears_when_it_answers(world: World, http):
+    # A webhook set by another deployment makes Telegram answer every getUpdates 409: nothing
+    # arrives, and /healthz looked like a quiet evening in the neighbourhood.
+    world.sb.updates.set_webhook("https://elsewhere.example/hook")
+    await _until_polling_fails(world)
+    async with http.get("/healthz") as resp:
+        body = await resp.json()
+    assert body["polling"]["error_code"] == 409
+    assert body["polling"]["error"].startswith("Conflict: can't use getUpdates method while webhook is active")
+    assert body["status"] == "ok"  # a blip is not yet trouble
+    world.app.polling_failing_since -= 31  # as if it had gone on for half a minute
+    async with http.get("/healthz") as resp:
+        body = await resp.json()
+    assert (body["status"], body["warnings"]) == ("degraded", ["getUpdates failing"])
+    assert body["polling"]["failing_seconds"] >= 31
+    world.sb.updates.delete_webhook()
+    await world.sb.user_sends(RESIDENT, COMMUNITY, "@huying_bot 垃圾没人清运")
+    await world.reply_from_bot(COMMUNITY, contains="#2026-000001", timeout=30)
+    async with http.get("/healthz") as resp:
+        body = await resp.json()
+    assert (body["status"], body["polling"]) == ("ok", {"failing_seconds": None, "error": None, "error_code": None})
+
+
+async def test_healthz_warns_at_once_when_telegram_refuses_the_token(world: World, http):
+    token, world.sb.token = world.sb.token, "revoked"  # as @BotFather's /revoke does
+    try:
+        await _until_polling_fails(world)
+        async with http.get("/healthz") as resp:
+            body = await resp.json()
+    finally:
+        world.sb.token = token
+    assert (body["status"], body["warnings"]) == ("degraded", ["getUpdates failing"])
+    assert (body["polling"]["error_code"], body["polling"]["error"]) == (401, "Unauthorized")

@@ -17,11 +17,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from bot import metrics
 from bot.context import App
+from bot.receiving import TOKEN_REFUSED
 from storage import health
 
 log = logging.getLogger(__name__)
 OUTBOX_STUCK_AFTER = 300.0  # seconds: older undelivered messages mean the sender is not keeping up
 STORING_STUCK_AFTER = 30.0  # seconds of updates that cannot be stored: intake has stopped
+POLLING_STUCK_AFTER = 30.0  # seconds of getUpdates failing: nothing arrives (a network blip is shorter)
 
 
 def _age(now: datetime, then: datetime | None) -> int | None:
@@ -52,6 +54,9 @@ async def snapshot(app: App) -> dict[str, Any]:
         body["last_update_age_seconds"] = received
     failing = app.storing_failing_since
     body["inbox"]["storing_failing_seconds"] = None if failing is None else int(time.monotonic() - failing)
+    polling = app.polling_failing_since
+    body["polling"] = {"failing_seconds": None if polling is None else int(time.monotonic() - polling),
+                       "error": app.polling_error, "error_code": app.polling_error_code}
     return body
 
 
@@ -69,6 +74,9 @@ def add_health_routes(web_app: web.Application, app: App) -> None:
             warnings.append("dead updates in the inbox")
         if (body["inbox"]["storing_failing_seconds"] or 0) > STORING_STUCK_AFTER:
             warnings.append("updates cannot be stored")
+        polling = body["polling"]
+        if polling["error_code"] in TOKEN_REFUSED or (polling["failing_seconds"] or 0) > POLLING_STUCK_AFTER:
+            warnings.append("getUpdates failing")  # a refused token at once: it will not pass by itself
         body = {"status": "degraded" if warnings else "ok", "warnings": warnings, **body}
         return web.json_response(body, dumps=_dumps)
 
