@@ -22,8 +22,9 @@ from storage.models import (
     Ticket,
 )
 
-# Tickets that count towards a hotspot / may be suggested: everything but spam.
-NOT_COUNTED = (Status.REJECTED,)
+# Tickets that count towards a hotspot or a 专项: everything but spam and merged duplicates (those
+# count as support of the ticket they joined), as bot/domain/hotspots.py says.
+NOT_COUNTED = (Status.REJECTED, Status.MERGED)
 # The tickets table again, as the tickets merged into one. Made once: an alias copies every
 # column, and building it per appeal cost more than the statement it is in.
 MERGED = Ticket.__table__.alias("merged")

@@ -26,6 +26,10 @@ from bot.domain.sla import fraction_point
 JOINABLE = frozenset({Status.NEW, Status.TRIAGE, Status.DISPATCHED, Status.ACCEPTED, Status.RESOLVED, Status.REOPENED,
                       Status.REVIEW})
 SOLVED = frozenset({Status.RESOLVED, Status.CLOSED})
+# Tickets that joined and then turned out not to be appeals of their own: a duplicate merged into
+# another (counted there) or spam rejected. Neither can ever be solved, so counting them kept the
+# closing report's solved share low for good.
+NOT_MEMBERS = frozenset({Status.MERGED, Status.REJECTED})
 GOAL_MAX = 500
 
 
@@ -161,7 +165,7 @@ class CampaignReport:
 
 
 def report(members: Iterable[MemberFacts]) -> CampaignReport:
-    rows = list(members)
+    rows = [m for m in members if m.status not in NOT_MEMBERS]
     rated = [m for m in rows if m.score]
     return CampaignReport(
         tickets=len(rows),

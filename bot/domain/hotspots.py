@@ -33,7 +33,9 @@ from zoneinfo import ZoneInfo
 from bot.domain.lifecycle import Status
 from bot.domain.sla import parse_duration  # the one duration grammar of the org file
 
-NOT_COUNTED = frozenset({Status.REJECTED})  # spam is no appeal
+# Spam is no appeal; a merged duplicate is a voice on the ticket it joined (its `support`),
+# not a matter of its own: counted as both, two matters and a duplicate made a hotspot of three.
+NOT_COUNTED = frozenset({Status.REJECTED, Status.MERGED})
 
 
 class Trigger(StrEnum):

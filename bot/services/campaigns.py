@@ -176,7 +176,7 @@ async def progress(session: AsyncSession, c: Campaign) -> rules.CampaignReport:
 async def close(session: AsyncSession, app: App, campaign_id: int, roles: Roles) -> Campaign:
     """结项 (leaders only): the closing report to the leaders, the dispatchers and the department."""
     if not roles.leader:
-        raise Refusal("campaign.leaders_only")
+        raise Refusal("campaign.close_leaders_only")
     c = await repo.campaign(session, campaign_id)
     if c is None:
         raise Refusal("error.bad_button")

@@ -1,0 +1,61 @@
+"""One matter, one ticket, as an outside review used it (tests of findings that were defects):
+a merged duplicate is a voice on the ticket it joined, not a second matter; a 专项's closing
+report counts the appeals it can solve; 结项 by someone else is refused in words about 结项."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.models import Ticket
+from tests.harness import DISPATCH_CHAT, DISPATCHER, LEADER, LEADERS_CHAT, RESIDENT, RESIDENT_2, STRANGER, World
+from tests.steps import appeal, has_button, open_campaign, press, refused
+
+RUBBISH = "幸福花园3号楼下面的垃圾桶满了好几天了，一直没人来清运，臭得不行"
+DUPLICATE = "幸福花园3号楼楼下垃圾桶满了，好几天没人清运"
+THREE = ((RESIDENT, RUBBISH), (RESIDENT_2, "渔港街菜市场门口垃圾堆成山了"), (STRANGER, "河边有人倒建筑垃圾，堆了一大片"))
+
+
+async def card_of(world: World, code: str) -> dict:
+    return await world.reply_from_bot(DISPATCH_CHAT, contains=code, predicate=has_button("派单"))
+
+
+def hotspot_alerts(world: World) -> list[str]:
+    return [m["text"] for m in world.sb.bot_messages(LEADERS_CHAT) if "高频共性" in m.get("text", "")]
+
+
+async def test_a_merged_duplicate_is_support_not_a_second_matter_of_a_hotspot(world: World):
+    await appeal(world, RESIDENT, RUBBISH)
+    await card_of(world, "#2026-000001")
+    await appeal(world, RESIDENT_2, DUPLICATE)
+    await press(world, DISPATCHER, DISPATCH_CHAT, await card_of(world, "#2026-000002"), "合并到 #2026-000001")
+    assert (await world.scalar(select(Ticket).where(Ticket.id == 2))).status == "MERGED"
+    # A second matter in the area: two matters and one duplicate, the threshold is three.
+    await appeal(world, STRANGER, "渔港街菜市场门口垃圾堆成山了，环卫工好几天没来")
+    await world.settle()
+    assert hotspot_alerts(world) == []
+    await world.send(DISPATCHER, DISPATCH_CHAT, "/hotspots")
+    await world.reply_from_bot(DISPATCH_CHAT, contains="以来没有高频共性问题")
+    # A third matter makes it hot; the duplicate is not listed as a problem of its own.
+    await appeal(world, RESIDENT, "河边有人倒建筑垃圾，堆了一大片")
+    await world.settle()
+    [alert] = hotspot_alerts(world)
+    assert "#2026-000002" not in alert and "#2026-000001" in alert and "#2026-000004" in alert
+    assert "3 件诉求，附议 1 人" in alert
+    await world.send(DISPATCHER, DISPATCH_CHAT, "/hotspots")
+    listing = await world.reply_from_bot(DISPATCH_CHAT, contains="高频共性问题（")
+    assert "3 件，附议 1 人" in listing["text"]
+
+
+async def test_a_campaigns_closing_report_leaves_out_duplicates_merged_into_its_tickets(world: World):
+    for user, text in THREE:
+        await appeal(world, user, text)
+    alert = await world.reply_from_bot(LEADERS_CHAT, contains="高频共性问题")
+    opened = await open_campaign(world, alert, "一个月内清理全镇垃圾点 2026-12-31")
+    await appeal(world, RESIDENT_2, DUPLICATE)  # joins the 专项 as it is filed
+    await press(world, DISPATCHER, DISPATCH_CHAT, await card_of(world, "#2026-000004"), "合并到 #2026-000001")
+    # Someone who is not a leader presses 结项: refused in words about 结项, not about opening one.
+    answer = await press(world, DISPATCHER, LEADERS_CHAT, opened, "结项")
+    refused(answer, "campaign.close_leaders_only")
+    assert answer["text"] == "只有领导可以为专项结项。"
+    await press(world, LEADER, LEADERS_CHAT, opened, "结项")
+    report = await world.reply_from_bot(LEADERS_CHAT, contains="结项报告")
+    assert "诉求 3 件" in report["text"]
