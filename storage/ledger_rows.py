@@ -80,7 +80,8 @@ async def received(session: AsyncSession, start: datetime, end: datetime,
 async def dispatched(session: AsyncSession, start: datetime, end: datetime,
                      depts: Collection[str] | None = None) -> list[LedgerRow]:
     """转办清单 / 解决反馈表 (annexes 3, 4): every ticket dispatched in the period, with the department
-    of its latest dispatch in the period and whether that dispatch was resolved."""
+    of its latest dispatch in the period and whether that dispatch stands resolved (a reopening
+    clears it: a result the resident rejected, being redone, is no 是否解决 = 是)."""
     latest = (select(func.max(A.id).label("id")).where(A.dispatched_at >= _at("s", start),
                                                        A.dispatched_at < _at("e", end)))
     if depts is not None:
@@ -88,7 +89,7 @@ async def dispatched(session: AsyncSession, start: datetime, end: datetime,
     latest = latest.group_by(A.ticket_id).subquery()
     rep, han, lea = _people()
     d = aliased(Department)
-    q = (select(*_columns(rep, han, lea, func.coalesce(d.name, A.dept_code)), A.first_resolved_at.is_not(None))
+    q = (select(*_columns(rep, han, lea, func.coalesce(d.name, A.dept_code)), A.resolved_at.is_not(None))
          .select_from(A).join(latest, latest.c.id == A.id).join(T, T.id == A.ticket_id)
          .outerjoin(d, d.code == A.dept_code))
     q = _joined(q, rep, han, lea)
