@@ -83,11 +83,15 @@ async def extended(session: AsyncSession, ticket_id: int, resolve_due: datetime,
 async def reclassified(session: AsyncSession, ticket_id: int, accept_due: datetime | None,
                        resolve_due: datetime | None, now: datetime) -> None:
     """A change of kind or urgency moved the deadlines of the current dispatch; the first resolve
-    deadline (办结率) follows while the first round runs and it has not passed."""
+    deadline (办结率) follows while the first round runs and it has not passed, and the accept
+    deadline (响应率) while the dispatch is not accepted and it has not passed — 改普通 after a late
+    签收 turned it into one on time, and the department's 响应率 with it."""
     row = await current(session, ticket_id)
     if row is None:
         return
-    values: dict[str, object] = {"accept_due": accept_due, "resolve_due": resolve_due}
+    values: dict[str, object] = {"resolve_due": resolve_due}
+    if row.accepted_at is None and (row.accept_due is None or now <= row.accept_due):
+        values["accept_due"] = accept_due
     first = row.first_resolve_due
     if row.first_resolved_at is None and row.reopen_count == 0 and (first is None or now <= first):
         values["first_resolve_due"] = resolve_due

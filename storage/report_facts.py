@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, extract, func, literal, not_, or_, select
+from sqlalchemy import and_, bindparam, case, extract, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.domain.rates import CardFact, DispatchFact, Figures, Overdue, RatingFact, ReopenFact
+from bot.domain.rates import (
+    OUTSTANDING, CardFact, DispatchFact, Figures, Overdue, RatingFact, ReopenFact, latest_clock, overdue_outcome,
+)
 from bot.domain.lifecycle import Status
 from storage.models import Assignment, Card, RatingRound, Ticket, TicketEvent, UtcDateTime
 
@@ -150,25 +152,28 @@ async def worst(session: AsyncSession, start: datetime, end: datetime, as_of: da
     now = _at("as_of", as_of)
     acc = _Clock(A.accept_due, A.accepted_at, now)
     res = _Clock(resolve_due_col(), A.first_resolved_at, now)
-    outcome = case((res.done, literal("resolved")),
-                   (and_(A.returned_at.is_not(None), A.returned_at <= now), literal("returned")),
-                   else_=literal("open"))
-    is_open = case((outcome == "open", 0), else_=1)
+    returned = and_(A.returned_at.is_not(None), A.returned_at <= now)
     candidates: set[int] = set()
     for clock in (acc, res):
         late = _seconds(dialect, clock.end, clock.due)  # only rows where this clock is late get here
+        outstanding = case((or_(clock.done, returned), 1), else_=0)
         q = (select(A.id).where(_in(A.dispatched_at, start, end, as_of), clock.late)
-             .order_by(late.desc(), is_open, A.ticket_id).limit(4 * limit))
+             .order_by(late.desc(), outstanding, A.ticket_id).limit(4 * limit))
         candidates.update((await session.execute(q)).scalars())
     if not candidates:
         return []
-    q = (select(T.code, A.dept_code, acc.late_seconds(dialect), res.late_seconds(dialect), outcome)
+    q = (select(T.code, A.dept_code, acc.late_seconds(dialect), res.late_seconds(dialect), acc.done, res.done,
+                returned)
          .select_from(A).join(T, T.id == A.ticket_id).where(A.id.in_(sorted(candidates))))
     rows = []
-    for code, dept, a_late, r_late, out in (await session.execute(q)).all():
-        late = max(float(x) for x in (a_late, r_late) if x is not None)
-        rows.append(Overdue(code, dept, timedelta(seconds=late), out))
-    rows.sort(key=lambda o: (-o.late_by, o.outcome != "open", o.ticket_code))
+    for code, dept, a_late, r_late, a_done, r_done, back in (await session.execute(q)).all():
+        a, r = (None if x is None else timedelta(seconds=float(x)) for x in (a_late, r_late))
+        clock = latest_clock(a, r)
+        late = a if clock == "accept" else r
+        assert late is not None
+        rows.append(Overdue(code, dept, late, overdue_outcome(clock, bool(a_done if clock == "accept" else r_done),
+                                                              bool(back))))
+    rows.sort(key=lambda o: (-o.late_by, o.outcome not in OUTSTANDING, o.ticket_code))
     return rows[:limit]
 
 

@@ -267,10 +267,18 @@ def test_bottom_two_never_names_the_top() -> None:
 def test_worst_overdue() -> None:
     worst = worst_overdue(START, END, AS_OF, DISPATCHES)
     assert [(o.ticket_code, o.late_by, o.outcome) for o in worst] == [
-        ("2026-000101", AS_OF - local(2026, 11, 4, 10), "open"),
+        ("2026-000101", AS_OF - local(2026, 11, 4, 10), "unaccepted"),
         ("2026-000002", timedelta(days=1), "resolved"),
         ("2026-000104", timedelta(days=1), "returned"),
     ]
+    # Named by the clock missed most: a late 签收 of a ticket resolved in time is no late 办结.
+    late_accept = d("sw", "2026-000201", local(2026, 11, 23, 10), local(2026, 11, 23, 10, 30), local(2026, 11, 23, 12),
+                    local(2026, 11, 24, 10), local(2026, 11, 23, 13))
+    late_open = d("sw", "2026-000202", local(2026, 11, 2, 10), local(2026, 11, 3, 10), local(2026, 11, 2, 11),
+                  local(2026, 11, 30, 10))
+    assert [(o.ticket_code, o.late_by, o.outcome) for o in worst_overdue(START, END, AS_OF, [late_accept, late_open])] \
+        == [("2026-000202", AS_OF - local(2026, 11, 30, 10), "open"),
+            ("2026-000201", timedelta(hours=1, minutes=30), "accepted")]
 
 
 def test_report_build_names_the_bottom_only_for_half_and_year() -> None:

@@ -174,10 +174,20 @@ def clock_outcome(due: datetime | None, done_at: datetime | None, returned_at: d
 
 def dispatch_lateness(d: DispatchFact, as_of: datetime) -> timedelta | None:
     """How far the dispatch is (or was) past its worst deadline; None when never late."""
+    worst = _latest_clock(d, as_of)
+    return None if worst is None else worst[0]
+
+
+def _latest_clock(d: DispatchFact, as_of: datetime) -> tuple[timedelta, str] | None:
+    """The lateness of the clock the dispatch missed by most, and which ("accept" or "resolve")."""
     acc = clock_outcome(d.accept_due, d.accepted_at, d.returned_at, as_of)
     res = clock_outcome(d.resolve_due, d.resolved_at, d.returned_at, as_of)
-    lates = [x for x in (acc.late_by, res.late_by) if x is not None]
-    return max(lates) if lates else None
+    if acc.late_by is None and res.late_by is None:
+        return None
+    clock = latest_clock(acc.late_by, res.late_by)
+    late = acc.late_by if clock == "accept" else res.late_by
+    assert late is not None
+    return late, clock
 
 
 def in_period(at: datetime | None, start: datetime, end: datetime, as_of: datetime) -> bool:
@@ -254,12 +264,32 @@ def overall(figures: dict[str, Figures]) -> Figures:
     return total
 
 
+OUTSTANDING = ("unaccepted", "open")  # listed before done ones of equal lateness
+
+
+def overdue_outcome(clock: str, done: bool, returned: bool) -> str:
+    """What became of the step a dispatch was latest for (`Overdue.outcome`)."""
+    if done:
+        return "accepted" if clock == "accept" else "resolved"
+    if returned:
+        return "returned"
+    return "unaccepted" if clock == "accept" else "open"
+
+
+def latest_clock(accept_late: timedelta | None, resolve_late: timedelta | None) -> str:
+    """The clock a dispatch missed by most (a tie is the 办结's)."""
+    return "accept" if accept_late is not None and (resolve_late is None or accept_late > resolve_late) else "resolve"
+
+
 @dataclass(frozen=True)
 class Overdue:
     ticket_code: str
     dept: str
     late_by: timedelta
-    outcome: str  # "open" (still outstanding at `as_of`), "resolved" or "returned" in the end
+    # Named by the clock it missed most: "unaccepted" (still not accepted at `as_of`) or "accepted"
+    # (late); "open" (accepted, still not resolved) or "resolved" (late); "returned" either way.
+    # A late 签收 of a ticket resolved in time was shown as "resolved late".
+    outcome: str
 
 
 def worst_overdue(start: datetime, end: datetime, as_of: datetime, dispatches: list[DispatchFact],
@@ -270,11 +300,12 @@ def worst_overdue(start: datetime, end: datetime, as_of: datetime, dispatches: l
     for d in dispatches:
         if not in_period(d.dispatched_at, start, end, as_of):
             continue
-        late = dispatch_lateness(d, as_of)
-        if late is None:
+        worst = _latest_clock(d, as_of)
+        if worst is None:
             continue
-        outcome = ("resolved" if _happened(d.resolved_at, as_of) is not None
-                   else "returned" if _happened(d.returned_at, as_of) is not None else "open")
-        rows.append(Overdue(d.ticket_code, d.dept, late, outcome))
-    rows.sort(key=lambda o: (-o.late_by, o.outcome != "open", o.ticket_code))
+        late, clock = worst
+        done = _happened(d.accepted_at if clock == "accept" else d.resolved_at, as_of) is not None
+        rows.append(Overdue(d.ticket_code, d.dept, late,
+                            overdue_outcome(clock, done, _happened(d.returned_at, as_of) is not None)))
+    rows.sort(key=lambda o: (-o.late_by, o.outcome not in OUTSTANDING, o.ticket_code))
     return rows[:limit]
