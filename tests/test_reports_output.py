@@ -236,3 +236,25 @@ def test_english_headings() -> None:
                             with_contacts=True))
     assert rows[1] == ["No.", "Enterprise name", "Problem, difficulty or request", "Contact person and details",
                        "Department to solve it"]
+
+
+def test_a_report_longer_than_a_message_goes_in_whole_lines_and_loses_nothing():
+    """A 区 of 90 承办单位: the 通报 was cut at 4,096 characters, mid-ranking, without a word."""
+    from datetime import datetime, timezone
+
+    from bot.domain.rates import Figures
+    from bot.domain.report import assemble
+    from bot.services.notify import pieces
+
+    names = {f"d{i:02d}": f"第{i}承办单位（区城市管理综合执法局）" for i in range(90)}
+    figs = {c: Figures(dispatched=20, accepted=18, resolved=15, response_num=18, response_den=20,
+                       resolution_num=15, resolution_den=20, by_level={4: 5, 3: 3, 2: 2, 1: 1}) for c in names}
+    report = assemble(Period(2026, PeriodKind.MONTH, 11), TZ, datetime(2026, 12, 1, 2, tzinfo=timezone.utc), received=900,
+                      figures=figs, worst=[], departments=list(names), weights=Weights())
+    body = render(report, names, TZ, ZH)
+    assert len(body) == 7005
+    parts = pieces(body)
+    assert len(parts) == 2 and all(len(p) <= 4096 for p in parts) and "\n".join(parts) == body
+    assert all(len(p) + 1 + len(q.split("\n")[0]) > 4096 for p, q in zip(parts, parts[1:]))  # each one full
+    assert pieces("短") == ["短"] and pieces("") == [""]
+    assert pieces("a" * 5000 + "\nb") == ["a" * 4095 + "…", "b"]

@@ -45,3 +45,21 @@ async def test_the_longest_overdue_names_a_late_acceptance_not_a_late_resolution
     assert "办结率 100.0% (1/1)" in text
     [line] = [x for x in text.splitlines() if x.startswith("#2026-000001 水务局")]
     assert line.startswith("#2026-000001 水务局 超期 ") and line.endswith(" 后签收")
+
+
+async def test_a_report_longer_than_one_message_reaches_the_chat_whole_and_in_order(world: World):
+    import io
+
+    from matplotlib.figure import Figure
+
+    from bot.services import reports
+
+    png = io.BytesIO()
+    Figure(figsize=(1, 1)).savefig(png, format="png")
+    lines = [f"{n}. 第{n}承办单位（区城市管理综合执法局） 92.5分｜派单 20　超期 0　红牌 0" for n in range(1, 121)]
+    async with world.app.sessions() as session:
+        await reports.queue(session, world.app, DISPATCH_CHAT, reports.Rendered("\n".join(lines), "图", png.getvalue()))
+        await session.commit()
+    await world.reply_from_bot(DISPATCH_CHAT, predicate=lambda m: "photo" in m)
+    said = [m["text"] for m in world.sb.bot_messages(DISPATCH_CHAT) if "text" in m]
+    assert len(said) == 2 and "\n".join(said).split("\n") == lines  # the 120th place too, nothing cut

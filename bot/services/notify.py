@@ -36,6 +36,24 @@ def clip(text: str | None, limit: int = TEXT_LIMIT) -> str | None:
     return text[: limit - 1] + "…"
 
 
+def pieces(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """A long text as messages of whole lines, in order (a line longer than a message is clipped):
+    a district's 通报 ranks more 承办单位 than one message holds, and cut at the limit it lost
+    the ranking's tail, the 排名后两位 and the 超期最久 without a word."""
+    out: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        line = clip(line, limit) or ""
+        if current and len(current) + 1 + len(line) > limit:
+            out.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current or not out:
+        out.append(current)
+    return out
+
+
 def send(
     session: AsyncSession, app: App, chat_id: int, text: str, *, thread_id: int | None = None,
     reply_to: int | None = None, keyboard: list[list[dict]] | None = None, ticket: Ticket | None = None,

@@ -21,7 +21,7 @@ from bot.domain.report import Report, assemble
 from bot.i18n import Translator
 from bot.reports import chart
 from bot.reports import text as report_text
-from bot.services import campaigns, hotspot_alerts
+from bot.services import campaigns, hotspot_alerts, notify
 from storage import bulletins as files
 from storage import directory
 from storage import outbox
@@ -75,13 +75,15 @@ async def render(report: Report, names: dict[str, str], app: App, tr: Translator
 
 async def queue(session: AsyncSession, app: App, chat_id: int, rendered: Rendered, *, thread_id: int | None = None,
                 reply_to: int | None = None, purpose: str = "report") -> None:
-    """The report's text, then its chart, to one chat (the outbox keeps their order)."""
+    """The report's text (in as many messages as it takes), then its chart, to one chat (the
+    outbox keeps their order)."""
     now = app.now()
-    payload: dict = {"text": rendered.text[:4096]}
-    if reply_to:
-        payload["reply_to"] = reply_to
-    outbox.enqueue(session, chat_id=chat_id, method="message", payload=payload, now=now, thread_id=thread_id,
-                   purpose=purpose)
+    for n, piece in enumerate(notify.pieces(rendered.text)):
+        payload: dict = {"text": piece}
+        if reply_to and n == 0:
+            payload["reply_to"] = reply_to
+        outbox.enqueue(session, chat_id=chat_id, method="message", payload=payload, now=now, thread_id=thread_id,
+                       purpose=purpose)
     file_id = await files.add_file(session, "report.png", rendered.png, now)
     outbox.enqueue(session, chat_id=chat_id, method="photo", now=now, thread_id=thread_id, purpose=purpose,
                    payload={"upload": file_id, "filename": "report.png", "caption": rendered.caption})
