@@ -80,6 +80,28 @@ def test_chinese_glyphs_are_not_tofu() -> None:
     assert all(any(b) for b in bitmaps.values())
 
 
+def _png_size(png: bytes) -> tuple[int, int]:
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+@pytest.mark.parametrize("departments", [4, 12, 13, 45, 90, 400])
+def test_the_chart_stays_a_photo_telegram_takes_for_any_number_of_departments(departments: int) -> None:
+    """sendPhoto: width + height at most 10,000 px, sides at most 20 times apart. Side by side, 75
+    departments made 9,950 × 480 px and 90 made 11,900 × 480."""
+    rows = [chart.ChartRow(f"第{i}承办单位", Fraction(9, 10), Fraction(3, 4), None) for i in range(departments)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = chart.render_png(rows, chart_text(november(), ZH))
+    w, h = _png_size(png)
+    assert w + h <= 10_000 and max(w, h) <= 20 * min(w, h), (w, h)
+    assert [str(x.message) for x in caught if "missing from font" in str(x.message)] == []
+    if departments > chart.SIDE_BY_SIDE_MAX:  # one under another: every department named, top to bottom
+        fig = chart.build_figure(rows, chart_text(november(), ZH))
+        names = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+        assert names == [f"第{i}承办单位" for i in range(departments)]
+        assert fig.axes[0].get_ylim()[0] > fig.axes[0].get_ylim()[1]  # the first at the top
+
+
 def test_empty_chart_still_renders() -> None:
     png = chart.render_png([], chart_text(november(), EN))
     assert png[:4] == b"\x89PNG"
