@@ -21,7 +21,7 @@ from bot.context import App, Clock, system_clock
 from bot.domain import duplicates
 from bot.i18n import t
 from bot.inbox import InboxWorkers
-from bot.org import OrgFile, load_org, with_extra_admins
+from bot.org import OrgFile, as_deployed, load_org
 from bot.receiving import ALLOWED_UPDATES, Poller
 from bot.sender import OutboxSender
 from bot.settings import Settings, SettingsError
@@ -115,7 +115,7 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
     ``SHUTDOWN_GRACE`` seconds to finish (what does not finish stays in the inbox), the
     outbox finishes the row it is sending, the leases are released for other instances.
     """
-    org = with_extra_admins(org or load_org(settings.org_file), settings.admin_ids)
+    org = as_deployed(org or load_org(settings.org_file), settings.admin_ids, settings.timezone)
     bot = make_bot(settings)
     me = await who_am_i(bot, settings)  # a rejected token stops us before the database is touched
     try:

@@ -17,7 +17,7 @@ from aiogram.types import User
 from sqlalchemy.engine import make_url
 
 from bot.client import make_bot
-from bot.org import OrgFile, OrgFileError, chat_conflicts, chat_uses, example_keys, load_org, with_extra_admins
+from bot.org import OrgFile, OrgFileError, as_deployed, chat_conflicts, chat_uses, example_keys, load_org
 from bot.preflight import (
     ChatProbe,
     api_error,
@@ -103,7 +103,7 @@ async def run_check(settings: Settings, out: TextIO = sys.stdout) -> int:
                                + (f"; HUYING_ADMINS {settings.admins}" if settings.admins else ""))
     org: OrgFile | None = None
     try:
-        org = with_extra_admins(load_org(settings.org_file), settings.admin_ids)
+        org = as_deployed(load_org(settings.org_file), settings.admin_ids, settings.timezone)
         report.add(OK, "org file", f"{settings.org_file}: {len(org.areas)} areas, {len(org.departments)} departments, "
                                    f"{len(org.catalog)} catalogue rows; admins: {', '.join(map(str, org.admins)) or 'none'}")
         if warning := no_admin_warning(org.admins):

@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.context import App
 from bot.domain.periods import PeriodError
 from bot.i18n import Translator
-from bot.org import load_org
+from bot.org import as_deployed, load_org
 from bot.preflight import database_error
 from bot.services import exports, reports
 from bot.settings import Settings
@@ -24,7 +24,7 @@ class ExportError(Exception):
 async def run_export(settings: Settings, form_word: str, period_words: list[str], out: str,
                      lang: str | None = None) -> str:
     """Write the workbook to `out`; return the caption (what was written)."""
-    org = load_org(settings.org_file)
+    org = as_deployed(load_org(settings.org_file), settings.admin_ids, settings.timezone)
     tr = Translator(lang or settings.default_locale or org.locale)
     try:
         form = exports.form_of(form_word)

@@ -265,6 +265,13 @@ def with_extra_admins(org: OrgFile, ids: list[int]) -> OrgFile:
     return org if merged == org.admins else org.model_copy(update={"admins": merged})
 
 
+def as_deployed(org: OrgFile, admin_ids: list[int], timezone: str | None) -> OrgFile:
+    """The org file as this deployment runs it: plus HUYING_ADMINS, and HUYING_TIMEZONE over its
+    timezone (read and then ignored before: the calendar and the scheduler kept the file's)."""
+    org = with_extra_admins(org, admin_ids)
+    return org if not timezone or timezone == org.timezone else org.model_copy(update={"timezone": timezone})
+
+
 class OrgFileError(Exception):
     """The org file cannot be used; the message is one line naming the problem."""
 

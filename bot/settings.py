@@ -6,6 +6,7 @@ line by `bot.__main__`, never as a traceback.
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,6 +77,17 @@ class Settings(BaseSettings):
                 return driver + v[len(plain):]
         if not v.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
             raise ValueError("DATABASE_URL must be sqlite+aiosqlite:///… or postgresql+asyncpg://…")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r}; write one like Asia/Shanghai") from None
         return v
 
     @field_validator("console_url")

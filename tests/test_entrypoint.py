@@ -70,6 +70,7 @@ async def test_bot_run_serves_an_appeal(tmp_path, mode):
     ({}, "BOT_TOKEN"),
     ({"BOT_TOKEN": "nonsense"}, "BOT_TOKEN"),
     ({"BOT_TOKEN": TOKEN, "HUYING_ORG_FILE": "/no/such/org.yaml"}, "cannot read"),
+    ({"BOT_TOKEN": TOKEN, "HUYING_TIMEZONE": "Mars/Olympus_Mons"}, "HUYING_TIMEZONE"),
 ])
 async def test_bad_settings_answer_in_one_line(env, expected):
     proc = await run_cli(env, "run")

@@ -76,3 +76,18 @@ def test_wrong_bounds_are_named_in_one_line(tmp_path, bounds, expected):
     with pytest.raises(OrgFileError) as info:
         load_org(path)
     assert expected in str(info.value) and "\n" not in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("world", [{"HUYING_TIMEZONE": "Asia/Urumqi"}], indirect=True)
+async def test_huying_timezone_is_the_offices_time_over_the_org_files(world):
+    """It was read and then ignored: the calendar, the local times and the scheduler kept the file's."""
+    from zoneinfo import ZoneInfo
+
+    assert world.app.org.timezone == "Asia/Urumqi"
+    assert world.app.tz == ZoneInfo("Asia/Urumqi") and world.app.calendar.tz == ZoneInfo("Asia/Urumqi")
+    from scheduler.setup import start_scheduler
+    scheduler = start_scheduler(world.app, world.bot, "tz-test")
+    try:
+        assert str(scheduler.timezone) == "Asia/Urumqi"
+    finally:
+        scheduler.shutdown(wait=False)
