@@ -48,6 +48,17 @@ def windows(app: App, t: Ticket, start: datetime) -> dict[str, datetime]:
     }
 
 
+def progress_from_acceptance(app: App, t: Ticket, accepted_at: datetime) -> datetime | None:
+    """The first-progress deadline once the department signs (签收). Counted from the dispatch, a
+    natural-day window can end before 签收 is even due (a holiday inside a working-day accept
+    window), and a department that signed in time was carded for progress it could not yet have
+    given: such a window counts from the signing instead. Any other stays as it is."""
+    if t.progress_due is None or t.accept_due is None or t.progress_due > t.accept_due:
+        return t.progress_due
+    window = app.sla.window("progress", t.kind, t.urgency == "urgent").after(accepted_at, app.calendar)
+    return max(t.progress_due, window)
+
+
 def timers(app: App) -> rating_rules.Timers:
     return rating_rules.Timers(app.sla.rating_reminder, app.sla.rating_close, app.calendar)
 

@@ -16,7 +16,7 @@ from bot.domain.appeal import Photo
 from bot.domain.codes import display
 from bot.domain.dates import find_date, strip_date
 from bot.domain.lifecycle import WORKING, Actor, NotAllowed, Refusal, Stale, Status, authorise
-from bot.services import department_cards, dispatch_cards, notify, oversight, ratings, support, transition
+from bot.services import clocks, department_cards, dispatch_cards, notify, oversight, ratings, support, transition
 from bot.services.access import Roles
 from bot.services.addressing import (
     department_of_chat,
@@ -36,9 +36,12 @@ from storage.models import Extension, Ticket
 
 async def accept(session: AsyncSession, app: App, ticket_id: int, roles: Roles) -> Ticket:
     t = await load(session, ticket_id)
+    now = app.now()
     try:
         t = await transition.move(session, app, t, "accept", roles.actors_for(t), event="accepted",
-                                  actor_id=roles.user_id, values={"owner_id": roles.user_id, "accepted_at": app.now()},
+                                  actor_id=roles.user_id,
+                                  values={"owner_id": roles.user_id, "accepted_at": now,
+                                          "progress_due": clocks.progress_from_acceptance(app, t, now)},
                                   data={"dept": t.lead_dept})
     except Stale:
         fresh = await load(session, ticket_id)

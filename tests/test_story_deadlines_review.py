@@ -1,0 +1,40 @@
+"""Deadlines as an outside review met them (tests of findings that were defects)."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from storage.models import Card
+from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, World
+from tests.steps import press, scan_at, ticket
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def minute(at: datetime) -> datetime:
+    """The test clock runs on from where it is set: seconds of real time pass between steps."""
+    return at.replace(second=0, microsecond=0)
+
+
+async def test_a_department_that_signs_in_time_after_a_holiday_is_not_carded_for_progress(world: World):
+    # Saturday 2026-02-14 is a 调休 working day, then Spring Festival (02-15..02-23): 签收 is due
+    # 02-24 10:00, one working day on; the 7 natural days of first progress ended 02-21, before it.
+    world.clock.set(datetime(2026, 2, 14, 10, 0, tzinfo=SH))
+    await world.send(RESIDENT, COMMUNITY, "/appeal 小区门口垃圾三天没人清运了，异味很大")
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
+    dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=lambda m: "签收" in str(world.sb.buttons(m)))
+    assert minute((await ticket(world)).accept_due) == datetime(2026, 2, 24, 10, 0, tzinfo=SH)
+    for day in range(15, 24):
+        await scan_at(world, when=datetime(2026, 2, day, 9, 30, tzinfo=SH))
+    world.clock.set(datetime(2026, 2, 24, 9, 0, tzinfo=SH))
+    answer = await press(world, HANDLER_A, CGJ_CHAT, dept_card, "签收")
+    assert not answer.get("show_alert")
+    assert minute((await ticket(world)).progress_due) == datetime(2026, 3, 3, 9, 0, tzinfo=SH)
+    await scan_at(world, when=datetime(2026, 2, 24, 9, 1, tzinfo=SH))
+    assert await world.rows(select(Card)) == []
+    # The window still binds: a week after 签收 with no word, the card comes.
+    await scan_at(world, when=datetime(2026, 3, 3, 9, 5, tzinfo=SH))
+    assert [(c.colour, c.clock) for c in await world.rows(select(Card))] == [("yellow", "progress")]
