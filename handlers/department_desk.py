@@ -5,6 +5,8 @@ Members of the department's chat count as its handlers: `members.in_chat` adds t
 person's roles; what they may do is the services' rule (bot/domain/lifecycle.py)."""
 from __future__ import annotations
 
+from datetime import date
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
@@ -71,8 +73,11 @@ def build_department_desk_router() -> Router:
         }
         run, done = operations[link.purpose]
 
-        async def op() -> str:
-            await run()
+        async def op() -> str | None:
+            outcome = await run()
+            if isinstance(outcome, date):  # the day as understood, so a misreading is caught at once
+                reply(session, app, message, _(done, until=outcome.isoformat()))
+                return None
             return done
 
         await reply_op(session, app, message, op, retry_link=link)

@@ -86,12 +86,16 @@ class TestDates:
         ("2026年12月31日", date(2026, 12, 31)),
         ("没有日期", None),
         ("2026-13-45", None),
+        ("3-5栋需统一协调清运车辆，申请延期至12月4日", date(2026, 12, 4)),  # buildings, then the date
+        ("6-8号楼 延期到 12/20", date(2026, 12, 20)),
+        ("先清 1/5 的量，延期到 12/20", date(2026, 12, 20)),  # the date comes last
     ])
     def test_find_date(self, text, expected):
         assert find_date(text, self.today) == expected
 
     def test_strip_date_keeps_the_reason(self):
         assert strip_date("需要协调施工队 2026-12-05") == "需要协调施工队"
+        assert strip_date("3-5栋需统一协调，延期至12月4日") == "3-5栋需统一协调，延期至"
 
 
 

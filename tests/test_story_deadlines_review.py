@@ -38,3 +38,19 @@ async def test_a_department_that_signs_in_time_after_a_holiday_is_not_carded_for
     # The window still binds: a week after 签收 with no word, the card comes.
     await scan_at(world, when=datetime(2026, 3, 3, 9, 5, tzinfo=SH))
     assert [(c.colour, c.clock) for c in await world.rows(select(Card))] == [("yellow", "progress")]
+
+
+async def test_an_extension_reads_the_date_not_a_building_range_and_says_the_day_it_understood(world: World):
+    # "3-5栋" names buildings; the first date-like text made it 2027-03-05, three months on.
+    world.clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=SH))
+    await world.send(RESIDENT, COMMUNITY, "/appeal 小区门口垃圾三天没人清运了，异味很大")
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
+    dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=lambda m: "签收" in str(world.sb.buttons(m)))
+    await press(world, HANDLER_A, CGJ_CHAT, dept_card, "签收")
+    await press(world, HANDLER_A, CGJ_CHAT, world.sb.message(CGJ_CHAT, dept_card["message_id"]), "申请延期")
+    prompt = await world.reply_from_bot(CGJ_CHAT, contains="日期")
+    await world.send(HANDLER_A, CGJ_CHAT, "3-5栋需统一协调清运车辆，申请延期至12月4日", reply_to=prompt["message_id"])
+    await world.reply_from_bot(CGJ_CHAT, contains="延期申请（延至 2026-12-04）已提交派单中心审批。")
+    request = await world.reply_from_bot(DISPATCH_CHAT, contains="2026-12-04")
+    assert "3-5栋需统一协调清运车辆" in request["text"] and "2027" not in request["text"]

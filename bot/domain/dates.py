@@ -5,29 +5,46 @@ import re
 from datetime import date, time
 
 _FULL = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
-_SHORT = re.compile(r"(?<!\d)(\d{1,2})[-/.月](\d{1,2})(?:日|号)?(?!\d)")
+# A short date is no building range: "3-5栋", "6-8号楼" name buildings, not the fifth of March.
+_SHORT = re.compile(r"(?<!\d)(\d{1,2})([-/.月])(\d{1,2})(?:日|号)?(?!\d)(?!号?[栋幢座楼单元室户层])")
+
+
+def split_date(text: str, today: date) -> tuple[date | None, str]:
+    """The date in `text` and the words around it (an extension's reason).
+
+    A full date (with its year) first; else a short one written with 月 ("12月4日"); else the last
+    short one ("…申请延期至 12/4": the date comes last). A date without a year is the next such day
+    from `today`. The first short date of "3-5栋需统一协调，延期至12月4日" made an extension of
+    more than three months."""
+    m = _FULL.search(text)
+    if m:
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3))), _without(text, m)
+        except ValueError:
+            return None, _without(text, m)
+    shorts = list(_SHORT.finditer(text))
+    if not shorts:
+        return None, _without(text, None)
+    m = next((s for s in shorts if s.group(2) == "月"), shorts[-1])
+    try:
+        d = date(today.year, int(m.group(1)), int(m.group(3)))
+    except ValueError:
+        return None, _without(text, m)
+    return (d if d >= today else date(today.year + 1, d.month, d.day)), _without(text, m)
+
+
+def _without(text: str, m: re.Match[str] | None) -> str:
+    rest = text if m is None else text[:m.start()] + " " + text[m.end():]
+    return " ".join(rest.split())
 
 
 def find_date(text: str, today: date) -> date | None:
-    """The first date in `text`; a date without a year is the next such day from `today`."""
-    m = _FULL.search(text)
-    try:
-        if m:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        m = _SHORT.search(text)
-        if m:
-            d = date(today.year, int(m.group(1)), int(m.group(2)))
-            return d if d >= today else date(today.year + 1, d.month, d.day)
-    except ValueError:
-        return None
-    return None
+    return split_date(text, today)[0]
 
 
 def strip_date(text: str) -> str:
-    """The words around the date: the reason for an extension."""
-    text = _FULL.sub(" ", text)
-    text = _SHORT.sub(" ", text)
-    return " ".join(text.split())
+    """The words around the date: the reason for an extension (the year does not matter here)."""
+    return split_date(text, date.min)[1]
 
 
 def parse_hhmm(text: str) -> time:

@@ -6,7 +6,7 @@ Comes after bot/services/dispatch.py; a resolution asks the reporter to rate it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +14,7 @@ from bot.callbacks import ExtDecision, button
 from bot.context import App
 from bot.domain.appeal import Photo
 from bot.domain.codes import display
-from bot.domain.dates import find_date, strip_date
+from bot.domain.dates import split_date
 from bot.domain.lifecycle import WORKING, Actor, NotAllowed, Refusal, Stale, Status, authorise
 from bot.services import clocks, department_cards, dispatch_cards, notify, oversight, ratings, support, transition
 from bot.services.access import Roles
@@ -224,13 +224,13 @@ async def resolve(session: AsyncSession, app: App, ticket_id: int, roles: Roles,
     return t
 
 
-async def request_extension(session: AsyncSession, app: App, ticket_id: int, roles: Roles, words: str) -> Ticket:
+async def request_extension(session: AsyncSession, app: App, ticket_id: int, roles: Roles, words: str) -> date:
+    """The day asked for, as understood (the handler is told it, to catch a misreading)."""
     t = await load(session, ticket_id)
     authorise("extend", t.status, roles.actors_for(t))
     now = app.now()
     local_today = now.astimezone(app.tz).date()
-    day = find_date(words, local_today)
-    reason = strip_date(words)
+    day, reason = split_date(words, local_today)
     if day is None or day <= local_today:
         raise Refusal("extend.bad_date")
     if len(reason) < 2:
@@ -254,7 +254,7 @@ async def request_extension(session: AsyncSession, app: App, ticket_id: int, rol
         notify.send(session, app, chat_id, tr("ext.card", code=display(t.code), dept=names.get(t.lead_dept, "-"),
                                               reason=reason, until=day.isoformat()),
                     keyboard=kb, ticket=t, purpose="ext_card")
-    return t
+    return day
 
 
 async def _of_this_round(session: AsyncSession, ext: Extension, t: Ticket) -> bool:
