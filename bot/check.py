@@ -8,6 +8,8 @@ in one line, from `bot.__main__`).
 from __future__ import annotations
 
 import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
 import unicodedata
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -17,6 +19,7 @@ from aiogram.types import User
 from sqlalchemy.engine import make_url
 
 from bot.client import make_bot
+from bot.domain.calendar import WorkCalendar
 from bot.org import OrgFile, OrgFileError, as_deployed, chat_conflicts, chat_uses, example_keys, load_org
 from bot.preflight import (
     ChatProbe,
@@ -112,6 +115,11 @@ async def run_check(settings: Settings, out: TextIO = sys.stdout) -> int:
             report.add(PROBLEM, "org chats", conflict)
         for key_problem in example_keys(org):
             report.add(PROBLEM, "channels", key_problem)
+        calendar = WorkCalendar.from_org(org.holidays, org.timezone)
+        this_year = datetime.now(ZoneInfo(org.timezone)).year
+        for year in (this_year, this_year + 1):  # next year's deadlines are set weeks before it starts
+            if gap := calendar.holiday_gap(year):
+                report.add(WARN, f"holidays {year}", gap)
     except OrgFileError as exc:
         report.add(PROBLEM, "org file", str(exc))
     db_chats = await _database(settings, report)

@@ -145,11 +145,40 @@ async def test_check_names_a_chat_bound_twice_a_private_chat_id_and_an_example_k
         env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": sb.base_url, "DATABASE_URL": await fresh_database(tmp_path),
                "HUYING_ORG_FILE": str(tmp_path / "org.yaml")}
         code, out = await check(env)
-    problems = [line.strip() for line in out.splitlines() if "org chats" in line]
+    problems = [" ".join(line.split()) for line in out.splitlines() if "org chats" in line]
     assert problems == [
-        f"PROBLEM  org chats  chat {DISPATCH_CHAT} is bound 2 times (dispatch, leaders): give each its own group",
-        "PROBLEM  org chats  chat 20001 (community xinhe) is a private chat's id: a group's id is negative (-100…)",
+        f"PROBLEM org chats chat {DISPATCH_CHAT} is bound 2 times (dispatch, leaders): give each its own group",
+        "PROBLEM org chats chat 20001 (community xinhe) is a private chat's id: a group's id is negative (-100…)",
     ], out
-    assert [line.strip() for line in out.splitlines() if "  channels  " in line] == [
-        "PROBLEM  channels   channel 12345热线 still has the example's api_key: give it a secret of its own"], out
+    assert [" ".join(line.split()) for line in out.splitlines() if "  channels  " in line] == [
+        "PROBLEM channels channel 12345热线 still has the example's api_key: give it a secret of its own"], out
     assert code == 1
+
+
+async def test_check_warns_of_a_year_without_holidays_and_counts_the_org_files_days(tmp_path):
+    # chinese_calendar stops at 2026; deadlines set in December run into 2027's Spring Festival.
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.domain.calendar import WorkCalendar
+    org = (DATA / "org.yaml").read_text(encoding="utf-8")
+    assert '\nholidays:\n  "2027-01-01": off\n' in org
+    org = org.replace('\nholidays:\n  "2027-01-01": off\n', '\nholidays: {"2099-01-01": off}\n')
+    (tmp_path / "org.yaml").write_text(org, encoding="utf-8")
+    async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot", privacy_mode=False) as sb:
+        populate(sb)
+        env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": sb.base_url, "DATABASE_URL": await fresh_database(tmp_path),
+               "HUYING_ORG_FILE": str(tmp_path / "org.yaml")}
+        code, out = await check(env)
+    assert code == 0 and out.rstrip().endswith("ready: nothing to fix"), out  # a warning, not a problem
+    next_year = datetime.now(ZoneInfo("Asia/Shanghai")).year + 1
+    if WorkCalendar().holiday_gap(next_year) is None:  # a chinese_calendar that knows next year: no line
+        assert f"holidays {next_year}" not in out
+    else:
+        assert row(out, f"holidays {next_year}") == ["warn", f"holidays {next_year}", (
+            f"chinese_calendar has no holidays for {next_year} and the org file's holidays: list 0 days off and 0 "
+            f"make-up working days of it; until the State Council's {next_year} schedule is there in full, "
+            "deadlines count its holidays (Spring Festival too) as working days")]
+    assert WorkCalendar.from_org({"2099-01-01": "off", "2099-01-02": "off", "2099-02-20": "work"}).holiday_gap(2099) \
+        .startswith("chinese_calendar has no holidays for 2099 and the org file's holidays: list 2 days off and 1 make-up")
+    assert WorkCalendar().holiday_gap(2026) is None

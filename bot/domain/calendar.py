@@ -107,6 +107,23 @@ class WorkCalendar:
     def __repr__(self) -> str:
         return f"WorkCalendar(tz={self.tz!s}, overrides={len(self.overrides)})"
 
+    def holiday_gap(self, year: int) -> str | None:
+        """Why the working days of ``year`` may be wrong (None: chinese_calendar knows it).
+
+        Outside chinese_calendar's years only the overrides separate holidays from working days,
+        and a year needs every day off and every make-up working day of the State Council's
+        schedule: Spring Festival alone is a week."""
+        try:
+            chinese_calendar.is_workday(date(year, 1, 2))
+            return None
+        except NotImplementedError:
+            pass
+        off = sum(1 for d, working in self.overrides.items() if d.year == year and not working)
+        work = sum(1 for d, working in self.overrides.items() if d.year == year and working)
+        return (f"chinese_calendar has no holidays for {year} and the org file's holidays: list {off} days off "
+                f"and {work} make-up working days of it; until the State Council's {year} schedule is there in "
+                f"full, deadlines count its holidays (Spring Festival too) as working days")
+
     # -- days ---------------------------------------------------------------------------
 
     def is_working_day(self, d: date) -> bool:
