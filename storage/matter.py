@@ -120,7 +120,7 @@ _SAME_SCOPE = (
     .order_by(Ticket.created_at, Ticket.id))
 _CANDIDATES = (
     select(Ticket.id, Ticket.code, Ticket.text, Ticket.created_at, Ticket.area_code, Ticket.category,
-           Ticket.latitude, Ticket.longitude, Ticket.closed_at)
+           Ticket.latitude, Ticket.longitude, Ticket.closed_at, Ticket.status)
     .where(Ticket.area_code == bindparam("area"), Ticket.category == bindparam("category"),
            Ticket.id != bindparam("exclude"), Ticket.status.not_in((Status.MERGED, Status.REJECTED)),
            or_(and_(Ticket.closed_at.is_(None), Ticket.created_at > bindparam("filed_since")),

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from storage.models import Ticket
 from tests.harness import DISPATCH_CHAT, DISPATCHER, LEADER, LEADERS_CHAT, RESIDENT, RESIDENT_2, STRANGER, World
-from tests.steps import appeal, has_button, open_campaign, press, refused
+from tests.steps import ZH, appeal, has_button, open_campaign, press, refused, through_resolution
 
 RUBBISH = "幸福花园3号楼下面的垃圾桶满了好几天了，一直没人来清运，臭得不行"
 DUPLICATE = "幸福花园3号楼楼下垃圾桶满了，好几天没人清运"
@@ -59,3 +59,20 @@ async def test_a_campaigns_closing_report_leaves_out_duplicates_merged_into_its_
     await press(world, LEADER, LEADERS_CHAT, opened, "结项")
     report = await world.reply_from_bot(LEADERS_CHAT, contains="结项报告")
     assert "诉求 3 件" in report["text"]
+
+
+async def test_nothing_is_merged_into_a_ticket_whose_result_was_already_given(world: World):
+    # Its reporter would be told "news will follow #1", and #1's result had gone out already.
+    await through_resolution(world, RUBBISH)  # #1 resolved, awaiting its rating
+    await world.settle()
+    assert (await world.scalar(select(Ticket).where(Ticket.id == 1))).status == "RESOLVED"
+    await appeal(world, RESIDENT_2, DUPLICATE)
+    card = await card_of(world, "#2026-000002")
+    assert "#2026-000001" in card["text"] and "已办结" in card["text"]  # named, as a closed one is
+    assert not any("合并到" in label for row in world.sb.buttons(card) for label in row)
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "合并")
+    prompt = await world.reply_from_bot(DISPATCH_CHAT, contains="要并入的工单编号")
+    await world.send(DISPATCHER, DISPATCH_CHAT, "#2026-000001", reply_to=prompt["message_id"])
+    refusal = await world.reply_from_bot(DISPATCH_CHAT, contains="已办结，不能合并进去")
+    assert refusal["text"] == ZH("merge.result_given", code="#2026-000001")
+    assert (await world.scalar(select(Ticket).where(Ticket.id == 2))).status == "TRIAGE"

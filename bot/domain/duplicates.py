@@ -54,6 +54,7 @@ class Matter:
     latitude: float | None = None
     longitude: float | None = None
     closed_at: datetime | None = None  # None while open
+    result_given: bool = False  # resolved or answered, awaiting its rating or review: no merge into it
 
     @property
     def located(self) -> bool:
@@ -282,7 +283,7 @@ def score_pair(new: Matter, old: Matter, policy: Policy = Policy(), *,
         score += 0.25
     if dist is not None:
         score += 0.25 if dist <= policy.near_m else 0.1
-    closed = old.closed_at is not None and old.closed_at <= new.created_at
+    closed = (old.closed_at is not None and old.closed_at <= new.created_at) or old.result_given
     return Suggestion(old.id, old.code, round(score, 3), shared[:4], None if dist is None else round(dist),
                       same_building, closed, new.created_at - old.created_at)
 

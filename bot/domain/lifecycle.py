@@ -25,6 +25,9 @@ class Status(StrEnum):
 
 
 FINAL = frozenset({Status.CLOSED, Status.DIVERTED, Status.MERGED, Status.REJECTED})
+# Its result has been given (a rating or a review may follow): an appeal merged into it would be
+# told "news will follow" and never hear the result.
+RESULT_GIVEN = frozenset({Status.RESOLVED, Status.REVIEW, Status.ANSWERED})
 OPEN = frozenset(Status) - FINAL - {Status.ANSWERED}
 # Statuses in which a department is on the clock.
 WORKING = frozenset({Status.DISPATCHED, Status.ACCEPTED, Status.REOPENED})

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
 from bot.domain.codes import display, parse_code
-from bot.domain.lifecycle import FINAL, Actor, Refusal, Status, authorise, require_actor
+from bot.domain.lifecycle import FINAL, RESULT_GIVEN, Actor, Refusal, Status, authorise, require_actor
 from bot.services import clocks, department_cards, dispatch_cards, notify, support, transition
 from bot.services.access import Roles
 from bot.domain.intake import summary
@@ -141,6 +141,8 @@ async def _merge(session: AsyncSession, app: App, t: Ticket, roles: Roles, targe
         raise Refusal("merge.self")
     if Status(target.status) in FINAL:
         raise Refusal("merge.closed", code=display(target.code))
+    if Status(target.status) in RESULT_GIVEN:
+        raise Refusal("merge.result_given", code=display(target.code))
     t = await _close(session, app, t, roles, "merge", "merged", {"into": target.code}, merged_into_id=target.id)
     await tickets.add_event(session, target.id, "absorbed", app.now(), actor_id=roles.user_id, data={"from": t.code})
     tr = await dispatch_translator(session, app)

@@ -12,7 +12,7 @@ from bot.callbacks import MergeInto, button
 from bot.context import App
 from bot.domain import duplicates
 from bot.domain.codes import display
-from bot.domain.lifecycle import Status
+from bot.domain.lifecycle import RESULT_GIVEN, Status
 from bot.i18n import Translator
 from storage import directory, tickets
 from storage import matter as repo
@@ -58,7 +58,8 @@ async def card_lines(session: AsyncSession, app: App, tr: Translator, t: Ticket,
 
 def _matter(t: Ticket | Row) -> duplicates.Matter:
     return duplicates.Matter(id=t.id, code=t.code, text=t.text or "", created_at=t.created_at, area=t.area_code,
-                             category=t.category, latitude=t.latitude, longitude=t.longitude, closed_at=t.closed_at)
+                             category=t.category, latitude=t.latitude, longitude=t.longitude, closed_at=t.closed_at,
+                             result_given=t.status in RESULT_GIVEN)
 
 
 async def likely_duplicates(session: AsyncSession, app: App, t: Ticket) -> list[duplicates.Suggestion]:
