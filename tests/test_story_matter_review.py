@@ -3,10 +3,10 @@ a merged duplicate is a voice on the ticket it joined, not a second matter; a �
 report counts the appeals it can solve; 结项 by someone else is refused in words about 结项."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from storage.models import Ticket
-from tests.harness import DISPATCH_CHAT, DISPATCHER, LEADER, LEADERS_CHAT, RESIDENT, RESIDENT_2, STRANGER, World
+from storage.models import Supporter, Ticket, TicketEvent
+from tests.harness import COMMUNITY, DISPATCH_CHAT, DISPATCHER, LEADER, LEADERS_CHAT, RESIDENT, RESIDENT_2, STRANGER, World
 from tests.steps import ZH, appeal, has_button, open_campaign, press, refused, through_resolution
 
 RUBBISH = "幸福花园3号楼下面的垃圾桶满了好几天了，一直没人来清运，臭得不行"
@@ -76,3 +76,20 @@ async def test_nothing_is_merged_into_a_ticket_whose_result_was_already_given(wo
     refusal = await world.reply_from_bot(DISPATCH_CHAT, contains="已办结，不能合并进去")
     assert refusal["text"] == ZH("merge.result_given", code="#2026-000001")
     assert (await world.scalar(select(Ticket).where(Ticket.id == 2))).status == "TRIAGE"
+
+
+async def test_a_merged_reporter_adds_to_the_matter_by_replying_to_their_own_acknowledgement(world: World):
+    # Before: their photo filed a brand-new ticket, and their "+1" made them a 附议 of the survivor
+    # though their voice already counted by the merge.
+    await appeal(world, RESIDENT, RUBBISH)
+    await card_of(world, "#2026-000001")
+    ack = await appeal(world, RESIDENT_2, DUPLICATE)
+    await press(world, DISPATCHER, DISPATCH_CHAT, await card_of(world, "#2026-000002"), "合并到 #2026-000001")
+    await world.send(RESIDENT_2, COMMUNITY, "补充一张照片", photo=True, reply_to=ack["message_id"])
+    await world.settle()
+    await world.send(RESIDENT_2, COMMUNITY, "+1", reply_to=ack["message_id"])
+    await world.settle()
+    assert await world.scalar(select(func.count()).select_from(Ticket)) == 2
+    assert await world.rows(select(Supporter)) == []
+    kinds = [e.kind for e in await world.rows(select(TicketEvent).where(TicketEvent.ticket_id == 1))]
+    assert "photos_added" in kinds and "reporter_note" in kinds

@@ -8,11 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.context import App
-from bot.domain.appeal import Appeal, ChannelAppeal, Photo, is_reporter
+from bot.domain.appeal import Appeal, ChannelAppeal, Photo
 from bot.domain.areas import area_at
 from bot.domain.codes import display
 from bot.domain.lifecycle import WORKING, Status
-from bot.services import campaigns, dispatch_cards, group_ack, hotspot_alerts, notify, triage
+from bot.services import campaigns, dispatch_cards, group_ack, hotspot_alerts, notify, support, triage
 from storage import directory, outbox, tickets
 from storage import matter as matter_repo
 from storage.common import serialize
@@ -241,12 +241,8 @@ async def speaks_for(session: AsyncSession, ticket_id: int, user_id: int) -> boo
 
 
 async def _own_ticket(session: AsyncSession, ticket_id: int, user_id: int) -> Ticket | None:
-    t = await tickets.get(session, ticket_id)
-    if t is not None and t.status == Status.MERGED and t.merged_into_id:
-        t = await tickets.get(session, t.merged_into_id)
-    if t is None or not is_reporter(user_id, t.reporter_id, t.on_behalf_user_id):
-        return None
-    return t
+    t, own = await support.surviving_for(session, ticket_id, user_id)
+    return t if own else None
 
 
 async def supplement(session: AsyncSession, app: App, ticket_id: int, user_id: int, text: str,

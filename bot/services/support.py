@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
+from bot.domain.appeal import is_reporter
 from bot.domain.agreement import ReplyFacts, Verdict, classify
 from bot.domain.codes import display
 from bot.domain.lifecycle import WORKING, Status
@@ -39,26 +40,36 @@ class Outcome:
 
 async def surviving(session: AsyncSession, ticket_id: int) -> Ticket | None:
     """The ticket a message is about, following merges to the one still worked on."""
+    return (await surviving_for(session, ticket_id, None))[0]
+
+
+async def surviving_for(session: AsyncSession, ticket_id: int, user_id: int | None) -> tuple[Ticket | None, bool]:
+    """The ticket still worked on, and whether the person speaks for it: its reporter (or the one
+    reported for), or the reporter of a ticket merged into it on the way from the message's ticket.
+    A merged ticket's reporter replying to their own acknowledgement adds to the matter (before, a
+    photo filed a new ticket and a "+1" counted their voice a second time)."""
     t = await tickets.get(session, ticket_id)
+    own = t is not None and _speaks_for(t, user_id)
     seen = set()
     while t is not None and t.status == Status.MERGED and t.merged_into_id and t.id not in seen:
         seen.add(t.id)
         t = await tickets.get(session, t.merged_into_id)
-    return t
+        own = own or (t is not None and _speaks_for(t, user_id))
+    return t, own
 
 
-def _speaks_for(t: Ticket, user_id: int) -> bool:
-    return user_id in {t.reporter_id, t.on_behalf_user_id} - {None}
+def _speaks_for(t: Ticket, user_id: int | None) -> bool:
+    return is_reporter(user_id, t.reporter_id, t.on_behalf_user_id)
 
 
 async def on_reply(session: AsyncSession, app: App, ticket_id: int, user_id: int, facts: ReplyFacts, *,
                    chat_id: int, message_id: int) -> Outcome | None:
     """Decide what a community reply to a ticket's message is; record support. None: no ticket."""
-    t = await surviving(session, ticket_id)
+    t, own = await surviving_for(session, ticket_id, user_id)
     if t is None:
         return None
     verdict = classify(ReplyFacts(facts.text, facts.sticker_emoji, facts.has_media, facts.has_location, t.text))
-    if _speaks_for(t, user_id):
+    if own:
         # The reporter's own "+1" counts for nothing; anything else they say adds to the ticket.
         return Outcome("own" if verdict.verdict is Verdict.AGREE else "supplement", t)
     if verdict.verdict is Verdict.SUBSTANCE:
