@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from storage.models import Supporter, Ticket, TicketEvent
-from tests.harness import COMMUNITY, DISPATCH_CHAT, DISPATCHER, LEADER, LEADERS_CHAT, RESIDENT, RESIDENT_2, STRANGER, World
+from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, LEADER, LEADERS_CHAT, RESIDENT, RESIDENT_2, STRANGER, World
 from tests.steps import ZH, appeal, has_button, open_campaign, press, refused, through_resolution
 
 RUBBISH = "幸福花园3号楼下面的垃圾桶满了好几天了，一直没人来清运，臭得不行"
@@ -93,3 +93,25 @@ async def test_a_merged_reporter_adds_to_the_matter_by_replying_to_their_own_ack
     assert await world.rows(select(Supporter)) == []
     kinds = [e.kind for e in await world.rows(select(TicketEvent).where(TicketEvent.ticket_id == 1))]
     assert "photos_added" in kinds and "reporter_note" in kinds
+
+
+async def test_the_photos_of_a_merged_appeal_reach_the_department(world: World):
+    await appeal(world, RESIDENT, RUBBISH)  # words only
+    first = await card_of(world, "#2026-000001")
+    await world.send(RESIDENT_2, COMMUNITY, f"@huying_bot {DUPLICATE}", photo=True)
+    await press(world, DISPATCHER, DISPATCH_CHAT, await card_of(world, "#2026-000002"), "合并到 #2026-000001")
+    await press(world, DISPATCHER, DISPATCH_CHAT, world.sb.message(DISPATCH_CHAT, first["message_id"]), "派单")
+    await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
+    await world.settle()
+    [photo] = [m for m in world.sb.bot_messages(CGJ_CHAT) if m.get("photo")]
+    card = next(m for m in world.sb.bot_messages(CGJ_CHAT) if "签收" in str(world.sb.buttons(m)))
+    assert "\n照片：1 张\n" in card["text"]
+    # Merged while the department works it: they get the photos at once, saying where from.
+    await world.send(STRANGER, COMMUNITY, f"@huying_bot {DUPLICATE}，你看这照片", photo=True)
+    third = await card_of(world, "#2026-000003")
+    await press(world, DISPATCHER, DISPATCH_CHAT, third, "合并")
+    prompt = await world.reply_from_bot(DISPATCH_CHAT, contains="要并入的工单编号")
+    await world.send(DISPATCHER, DISPATCH_CHAT, "#2026-000001", reply_to=prompt["message_id"])
+    note = await world.reply_from_bot(CGJ_CHAT, contains="并入的 #2026-000003")
+    assert note.get("photo") and note["caption"] == ZH("dept.merged_photos", code="#2026-000001",
+                                                        merged="#2026-000003", count=1)
