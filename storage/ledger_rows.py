@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import Assignment, ChannelRequest, Department, Person, RatingRound, Ticket
+from storage.models import Assignment, Card, ChannelRequest, Department, Person, RatingRound, Ticket
 from storage.report_facts import _at, rating_at_col
 
 A, R, T = Assignment, RatingRound, Ticket
@@ -39,6 +39,7 @@ class LedgerRow:
     channel_phone: str | None  # a ticket another channel filed (Open311): how to reach the requester
     channel_email: str | None
     channel_name: str | None  # the requester's name as the channel gave it (姓 + 名)
+    carded: bool  # a department was carded for it (超期: a deadline was missed)
     resolved: bool = False
     level: int | None = None  # a rating's result level (satisfaction / unsatisfied ledgers)
     not_rated: bool = False
@@ -56,7 +57,8 @@ def _columns(rep, han, lea, dept_name, result=T.result_text):  # noqa: ANN001, A
             T.on_behalf_name, result, T.owner_id, han.full_name, han.username, T.leader_id,
             func.coalesce(T.leader_name, lea.full_name), T.disputed_at.is_not(None), ChannelRequest.phone,
             ChannelRequest.email,
-            func.nullif(func.coalesce(ChannelRequest.last_name, "") + func.coalesce(ChannelRequest.first_name, ""), ""))
+            func.nullif(func.coalesce(ChannelRequest.last_name, "") + func.coalesce(ChannelRequest.first_name, ""), ""),
+            select(Card.id).where(Card.ticket_id == T.id).exists())  # uq_card_round leads with ticket_id
 
 
 def _joined(q, rep, han, lea):  # noqa: ANN001, ANN202

@@ -144,6 +144,9 @@ async def test_report_command_and_the_annex_exports(world: World):
     assert rows[3][2].startswith("#2026-000001 ") and rows[3][2].endswith("小区门口垃圾没人清运")
     assert [r[3] for r in rows[3:]] == ["城市管理局"] * 3 + ["水务局"] * 3 + ["城市管理局"]
     assert rows[3][4]  # staff chat: contact details present
+    # 备注: where it stands, and 超期 where a department was carded for it.
+    assert [r[5] for r in rows[3:]] == ["已关闭", "已关闭", "重新办理中、超期", "已办结，待评价、超期", "已关闭", "已关闭",
+                                        "已派单，待签收、超期"]
 
     await world.send(DISPATCHER, DISPATCH_CHAT, "/export satisfaction 2026-11")
     sat = _sheet(world, await world.reply_from_bot(DISPATCH_CHAT, predicate=lambda m: "document" in m))

@@ -41,6 +41,8 @@ def _note(r: LedgerRow, tr: Translator) -> str:
         parts.append(tr("xlsx.note.taken", leader=r.leader_name or r.leader_id))
     if r.disputed:
         parts.append(tr("xlsx.note.disputed"))
+    if r.carded:
+        parts.append(tr("xlsx.note.overdue"))
     return tr("report.list_sep").join(parts)
 
 
