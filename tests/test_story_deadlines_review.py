@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from storage.models import Card
-from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, World
-from tests.steps import press, scan_at, ticket
+from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, SW_CHAT, World
+from tests.steps import press, said, scan_at, ticket
+from tests.test_story_emergency import URGENT_SEWER
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -54,3 +55,19 @@ async def test_an_extension_reads_the_date_not_a_building_range_and_says_the_day
     await world.reply_from_bot(CGJ_CHAT, contains="延期申请（延至 2026-12-04）已提交派单中心审批。")
     request = await world.reply_from_bot(DISPATCH_CHAT, contains="2026-12-04")
     assert "3-5栋需统一协调清运车辆" in request["text"] and "2027" not in request["text"]
+
+
+async def test_an_overdue_urgent_ticket_is_chased_around_the_clock_not_once_per_working_day(world: World):
+    # The 30 minutes to 签收 run out on the eve of National Day (10-01..10-07 off): the next nag
+    # came on 10-08 09:00, a week later, for an appeal the seeds want answered 7×24.
+    world.clock.set(datetime(2026, 9, 30, 20, 0, tzinfo=SH))
+    await world.send(RESIDENT, COMMUNITY, URGENT_SEWER)
+    await world.reply_from_bot(SW_CHAT, predicate=lambda m: "签收" in str(world.sb.buttons(m)))
+    await scan_at(world, when=datetime(2026, 9, 30, 20, 31, tzinfo=SH))
+    assert len(said(world, SW_CHAT, "已超时")) == 1 and said(world, SW_CHAT, "催办") == []
+    await scan_at(world, when=datetime(2026, 9, 30, 22, 0, tzinfo=SH))  # not yet two hours
+    assert said(world, SW_CHAT, "催办") == []
+    await scan_at(world, when=datetime(2026, 9, 30, 22, 32, tzinfo=SH))
+    await scan_at(world, when=datetime(2026, 10, 1, 0, 33, tzinfo=SH))
+    await scan_at(world, when=datetime(2026, 10, 1, 1, 0, tzinfo=SH))  # the next is not due before 02:33
+    assert len(said(world, SW_CHAT, "催办")) == 2

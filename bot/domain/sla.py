@@ -194,7 +194,7 @@ _DEFAULT_WINDOWS: dict[tuple[str, str], Duration] = {
 _SECTIONS = {"normal": "normal", "urgent": "urgent"}
 for _k in KINDS:
     _SECTIONS.update({_k: _k, f"{_k}_normal": _k, f"{_k}_urgent": f"{_k}_urgent"})
-_SINGLE = ("reopen", "public_response", "rating_reminder", "rating_close")
+_SINGLE = ("reopen", "public_response", "rating_reminder", "rating_close", "urgent_nag")
 
 
 def _duration_at(path: str, value: object) -> Duration:
@@ -237,6 +237,9 @@ class SlaPolicy:
     reminders: tuple[float, ...] = (0.5, 0.8)
     rating_reminder: Duration = _D("2 d")
     rating_close: Duration = _D("7 d")
+    # How often an overdue urgent ticket is chased, around the clock (seed 004: 7×24 response);
+    # a normal one is chased once per working day.
+    urgent_nag: Duration = _D("2 h")
 
     @classmethod
     def from_org(cls, sla: Mapping[str, object] | None) -> SlaPolicy:

@@ -17,6 +17,7 @@ consultation closes after ``sla.rating_close`` unless the person said it did not
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,6 +58,17 @@ def progress_from_acceptance(app: App, t: Ticket, accepted_at: datetime) -> date
         return t.progress_due
     window = app.sla.window("progress", t.kind, t.urgency == "urgent").after(accepted_at, app.calendar)
     return max(t.progress_due, window)
+
+
+def _nag_cadence(app: App, t: Ticket) -> Callable[[datetime], datetime]:
+    """When the next nag of an overdue ticket is due: once per working day at the org file's
+    `scheduler.nag_at`; an urgent one every `sla.urgent_nag` whatever the day (7×24, seed 004 —
+    an urgent sewage overflow overdue on the eve of National Day waited eight days for the next)."""
+    if t.urgency == "urgent":
+        every = app.sla.urgent_nag
+        return lambda after: every.after(after, app.calendar)
+    at = parse_hhmm(app.org.scheduler.nag_at)
+    return lambda after: nag.next_nag_time(app.calendar, after, at)
 
 
 def timers(app: App) -> rating_rules.Timers:
@@ -146,9 +158,7 @@ async def on_due(session: AsyncSession, app: App, t: Ticket, now: datetime) -> N
         return
     state, _fresh = nag.sync(t.clock_state, _dues(t), now, app.sla.reminders, t.dispatched_at)
     active = _active(t)
-    at = parse_hhmm(app.org.scheduler.nag_at)
-    state, actions = nag.step(state, active, now, app.sla.reminders,
-                              lambda after: nag.next_nag_time(app.calendar, after, at))
+    state, actions = nag.step(state, active, now, app.sla.reminders, _nag_cadence(app, t))
     if actions:
         await _tell(session, app, t, actions, now)
     when = nag.next_check(state, active, app.sla.reminders)
@@ -224,9 +234,7 @@ async def _waiting(session: AsyncSession, app: App, t: Ticket, state: dict,
 async def _waiting_due(session: AsyncSession, app: App, t: Ticket, now: datetime) -> None:
     state = dict(t.clock_state or {})
     nag.tidy(state, ())
-    at = parse_hhmm(app.org.scheduler.nag_at)
-    entry, due = nag.waiting_step(await _waiting(session, app, t, state), now,
-                                  lambda after: nag.next_nag_time(app.calendar, after, at))
+    entry, due = nag.waiting_step(await _waiting(session, app, t, state), now, _nag_cadence(app, t))
     state["waiting"] = entry
     if due:
         await _remind_dispatchers(session, app, t, entry)
