@@ -178,10 +178,11 @@ def test_hotspots_per_area_and_campaigns_in_english() -> None:
 def test_half_year_names_the_bottom_and_english_works() -> None:
     from tests.test_reports_domain import local
     half = build(Period(2026, PeriodKind.HALF, 2), TZ, local(2027, 1, 4, 9), **KW)
-    assert "⚠️ 排名后两位，须向领导小组写出书面检查：住房和城乡建设局" in render(half, NAMES, TZ, ZH).splitlines()
+    # The half-year names the last two; only the year's demand a written review (seed 002).
+    assert "⚠️ 排名后两位：住房和城乡建设局" in render(half, NAMES, TZ, ZH).splitlines()
     en = render(half, NAMES, TZ, EN).splitlines()
     assert en[0] == "📊 Half-year ranking: H2 2026"
-    assert "⚠️ The bottom two, to submit a written review: 住房和城乡建设局" in en
+    assert "⚠️ The bottom two: 住房和城乡建设局" in en
 
 
 # -- the ledgers -------------------------------------------------------------------------------

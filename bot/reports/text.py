@@ -106,8 +106,10 @@ def render(report: Report, names: dict[str, str], tz: tzinfo, t: Translate) -> s
         sep = t("report.list_sep")
         lines.append(t("report.unranked", names=sep.join(names.get(p.dept, p.dept) for p in report.unranked)))
     if report.bottom:
-        lines += ["", t("report.bottom", names=t("report.list_sep").join(names.get(p.dept, p.dept)
-                                                                          for p in report.bottom))]
+        # Seed 002: the year's last two write a review (年度测评后两位…写出书面检查); the half-year
+        # ranking names them without that demand.
+        key = "report.bottom" if report.period.kind is PeriodKind.YEAR else "report.bottom_half"
+        lines += ["", t(key, names=t("report.list_sep").join(names.get(p.dept, p.dept) for p in report.bottom))]
     lines += ["", t("report.worst")]
     for o in report.worst:
         lines.append(t(f"report.worst.{o.outcome}", code=display(o.ticket_code), name=names.get(o.dept, o.dept), late=duration(o.late_by, t)))
