@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from storage.models import Supporter, Ticket, TicketEvent
-from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, LEADER, LEADERS_CHAT, RESIDENT, RESIDENT_2, STRANGER, World
+from tests.harness import ADMIN, CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, LEADER, LEADERS_CHAT, RESIDENT, RESIDENT_2, STRANGER, World
 from tests.steps import ZH, appeal, has_button, open_campaign, press, refused, through_resolution
 
 RUBBISH = "幸福花园3号楼下面的垃圾桶满了好几天了，一直没人来清运，臭得不行"
@@ -115,3 +115,18 @@ async def test_the_photos_of_a_merged_appeal_reach_the_department(world: World):
     note = await world.reply_from_bot(CGJ_CHAT, contains="并入的 #2026-000003")
     assert note.get("photo") and note["caption"] == ZH("dept.merged_photos", code="#2026-000001",
                                                         merged="#2026-000003", count=1)
+
+
+async def test_an_english_dispatch_card_names_only_words_the_appeal_wrote(world: World):
+    # The glossary matches English appeals through Chinese words; the card said "similar words:
+    # collect、垃圾桶、垃圾" of two appeals that wrote none of them.
+    for chat in (COMMUNITY, DISPATCH_CHAT):
+        await world.send(ADMIN, chat, "/lang en")
+    await world.settle()
+    await appeal(world, RESIDENT, "Rubbish bins at building 3 overflowing for days, garbage not collected")
+    await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001", predicate=has_button("Dispatch"))
+    await appeal(world, STRANGER, "Garbage bins at building 3 overflowing, rubbish not collected for days")
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000002", predicate=has_button("Dispatch"))
+    [line] = [x for x in card["text"].splitlines() if "#2026-000001" in x]
+    assert "；" not in line and "、" not in line and not any("\u4e00" <= ch <= "\u9fff" for ch in line), line
+    assert "same building 3; " in line, line

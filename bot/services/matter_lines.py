@@ -81,19 +81,23 @@ def _age(tr: Translator, age: timedelta) -> str:
     return tr("dup.age.days", n=minutes // (24 * 60))
 
 
-def reason(tr: Translator, s: duplicates.Suggestion) -> str:
-    """A dispatcher's reason at a glance: place, words, when, closed."""
+def reason(tr: Translator, s: duplicates.Suggestion, text: str = "") -> str:
+    """A dispatcher's reason at a glance: place, words, when, closed. The shared words shown are
+    those the new appeal (`text`) writes: an English appeal matches Chinese ones through the
+    glossary, and its card named Chinese words it never used."""
     parts = []
+    written = (text or "").casefold()
+    words = [w for w in s.shared_words if w.casefold() in written]
     if s.same_building:
         parts.append(tr("dup.reason.building", building=s.same_building))
     if s.distance_m is not None:
         parts.append(tr("dup.reason.distance", metres=s.distance_m))
-    if s.shared_words:
-        parts.append(tr("dup.reason.words", words="、".join(s.shared_words[:3])))
+    if words:
+        parts.append(tr("dup.reason.words", words=tr("report.list_sep").join(words[:3])))
     parts.append(tr("dup.reason.age", age=_age(tr, s.age)))
     if s.closed:
         parts.append(tr("dup.reason.closed"))
-    return "；".join(parts)
+    return tr("dup.sep").join(parts)
 
 
 async def duplicate_lines(session: AsyncSession, app: App, tr: Translator,
@@ -101,7 +105,7 @@ async def duplicate_lines(session: AsyncSession, app: App, tr: Translator,
     """The dispatch card's duplicate lines and one 合并 button per open suggestion."""
     lines, rows = [], []
     for s in await likely_duplicates(session, app, t):
-        lines.append(tr("card.duplicate", code=display(s.code), reason=reason(tr, s)))
+        lines.append(tr("card.duplicate", code=display(s.code), reason=reason(tr, s, t.text or "")))
         if not s.closed:  # a closed ticket cannot take a merge; naming it is enough
             rows.append([button(tr("btn.merge_into", code=display(s.code)),
                                 MergeInto(ticket_id=t.id, target_id=s.ticket_id))])
