@@ -134,17 +134,22 @@ async def test_check_lists_what_it_cannot_use_and_exits_1(tmp_path):
     assert "BOT_TOKEN was rejected by Telegram (401 Unauthorized)" in out
 
 
-async def test_check_names_a_chat_bound_twice_a_private_chat_id_and_an_example_key(tmp_path):
-    org = (DATA / "org.yaml").read_text(encoding="utf-8")
-    org = org.replace('api_key: "hotline-key-0001"', 'api_key: "change-me-12345-hotline"', 1)
-    org = org.replace(f"leaders_chat: {LEADERS_CHAT}", f"leaders_chat: {DISPATCH_CHAT}", 1)
-    org = org.replace(str(COMMUNITY_2), "20001", 1)  # someone pasted a person's id for a group
+async def check_with_org(tmp_path, org: str) -> tuple[int, str]:  # noqa: ANN001
+    """`check` against a sandbox where every chat has the bot, with this org file."""
     (tmp_path / "org.yaml").write_text(org, encoding="utf-8")
     async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot", privacy_mode=False) as sb:
         populate(sb)
         env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": sb.base_url, "DATABASE_URL": await fresh_database(tmp_path),
                "HUYING_ORG_FILE": str(tmp_path / "org.yaml")}
-        code, out = await check(env)
+        return await check(env)
+
+
+async def test_check_names_a_chat_bound_twice_a_private_chat_id_and_an_example_key(tmp_path):
+    org = (DATA / "org.yaml").read_text(encoding="utf-8")
+    org = org.replace('api_key: "hotline-key-0001"', 'api_key: "change-me-12345-hotline"', 1)
+    org = org.replace(f"leaders_chat: {LEADERS_CHAT}", f"leaders_chat: {DISPATCH_CHAT}", 1)
+    org = org.replace(str(COMMUNITY_2), "20001", 1)  # someone pasted a person's id for a group
+    code, out = await check_with_org(tmp_path, org)
     problems = [" ".join(line.split()) for line in out.splitlines() if "org chats" in line]
     assert problems == [
         f"PROBLEM org chats chat {DISPATCH_CHAT} is bound 2 times (dispatch, leaders): give each its own group",
@@ -164,12 +169,7 @@ async def test_check_warns_of_a_year_without_holidays_and_counts_the_org_files_d
     org = (DATA / "org.yaml").read_text(encoding="utf-8")
     assert '\nholidays:\n  "2027-01-01": off\n' in org
     org = org.replace('\nholidays:\n  "2027-01-01": off\n', '\nholidays: {"2099-01-01": off}\n')
-    (tmp_path / "org.yaml").write_text(org, encoding="utf-8")
-    async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot", privacy_mode=False) as sb:
-        populate(sb)
-        env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": sb.base_url, "DATABASE_URL": await fresh_database(tmp_path),
-               "HUYING_ORG_FILE": str(tmp_path / "org.yaml")}
-        code, out = await check(env)
+    code, out = await check_with_org(tmp_path, org)
     assert code == 0 and out.rstrip().endswith("ready: nothing to fix"), out  # a warning, not a problem
     next_year = datetime.now(ZoneInfo("Asia/Shanghai")).year + 1
     if WorkCalendar().holiday_gap(next_year) is None:  # a chinese_calendar that knows next year: no line

@@ -19,14 +19,19 @@ def minute(at: datetime) -> datetime:
     return at.replace(second=0, microsecond=0)
 
 
+async def dispatched_to_cgj(world: World) -> dict:
+    """An appeal about rubbish, 派单 to 城市管理局 as suggested: the department's card."""
+    await world.send(RESIDENT, COMMUNITY, "/appeal 小区门口垃圾三天没人清运了，异味很大")
+    card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
+    return await world.reply_from_bot(CGJ_CHAT, predicate=lambda m: "签收" in str(world.sb.buttons(m)))
+
+
 async def test_a_department_that_signs_in_time_after_a_holiday_is_not_carded_for_progress(world: World):
     # Saturday 2026-02-14 is a 调休 working day, then Spring Festival (02-15..02-23): 签收 is due
     # 02-24 10:00, one working day on; the 7 natural days of first progress ended 02-21, before it.
     world.clock.set(datetime(2026, 2, 14, 10, 0, tzinfo=SH))
-    await world.send(RESIDENT, COMMUNITY, "/appeal 小区门口垃圾三天没人清运了，异味很大")
-    card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
-    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
-    dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=lambda m: "签收" in str(world.sb.buttons(m)))
+    dept_card = await dispatched_to_cgj(world)
     assert minute((await ticket(world)).accept_due) == datetime(2026, 2, 24, 10, 0, tzinfo=SH)
     for day in range(15, 24):
         await scan_at(world, when=datetime(2026, 2, day, 9, 30, tzinfo=SH))
@@ -44,10 +49,7 @@ async def test_a_department_that_signs_in_time_after_a_holiday_is_not_carded_for
 async def test_an_extension_reads_the_date_not_a_building_range_and_says_the_day_it_understood(world: World):
     # "3-5栋" names buildings; the first date-like text made it 2027-03-05, three months on.
     world.clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=SH))
-    await world.send(RESIDENT, COMMUNITY, "/appeal 小区门口垃圾三天没人清运了，异味很大")
-    card = await world.reply_from_bot(DISPATCH_CHAT, contains="城市管理局")
-    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
-    dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=lambda m: "签收" in str(world.sb.buttons(m)))
+    dept_card = await dispatched_to_cgj(world)
     await press(world, HANDLER_A, CGJ_CHAT, dept_card, "签收")
     await press(world, HANDLER_A, CGJ_CHAT, world.sb.message(CGJ_CHAT, dept_card["message_id"]), "申请延期")
     prompt = await world.reply_from_bot(CGJ_CHAT, contains="日期")
