@@ -17,7 +17,7 @@ from tests.harness import (
     VOLUNTEER,
     World,
 )
-from tests.steps import ZH, has_button, press, press_raw, scan_at, through_resolution, ticket
+from tests.steps import ZH, has_button, press, press_raw, scan_at, showing, through_resolution, ticket
 
 CODE = "#2026-000001"
 HEAD = [ZH("ack.created", code=CODE), ZH("ack.next_group")]
@@ -341,3 +341,19 @@ async def test_an_edit_queued_before_its_message_was_sent_waits_for_it_and_finds
     assert msg["text"] == "second words"
     rows = [r for r in await world.rows(select(OutboxMessage)) if r.payload.get("message_of")]
     assert sorted(r.status for r in rows) == ["failed", "sent"]
+
+
+async def test_the_reporters_name_and_username_stay_out_of_the_group_when_the_result_names_them(world: World):
+    # The department wrote whom it called; the bot knows that is the reporter (their own Telegram
+    # name and @username) and printed it in the rating request and the 正面回应.
+    world.sb.add_user(RESIDENT, "桂英", last_name="张", username="zhang_guiying")
+    await through_resolution(world, "小区门口垃圾三天没人清运了，异味很大",
+                             result="已电话联系张桂英（@zhang_guiying），垃圾已清运，欧阳女士也确认了")
+    question = await showing(world, COMMUNITY, "非常满意")
+    assert "已电话联系张**（@***），垃圾已清运，**女士也确认了" in question["text"]
+    await press(world, RESIDENT, COMMUNITY, question, "非常满意")
+    await scan_at(world, days=3)
+    said_in_group = [c.params.get("text", "") for c in world.sb.calls if c.method.startswith(("send", "edit"))
+                     and str(c.params.get("chat_id")) == str(COMMUNITY)]
+    assert any("正面回应" in x or "📢" in x for x in said_in_group)
+    assert [x for x in said_in_group if "zhang_guiying" in x or "张桂英" in x or "欧阳" in x] == []

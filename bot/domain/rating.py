@@ -6,6 +6,7 @@ does the storing (the `rating_rounds` table, `tickets.public_response_at`) and t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -164,12 +165,15 @@ _FLAT_DASHED = re.compile(r"(?<![\d-])(\d{1,3}-\d{1,2}-)\d{3,4}(?![\d-])")
 # so 物业师傅 or 各位老师 stay as written.
 _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
              "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
-_TITLED = re.compile(f"[{_SURNAMES}](先生|女士|小姐|阿姨|大爷|大妈|大姐|大哥|师傅|老师|奶奶|爷爷|叔叔|老人)")
+_COMPOUND = "欧阳|司马|上官|诸葛|东方|皇甫|尉迟|公孙|慕容|令狐|夏侯|长孙|宇文|司徒|端木|南宫"
+_TITLED = re.compile(f"({_COMPOUND}|[{_SURNAMES}])(先生|女士|小姐|阿姨|大爷|大妈|大姐|大哥|师傅|老师|奶奶|爷爷|叔叔|老人)")
 
 
-def scrub(text: str) -> str:
-    """Mask phone and ID-card numbers, e-mail addresses, a home's flat number and a titled surname: a public
-    response carries no personal data (DESIGN: the neighbours' chat)."""
+def scrub(text: str, names: Iterable[str] = ()) -> str:
+    """Mask phone and ID-card numbers, e-mail addresses, a home's flat number, a titled surname and the
+    `names` the bot knows the reporter by (their Telegram name and @username, the name a volunteer gave):
+    a public response carries no personal data (DESIGN: the neighbours' chat)."""
+    text = _known_names(text, names)
     text = text.translate(_WIDE_DIGITS)
     text = _EMAIL.sub(r"***@\1", text)
     text = _ID_CARD.sub("******************", text)
@@ -178,13 +182,25 @@ def scrub(text: str) -> str:
     text = _FLAT_IN_BUILDING.sub(lambda m: m.group(1) + "***" + (m.group(2) or ""), text)
     text = _FLAT.sub(r"***\1", text)
     text = _FLAT_DASHED.sub(r"\1***", text)
-    return _TITLED.sub(r"*\1", text)
+    return _TITLED.sub(lambda m: "*" * len(m.group(1)) + m.group(2), text)
 
 
-def public_result(text: str | None) -> str:
+def _known_names(text: str, names: Iterable[str]) -> str:
+    """A known name keeps its first character (张**, as forms mask names); a username ("@name",
+    written with or without its @) goes whole."""
+    for given in sorted({n.strip() for n in names if n and len(n.strip().lstrip("@")) >= 2}, key=len, reverse=True):
+        if given.startswith("@"):
+            text = re.sub(rf"@?(?<!\w){re.escape(given[1:])}(?!\w)", "@***", text, flags=re.IGNORECASE)
+        else:
+            text = text.replace(given, given[0] + "*" * (len(given) - 1))
+    return text
+
+
+def public_result(text: str | None, names: Iterable[str] = ()) -> str:
     """A department's result as the public sees it (rating request in a group, 正面回应, Open311):
-    numbers masked first, then cut — cut first, a number at the cut would lose its mask."""
-    return clip(scrub(text or ""), 200)
+    numbers and the reporter's `names` masked first, then cut — cut first, a number at the cut would
+    lose its mask."""
+    return clip(scrub(text or "", names), 200)
 
 
 def clip(text: str, limit: int = 120) -> str:

@@ -57,6 +57,20 @@ async def chat_kind(session: AsyncSession, chat_id: int) -> str | None:
     return chat.kind if chat else None
 
 
+async def reporter_names(session: AsyncSession, t: Ticket) -> list[str]:
+    """What the bot knows the reporter (and the person reported for) by: their Telegram names and
+    @usernames, the name a volunteer gave. A department's result may name them, and a public
+    text masks these (bot.domain.rating.scrub)."""
+    names = [t.on_behalf_name or ""]
+    for user_id in {u for u in (t.reporter_id, t.on_behalf_user_id) if u is not None}:
+        p = await directory.person(session, user_id)
+        if p is not None:
+            parts = (p.full_name or "").split()  # Telegram's "first last": a Chinese name is written last+first
+            names += [p.full_name or "", *parts, "".join(parts), "".join(reversed(parts)),
+                      f"@{p.username}" if p.username else ""]
+    return [n for n in names if n]
+
+
 async def person_name(session: AsyncSession, user_id: int | None) -> str | None:
     p = await directory.person(session, user_id) if user_id else None
     return (p.full_name or (f"@{p.username}" if p.username else str(p.id))) if p else None

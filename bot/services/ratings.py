@@ -20,7 +20,7 @@ from bot.domain.codes import display
 from bot.domain.lifecycle import Actor, Refusal, Stale, Status, TransitionError, authorise
 from bot.i18n import Translator
 from bot.services import clocks, department_cards, notify, reviews, transition
-from bot.services.addressing import load
+from bot.services.addressing import load, reporter_names
 from bot.services.ticket_lines import local
 from bot.services.transition import SYSTEM
 from storage import ratings as store
@@ -107,7 +107,7 @@ async def ask(session: AsyncSession, app: App, t: Ticket) -> None:
     """The result question of the current round: 非常满意 / 比较满意 / 基本满意 / 不满意."""
     round_ = t.rating_round
     await notify.tell_reporter(session, app, t, "rate.ask", purpose="rate_ask", awaiting=True, rating=True,
-                               group_key=_in_group(t, "rate.ask"), result=rules.public_result(t.result_text),
+                               group_key=_in_group(t, "rate.ask"), result=rules.public_result(t.result_text, await reporter_names(session, t)),
                                keyboard=lambda tr: result_keyboard(tr, t.id, round_), code=display(t.code))
 
 
@@ -325,7 +325,7 @@ async def remind(session: AsyncSession, app: App, t: Ticket, now: datetime) -> N
     t = await transition.record(session, app, t, "remind_rating", SYSTEM, event="rating_reminded",
                                 data={"round": round_}, tell_leader=False)
     await notify.tell_reporter(session, app, t, "rate.reminder", purpose="rate_ask", awaiting=True, rating=True,
-                               group_key=_in_group(t, "rate.reminder"), result=rules.public_result(t.result_text),
+                               group_key=_in_group(t, "rate.reminder"), result=rules.public_result(t.result_text, await reporter_names(session, t)),
                                keyboard=lambda tr: result_keyboard(tr, t.id, round_), code=display(t.code))
 
 

@@ -15,7 +15,7 @@ from bot.domain.lifecycle import Forbidden, Refusal, Status, authorise
 from bot.i18n import Translator
 from bot.services import department_cards, dispatch_cards, notify, transition
 from bot.services.access import Roles, staff_chat
-from bot.services.addressing import dept_names, dispatch_chat_id, dispatch_translator, load
+from bot.services.addressing import dept_names, dispatch_chat_id, dispatch_translator, load, reporter_names
 from bot.services.prompts import prompt
 from bot.services.ticket_lines import local, reason_text
 from storage import directory, tickets
@@ -193,7 +193,7 @@ async def public_response(session: AsyncSession, app: App, t: Ticket) -> None:
     tr = await notify.chat_translator(session, app, chat.id)
     names = await dept_names(session)
     what = t.category or tr(f"kind.{t.kind}")
-    result = rules.public_result(t.result_text) or "-"
+    result = rules.public_result(t.result_text, await reporter_names(session, t)) or "-"
     key = "public.response_explained" if t.close_reason == rules.CLOSE_EXPLAINED else "public.response"
     text = tr(key, code=display(t.code), what=what, dept=names.get(t.lead_dept, t.lead_dept or "-"), result=result)
     notify.send(session, app, chat.id, text, thread_id=t.origin_thread_id, reply_to=t.origin_message_id, ticket=t,
