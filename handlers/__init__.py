@@ -17,7 +17,7 @@ from handlers.event_filters import SomeRouterLetsIn
 from handlers.department_desk import build_department_desk_router
 from handlers.dispatch_desk import build_dispatch_desk_router, build_forged_router
 from handlers.identity import build_identity_router
-from handlers.intake import build_intake_router, build_reporter_router
+from handlers.intake import build_borrowed_identity_router, build_intake_router, build_reporter_router
 from handlers.leaders import build_leaders_router
 from handlers.matter import build_matter_router
 from handlers.membership import Membership, MembershipMiddleware
@@ -54,6 +54,7 @@ def build_router(membership: Membership | None = None) -> Router:
     ):
         desks.include_router(sub)
     for sub in (
+        build_borrowed_identity_router(),
         desks,
         build_intake_router(),
         build_unknown_router(),

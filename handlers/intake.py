@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import TicketAct
@@ -18,6 +19,32 @@ from handlers.event_filters import OnLoop, RepliesOrCommands
 
 log = logging.getLogger(__name__)
 GROUPS = {"group", "supergroup"}
+
+
+def build_borrowed_identity_router() -> Router:
+    """Posts in a group under a borrowed identity: the group's linked channel forwarded in by
+    Telegram, a channel, or an anonymous admin. Telegram names one shared account as their sender
+    (@Channel_Bot, @GroupAnonymousBot, 777000), so as a reporter nobody could rate, and anybody
+    posting the same way could add to the ticket: an appeal gets a polite word to send it as
+    oneself, replies to tickets are left alone, commands go on as usual."""
+    router = Router(name="borrowed-identity")
+    router.message.filter(OnLoop(F.sender_chat, F.chat.type.in_(GROUPS)))
+
+    @router.message()
+    async def borrowed(message: Message, session: DbSession, app: App, roles: access.Roles) -> None:
+        if message.is_automatic_forward:
+            return  # the linked channel's post: nobody's appeal, and the group needs no answer
+        f = facts(message, app.bot_id, app.bot_username, volunteer=roles.volunteer)
+        decision = rules.decide(f, app.bot_username, community=True)
+        if f.command and f.command != "appeal":
+            raise SkipHandler()
+        chat = await intake.chat_info(session, message.chat.id)
+        if chat is None or chat.kind != "community":
+            raise SkipHandler()  # the staff chats' own rules
+        if decision.action != "ignore" and not f.reply_to_bot:
+            reply(session, app, message, _("intake.borrowed_identity"))
+
+    return router
 
 
 def build_intake_router() -> Router:
@@ -106,6 +133,11 @@ def build_reporter_router() -> Router:
         """
         loc = (message.location.latitude, message.location.longitude) if message.location else None
         words = message_text(message).strip()
+        if message.contact:  # a phone card for the department (staff chats only ever see notes)
+            c = message.contact
+            words = " ".join(x for x in (words, "📇", c.first_name, c.last_name or "", c.phone_number) if x)
+        if not (words or photos(message) or loc):
+            return  # nothing to add (a sticker, a poll): confirming an addition would be untrue
         t = await intake.supplement(session, app, link.ticket_id, message.from_user.id, words, photos(message), loc)
         if t is not None:
             noted(session, app, message, _("intake.supplement_added", code=f"#{t.code}"))

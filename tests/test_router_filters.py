@@ -116,7 +116,7 @@ def test_the_membership_lookahead_takes_presses_replies_and_duty_naming_someone(
 async def test_the_desks_group_lets_in_what_one_of_its_routers_would_and_no_appeal():
     root = build_router()
     desks = next(r for r in root.sub_routers if r.name == "desks")
-    assert [r.name for r in root.sub_routers] == ["desks", "intake", "unknown", "forged"]
+    assert [r.name for r in root.sub_routers] == ["borrowed-identity", "desks", "intake", "unknown", "forged"]
 
     async def group(message: Message) -> bool:
         return all([await f.call(message) for f in desks.message._handler.filters])
