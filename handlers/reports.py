@@ -26,7 +26,11 @@ def build_reports_router() -> Router:
     @router.message(Command("report"))
     async def report(message: Message, command: CommandObject, session: DbSession, app: App, roles: Roles) -> None:
         if await desk_of(message, session, roles, False) is None:
-            reply(session, app, message, _("report.not_here"))
+            # In a neighbours' group a bare /report is most often meant for the group's moderation
+            # bot (a reply to spam): no answer there. Addressed to us (/report@huying_bot), one.
+            if message.chat.type == "private" or command.mention or not await reports.is_community(
+                    session, message.chat.id):
+                reply(session, app, message, _("report.not_here"))
             return
         now = app.now()
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from storage.models import Ticket, TicketEvent
-from tests.harness import CGJ_CHAT, COMMUNITY, RESIDENT, World
+from tests.harness import CGJ_CHAT, COMMUNITY, RESIDENT, STRANGER, World
 from tests.steps import ZH, appeal, dispatched
 
 CHANNEL_BOT, ANONYMOUS, TELEGRAM = 136817688, 1087968824, 777000
@@ -61,3 +61,14 @@ async def test_a_contact_card_replied_to_the_acknowledgement_reaches_the_departm
     assert world.sb.bot_reaction(COMMUNITY, sent["message_id"]) == "👌"
     [event] = await world.rows(select(TicketEvent).where(TicketEvent.kind == "reporter_note"))
     assert "+8613812345678" in str(event.data)
+
+
+async def test_a_bare_report_in_the_neighbours_group_is_left_to_the_groups_moderation_bot(world: World):
+    # A reply to spam with /report summons a group's moderators' bot (seen in real groups); Huying
+    # answered it in the group with a staff-only refusal. Addressed to us, it answers.
+    spam = await world.send(STRANGER, COMMUNITY, "高价回收旧手机，加微信 xx123")
+    await world.send(RESIDENT, COMMUNITY, "/report", reply_to=spam["message_id"])
+    await world.send(RESIDENT, COMMUNITY, "/report@huying_bot")
+    said = await world.reply_from_bot(COMMUNITY, contains="/report")
+    assert said["text"] == ZH("report.not_here")
+    assert len(world.sb.bot_messages(COMMUNITY)) == 1

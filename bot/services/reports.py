@@ -112,6 +112,11 @@ class Desk:
     contacts: bool = False  # staff group chats get the reporters' contact details in exports
 
 
+async def is_community(session: AsyncSession, chat_id: int) -> bool:
+    chat = await directory.chat(session, chat_id)
+    return chat is not None and chat.kind == "community"
+
+
 async def desk(session: AsyncSession, chat_id: int, chat_type: str, *, leader: bool, dispatcher: bool,
                admin: bool, exports: bool = False) -> Desk | None:
     """None when the chat or the person has no right to reports (a community chat, a resident)."""
