@@ -123,3 +123,18 @@ async def test_role_with_a_huge_user_id_gets_a_clear_answer(world: World):
     answer = await world.reply_from_bot(ADMIN, contains="99999999999999999999")
     assert answer["text"] == ZH("role.bad_user", user="99999999999999999999")
     assert answer["reply_to_message"]["message_id"] == msg["message_id"]
+
+
+async def test_an_admin_makes_a_leader_without_a_department_and_a_handler_only_with_one(world: World):
+    # `/role <id> leader` was refused as "没有代码为  的部门", though the org file takes a leader
+    # without one; a handler without its department now hears what is missing.
+    from storage.models import PersonRole
+    await world.send(ADMIN, ADMIN, "/role 555 leader")
+    await world.reply_from_bot(ADMIN, contains="555")
+    await world.send(ADMIN, ADMIN, "/role 556 handler")
+    refusal = await world.reply_from_bot(ADMIN, contains="部门代码")
+    assert refusal["text"] == ZH("role.needs_department", role="handler")
+    await world.send(ADMIN, ADMIN, "/role 557 leader nosuch")
+    await world.reply_from_bot(ADMIN, contains="nosuch")
+    rows = await world.rows(select(PersonRole).where(PersonRole.person_id.in_([555, 556, 557])))
+    assert [(r.person_id, r.role, r.scope) for r in rows] == [(555, "leader", "")]

@@ -16,6 +16,8 @@ from storage import directory
 CHAT_KINDS = ("community", "department", "dispatch", "leaders")
 ROLES = ("grid_volunteer", "building_leader", "dispatcher", "handler", "leader", "admin")
 SCOPED = {"handler": "department", "leader": "department", "grid_volunteer": "area", "building_leader": "area"}
+# A handler works for a department; a leader may lead one (领导包案 then shows it) or the whole office.
+SCOPE_REQUIRED = {"handler"}
 MAX_USER_ID = 2**52  # Telegram user ids have at most 52 significant bits
 
 
@@ -58,8 +60,10 @@ async def _set_role(session: AsyncSession, app: App, user_id: int, role: str, sc
     if role not in ROLES:
         raise Refusal("role.usage")
     kind = SCOPED.get(role)
-    if kind == "department" and (scope is None or await directory.department(session, scope) is None):
-        raise Refusal("bind.unknown_department", code=scope or "")
+    if role in SCOPE_REQUIRED and not scope:
+        raise Refusal("role.needs_department", role=role)
+    if kind == "department" and scope and await directory.department(session, scope) is None:
+        raise Refusal("bind.unknown_department", code=scope)
     if kind == "area" and scope and await directory.area(session, scope) is None:
         raise Refusal("bind.unknown_area", code=scope)
     if revoke:
