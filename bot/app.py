@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import BotCommand
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -30,7 +30,7 @@ from handlers.errors import build_errors_router
 from handlers.admin import PrivacyLookahead
 from handlers.membership import Membership, MembershipLookahead
 from handlers.middlewares import setup_middlewares
-from bot.preflight import database_error, log_startup_warnings, who_am_i
+from bot.preflight import database_error, log_startup_warnings, webhook_path_warning, who_am_i
 from storage import health
 from storage.db import make_engine, make_sessionmaker, migrate
 from scheduler.jobs import instance_id, release_lease
@@ -212,8 +212,14 @@ async def serve_bot(settings: Settings, stop: asyncio.Event | None = None) -> No
                       settings.listen_port, exc.strerror or exc)
         try:
             if webhook:
-                await bot.set_webhook(settings.webhook_url, secret_token=settings.webhook_secret,
-                                      allowed_updates=ALLOWED_UPDATES)
+                try:
+                    await bot.set_webhook(settings.webhook_url, secret_token=settings.webhook_secret,
+                                          allowed_updates=ALLOWED_UPDATES)
+                except TelegramBadRequest as exc:
+                    raise SettingsError(f"WEBHOOK_URL / WEBHOOK_SECRET: Telegram refused the webhook "
+                                        f"({exc.message})") from None
+                if warning := webhook_path_warning(settings):
+                    log.warning("%s", warning)
                 log.info("webhook on %s:%s%s", settings.listen_host, settings.listen_port, settings.webhook_path)
                 await stop.wait()
                 exit_by_deadline()

@@ -29,6 +29,7 @@ from bot.preflight import (
     no_admin_warning,
     privacy_warning,
     probe_chat,
+    webhook_path_warning,
 )
 from bot.settings import Settings, SettingsError
 from storage import health
@@ -52,8 +53,9 @@ class Report:
             c.problem(self.reads_all) is not None for c in self.chats)
 
 
-async def _database(settings: Settings, report: Report) -> list[tuple[int, str, str]] | None:
-    """Reachability and schema; the chats bound in the database (None when it has no schema yet)."""
+async def _database(settings: Settings, report: Report) -> tuple[list[tuple[int, str, str]], list[int]] | None:
+    """Reachability and schema; the chats bound in the database and its admins (None when it has
+    no schema yet)."""
     shown = make_url(settings.database_url).render_as_string(hide_password=True)
     try:
         engine = make_engine(settings.database_url)
@@ -69,7 +71,8 @@ async def _database(settings: Settings, report: Report) -> list[tuple[int, str, 
                 return None
             report.add(OK, "database", f"{shown}: reachable, schema at {revision}")
             moved = await health.migrated_chats(session)
-            return [(moved.get(cid, cid), kind, bound) for cid, kind, bound in await health.bound_chats(session)]
+            chats = [(moved.get(cid, cid), kind, bound) for cid, kind, bound in await health.bound_chats(session)]
+            return chats, await health.admin_ids(session)
     except Exception as exc:  # noqa: BLE001
         report.add(PROBLEM, "database", str(database_error(settings.database_url, exc)))
         return None
@@ -109,8 +112,6 @@ async def run_check(settings: Settings, out: TextIO = sys.stdout) -> int:
         org = as_deployed(load_org(settings.org_file), settings.admin_ids, settings.timezone)
         report.add(OK, "org file", f"{settings.org_file}: {len(org.areas)} areas, {len(org.departments)} departments, "
                                    f"{len(org.catalog)} catalogue rows; admins: {', '.join(map(str, org.admins)) or 'none'}")
-        if warning := no_admin_warning(org.admins):
-            report.add(PROBLEM, "admins", warning)
         for conflict in chat_conflicts(org):
             report.add(PROBLEM, "org chats", conflict)
         for key_problem in example_keys(org):
@@ -122,9 +123,14 @@ async def run_check(settings: Settings, out: TextIO = sys.stdout) -> int:
                 report.add(WARN, f"holidays {year}", gap)
     except OrgFileError as exc:
         report.add(PROBLEM, "org file", str(exc))
-    db_chats = await _database(settings, report)
+    if warning := webhook_path_warning(settings):
+        report.add(WARN, "webhook", warning)
+    db_chats, db_admins = await _database(settings, report) or ([], [])
+    # Admins granted with /role count as much as the org file's (a first run adds them so).
+    if org is not None and (warning := no_admin_warning(sorted({*org.admins, *db_admins}))):
+        report.add(PROBLEM, "admins", warning)
     chats: dict[int, tuple[int, str, str]] = {c[0]: c for c in (chat_uses(org) if org else [])}
-    chats.update({c[0]: c for c in db_chats or []})
+    chats.update({c[0]: c for c in db_chats})
     try:
         token_ok = bool(settings.require_token())
     except SettingsError as exc:

@@ -7,6 +7,7 @@ never a traceback, never an aiohttp session left open.
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -117,6 +118,22 @@ def privacy_warning(me: User) -> str | None:
         return None
     return (f"privacy mode is on (@BotFather /setprivacy): in groups where @{me.username} is not an admin it "
             f"sees only commands, mentions and replies to itself — {PRIVACY_HIDES} are hidden")
+
+
+def webhook_path_warning(settings: Settings) -> str | None:
+    """Telegram posts to WEBHOOK_URL; the bot listens on WEBHOOK_PATH. A load balancer's address
+    without the path got 405s and nothing else, with every check green."""
+    if not settings.webhook_url:
+        return None
+    problems = []
+    path = urlsplit(settings.webhook_url).path or "/"
+    if path != settings.webhook_path:
+        problems.append(f"Telegram will post to {path} (WEBHOOK_URL) but the bot listens on {settings.webhook_path} "
+                        f"(WEBHOOK_PATH): unless a proxy rewrites the path nothing arrives; end WEBHOOK_URL with "
+                        f"{settings.webhook_path}")
+    if not settings.webhook_secret:
+        problems.append("no WEBHOOK_SECRET: anyone who finds the address can post updates to the bot")
+    return "; ".join(problems) or None
 
 
 def no_admin_warning(admins: list[int]) -> str | None:

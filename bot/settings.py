@@ -90,6 +90,30 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown timezone {v!r}; write one like Asia/Shanghai") from None
         return v
 
+    @field_validator("default_locale")
+    @classmethod
+    def _shipped_locale(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        if v.replace("-", "_").lower().split("_")[0] not in ("zh", "en"):
+            raise ValueError(f"no catalogue for {v!r}: write zh or en")
+        return v
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_address(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("https://", "http://")):
+            raise ValueError("WEBHOOK_URL must be the https:// address Telegram posts to")
+        return v
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_alphabet(cls, v: str | None) -> str | None:
+        # Telegram's rule for secret_token: 1–256 characters of A-Z, a-z, 0-9, _ and -.
+        if v and (len(v) > 256 or not all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in v)):
+            raise ValueError("WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (at most 256), as Telegram asks")
+        return v
+
     @field_validator("console_url")
     @classmethod
     def _console_base(cls, v: str | None) -> str | None:

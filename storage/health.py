@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from storage.models import Chat, InboxUpdate, OutboxMessage, Ticket
+from storage.models import Chat, InboxUpdate, OutboxMessage, PersonRole, Ticket
 
 BOUND_KINDS = ("community", "dispatch", "department", "leaders")
 
@@ -34,6 +34,12 @@ async def bound_chats(session: AsyncSession) -> list[tuple[int, str, str]]:
         .where(Chat.kind.in_(BOUND_KINDS), Chat.active.is_(True), Chat.migrated_to.is_(None))
         .order_by(Chat.kind, Chat.id))
     return [(cid, kind, area or dept or "") for cid, kind, area, dept in rows]
+
+
+async def admin_ids(session: AsyncSession) -> list[int]:
+    """Admins as the database knows them: the org file's and those granted by /role."""
+    rows = await session.execute(select(PersonRole.person_id).where(PersonRole.role == "admin").distinct())
+    return sorted(rows.scalars())
 
 
 async def migrated_chats(session: AsyncSession) -> dict[int, int]:

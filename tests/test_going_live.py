@@ -134,13 +134,14 @@ async def test_check_lists_what_it_cannot_use_and_exits_1(tmp_path):
     assert "BOT_TOKEN was rejected by Telegram (401 Unauthorized)" in out
 
 
-async def check_with_org(tmp_path, org: str) -> tuple[int, str]:  # noqa: ANN001
-    """`check` against a sandbox where every chat has the bot, with this org file."""
+async def check_with_org(tmp_path, org: str, database: str | None = None, **env: str) -> tuple[int, str]:  # noqa: ANN001
+    """`check` against a sandbox where every chat has the bot, with this org file (and settings)."""
     (tmp_path / "org.yaml").write_text(org, encoding="utf-8")
     async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot", privacy_mode=False) as sb:
         populate(sb)
-        env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": sb.base_url, "DATABASE_URL": await fresh_database(tmp_path),
-               "HUYING_ORG_FILE": str(tmp_path / "org.yaml")}
+        env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": sb.base_url,
+               "DATABASE_URL": database or await fresh_database(tmp_path), "HUYING_ORG_FILE": str(tmp_path / "org.yaml"),
+               **env}
         return await check(env)
 
 
@@ -182,3 +183,48 @@ async def test_check_warns_of_a_year_without_holidays_and_counts_the_org_files_d
     assert WorkCalendar.from_org({"2099-01-01": "off", "2099-01-02": "off", "2099-02-20": "work"}).holiday_gap(2099) \
         .startswith("chinese_calendar has no holidays for 2099 and the org file's holidays: list 2 days off and 1 make-up")
     assert WorkCalendar().holiday_gap(2026) is None
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"WEBHOOK_URL": "https://desk.example.org/telegram/webhook", "WEBHOOK_SECRET": "bad secret!"},
+     "huying: WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (at most 256), "
+     "as Telegram asks"),
+    ({"WEBHOOK_URL": "ftp://desk.example.org/telegram/webhook"},
+     "huying: WEBHOOK_URL must be the https:// address Telegram posts to"),
+    ({"HUYING_LOCALE": "fr"}, "huying: HUYING_LOCALE: no catalogue for 'fr': write zh or en"),
+])
+async def test_webhook_settings_telegram_would_refuse_and_an_unknown_language_are_one_line(env, expected):
+    # A secret with a space crashed `run` with Telegram's refusal as a traceback, and `check` said ready.
+    assert await one_line_failure({"BOT_TOKEN": TOKEN, **env}) == expected
+
+
+async def test_check_warns_of_a_webhook_address_without_the_path_the_bot_listens_on(tmp_path):
+    # A load balancer's address alone: Telegram got 405s, nothing arrived, and every check was green.
+    code, out = await check_with_org(tmp_path, (DATA / "org.yaml").read_text(encoding="utf-8"),
+                                     WEBHOOK_URL="https://desk.example.org/")
+    assert code == 0, out
+    assert row(out, "webhook") == ["warn", "webhook", (
+        "Telegram will post to / (WEBHOOK_URL) but the bot listens on /telegram/webhook (WEBHOOK_PATH): unless a "
+        "proxy rewrites the path nothing arrives; end WEBHOOK_URL with /telegram/webhook; no WEBHOOK_SECRET: "
+        "anyone who finds the address can post updates to the bot")]
+
+
+async def test_check_counts_the_admins_granted_by_role(tmp_path):
+    # The org file names none, /role made one: check said "nobody is an admin" and exit 1.
+    from sqlalchemy import insert
+
+    from storage.db import make_engine, migrate
+    from storage.models import PersonRole
+    url = await fresh_database(tmp_path)
+    await migrate(url)
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(insert(PersonRole).values(person_id=333, role="admin", scope="", source="command"))
+    await engine.dispose()
+    org = (DATA / "org.yaml").read_text(encoding="utf-8").replace("admins: [10001]", "admins: []", 1)
+    code, out = await check_with_org(tmp_path, org, database=url)
+    assert code == 0 and "nobody is an admin" not in out, out
+    (tmp_path / "none").mkdir()
+    code, out = await check_with_org(tmp_path, org, database=await fresh_database(tmp_path / "none"))
+    # ... and with none anywhere the problem stands
+    assert code == 1 and row(out, "admins")[0] == "PROBLEM", out
