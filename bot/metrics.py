@@ -32,6 +32,9 @@ TRIAGE_DEFERRED = Counter(
     "Appeals filed while updates queued, triaged (routed, card drawn) after their acknowledgement")
 INBOX_DEAD = Gauge("huying_inbox_dead", "Updates parked as dead in the inbox")
 INBOX_PENDING = Gauge("huying_inbox_pending", "Updates received and not handled yet")
+# 1 when the last scrape reached the database, 0 when it did not: the figures read from it are then
+# the last known ones, and an alert on quiet queues alone would see "all quiet".
+DATABASE_UP = Gauge("huying_database_up", "Whether the database answered the last /metrics scrape")
 
 
 def update_handled(ok: bool) -> None:

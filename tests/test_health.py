@@ -89,10 +89,15 @@ async def test_healthz_is_503_when_the_database_is_gone(world: World, http, tmp_
         async with http.get("/healthz") as resp:
             assert resp.status == 503
             body = await resp.json()
+        async with http.get("/metrics") as resp:  # the last known figures, and a gauge that says so
+            down = samples(await resp.text())
     finally:
         world.app.sessions = real
         await unreachable.dispose()
     assert body["status"] == "down" and "Connect call failed" in body["database"]
+    assert down[("huying_database_up", ())] == 0
+    async with http.get("/metrics") as resp:
+        assert samples(await resp.text())[("huying_database_up", ())] == 1
 
 
 async def test_metrics_count_tickets_by_status_and_the_backlog(world: World, http):

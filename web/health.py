@@ -85,7 +85,9 @@ def add_health_routes(web_app: web.Application, app: App) -> None:
             body = await snapshot(app)
         except Exception as exc:  # noqa: BLE001 — export what this process knows anyway
             log.warning("metrics: database unreachable: %s", exc)
+            metrics.DATABASE_UP.set(0)
         else:
+            metrics.DATABASE_UP.set(1)
             metrics.TICKETS.clear()
             for status, n in body["tickets"].items():
                 metrics.TICKETS.labels(status).set(n)
