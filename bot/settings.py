@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB = "sqlite+aiosqlite:///./data/huying.sqlite3"
@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     def _shipped_locale(cls, v: str | None) -> str | None:
         if not v:
             return None
-        if v.replace("-", "_").lower().split("_")[0] not in ("zh", "en"):
+        if not v.replace("-", "_").lower().startswith(("zh", "en")):  # bot.i18n.normalize_locale's rule
             raise ValueError(f"no catalogue for {v!r}: write zh or en")
         return v
 
@@ -108,9 +108,10 @@ class Settings(BaseSettings):
 
     @field_validator("webhook_secret")
     @classmethod
-    def _secret_alphabet(cls, v: str | None) -> str | None:
-        # Telegram's rule for secret_token: 1–256 characters of A-Z, a-z, 0-9, _ and -.
-        if v and (len(v) > 256 or not all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in v)):
+    def _secret_alphabet(cls, v: str | None, info: ValidationInfo) -> str | None:
+        # Telegram's rule for secret_token: 1–256 characters of A-Z, a-z, 0-9, _ and -. Only a
+        # webhook sends it; a polling deployment's leftover secret is none of Telegram's business.
+        if v and info.data.get("webhook_url") and (len(v) > 256 or not all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in v)):
             raise ValueError("WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (at most 256), as Telegram asks")
         return v
 

@@ -88,7 +88,12 @@ class TestDates:
         ("2026-13-45", None),
         ("3-5栋需统一协调清运车辆，申请延期至12月4日", date(2026, 12, 4)),  # buildings, then the date
         ("6-8号楼 延期到 12/20", date(2026, 12, 20)),
-        ("先清 1/5 的量，延期到 12/20", date(2026, 12, 20)),  # the date comes last
+        ("先清 1/5 的量，延期到 12/20", date(2026, 12, 20)),  # the one introduced by 到
+        ("延期至12/20，需要3-5天施工", date(2026, 12, 20)),  # amounts and spans are no dates
+        ("延期至12/20，预计1.5万元", date(2026, 12, 20)),
+        ("延期到12.20 因为2/3的住户不在", date(2026, 12, 20)),
+        ("12/20前完成，材料3-5号到货", date(2026, 12, 20)),  # no word says which: the first
+        ("居民11月3日反映，申请延期至12月24日", date(2026, 12, 24)),
     ])
     def test_find_date(self, text, expected):
         assert find_date(text, self.today) == expected
@@ -96,6 +101,7 @@ class TestDates:
     def test_strip_date_keeps_the_reason(self):
         assert strip_date("需要协调施工队 2026-12-05") == "需要协调施工队"
         assert strip_date("3-5栋需统一协调，延期至12月4日") == "3-5栋需统一协调，延期至"
+        assert strip_date("12月24日层层落实") == "层层落实"
 
 
 

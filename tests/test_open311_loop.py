@@ -113,3 +113,16 @@ async def test_an_unsatisfied_callback_reads_in_words_and_the_ledger_names_the_r
     rows = [list(r) for r in load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True)]
     [row] = [r for r in rows if r and r[0] == 1]
     assert row[-1] == "李四 13812345678 lisi@example.com"  # 群众姓名及联系方式: the name the hotline gave
+
+
+async def test_open311_status_notes_mask_the_telegram_reporters_names_as_the_group_does(world: World):
+    # The rating request and the 正面回应 masked them; the public Open311 notes printed them.
+    from tests.steps import rate, through_resolution
+    world.sb.add_user(RESIDENT, "桂英", last_name="张", username="zhang_guiying")
+    await through_resolution(world, "小区门口垃圾三天没人清运了", result="已联系张桂英（@zhang_guiying），垃圾已清运")
+    from tests.steps import showing
+    await rate(world, await showing(world, COMMUNITY, "非常满意"), "非常满意")
+    assert (await ticket(world)).status == "CLOSED"
+    async with serving(world) as base:
+        shown = await public(base, "2026-000001")
+    assert shown["status_notes"] == "已联系张**（@***），垃圾已清运"

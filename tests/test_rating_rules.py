@@ -193,3 +193,12 @@ def test_scrub_masks_a_homes_flat_and_a_titled_surname_but_not_counts_or_dates()
         "物业师傅已到场，各位老师辛苦": "物业师傅已到场，各位老师辛苦",
     }
     assert {text: r.scrub(text) for text in cases} == cases
+
+
+def test_scrub_masks_the_names_the_bot_knows_the_reporter_by_and_nothing_around_them():
+    names = ["桂英 张", "张桂英", "@wang_li", "Li Ming", "138"]
+    assert r.scrub("已通知@wang_li和物业，已联系wang_li处理；张桂英满意", names) == "已通知@***和物业，已联系@***处理；张**满意"
+    assert r.scrub("Lift and Light fixed for Li Ming", names) == "Lift and Light fixed for L******"
+    assert r.scrub("电话13812345678", names) == "电话138****5678"  # a name of digits never breaks a number's mask
+    # Compound surnames with a title, only where no word runs into them.
+    assert r.scrub("物业公司马师傅、家长孙老师、欧阳女士") == "物业公司*师傅、家长*老师、**女士"

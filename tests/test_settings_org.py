@@ -91,3 +91,13 @@ async def test_huying_timezone_is_the_offices_time_over_the_org_files(world):
         assert str(scheduler.timezone) == "Asia/Urumqi"
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_a_polling_deployments_leftover_secret_and_locale_spellings_still_start():
+    # The webhook secret is Telegram's rule only when a webhook sends it; zh.UTF-8 meant zh before.
+    assert Settings(WEBHOOK_SECRET="old secret!").webhook_secret == "old secret!"
+    assert Settings(HUYING_LOCALE="zh.UTF-8").default_locale == "zh.UTF-8"
+    with pytest.raises(ValidationError):
+        Settings(WEBHOOK_URL="https://desk.example.org/telegram/webhook", WEBHOOK_SECRET="old secret!")
+    with pytest.raises(ValidationError):
+        Settings(HUYING_LOCALE="fr")

@@ -390,3 +390,12 @@ class TestReclassified:
         now, old = sh(2026, 11, 23, 11), sh(2026, 11, 25, 9)
         assert reclassified(old, self.NORMAL, wd(1), self.DISPATCHED, now, CAL) == old
         assert reclassified(None, self.NORMAL, self.URGENT, self.DISPATCHED, now, CAL) is None
+
+
+def test_an_urgent_nag_more_often_than_every_five_minutes_is_refused():
+    # 0 would chase an overdue urgent ticket on every scan.
+    import pytest as _pytest
+    with _pytest.raises(ValueError, match="sla.urgent_nag: at least 5 min"):
+        SlaPolicy.from_org({"urgent_nag": "0 min"})
+    assert SlaPolicy.from_org({"urgent_nag": "30 min"}).urgent_nag.as_timedelta().total_seconds() == 1800
+    assert SlaPolicy.from_org({}).urgent_nag.as_timedelta().total_seconds() == 7200

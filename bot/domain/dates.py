@@ -5,17 +5,21 @@ import re
 from datetime import date, time
 
 _FULL = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
-# A short date is no building range: "3-5栋", "6-8号楼" name buildings, not the fifth of March.
-_SHORT = re.compile(r"(?<!\d)(\d{1,2})([-/.月])(\d{1,2})(?:日|号)?(?!\d)(?!号?[栋幢座楼单元室户层])")
+# A short date is no building range ("3-5栋", "6-8号楼"), no amount ("3-5天", "1.5万元", "2/3的住户" is
+# a share) and no time span: what follows the digits says so.
+_SHORT = re.compile(r"(?<![\d.])(\d{1,2})([-/.月])(\d{1,2})"
+                    r"(?:[日号](?![楼栋幢座])|(?![\d.%]|\s*(?:号楼|[栋幢座楼单元室户层天周万千元块小时个的]|分钟)))")
+# Words that introduce the day asked for: "延期至 12/20", "延到12月24日", "截止 12-20".
+_TO_DAY = re.compile(r"(?:至|到|延期|延长|截止|截至|until|to|by)\s*$", re.IGNORECASE)
 
 
 def split_date(text: str, today: date) -> tuple[date | None, str]:
     """The date in `text` and the words around it (an extension's reason).
 
-    A full date (with its year) first; else a short one written with 月 ("12月4日"); else the last
-    short one ("…申请延期至 12/4": the date comes last). A date without a year is the next such day
-    from `today`. The first short date of "3-5栋需统一协调，延期至12月4日" made an extension of
-    more than three months."""
+    A full date (with its year) first; else the last short date introduced by 至/到/延期/截止…; else
+    the last one written with 月; else the first short one. A date without a year is the next such
+    day from `today`. Building ranges, amounts and shares are no dates: the first short date of
+    "3-5栋需统一协调，延期至12月4日" made an extension of more than three months."""
     m = _FULL.search(text)
     if m:
         try:
@@ -25,7 +29,9 @@ def split_date(text: str, today: date) -> tuple[date | None, str]:
     shorts = list(_SHORT.finditer(text))
     if not shorts:
         return None, _without(text, None)
-    m = next((s for s in shorts if s.group(2) == "月"), shorts[-1])
+    introduced = [s for s in shorts if _TO_DAY.search(text[max(0, s.start() - 6):s.start()])]
+    written_out = [s for s in shorts if s.group(2) == "月"]
+    m = (introduced or written_out or shorts[:1])[-1]
     try:
         d = date(today.year, int(m.group(1)), int(m.group(3)))
     except ValueError:

@@ -277,8 +277,12 @@ def overdue_outcome(clock: str, done: bool, returned: bool) -> str:
 
 
 def latest_clock(accept_late: timedelta | None, resolve_late: timedelta | None) -> str:
-    """The clock a dispatch missed by most (a tie is the 办结's)."""
-    return "accept" if accept_late is not None and (resolve_late is None or accept_late > resolve_late) else "resolve"
+    """The clock a dispatch missed by most (a tie is the 办结's). Compared in whole seconds, as the
+    database reports lateness, so the SQL and this rule name the same clock."""
+    if accept_late is None:
+        return "resolve"
+    return "accept" if resolve_late is None or round(accept_late.total_seconds()) > round(
+        resolve_late.total_seconds()) else "resolve"
 
 
 @dataclass(frozen=True)

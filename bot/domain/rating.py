@@ -166,14 +166,15 @@ _FLAT_DASHED = re.compile(r"(?<![\d-])(\d{1,3}-\d{1,2}-)\d{3,4}(?![\d-])")
 _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
              "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
 _COMPOUND = "欧阳|司马|上官|诸葛|东方|皇甫|尉迟|公孙|慕容|令狐|夏侯|长孙|宇文|司徒|端木|南宫"
-_TITLED = re.compile(f"({_COMPOUND}|[{_SURNAMES}])(先生|女士|小姐|阿姨|大爷|大妈|大姐|大哥|师傅|老师|奶奶|爷爷|叔叔|老人)")
+# A compound surname only where no word runs into it (物业公司马师傅 is 马师傅 of 公司, 家长孙老师 is 孙老师).
+_TITLED = re.compile(f"((?<![\u4e00-\u9fff])(?:{_COMPOUND})|[{_SURNAMES}])"
+                     "(先生|女士|小姐|阿姨|大爷|大妈|大姐|大哥|师傅|老师|奶奶|爷爷|叔叔|老人)")
 
 
 def scrub(text: str, names: Iterable[str] = ()) -> str:
     """Mask phone and ID-card numbers, e-mail addresses, a home's flat number, a titled surname and the
     `names` the bot knows the reporter by (their Telegram name and @username, the name a volunteer gave):
     a public response carries no personal data (DESIGN: the neighbours' chat)."""
-    text = _known_names(text, names)
     text = text.translate(_WIDE_DIGITS)
     text = _EMAIL.sub(r"***@\1", text)
     text = _ID_CARD.sub("******************", text)
@@ -182,17 +183,24 @@ def scrub(text: str, names: Iterable[str] = ()) -> str:
     text = _FLAT_IN_BUILDING.sub(lambda m: m.group(1) + "***" + (m.group(2) or ""), text)
     text = _FLAT.sub(r"***\1", text)
     text = _FLAT_DASHED.sub(r"\1***", text)
-    return _TITLED.sub(lambda m: "*" * len(m.group(1)) + m.group(2), text)
+    text = _TITLED.sub(lambda m: "*" * len(m.group(1)) + m.group(2), text)
+    return _known_names(text, names)  # last: a name with digits must not break a number's mask
 
 
 def _known_names(text: str, names: Iterable[str]) -> str:
     """A known name keeps its first character (张**, as forms mask names); a username ("@name",
-    written with or without its @) goes whole."""
+    written with or without its @) goes whole. Latin names and usernames match whole words only
+    (Li Ming is not in Lift); a name of digits is a number's business, not a name's."""
     for given in sorted({n.strip() for n in names if n and len(n.strip().lstrip("@")) >= 2}, key=len, reverse=True):
+        bare = given.lstrip("@")
+        if any(ch.isdigit() for ch in bare):
+            continue
         if given.startswith("@"):
-            text = re.sub(rf"@?(?<!\w){re.escape(given[1:])}(?!\w)", "@***", text, flags=re.IGNORECASE)
+            text = re.sub(rf"@?(?<![A-Za-z0-9_]){re.escape(bare)}(?![A-Za-z0-9_])", "@***", text, flags=re.IGNORECASE)
+        elif bare.isascii():
+            text = re.sub(rf"(?<![A-Za-z]){re.escape(bare)}(?![A-Za-z])", bare[0] + "*" * (len(bare) - 1), text)
         else:
-            text = text.replace(given, given[0] + "*" * (len(given) - 1))
+            text = text.replace(bare, bare[0] + "*" * (len(bare) - 1))
     return text
 
 

@@ -279,6 +279,9 @@ class SlaPolicy:
                 raise ValueError(
                     f"sla.{key}: unknown key (expected normal, urgent, <kind>, <kind>_urgent, "
                     f"{', '.join(_SINGLE)} or reminders; kinds: {', '.join(KINDS)})")
+        urgent_nag = singles.get("urgent_nag")
+        if isinstance(urgent_nag, Duration) and not urgent_nag.working and urgent_nag.as_timedelta() < timedelta(minutes=5):
+            raise ValueError("sla.urgent_nag: at least 5 min (an overdue urgent ticket is chased this often)")
         return cls(windows=MappingProxyType(windows), **singles)  # type: ignore[arg-type]
 
     def window(self, clock: str, kind: str | None = None, urgent: bool = False) -> Duration:

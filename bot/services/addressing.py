@@ -65,8 +65,10 @@ async def reporter_names(session: AsyncSession, t: Ticket) -> list[str]:
     for user_id in {u for u in (t.reporter_id, t.on_behalf_user_id) if u is not None}:
         p = await directory.person(session, user_id)
         if p is not None:
-            parts = (p.full_name or "").split()  # Telegram's "first last": a Chinese name is written last+first
-            names += [p.full_name or "", *parts, "".join(parts), "".join(reversed(parts)),
+            # Telegram's "first last": a Chinese name is written last+first. Whole names only: a
+            # single part (路灯, 物业 as someone's first name) would mask ordinary words.
+            parts = (p.full_name or "").split()
+            names += [p.full_name or "", "".join(reversed(parts)) if len(parts) > 1 else "",
                       f"@{p.username}" if p.username else ""]
     return [n for n in names if n]
 

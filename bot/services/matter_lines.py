@@ -82,12 +82,13 @@ def _age(tr: Translator, age: timedelta) -> str:
 
 
 def reason(tr: Translator, s: duplicates.Suggestion, text: str = "") -> str:
-    """A dispatcher's reason at a glance: place, words, when, closed. The shared words shown are
-    those the new appeal (`text`) writes: an English appeal matches Chinese ones through the
-    glossary, and its card named Chinese words it never used."""
+    """A dispatcher's reason at a glance: place, words, when, closed. An appeal without Chinese
+    shows only the shared words it wrote: it matches Chinese ones through the glossary, and its
+    card named Chinese words it never used (a Chinese one keeps its synonyms: 菜场 shares 菜市场)."""
     parts = []
     written = (text or "").casefold()
-    words = [w for w in s.shared_words if w.casefold() in written]
+    chinese = any("\u4e00" <= ch <= "\u9fff" for ch in written)
+    words = [w for w in s.shared_words if chinese or w.casefold() in written]
     if s.same_building:
         parts.append(tr("dup.reason.building", building=s.same_building))
     if s.distance_m is not None:

@@ -21,6 +21,7 @@ from bot.i18n import Translator
 from bot.org import CatalogSpec
 from bot.domain.appeal import ChannelAppeal
 from bot.services import intake
+from bot.services.addressing import reporter_names
 from storage import console as store
 from storage import directory
 from storage.models import Ticket
@@ -161,7 +162,7 @@ async def file_request(session: AsyncSession, app: App, form: dict[str, str]) ->
     return ticket
 
 
-def _status_notes(tr: Translator, t: Ticket) -> str:
+def _status_notes(tr: Translator, t: Ticket, reporter: list[str]) -> str:
     """What the public may read: the scrubbed result (the 正面回应 words), or why it ended."""
     if t.status == Status.MERGED.value:
         return tr("open311.note_merged")
@@ -170,16 +171,18 @@ def _status_notes(tr: Translator, t: Ticket) -> str:
     if t.status == Status.REJECTED.value:
         return tr("open311.note_rejected")
     if t.result_text and Status(t.status) in CLOSED:
-        return public_result(t.result_text)
+        return public_result(t.result_text, reporter)
     return ""
 
 
 async def public_view(session: AsyncSession, app: App, ts: list[Ticket]) -> list[PublicRequest]:
     names = {d.code: d.name for d in await directory.departments(session)}
     tr = Translator(app.default_locale)
+    # The same names the community chat's texts mask (only results are shown, so only those ask).
+    reporters = {t.id: await reporter_names(session, t) for t in ts if t.result_text}
     return [PublicRequest(
         service_request_id=t.code, status="closed" if Status(t.status) in CLOSED else "open",
-        status_notes=_status_notes(tr, t), service_name=t.category or "", service_code=t.category or "",
+        status_notes=_status_notes(tr, t, reporters.get(t.id, [])), service_name=t.category or "", service_code=t.category or "",
         agency_responsible=names.get(t.lead_dept, "") if t.lead_dept else "",
         requested_datetime=_iso(app, t.created_at), updated_datetime=_iso(app, t.updated_at),
         expected_datetime=_iso(app, t.resolve_due)) for t in ts]
