@@ -52,6 +52,7 @@ class OutboxSender:
                     # stop() came while we were renewing: never start a worker after it.
                     break
                 if held and not self.sending:
+                    self._reap()
                     log.info("outbox lease taken by %s: this instance sends", self.holder)
                     self.worker = OutboxWorker(self.app, self.bot)
                     self._task = asyncio.create_task(self.worker.run(), name="outbox")
@@ -105,6 +106,17 @@ class OutboxSender:
         except (TimeoutError, asyncio.CancelledError):
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        except Exception:  # noqa: BLE001 — see _reap
+            log.exception("outbox: the worker ended with an error; its unmarked sends go again")
+        self._task = None
+
+    def _reap(self) -> None:
+        """A worker that ended with an error (its last marks could not be written while the
+        database was away) is logged and replaced. Its error used to escape the sender's loop and
+        end it: after a database outage longer than the lease nothing was sent again until restart."""
+        if self._task is not None and self._task.done() and not self._task.cancelled():
+            if (exc := self._task.exception()) is not None:
+                log.error("outbox: the worker ended with an error; starting another", exc_info=exc)
         self._task = None
 
     async def stop(self) -> None:

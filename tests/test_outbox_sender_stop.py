@@ -96,3 +96,51 @@ async def test_a_sent_message_is_recorded_when_the_database_is_briefly_busy(worl
     assert len(refused) == 1 and row.id in refused[0]
     assert (row.status, row.sent_message_ids) == ("sent", [ack["message_id"]])
     assert len([m for m in world.sb.bot_messages(COMMUNITY) if "#2026-000001" in (m.get("text") or "")]) == 1
+
+
+async def test_a_worker_that_ends_with_an_error_is_replaced_and_the_sender_goes_on(world: World, monkeypatch):
+    # The lease lapsed during a database outage; the worker, told to stop, could not write its last
+    # marks and ended with that error, which escaped the sender's loop and ended it: nothing was
+    # sent again until a restart.
+    started: list[OutboxWorker] = []
+
+    class FirstOneFailsAtItsEnd(OutboxWorker):
+        def __init__(self, *args, **kw) -> None:  # noqa: ANN002, ANN003
+            super().__init__(*args, **kw)
+            if self.app is app:
+                started.append(self)
+
+        async def run(self) -> None:
+            await super().run()
+            if self is started[0]:
+                raise ConnectionRefusedError(111, "Connect call failed")
+
+    class LeaseLapses(RenewalHeld):
+        lapse = False
+
+        async def _take(self) -> bool:
+            if self.lapse:
+                self.lapse = False
+                return False
+            return await super()._take()
+
+    monkeypatch.setattr(sender_module, "OutboxWorker", FirstOneFailsAtItsEnd)
+    monkeypatch.setattr(sender_module, "RENEW_EVERY", 0.05)
+    engine = make_engine(world.app.settings.database_url)
+    app = App(settings=world.app.settings, org=world.app.org, sessions=make_sessionmaker(engine), clock=world.clock)
+    sender = LeaseLapses(app, world.bot, "holder-under-test", shared=False)
+    running = asyncio.create_task(sender.run())
+    try:
+        while not sender.sending:
+            await asyncio.wait({running}, timeout=0.02)
+        sender.lapse = True  # the next renewal finds the lease gone: the worker is stopped
+        while len(started) < 2 or not sender.sending:  # ... and replaced once the lease is back
+            await asyncio.wait({running}, timeout=0.02)
+            assert not running.done(), running.exception()
+        await sender.stop()
+        await running
+        assert len(started) == 2 and not sender.sending
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await engine.dispose()
