@@ -394,8 +394,7 @@ class TestReclassified:
 
 def test_an_urgent_nag_more_often_than_every_five_minutes_is_refused():
     # 0 would chase an overdue urgent ticket on every scan.
-    import pytest as _pytest
-    with _pytest.raises(ValueError, match="sla.urgent_nag: at least 5 min"):
+    with pytest.raises(ValueError, match="sla.urgent_nag: at least 5 min"):
         SlaPolicy.from_org({"urgent_nag": "0 min"})
     assert SlaPolicy.from_org({"urgent_nag": "30 min"}).urgent_nag.as_timedelta().total_seconds() == 1800
     assert SlaPolicy.from_org({}).urgent_nag.as_timedelta().total_seconds() == 7200

@@ -13,6 +13,7 @@ from bot.context import App
 from bot.domain import duplicates
 from bot.domain.codes import display
 from bot.domain.lifecycle import RESULT_GIVEN, Status
+from bot.domain.routing_text import has_cjk
 from bot.i18n import Translator
 from storage import directory, tickets
 from storage import matter as repo
@@ -87,7 +88,7 @@ def reason(tr: Translator, s: duplicates.Suggestion, text: str = "") -> str:
     card named Chinese words it never used (a Chinese one keeps its synonyms: 菜场 shares 菜市场)."""
     parts = []
     written = (text or "").casefold()
-    chinese = any("\u4e00" <= ch <= "\u9fff" for ch in written)
+    chinese = has_cjk(written)
     words = [w for w in s.shared_words if chinese or w.casefold() in written]
     if s.same_building:
         parts.append(tr("dup.reason.building", building=s.same_building))
