@@ -334,6 +334,12 @@ async def recent_by_reporter(session: AsyncSession, chat_id: int, user_id: int, 
     return (await session.execute(q)).scalar_one_or_none()
 
 
+async def knowledge_answer(session: AsyncSession, ticket_id: int) -> str:
+    """The knowledge base's answer a consultation was given (its last `answered` event), or ""."""
+    answered = [e for e in await events(session, ticket_id) if e.kind == "answered"]
+    return str((answered[-1].data or {}).get("answer") or "") if answered else ""
+
+
 async def merged_into(session: AsyncSession, ticket_id: int) -> list[Ticket]:
     q = select(Ticket).where(Ticket.merged_into_id == ticket_id).order_by(Ticket.id)
     return list((await session.execute(q)).scalars())

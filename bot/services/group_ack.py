@@ -130,11 +130,10 @@ async def render(session: AsyncSession, app: App, tr: Translator, t: Ticket, *, 
     if supporters:
         lines.append(tr("ack.supporters", count=supporters))
     rows: list[list[dict]] = []
-    if _answered(t):
+    if answered(t):
         # A consultation the knowledge base answered: the answer is public knowledge, so it is
         # shown here, with the button that sends it on to a person while that may still help.
-        answered = [e for e in await tickets.events(session, t.id) if e.kind == "answered"]
-        if answered and (answer := (answered[-1].data or {}).get("answer")):
+        if answer := await tickets.knowledge_answer(session, t.id):
             lines.append(tr("ack.answer", answer=answer))
         if t.status == Status.ANSWERED:
             rows.append([button(tr("btn.not_helpful"), TicketAct(action="nohelp", ticket_id=t.id))])
@@ -143,7 +142,8 @@ async def render(session: AsyncSession, app: App, tr: Translator, t: Ticket, *, 
     return "\n".join(lines), rows
 
 
-def _answered(t: Ticket) -> bool:
+def answered(t: Ticket) -> bool:
+    """A consultation the knowledge base answered, still open to 没有解决 or closed by itself."""
     return t.status == Status.ANSWERED or (t.status == Status.CLOSED and t.close_reason == "answered")
 
 
@@ -162,7 +162,7 @@ async def status_line(session: AsyncSession, app: App, tr: Translator, t: Ticket
             state = tr("ack.state.DISPATCHED") + dept
         case Status.REOPENED:
             return tr("ack.status", state=tr("ack.state.REOPENED", when=local(app, t.resolve_due), dept=dept))
-        case Status.CLOSED if _answered(t):
+        case Status.CLOSED if answered(t):
             return tr("ack.status", state=tr("ack.state.ANSWERED"))
         case Status.MERGED:
             target = await tickets.get(session, t.merged_into_id) if t.merged_into_id else None

@@ -12,6 +12,7 @@ from bot.domain.appeal import Appeal, ChannelAppeal, Photo
 from bot.domain.areas import area_at
 from bot.domain.codes import display
 from bot.domain.lifecycle import WORKING, Status
+from bot.domain.routing_kinds import stated_kind
 from bot.services import campaigns, dispatch_cards, group_ack, hotspot_alerts, notify, support, triage
 from storage import directory, outbox, tickets
 from storage import matter as matter_repo
@@ -108,10 +109,13 @@ async def file_channel_appeal(session: AsyncSession, app: App, appeal: ChannelAp
     now = app.now()
     suggestion = app.matcher.suggest(appeal.text)
     route = suggestion_json(suggestion) if suggestion else {}
-    route.update(category=appeal.category, lead=appeal.lead, co=list(appeal.co), kind=appeal.kind,
+    # The kind the words state wins over the service's, as in a chat: a 举报 stays a 举报 (never
+    # published) whichever service the channel filed it under.
+    kind = stated_kind(appeal.text) or appeal.kind
+    route.update(category=appeal.category, lead=appeal.lead, co=list(appeal.co), kind=kind,
                  confidence=1.0, matched=[], chosen_by=appeal.channel)
     ticket = await tickets.create(
-        session, now=now, code_year=now.astimezone(app.tz).year, kind=appeal.kind,
+        session, now=now, code_year=now.astimezone(app.tz).year, kind=kind,
         urgency="urgent" if route.get("urgent") else "normal", status=Status.NEW.value, text=appeal.text,
         area_code=appeal.area_code, reporter_id=None, category=appeal.category, route=route, channel=appeal.channel,
         latitude=appeal.location[0] if appeal.location else None,

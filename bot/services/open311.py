@@ -20,10 +20,10 @@ from bot.domain.rating import public_result
 from bot.i18n import Translator
 from bot.org import CatalogSpec
 from bot.domain.appeal import ChannelAppeal
-from bot.services import intake
+from bot.services import group_ack, intake
 from bot.services.addressing import reporter_names
 from storage import console as store
-from storage import directory
+from storage import directory, tickets
 from storage.models import Ticket
 
 # GET /requests: the spec's default window and its widest span.
@@ -155,7 +155,8 @@ async def file_request(session: AsyncSession, app: App, form: dict[str, str]) ->
     text = description + (f"\n📍 {address}" if address else "")
     ticket = await intake.file_channel_appeal(session, app, ChannelAppeal(
         channel=channel, text=text, kind=row.kind, category=row.category, lead=row.lead, co=list(row.co),
-        area_code=_area_in(app.org.areas, address, description),
+        area_code=_area_in(app.org.areas, address, description)
+        or (intake.located_in(app, lat, lon) if lat is not None and lon is not None else None),
         location=(lat, lon) if lat is not None and lon is not None else None))
     await store.add_channel_request(session, ticket.id, app.now(), **{
         f: ((form.get(f) or "").strip() or None) for f in CONTACT_FIELDS})
@@ -164,8 +165,6 @@ async def file_request(session: AsyncSession, app: App, form: dict[str, str]) ->
 
 def _status_notes(tr: Translator, t: Ticket, reporter: list[str]) -> str:
     """What the public may read: the scrubbed result (the 正面回应 words), or why it ended."""
-    if t.status == Status.MERGED.value:
-        return tr("open311.note_merged")
     if t.status == Status.DIVERTED.value:
         return tr("open311.note_diverted", channel=tr(f"divert.{t.close_reason}"))
     if t.status == Status.REJECTED.value:
@@ -175,17 +174,49 @@ def _status_notes(tr: Translator, t: Ticket, reporter: list[str]) -> str:
     return ""
 
 
+async def _survivor(session: AsyncSession, t: Ticket) -> Ticket | None:
+    """The ticket that carries a merged one's matter (through a merge of merges)."""
+    seen = {t.id}
+    while t.merged_into_id is not None and t.merged_into_id not in seen:
+        seen.add(t.merged_into_id)
+        if (nxt := await tickets.get(session, t.merged_into_id, refresh=False)) is None:
+            return None
+        t = nxt
+    return t if t.status != Status.MERGED.value else None
+
+
+async def _view(session: AsyncSession, app: App, tr: Translator, t: Ticket) -> tuple[str, str]:
+    """Status and notes. A merged request follows the ticket that carries it — open until that
+    closes, then its result — and names it when that one is public, so the channel can call its
+    requester back with the outcome. A consultation the knowledge base answered shows the answer:
+    nobody else tells the channel's caller."""
+    if t.status == Status.MERGED.value:
+        survivor = await _survivor(session, t)
+        if survivor is None:
+            return "closed", tr("open311.note_merged")
+        public = bool(await store.public_requests(session, codes=[survivor.code], categories=None,
+                                                  start=app.now(), end=app.now(), statuses=None, limit=1))
+        status, notes = await _view(session, app, tr, survivor) if public else ("", "")
+        status = status or ("closed" if Status(survivor.status) in CLOSED else "open")
+        head = tr("open311.note_merged_into", code=survivor.code) if public else tr("open311.note_merged")
+        return status, "\n".join(n for n in (head, notes) if n)
+    status = "closed" if Status(t.status) in CLOSED else "open"
+    if group_ack.answered(t):
+        return status, await tickets.knowledge_answer(session, t.id)
+    names = await reporter_names(session, t) if t.result_text else []
+    return status, _status_notes(tr, t, names)
+
+
 async def public_view(session: AsyncSession, app: App, ts: list[Ticket]) -> list[PublicRequest]:
     names = {d.code: d.name for d in await directory.departments(session)}
     tr = Translator(app.default_locale)
-    # The same names the community chat's texts mask (only results are shown, so only those ask).
-    reporters = {t.id: await reporter_names(session, t) for t in ts if t.result_text}
+    views = [await _view(session, app, tr, t) for t in ts]
     return [PublicRequest(
-        service_request_id=t.code, status="closed" if Status(t.status) in CLOSED else "open",
-        status_notes=_status_notes(tr, t, reporters.get(t.id, [])), service_name=t.category or "", service_code=t.category or "",
+        service_request_id=t.code, status=status, status_notes=notes, service_name=t.category or "",
+        service_code=t.category or "",
         agency_responsible=names.get(t.lead_dept, "") if t.lead_dept else "",
         requested_datetime=_iso(app, t.created_at), updated_datetime=_iso(app, t.updated_at),
-        expected_datetime=_iso(app, t.resolve_due)) for t in ts]
+        expected_datetime=_iso(app, t.resolve_due)) for t, (status, notes) in zip(ts, views)]
 
 
 _OFFSET_AFTER_SPACE = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
@@ -213,7 +244,11 @@ def _codes(raw: str) -> list[str]:
 
 async def find_requests(session: AsyncSession, app: App, params: dict[str, str]) -> list[PublicRequest]:
     """GET /requests with the spec's filters; service_request_id overrides the rest."""
-    ids = params.get("service_request_id") or ""
+    ids = (params.get("service_request_id") or "").strip()
+    if ids:  # the spec: it overrides all other arguments, so they are not even checked
+        rows = await store.public_requests(session, codes=_codes(ids), categories=None, start=app.now(),
+                                           end=app.now(), statuses=None, limit=MAX_RESULTS)
+        return await public_view(session, app, rows)
     start, end = _when("start_date", params.get("start_date")), _when("end_date", params.get("end_date"))
     now = app.now()
     try:
@@ -235,8 +270,7 @@ async def find_requests(session: AsyncSession, app: App, params: dict[str, str])
         elif word:
             raise Open311Error(400, "status must be open or closed")
     categories = [c.strip() for c in (params.get("service_code") or "").split(",") if c.strip()]
-    rows = await store.public_requests(session, codes=_codes(ids) if ids.strip() else None,
-                                       categories=categories or None, start=start, end=end,
+    rows = await store.public_requests(session, codes=None, categories=categories or None, start=start, end=end,
                                        statuses=statuses or None, limit=MAX_RESULTS)
     return await public_view(session, app, rows)
 
