@@ -98,7 +98,7 @@ async def reply_op(session: DbSession, app: App, message: Message,
     # Read the link now: undoing the operation may expire ORM rows.
     link = {} if retry_link is None else {
         "ticket_id": retry_link.ticket_id, "purpose": retry_link.purpose,
-        "awaiting_user_id": retry_link.awaiting_user_id}
+        "awaiting_user_id": retry_link.awaiting_user_id, "link_data": retry_link.data}
     try:
         key = await undone_on_refusal(session, op)
     except TransitionError as exc:

@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import Page, TicketAct
 from bot.context import App, DbSession
-from bot.services import department_work, notify, workviews
+from bot.services import department_work, notify, prompts, workviews
 from bot.services.access import Roles
 from handlers.event_filters import RepliesOrCommands
 from handlers.common import _, current_tr, press_op, reply, reply_op
@@ -56,6 +56,9 @@ def build_department_desk_router() -> Router:
                               roles: Roles, members: ChatMembers) -> None:
         if not awaited(message, link):
             reply(session, app, message, _("prompt.not_yours"))
+            return
+        if not await prompts.still_asked(session, link):
+            reply(session, app, message, _("prompt.overtaken"))
             return
         words, pics, tid, album = message_text(message), photos(message), link.ticket_id, _album(message)
         if link.purpose == "resolve_prompt" and album and not words.strip():

@@ -16,7 +16,7 @@ from bot.context import App
 from bot.domain.codes import parse_code
 from bot.domain.lifecycle import FINAL, WORKING, Refusal, Status, is_open
 from bot.services import dispatch as dispatch_service
-from bot.services import ratings, supervision
+from bot.services import dispatch_cards, ratings, reviews, supervision
 from bot.services.console_auth import Staff
 from storage import console as store
 from storage import directory, tickets
@@ -164,6 +164,10 @@ async def dispatch(session: AsyncSession, app: App, staff: Staff, code_text: str
     t = await _visible(session, staff, code_text)
     if not staff.roles.can_dispatch:
         raise Refusal("error.forbidden")
+    if t.status == Status.REVIEW and not await dispatch_cards.decisions_open(session, t):
+        # Under 不满意审核 a dispatch is the review's 改派: the review card is settled and the
+        # matter recorded as sent elsewhere, as the buttons in the dispatch chat do.
+        await reviews.elsewhere(session, app, t.id, staff.roles)
     return await dispatch_service.dispatch(session, app, t.id, staff.roles, lead, [c for c in co if c != lead])
 
 

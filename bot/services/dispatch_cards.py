@@ -230,11 +230,23 @@ async def refresh(session: AsyncSession, app: App, t: Ticket, note: str | None, 
         await outbox.rewrite_pending(session, row.id, {**row.payload, "text": notify.clip(text), "keyboard": kb})
 
 
+async def decisions_open(session: AsyncSession, t: Ticket) -> bool:
+    """Whether the dispatch card offers its decisions (派单 / 另选部门 …): in TRIAGE, and in REVIEW
+    once 改派 has put the ticket back on a dispatch card; before that the review card decides
+    (关闭并说明 / 退回重办 / 改派), and no other card or page may go round it."""
+    if t.status == Status.TRIAGE:
+        return True
+    if t.status != Status.REVIEW:
+        return False
+    kinds = [e.kind for e in await tickets.events(session, t.id) if e.kind in ("to_review", "review_redirect")]
+    return bool(kinds) and kinds[-1] == "review_redirect"
+
+
 async def redraw(session: AsyncSession, app: App, t: Ticket) -> None:
-    """The card(s) after a change of kind or urgency: as the ticket stands now."""
+    """The card(s) after a change of kind or urgency, or a leader's 包案: as the ticket stands now."""
     tr = await notify.chat_translator(session, app, await dispatch_chat_id(session, app) or 0)
-    waiting = Status(t.status) in (Status.TRIAGE, Status.REVIEW)
-    await refresh(session, app, t, await status_note(session, app, tr, t), with_buttons=waiting)
+    await refresh(session, app, t, await status_note(session, app, tr, t),
+                  with_buttons=await decisions_open(session, t))
 
 
 async def show_buttons(session: AsyncSession, app: App, t: Ticket, actors: set[Actor], chat_id: int,

@@ -10,11 +10,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import App
 from bot.domain.codes import display
 from bot.services import notify
-from storage.models import Ticket
+from storage import tickets
+from storage.models import MessageLink, Ticket
+
+
+def asked_in(t: Ticket) -> list:
+    """Which dispatch and which round of the ticket a question belongs to (its 派单 moment, to the
+    millisecond, and its reopenings): the answer is for that one only. A colleague's reply under
+    last round's 退单 or 办结 question must not return or resolve the next dispatch."""
+    return [round(t.dispatched_at.timestamp(), 3) if t.dispatched_at else None, t.reopen_count]
+
+
+async def still_asked(session: AsyncSession, link: MessageLink) -> bool:
+    """Whether the question the link is (asked before this rule: no record) still stands."""
+    asked = (link.data or {}).get("asked_in")
+    if asked is None:
+        return True
+    t = await tickets.get(session, link.ticket_id)
+    return t is not None and asked == asked_in(t)
 
 
 async def prompt(session: AsyncSession, app: App, chat_id: int, t: Ticket, user_id: int | None, purpose: str,
                  key: str, reply_to: int | None = None) -> None:
     tr = await notify.chat_translator(session, app, chat_id)
     notify.send(session, app, chat_id, tr(key, code=display(t.code)), ticket=t, purpose=purpose,
-                awaiting_user_id=user_id, force_reply=True, reply_to=reply_to)
+                awaiting_user_id=user_id, force_reply=True, reply_to=reply_to, link_data={"asked_in": asked_in(t)})

@@ -125,8 +125,7 @@ async def elsewhere(session: AsyncSession, app: App, ticket_id: int, roles: Role
     """改派: a dispatch card for this ticket; 派单 / 另选部门 on it move it from REVIEW."""
     t = await load(session, ticket_id)
     authorise("dispatch", t.status, roles.actors_for(t))
-    kinds = [e.kind for e in await tickets.events(session, t.id) if e.kind in ("to_review", "review_redirect")]
-    if kinds and kinds[-1] == "review_redirect":
+    if await dispatch_cards.decisions_open(session, t):
         raise Refusal("review.already_redirected")
     await tickets.add_event(session, t.id, "review_redirect", app.now(), actor_id=roles.user_id)
     await _settle_cards(session, app, t, "review.elsewhere_done")

@@ -130,7 +130,7 @@ async def take(session: AsyncSession, app: App, t: Ticket, roles: Roles) -> Tick
                                                 status=tr(f"status.{t.status}")),
                 ticket=t, purpose="leader_case")
     # "The ticket shows who took it on every card" (issue 10): the department's card too, at once.
-    await dispatch_cards.refresh(session, app, t, None, with_buttons=t.status == Status.TRIAGE)
+    await dispatch_cards.redraw(session, app, t)
     await department_cards.refresh(session, app, t)
     return t
 
