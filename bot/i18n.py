@@ -33,6 +33,12 @@ def normalize_locale(value: str | None, default: str = DEFAULT_LOCALE) -> str:
     return default
 
 
+def person_language(chosen: str | None, telegram: str | None, default: str) -> str:
+    """A person's language in private (DESIGN §5): the one chosen with /lang, else their Telegram
+    app's when we ship it, else the deployment's."""
+    return chosen or normalize_locale(telegram, normalize_locale(default))
+
+
 def short_locale(locale: str) -> str:
     """The org file's spelling: zh or en."""
     return "zh" if locale.startswith("zh") else "en"

@@ -130,7 +130,8 @@ class SenderMiddleware(BaseMiddleware):
         session, app = data["session"], data["app"]
         if user is not None and not user.is_bot:
             private = isinstance(event, Message) and event.chat.type == "private"
-            data["roles"] = await access.remember(session, app, user.id, user.full_name, user.username, private)
+            data["roles"] = await access.remember(session, app, user.id, user.full_name, user.username, private,
+                                                  user.language_code)
         else:
             data["roles"] = access.Roles()
         return await handler(event, data)

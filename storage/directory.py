@@ -116,11 +116,12 @@ async def remember_person(
     no write for a person who has not changed.
     """
     cache = session.info.get("directory")
-    recorded = (full_name, username)
+    recorded = (full_name, username, language)
     if cache is not None and not started and cache.person_unchanged(user_id, recorded):
         return
-    values = {"id": user_id, "full_name": full_name, "username": username, "started": bool(started), "blocked": False}
-    update = ["full_name", "username"] + (["started", "blocked"] if started else [])
+    values = {"id": user_id, "full_name": full_name, "username": username, "started": bool(started), "blocked": False,
+              "language_code": language}
+    update = ["full_name", "username"] + (["language_code"] if language else []) + (["started", "blocked"] if started else [])
     await upsert(session, Person, values, keys=["id"], update=update)
     if cache is not None:
         session.info.setdefault(PEOPLE_WRITTEN, {})[user_id] = recorded

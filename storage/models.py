@@ -71,7 +71,8 @@ class Person(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     full_name: Mapped[str | None] = mapped_column(String(255))
     username: Mapped[str | None] = mapped_column(String(64))
-    locale: Mapped[str | None] = mapped_column(String(8))
+    locale: Mapped[str | None] = mapped_column(String(8))  # chosen with /lang
+    language_code: Mapped[str | None] = mapped_column(String(16))  # what their Telegram app last said
     area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
     # True once the person opened a private chat with the bot: we can reach them there.
     started: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -157,7 +157,11 @@ _ID_CARD = re.compile(r"(?<![\dXx])\d{6}(?:19|20)\d{2}\d{7}[\dXx](?![\dXx])")
 
 # A home's door: 3号楼2单元502室, 3栋502, 502室, 3-2-502 — the building stays (it is where the matter is,
 # and the neighbours know it), the flat is masked.
-_FLAT_IN_BUILDING = re.compile(r"(\d+\s*(?:号楼|栋|幢|座)\s*(?:\d+\s*单元)?\s*)\d{3,4}(?!\d)"
+# The unit may be written in Chinese numerals (二单元) or, as in Beijing, as a 门 (5号楼2门301); a
+# 单元 alone (3单元502) names a door too.
+_UNIT = r"[\d一二三四五六七八九十]+\s*"
+_FLAT_IN_BUILDING = re.compile(rf"((?:\d+\s*(?:号楼|栋|幢|座)\s*(?:{_UNIT}(?:单元|门)\s*)?|(?<![\d一二三四五六七八九十]){_UNIT}单元\s*))"
+                               r"\d{3,4}(?!\d)"
                                r"(?!\s*(?:户|人|袋|车|个|米|元|平|吨|件|次|天|辆|棵|盏|处))(\s*(?:室|号|房))?")
 _FLAT = re.compile(r"(?<![\d-])\d{3,4}(\s*(?:室|房间|房))")
 _FLAT_DASHED = re.compile(r"(?<![\d-])(\d{1,3}-\d{1,2}-)\d{3,4}(?![\d-])")

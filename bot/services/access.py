@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import App
 from bot.domain.appeal import is_reporter
 from bot.domain.lifecycle import Actor, Refusal
+from bot.i18n import person_language
 from storage import directory, inbox
 from storage.models import Ticket
 
@@ -93,8 +94,8 @@ async def roles_of(session: AsyncSession, user_id: int) -> Roles:
 
 
 async def remember(session: AsyncSession, app: App, user_id: int, full_name: str | None, username: str | None,
-                   private: bool) -> Roles:
-    await directory.remember_person(session, user_id, full_name, username, started=private or None)
+                   private: bool, language: str | None = None) -> Roles:
+    await directory.remember_person(session, user_id, full_name, username, language, started=private or None)
     return await roles_of(session, user_id)
 
 
@@ -102,9 +103,8 @@ async def locale_for(session: AsyncSession, app: App, chat_id: int | None, chat_
                      user_id: int | None, user_language: str | None) -> str:
     if chat_type == "private" or chat_id is None:
         person = await directory.person(session, user_id) if user_id else None
-        if person and person.locale:
-            return person.locale
-        return user_language or app.default_locale
+        return person_language(person.locale if person else None,
+                               user_language or (person.language_code if person else None), app.default_locale)
     chat = await directory.chat(session, chat_id)
     return chat.locale if chat and chat.locale else app.default_locale
 

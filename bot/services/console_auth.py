@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
+from bot.i18n import person_language
 from bot.services.access import Roles, roles_of
 from storage import console as store
 from storage import directory
@@ -140,7 +141,9 @@ async def staff_for(session: AsyncSession, app: App, cookie: str | None) -> tupl
         raise LoginRefused("console.not_staff")
     person = await directory.person(session, row.user_id)
     name = (person.full_name or person.username) if person else None
-    return Staff(roles=roles, name=name or str(row.user_id), locale=person.locale if person else None), row.csrf
+    # The console speaks as the bot does to them in private (their /lang, else their Telegram app's).
+    locale = person_language(person.locale, person.language_code, app.default_locale) if person else None
+    return Staff(roles=roles, name=name or str(row.user_id), locale=locale), row.csrf
 
 
 async def close_session(session: AsyncSession, app: App, cookie: str | None) -> None:

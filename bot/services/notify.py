@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
 from bot.domain.rating import scrub
-from bot.i18n import Translator
+from bot.i18n import Translator, person_language
+from bot.services.reporter_names import reporter_names
 from storage import directory, outbox
 from storage import tickets as tickets_repo
 from storage.models import Person, Ticket
@@ -22,7 +23,8 @@ async def chat_translator(session: AsyncSession, app: App, chat_id: int) -> Tran
 
 async def person_translator(session: AsyncSession, app: App, user_id: int | None) -> Translator:
     person = await directory.person(session, user_id) if user_id else None
-    return Translator(person.locale if person and person.locale else app.default_locale)
+    return Translator(person_language(person.locale if person else None, person.language_code if person else None,
+                                      app.default_locale))
 
 
 # Telegram's limits: 4096 characters of text, 1024 of caption. Longer words stay whole in the
@@ -174,9 +176,18 @@ async def tell_reporter(
     """
     await _tell_one(session, app, ticket, key, purpose, keyboard, awaiting, rating, group_key, params)
     if keyboard is None and not awaiting:
-        for merged in await tickets_repo.merged_into(session, ticket.id):
-            if merged.reporter_id != ticket.reporter_id:
-                await _tell_one(session, app, merged, key, "follower_note", None, False, False, None, params)
+        followers = [m for m in await tickets_repo.merged_into(session, ticket.id) if m.reporter_id != ticket.reporter_id]
+        # Another resident: the department's words with this ticket's reporter's numbers, door and names masked.
+        shown = await for_neighbours(session, ticket, params) if followers else params
+        for merged in followers:
+            await _tell_one(session, app, merged, key, "follower_note", None, False, False, None, shown)
+
+
+async def for_neighbours(session: AsyncSession, ticket: Ticket, params: dict[str, object]) -> dict[str, object]:
+    """What a neighbour may read of a text about someone else's appeal (a +1's supporter, the
+    reporter of a merged duplicate): phone and ID numbers, the door and the reporter's names masked."""
+    names = await reporter_names(session, ticket)
+    return {k: scrub(v, names) if isinstance(v, str) else v for k, v in params.items()}
 
 
 async def _tell_one(

@@ -21,7 +21,7 @@ from bot.i18n import Translator
 from bot.org import CatalogSpec
 from bot.domain.appeal import ChannelAppeal
 from bot.services import group_ack, intake
-from bot.services.addressing import reporter_names
+from bot.services.reporter_names import reporter_names
 from storage import console as store
 from storage import directory, tickets
 from storage.models import Ticket

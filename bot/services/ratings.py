@@ -20,7 +20,8 @@ from bot.domain.codes import display
 from bot.domain.lifecycle import Actor, Refusal, Stale, Status, TransitionError, authorise
 from bot.i18n import Translator
 from bot.services import clocks, department_cards, notify, reviews, transition
-from bot.services.addressing import load, reporter_names
+from bot.services.addressing import load
+from bot.services.reporter_names import reporter_names
 from bot.services.ticket_lines import local
 from bot.services.transition import SYSTEM
 from storage import ratings as store

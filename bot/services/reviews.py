@@ -15,7 +15,8 @@ from bot.domain.lifecycle import Forbidden, Refusal, Status, authorise
 from bot.i18n import Translator
 from bot.services import department_cards, dispatch_cards, notify, transition
 from bot.services.access import Roles, staff_chat
-from bot.services.addressing import dept_names, dispatch_chat_id, dispatch_translator, load, reporter_names
+from bot.services.addressing import dept_names, dispatch_chat_id, dispatch_translator, load
+from bot.services.reporter_names import reporter_names
 from bot.services.prompts import prompt
 from bot.services.ticket_lines import local, reason_text
 from storage import directory, tickets

@@ -161,6 +161,7 @@ async def tell_supporters(session: AsyncSession, app: App, t: Ticket, key: str, 
     """Supporters who started the bot hear `key` in private; the others cannot be written to."""
     told = 0
     reporters = {t.reporter_id, t.on_behalf_user_id}
+    params = await notify.for_neighbours(session, t, params)
     for s in await repo.supporters(session, t.id):
         if s.person_id in reporters:
             continue
