@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import get_i18n, gettext
 
 from bot.context import App, DbSession
-from bot.domain.lifecycle import TransitionError
+from bot.domain.lifecycle import NotAllowed, Stale, TransitionError
 from bot.i18n import Translator
 from bot.services import notify
 from handlers.facts import thread_of
@@ -102,7 +102,11 @@ async def reply_op(session: DbSession, app: App, message: Message,
     try:
         key = await undone_on_refusal(session, op)
     except TransitionError as exc:
-        reply(session, app, message, _(exc.code, **getattr(exc, "params", {})), **link)
+        if type(exc) in (NotAllowed, Stale) and exc.status:
+            # "这个按钮已过期" is a button's answer; words sent after the ticket moved on hear where it is.
+            reply(session, app, message, _("error.moved_on", status=_(f"status.{exc.status}")), **link)
+        else:
+            reply(session, app, message, _(exc.code, **getattr(exc, "params", {})), **link)
         return True
     if key and quiet:
         noted(session, app, message, _(key))

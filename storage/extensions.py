@@ -35,3 +35,14 @@ async def approved_due(session: AsyncSession, ticket_id: int) -> datetime | None
     q = (select(Extension.new_due).where(Extension.ticket_id == ticket_id, Extension.status == "approved")
          .order_by(Extension.decided_at.desc(), Extension.id.desc()).limit(1))
     return (await session.execute(q)).scalar_one_or_none()
+
+
+async def lapse_pending(session: AsyncSession, ticket_id: int, now: datetime) -> list[Extension]:
+    """The ticket's undecided requests, marked `lapsed` (the round they were asked in is over)."""
+    pending = list((await session.execute(select(Extension).where(
+        Extension.ticket_id == ticket_id, Extension.status == "pending"))).scalars())
+    if pending:
+        await session.execute(update(Extension).where(Extension.id.in_([e.id for e in pending]),
+                                                      Extension.status == "pending")
+                              .values(status="lapsed", decided_at=now))
+    return pending

@@ -144,8 +144,9 @@ async def test_an_open_extension_request_is_settled_when_the_ticket_is_resolved(
     # The request can no longer be decided (a press is refused as stale): the card should say so
     # instead of offering the two buttons, and the request should not stay "pending" for ever.
     assert world.sb.buttons(shown) == [], world.sb.buttons(shown)
+    assert shown["text"] == ZH("ext.lapsed", code="#2026-000001", until="2026-12-10", status=ZH("status.RESOLVED"))
     [ext] = await world.rows(select(Extension))
-    assert ext.status != "pending"
+    assert ext.status == "lapsed"
 
 
 # 7. 退回重办 to a department whose chat is gone: "done", and nobody will ever see the card.
@@ -179,8 +180,11 @@ async def test_a_co_department_hears_of_the_return_and_its_note_is_not_called_a_
     prompt = await world.reply_from_bot(ZJJ_CHAT, contains="理由")
     await world.send(ZJJ_HANDLER, ZJJ_CHAT, "电梯归市场监管局管", reply_to=prompt["message_id"])
     await world.reply_from_bot(DISPATCH_CHAT, contains="市场监管局")
+    told = await world.reply_from_bot(CGJ_CHAT, contains="协办暂停")
+    assert "#2026-000001" in told["text"], told["text"]
     before = len(world.sb.bot_messages(CGJ_CHAT))
     await world.send(HANDLER_A, CGJ_CHAT, "我们已派人去现场", reply_to=co_card["message_id"])
     await world.settle()
     answers = [m["text"] for m in world.sb.bot_messages(CGJ_CHAT)[before:]]
     assert ZH("error.stale") not in answers, answers
+    assert answers == [ZH("error.moved_on", status=ZH("status.TRIAGE"))], answers

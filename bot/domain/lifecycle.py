@@ -65,7 +65,9 @@ RULES: dict[str, Rule] = {
     "reject": _r({S.NEW, S.TRIAGE}, S.REJECTED, A.DISPATCHER),
     "accept": _r({S.DISPATCHED}, S.ACCEPTED, A.HANDLER),
     "return": _r({S.DISPATCHED}, S.TRIAGE, A.HANDLER),
-    "progress": _r({S.ACCEPTED, S.REOPENED}, None, A.HANDLER, A.OWNER, A.CO_HANDLER),
+    "progress": _r({S.ACCEPTED, S.REOPENED}, None, A.HANDLER, A.OWNER),
+    # A co-department (协办) may tell its part from its own 协办签收 on, before the lead's 签收 too.
+    "co_progress": _r({S.DISPATCHED, S.ACCEPTED, S.REOPENED}, None, A.CO_HANDLER),
     "extend": _r({S.DISPATCHED, S.ACCEPTED, S.REOPENED}, None, A.HANDLER, A.OWNER),
     "decide_extension": _r({S.DISPATCHED, S.ACCEPTED, S.REOPENED}, None, A.DISPATCHER),
     # 改类型 / 标紧急 / 改普通 on the dispatch card, while a dispatcher or a department has the ticket.

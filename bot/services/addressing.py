@@ -46,6 +46,18 @@ async def lead_department(session: AsyncSession, t: Ticket) -> Department | None
     return await directory.department(session, t.lead_dept) if t.lead_dept else None
 
 
+async def able_to_take(session: AsyncSession, code: str | None) -> Department:
+    """The department a ticket is about to go to (派单, 退回重办), refused when no active chat of its
+    own can show it the card: the ticket would wait where nobody can act on it."""
+    dept = await directory.department(session, code) if code else None
+    if dept is None:
+        raise Refusal("error.bad_button")
+    chat = await directory.chat(session, dept.chat_id) if dept.chat_id else None
+    if chat is None or not chat.active:
+        raise Refusal("dispatch.no_chat", dept=dept.name)
+    return dept
+
+
 async def department_of_chat(session: AsyncSession, chat_id: int | None) -> str | None:
     """The department a chat is bound to (None for any other chat)."""
     chat = await directory.chat(session, chat_id) if chat_id is not None else None

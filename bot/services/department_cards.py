@@ -85,7 +85,13 @@ async def post_cards(session: AsyncSession, app: App, t: Ticket, lead: str, co: 
         co_names = [names.get(c, c) for c in co if c != lead]
         text = card_text(tr, app, t, count, role, co_names, extra=await matter_lines.card_lines(session, app, tr, t))
         notify.send(session, app, dept.chat_id, text, keyboard=keyboard(tr, t, role), ticket=t,
-                    purpose="dept_card" if role == "lead" else "co_card")
+                    purpose="dept_card" if role == "lead" else "co_card", link_data=_of_dispatch(t))
+
+
+def _of_dispatch(t: Ticket) -> dict:
+    """Which dispatch a card was posted for (its 派单 moment, to the millisecond): after a 退单 and
+    a new 派单 to the same department, the old card is another dispatch's and stays disarmed."""
+    return {"dispatch": round(t.dispatched_at.timestamp(), 3) if t.dispatched_at else None}
 
 
 async def refresh(session: AsyncSession, app: App, t: Ticket, note: Note = None, with_buttons: bool = True) -> None:
@@ -96,7 +102,10 @@ async def refresh(session: AsyncSession, app: App, t: Ticket, note: Note = None,
     owner = await person_name(session, t.owner_id)
     co_names = await _co_names(session, t)
     photos = await appeal_photo_count(session, t)
+    current = _of_dispatch(t)["dispatch"]
     for link in await tickets.links_of(session, t.id, "dept_card", lead.chat_id):
+        if (link.data or {}).get("dispatch", current) != current:
+            continue  # a card of an earlier dispatch (returned): it keeps what it said then
         tr = await notify.chat_translator(session, app, link.chat_id)
         text = card_text(tr, app, t, photos, "lead", co_names, owner, note(tr) if callable(note) else note,
                          extra=await matter_lines.card_lines(session, app, tr, t))
@@ -115,13 +124,20 @@ async def post_reopen_card(session: AsyncSession, app: App, t: Ticket, reason_co
               reason=reason_text(tr, reason_code, words), when=local(app, t.resolve_due, "%Y-%m-%d %H:%M"))
     text = card_text(tr, app, t, await appeal_photo_count(session, t), "lead", await _co_names(session, t),
                      await person_name(session, t.owner_id), note, extra=await matter_lines.card_lines(session, app, tr, t))
-    notify.send(session, app, dept.chat_id, text, keyboard=keyboard(tr, t, "lead"), ticket=t, purpose="dept_card")
+    notify.send(session, app, dept.chat_id, text, keyboard=keyboard(tr, t, "lead"), ticket=t, purpose="dept_card",
+                link_data=_of_dispatch(t))
 
 
 async def tell(session: AsyncSession, app: App, t: Ticket, key: str, label_key: str | None = None,
                **params: object) -> None:
     """A note in the lead department's chat (`label_key` is translated in that chat's language)."""
-    dept = await lead_department(session, t)
+    await tell_department(session, app, t, t.lead_dept, key, label_key, **params)
+
+
+async def tell_department(session: AsyncSession, app: App, t: Ticket, code: str | None, key: str,
+                          label_key: str | None = None, **params: object) -> None:
+    """A note about the ticket in a department's chat (the lead's, or a co-department's)."""
+    dept = await directory.department(session, code) if code else None
     if dept is None or dept.chat_id is None:
         return
     tr = await notify.chat_translator(session, app, dept.chat_id)

@@ -105,7 +105,11 @@ async def return_ticket(session: AsyncSession, app: App, ticket_id: int, roles: 
                                       "resolve_due": None, "progress_due": None},
                               data={"reason": reason, "dept": dept})
     t = await oversight.after_return(session, t, app.now())  # the second return: 职责争议
+    await _lapse_extensions(session, app, t)
     names = await dept_names(session)
+    for co in [d.dept_code for d in await tickets.departments_of(session, t.id) if d.role == "co"]:
+        # A co-department working alongside hears that the lead gave the ticket back.
+        await department_cards.tell_department(session, app, t, co, "co.lead_returned", dept=names.get(dept, dept))
     tr = await dispatch_translator(session, app)
     await dispatch_cards.post(session, app, t, tr("card.returned_note", dept=names.get(dept, dept), reason=reason,
                                                   count=t.returns_count))
@@ -157,14 +161,15 @@ async def _attach(session: AsyncSession, app: App, t: Ticket, photos: list[Photo
 async def progress(session: AsyncSession, app: App, ticket_id: int, roles: Roles, text: str,
                    photos: list[Photo], album: Album | None = None) -> Ticket:
     t = await load(session, ticket_id)
-    if t.status == Status.DISPATCHED:
-        raise Refusal("progress.accept_first")
     co = [d.dept_code for d in await tickets.departments_of(session, t.id) if d.role == "co"]
     actors = roles.actors_for(t, co)
-    authorise("progress", t.status, actors)
+    lead = bool(actors & {Actor.HANDLER, Actor.OWNER, Actor.ADMIN})
+    if lead and t.status == Status.DISPATCHED:
+        raise Refusal("progress.accept_first")
+    authorise("progress" if lead else "co_progress", t.status, actors)
     photos = await _with_album(session, album, photos)
     await _attach(session, app, t, photos, "progress", roles.user_id)
-    if not actors & {Actor.HANDLER, Actor.OWNER, Actor.ADMIN}:
+    if not lead:
         return await _co_progress(session, app, t, actors, roles, next(d for d in co if roles.handles(d)),
                                   text, photos, album)
     first = {} if t.first_progress_at else {"first_progress_at": app.now()}
@@ -181,7 +186,7 @@ async def _co_progress(session: AsyncSession, app: App, t: Ticket, actors: set[A
     """A co-department's (协办) progress note: in the history and in the lead department's chat,
     which answers for the ticket (首接负责), and to the reporter. It does not stop the lead's
     progress clock: that one is the lead department's to meet."""
-    t = await transition.record(session, app, t, "progress", actors, event="co_progress", actor_id=roles.user_id,
+    t = await transition.record(session, app, t, "co_progress", actors, event="co_progress", actor_id=roles.user_id,
                                 data={"dept": dept, "text": text, "photos": len(photos),
                                       "album": album.group if album else None})
     name = (await dept_names(session)).get(dept, dept)
@@ -216,6 +221,7 @@ async def resolve(session: AsyncSession, app: App, ticket_id: int, roles: Roles,
         data={"text": text, "photos": len(photos), "album": album.group if album else None},
         then=lambda moved: ratings.open_round(session, app, moved))
     await _attach(session, app, t, photos, "result", roles.user_id)
+    await _lapse_extensions(session, app, t)
     await department_cards.refresh(session, app, t, lambda tr: tr("card.resolved"), with_buttons=False)
     await notify.tell_reporter(session, app, t, "reporter.resolved", code=display(t.code), text=text)
     await support.tell_supporters(session, app, t, "supporter.result", result=text)  # 附议 hear the result too
@@ -253,8 +259,21 @@ async def request_extension(session: AsyncSession, app: App, ticket_id: int, rol
                button(tr("btn.refuse"), ExtDecision(action="refuse", extension_id=ext.id))]]
         notify.send(session, app, chat_id, tr("ext.card", code=display(t.code), dept=names.get(t.lead_dept, "-"),
                                               reason=reason, until=day.isoformat()),
-                    keyboard=kb, ticket=t, purpose="ext_card")
+                    keyboard=kb, ticket=t, purpose="ext_card", link_data={"extension": ext.id})
     return day
+
+
+async def _lapse_extensions(session: AsyncSession, app: App, t: Ticket) -> None:
+    """Requests nobody decided before the round ended (办结, 退单) are overtaken: marked so, and their
+    cards in the dispatch chat say so instead of offering 批准 / 不予 that could only be refused."""
+    lapsed = await extensions.lapse_pending(session, t.id, app.now())
+    for link in await tickets.links_of(session, t.id, "ext_card"):
+        ext = next((e for e in lapsed if e.id == (link.data or {}).get("extension")), None)
+        if ext is not None and ext.new_due is not None:
+            tr = await notify.chat_translator(session, app, link.chat_id)
+            notify.edit(session, app, link.chat_id, link.message_id,
+                        tr("ext.lapsed", code=display(t.code), until=local(app, ext.new_due, "%Y-%m-%d"),
+                           status=tr(f"status.{t.status}")), None, ticket=t)
 
 
 async def _of_this_round(session: AsyncSession, ext: Extension, t: Ticket) -> bool:

@@ -13,7 +13,7 @@ from bot.domain.lifecycle import FINAL, RESULT_GIVEN, Actor, Refusal, Status, au
 from bot.services import clocks, department_cards, dispatch_cards, notify, support, transition
 from bot.services.access import Roles
 from bot.domain.intake import summary
-from bot.services.addressing import dept_names, dispatch_translator, leaders_chat_id, load
+from bot.services.addressing import able_to_take, dept_names, dispatch_translator, leaders_chat_id, load
 from bot.services.prompts import prompt
 from storage import directory, tickets
 from storage.models import Ticket
@@ -79,12 +79,7 @@ async def dispatch(session: AsyncSession, app: App, ticket_id: int, roles: Roles
     t = await load(session, ticket_id)
     actors = roles.actors_for(t) if roles else SYSTEM
     authorise("dispatch", t.status, actors)
-    dept = await directory.department(session, lead)
-    if dept is None:
-        raise Refusal("error.bad_button")
-    dept_chat = await directory.chat(session, dept.chat_id) if dept.chat_id else None
-    if dept_chat is None or not dept_chat.active:
-        raise Refusal("dispatch.no_chat", dept=dept.name)
+    await able_to_take(session, lead)
     now = app.now()
     t = await transition.move(
         session, app, t, "dispatch", actors, event="dispatched", actor_id=roles.user_id if roles else None,

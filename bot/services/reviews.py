@@ -15,7 +15,7 @@ from bot.domain.lifecycle import Forbidden, Refusal, Status, authorise
 from bot.i18n import Translator
 from bot.services import department_cards, dispatch_cards, notify, transition
 from bot.services.access import Roles, staff_chat
-from bot.services.addressing import dept_names, dispatch_chat_id, dispatch_translator, load
+from bot.services.addressing import able_to_take, dept_names, dispatch_chat_id, dispatch_translator, load
 from bot.services.reporter_names import reporter_names
 from bot.services.prompts import prompt
 from bot.services.ticket_lines import local, reason_text
@@ -109,6 +109,8 @@ async def close_explained(session: AsyncSession, app: App, ticket_id: int, roles
 async def send_back(session: AsyncSession, app: App, ticket_id: int, roles: Roles) -> Ticket:
     """退回重办: the same department again, with the re-handle deadline."""
     t = await load(session, ticket_id)
+    authorise("review_reopen", t.status, roles.actors_for(t))
+    await able_to_take(session, t.lead_dept)
     due = app.sla.reopen.after(app.now(), app.calendar)
     t = await transition.move(session, app, t, "review_reopen", roles.actors_for(t), event="review_reopened",
                               actor_id=roles.user_id, values={"resolve_due": due, "reopen_count": t.reopen_count + 1},
