@@ -58,7 +58,7 @@ def facts(message: Message, bot_id: int, bot_username: str, *, volunteer: bool) 
         mentions_bot=mentions,
         hashtags=tuple(tags),
         reply_to_bot=bool(reply and reply.from_user and reply.from_user.id == bot_id),
-        has_photos=bool(message.photo or message.document),
+        has_photos=bool(photos(message)),  # what intake keeps: a PDF alone is nothing to go on
         has_location=bool(message.location),
         is_forward=message.forward_origin is not None,
         sender_is_volunteer=volunteer,

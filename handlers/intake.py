@@ -87,19 +87,42 @@ async def group_appeal(message: Message, session: DbSession, app: App, roles: ac
             # A reply in a staff chat to a bot message that is no ticket's: say where words go.
             reply(session, app, message, _("staff.reply_hint"))
         return
+    if (told := retold(message, roles, app.bot_id, app.bot_username)) is not None:
+        await file(message, session, app, decision, area=chat.area_code, retelling=told)
+        return
     if decision.action == "empty":
         reply(session, app, message, _("intake.empty"))
         return
     await file(message, session, app, decision, area=chat.area_code)
 
 
+def retold(message: Message, roles: access.Roles, bot_id: int, bot_username: str) -> Message | None:
+    """A grid volunteer or building leader calling the bot in reply to a neighbour's message passes
+    that neighbour's matter on (DESIGN §1: on behalf of the original person), the way a group
+    does it: the neighbour's message, when it has words or a photo."""
+    reply_to = message.reply_to_message
+    if not roles.volunteer or reply_to is None or reply_to.from_user is None:
+        return None
+    if reply_to.from_user.is_bot or reply_to.from_user.id in (bot_id, message.from_user.id if message.from_user else 0):
+        return None
+    own = facts(reply_to, bot_id, bot_username, volunteer=False)
+    if own.mentions_bot or own.command == "appeal":
+        return None  # the neighbour filed it themselves: this is the volunteer's own word on it
+    return reply_to if (message_text(reply_to).strip() or photos(reply_to)) else None
+
+
 async def file(message: Message, session: DbSession, app: App, decision: rules.Decision,
-               area: str | None, related_to: int | None = None) -> None:
+               area: str | None, related_to: int | None = None, retelling: Message | None = None) -> None:
     kind, uid, name = origin(message) if decision.on_behalf else (None, None, None)
+    text, pics = decision.text, photos(message)
+    if retelling is not None and retelling.from_user is not None:  # the neighbour's words first, then the volunteer's
+        kind, uid, name = "user", retelling.from_user.id, retelling.from_user.full_name
+        text = "\n".join(w for w in (message_text(retelling).strip(), decision.text) if w)
+        pics = photos(retelling) + pics
     appeal = Appeal(
         chat_id=message.chat.id, chat_kind=message.chat.type, message_id=message.message_id,
-        user_id=message.from_user.id, text=decision.text, thread_id=thread_of(message), kind=decision.kind,
-        photos=photos(message), media_group_id=message.media_group_id, area_code=area,
+        user_id=message.from_user.id, text=text, thread_id=thread_of(message), kind=decision.kind,
+        photos=pics, media_group_id=message.media_group_id, area_code=area,
         location=(message.location.latitude, message.location.longitude) if message.location else None,
         on_behalf_kind=kind, on_behalf_user_id=uid, on_behalf_name=name, urgent=decision.urgent,
         related_to=related_to,
@@ -137,6 +160,10 @@ def build_reporter_router() -> Router:
             c = message.contact
             words = " ".join(x for x in (words, "📇", c.first_name, c.last_name or "", c.phone_number) if x)
         if not (words or photos(message) or loc):
+            if message.video or message.video_note or message.voice or message.audio or message.document:
+                # Something the reporter means for the department that cannot reach it: say so,
+                # rather than let them think it was added.
+                reply(session, app, message, _("intake.media_not_kept"))
             return  # nothing to add (a sticker, a poll): confirming an addition would be untrue
         t = await intake.supplement(session, app, link.ticket_id, message.from_user.id, words, photos(message), loc)
         if t is not None:

@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.callbacks import Flow
 from bot.context import App, DbSession
 from bot.domain import intake as rules
-from bot.services import access, drafts
+from bot.services import access, drafts, ratings
 from handlers.common import _, alert, answer, current_tr, reply
 from handlers.facts import facts, message_text, photos
 from handlers.intake import file
@@ -76,6 +76,9 @@ async def guided(message: Message, session: DbSession, app: App, roles: access.R
     loc = (message.location.latitude, message.location.longitude) if message.location else None
     d = await drafts.current(session, message.from_user.id)
     tr = current_tr()
+    if d is None and not pics and (t := await ratings.typed_rating(session, tr, message.from_user.id, text)):
+        reply(session, app, message, _("rate.use_buttons", code=f"#{t.code}"))
+        return
     if d is None:
         await drafts.begin(session, app, message.from_user.id, tr, text, pics, area=_area(roles))
         if loc:

@@ -20,6 +20,7 @@ from storage.models import (
     RelatedTicket,
     Supporter,
     Ticket,
+    TicketEvent,
 )
 
 # Tickets that count towards a hotspot or a 专项: everything but spam and merged duplicates (those
@@ -80,19 +81,32 @@ async def related_to(session: AsyncSession, ticket_id: int) -> Ticket | None:
     return (await session.execute(q)).scalar_one_or_none()
 
 
+# What the reporter added to an appeal after filing it (a reply to the acknowledgement, an edit):
+# the cards carry it, so a dispatcher or a handler going out knows it.
+REPORTER_WORDS = ("reporter_note", "appeal_edited")
 _CARD_FACTS = select(
     select(func.count()).select_from(Attachment)  # the appeal's own, not the department's progress or result
     .where(Attachment.ticket_id == bindparam("t"), Attachment.source == "appeal").scalar_subquery(),
     select(func.count()).select_from(Supporter).where(Supporter.ticket_id == bindparam("t")).scalar_subquery(),
     select(RelatedTicket.related_to_id).where(RelatedTicket.ticket_id == bindparam("t")).limit(1).scalar_subquery(),
-    select(CampaignTicket.campaign_id).where(CampaignTicket.ticket_id == bindparam("t")).limit(1).scalar_subquery())
+    select(CampaignTicket.campaign_id).where(CampaignTicket.ticket_id == bindparam("t")).limit(1).scalar_subquery(),
+    select(func.count()).select_from(TicketEvent)
+    .where(TicketEvent.ticket_id == bindparam("t"), TicketEvent.kind.in_(REPORTER_WORDS)).scalar_subquery())
 
 
-async def card_facts(session: AsyncSession, ticket_id: int) -> tuple[int, int, int | None, int | None]:
+async def card_facts(session: AsyncSession, ticket_id: int) -> tuple[int, int, int | None, int | None, int]:
     """What a card says beside the ticket's own row, in one statement: its attachments, its
-    supporters, the id of the ticket it relates to and of its 专项 (None: none)."""
-    photos, supporters, related_id, campaign_id = (await run_core(session, _CARD_FACTS, {"t": ticket_id})).one()
-    return int(photos or 0), int(supporters or 0), related_id, campaign_id
+    supporters, the id of the ticket it relates to and of its 专项 (None: none), how many times
+    the reporter added words."""
+    photos, supporters, related_id, campaign_id, words = (await run_core(session, _CARD_FACTS, {"t": ticket_id})).one()
+    return int(photos or 0), int(supporters or 0), related_id, campaign_id, int(words or 0)
+
+
+async def reporter_words(session: AsyncSession, ticket_id: int) -> list[TicketEvent]:
+    """The reporter's additions and corrections (REPORTER_WORDS), oldest first."""
+    q = (select(TicketEvent).where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind.in_(REPORTER_WORDS))
+         .order_by(TicketEvent.id))
+    return list((await session.execute(q)).scalars())
 
 
 async def related_from(session: AsyncSession, ticket_id: int) -> list[Ticket]:

@@ -125,3 +125,11 @@ async def ledger_ratings(session: AsyncSession, ticket_ids: list[int]) -> dict[i
     for r in (await session.execute(q)).scalars():
         out.setdefault(r.ticket_id, []).append(r)
     return out
+
+
+async def awaiting_rating_by(session: AsyncSession, user_id: int) -> Ticket | None:
+    """The newest resolved ticket this person reported (or was reported for) that waits for their rating."""
+    q = (select(Ticket).where(Ticket.status == Status.RESOLVED.value,
+                              (Ticket.reporter_id == user_id) | (Ticket.on_behalf_user_id == user_id))
+         .order_by(Ticket.resolved_at.desc(), Ticket.id.desc()).limit(1))
+    return (await session.execute(q)).scalar_one_or_none()

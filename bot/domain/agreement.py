@@ -62,6 +62,7 @@ _AGREE_ZH = (
     "我也反映过", "反映过", "求解决", "希望尽快解决", "希望早日解决", "希望早点解决", "盼解决",
     "尽快解决", "早该管了", "该管管了", "必须管管", "管管吧", "管一管", "管管", "强烈要求", "强烈支持",
     "赶紧处理", "尽快处理", "快点处理", "有人管吗", "有没有人管", "怎么还没人管", "没人管", "一直没人管",
+    "根本不管", "都不管", "也不管", "不管",  # "物业根本不管": a grumble about the same matter
     # A witness to the same matter: "我天天路过", "我也看到了".
     "我作证", "作证", "亲眼看到", "看到了", "看见了", "天天路过", "每天路过", "刚路过", "路过",
 )
@@ -78,7 +79,8 @@ _AGREE_EN = (
     "plus one", "me too", "same here", "same for us", "same problem", "same issue", "same thing",
     "us too", "here too", "i agree", "totally agree", "agreed", "agree", "seconded", "second this",
     "ditto", "same", "this", "yes", "yeah", "yep", "please fix", "please sort it out", "any update",
-    "any news", "when will it be fixed",
+    "any news", "when will it be fixed", "what is the status", "what's the status", "whats the status",
+    "status", "any progress",
 )
 # Places too vague to send anyone to: the neighbour's own home, "downstairs", "over here".
 _VAGUE_PLACE_ZH = (
@@ -97,7 +99,9 @@ _EMOTION_ZH = (
 _EMOTION_EN = ("terrible", "awful", "so bad", "unbearable", "ridiculous", "for days", "for weeks",
                "every day", "again", "still")
 _CHATTER_ZH = ("谢谢", "感谢", "多谢", "辛苦了", "辛苦", "好的", "收到", "知道了", "明白", "哈哈", "呵呵",
-               "嘿嘿", "嗯嗯", "嗯", "好", "谢")
+               "嘿嘿", "嗯嗯", "嗯", "好", "谢",
+               # News that it is done: the department hears the reporter's rating, not a new appeal.
+               "已经解决了", "已经解决", "已解决", "解决了", "修好了", "弄好了", "清走了", "清理了", "搞定了")
 _CHATTER_EN = ("thank you", "thanks", "thx", "ok", "okay", "lol", "haha", "noted", "got it")
 # Disagreement is not support ("不同意", "我家没有", "不一样").
 _DISAGREE_RE = re.compile(r"(不|没)(同意|支持|赞同|赞成|一样|是这样|这回事)|反对|(没有|没)(这个)?(问题|事)|"

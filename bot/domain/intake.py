@@ -53,6 +53,12 @@ class Decision:
     urgent: bool = False  # #紧急 / #urgent (the urgent words are the router's)
 
 
+def meaningful_chars(text: str) -> int:
+    """Letters and digits: an emoji with a skin tone (👍🏻) or two (😡😡) is several code points and
+    says nothing a department could act on."""
+    return sum(ch.isalnum() for ch in text)
+
+
 def says_something(text: str) -> bool:
     """A matter of its own, not agreement or chatter (bot/domain/agreement.py draws the line)."""
     return classify(ReplyFacts(text=text)).verdict is Verdict.SUBSTANCE
@@ -129,7 +135,7 @@ def decide(facts: MessageFacts, bot_username: str, *, community: bool) -> Decisi
     if reasons == ["reply"] and not (facts.has_photos or facts.has_location) and not says_something(body):
         # "+1" / "谢谢" to a bot message that is no ticket's: nothing to file (issue #11).
         return Decision("ignore")
-    if len(body) < MIN_APPEAL_CHARS and not facts.has_photos and not facts.has_location:
+    if meaningful_chars(body) < MIN_APPEAL_CHARS and not facts.has_photos and not facts.has_location:
         return Decision("empty", reasons=tuple(reasons))
     return Decision(
         "appeal",

@@ -204,9 +204,12 @@ async def follow_migration(session: AsyncSession, app: App, old_id: int, new_id:
 
 async def record_edit(session: AsyncSession, app: App, chat_id: int, message_id: int, text: str,
                       user_id: int | None) -> None:
+    """An appeal corrected by editing it (the Telegram way to fix a wrong building): kept beside the
+    words it was filed with, on the cards, and told to a department that has the ticket."""
     ticket = await tickets.find_by_origin(session, chat_id, message_id)
     if ticket is not None:
         await tickets.add_event(session, ticket.id, "appeal_edited", app.now(), actor_id=user_id, data={"text": text})
+        await _reach_staff(session, app, ticket, "dept.appeal_edited", text, [], None)
 
 
 async def find_link(session: AsyncSession, chat_id: int, message_id: int):  # noqa: ANN201
@@ -265,13 +268,22 @@ async def supplement(session: AsyncSession, app: App, ticket_id: int, user_id: i
         await set_location(session, app, t, location[0], location[1], user_id)
     if text:
         await add_note(session, app, t, text, user_id)
+    await _reach_staff(session, app, t, "dept.supplement", text, photos, location)
+    return t
+
+
+async def _reach_staff(session: AsyncSession, app: App, t: Ticket, key: str, text: str, photos: list[Photo],
+                       location: tuple[float, float] | None) -> None:
+    """What the reporter added or corrected reaches whoever has the ticket: the department working
+    it at once; before that, the dispatch card, which carries the words (and the department's card
+    will, once it is sent)."""
     dept = await directory.department(session, t.lead_dept) if t.lead_dept else None
     if dept and dept.chat_id and t.status in WORKING:
         tr = await notify.chat_translator(session, app, dept.chat_id)
         where = tr("dept.supplement_location") if location else ""
-        notify.send(session, app, dept.chat_id,
-                    tr("dept.supplement", code=display(t.code), text=text or "📷", where=where),
+        notify.send(session, app, dept.chat_id, tr(key, code=display(t.code), text=text or "📷", where=where),
                     ticket=t, purpose="dept_note")
         notify.send_media(session, app, dept.chat_id, [p.file_id for p in photos if p.kind == "photo"], None,
                           ticket=t, purpose="dept_media")
-    return t
+    elif text and t.status in (Status.TRIAGE, Status.REVIEW):
+        await dispatch_cards.redraw(session, app, t)

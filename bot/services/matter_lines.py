@@ -12,6 +12,7 @@ from bot.callbacks import MergeInto, button
 from bot.context import App
 from bot.domain import duplicates
 from bot.domain.codes import display
+from bot.domain.rating import clip
 from bot.domain.lifecycle import RESULT_GIVEN, Status
 from bot.domain.routing_text import has_cjk
 from bot.i18n import Translator
@@ -29,22 +30,25 @@ class CardFacts:
     supporters: int
     related: Ticket | None
     campaign: Campaign | None
+    added: list[tuple[str, str]]  # the reporter's words since filing: (event kind, text)
 
 
 async def card_facts(session: AsyncSession, t: Ticket) -> CardFacts:
     """What a card says about a ticket beside its own row (one statement; more only for a related
     ticket or a 专项, when there is one)."""
-    attachments, supporters, related_id, campaign_id = await repo.card_facts(session, t.id)
+    attachments, supporters, related_id, campaign_id, words = await repo.card_facts(session, t.id)
     related = await tickets.get(session, related_id, refresh=False) if related_id else None
     campaign = await repo.campaign(session, campaign_id) if campaign_id else None
-    return CardFacts(attachments, supporters, related, campaign)
+    added = [(e.kind, str((e.data or {}).get("text") or "")) for e in await repo.reporter_words(session, t.id)] if words else []
+    return CardFacts(attachments, supporters, related, campaign, added)
 
 
 async def card_lines(session: AsyncSession, app: App, tr: Translator, t: Ticket,
                      facts: CardFacts | None = None) -> list[str]:
-    """Supporters, the related ticket, the 专项 — for the dispatch and department cards."""
+    """Supporters, the related ticket, the 专项, what the reporter added — for the dispatch and
+    department cards."""
     f = facts or await card_facts(session, t)
-    lines = []
+    lines = _added_lines(tr, f.added)
     if f.supporters:
         lines.append(tr("card.supporters", count=f.supporters))
     if f.related is not None:
@@ -55,6 +59,18 @@ async def card_lines(session: AsyncSession, app: App, tr: Translator, t: Ticket,
         lines.append(tr("card.campaign", area=area.name if area else c.area_code, category=c.category,
                         deadline=c.deadline.astimezone(app.tz).strftime("%Y-%m-%d")))
     return lines
+
+
+# The reporter's last few additions, each cut: a card must stay a card.
+ADDED_SHOWN, ADDED_CHARS = 3, 200
+
+
+def _added_lines(tr: Translator, added: list[tuple[str, str]]) -> list[str]:
+    """The latest correction (an edit of the appeal) and the latest additions, oldest first."""
+    edits = [text for kind, text in added if kind == "appeal_edited" and text.strip()]
+    notes = [text for kind, text in added if kind == "reporter_note" and text.strip()][-ADDED_SHOWN:]
+    lines = [tr("card.reporter_edit", text=clip(edits[-1], ADDED_CHARS))] if edits else []
+    return lines + [tr("card.reporter_added", text=clip(n, ADDED_CHARS)) for n in notes]
 
 
 def _matter(t: Ticket | Row) -> duplicates.Matter:

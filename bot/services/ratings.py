@@ -57,6 +57,14 @@ def reason_keyboard(tr: Translator, ticket_id: int, round_: int) -> list[list[di
 
 # ---------------------------------------------------------------- helpers
 
+async def typed_rating(session: AsyncSession, tr: Translator, user_id: int, text: str) -> Ticket | None:
+    """A rating typed as words ("非常满意") by someone whose ticket waits for their rating: the
+    ticket, so they are shown the buttons rather than starting a new appeal with those words."""
+    if text.strip().strip("。.!！") not in {tr(k) for k in LABELS.values()}:
+        return None
+    return await store.awaiting_rating_by(session, user_id)
+
+
 def _may_rate(t: Ticket, user_id: int | None) -> None:
     if not rules.may_rate(user_id, t.reporter_id, t.on_behalf_user_id):
         raise Refusal("rate.not_yours")

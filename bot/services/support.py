@@ -69,6 +69,10 @@ async def on_reply(session: AsyncSession, app: App, ticket_id: int, user_id: int
     if t is None:
         return None
     verdict = classify(ReplyFacts(facts.text, facts.sticker_emoji, facts.has_media, facts.has_location, t.text))
+    if own and t.status in OVER:
+        # Their ticket is over: "it is back" is a matter again (filed, related to this one, as a
+        # neighbour's would be); thanks and chatter are their own business.
+        return Outcome("substance" if verdict.verdict is Verdict.SUBSTANCE else "chatter", t)
     if own:
         # The reporter's own "+1" counts for nothing; anything else they say adds to the ticket.
         return Outcome("own" if verdict.verdict is Verdict.AGREE else "supplement", t)
