@@ -12,7 +12,7 @@ from typing import AsyncIterator
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import BotCommand
+from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, BotCommandScopeDefault
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -61,17 +61,23 @@ def make_dispatcher(app: App) -> Dispatcher:
     return dp
 
 
-PUBLIC_COMMANDS = ("appeal", "ticket", "my", "help", "lang", "cancel")
+# The menus people see (README "Commands people use"): a private chat has the guided flow's
+# /cancel; a group has no /my (it answers in private) nor /lang (admins only there).
+PRIVATE_COMMANDS = ("appeal", "ticket", "my", "help", "lang", "id", "cancel")
+GROUP_COMMANDS = ("appeal", "ticket", "help", "id")
+MENUS = ((BotCommandScopeDefault(), PRIVATE_COMMANDS[:-1]), (BotCommandScopeAllPrivateChats(), PRIVATE_COMMANDS),
+         (BotCommandScopeAllGroupChats(), GROUP_COMMANDS))
 
 
 async def publish_commands(bot: Bot) -> None:
-    """The command menu in both languages; a failure here must not stop the bot."""
+    """The command menus in both languages, per kind of chat; a failure here must not stop the bot."""
     for lang, code in (("zh_CN", None), ("en", "en")):
-        commands = [BotCommand(command=c, description=t(lang, f"cmd.{c}")) for c in PUBLIC_COMMANDS]
-        try:
-            await bot.set_my_commands(commands, language_code=code)
-        except TelegramAPIError as exc:
-            log.warning("could not publish the command menu (%s): %s", lang, exc)
+        for scope, names in MENUS:
+            commands = [BotCommand(command=c, description=t(lang, f"cmd.{c}")) for c in names]
+            try:
+                await bot.set_my_commands(commands, scope=scope, language_code=code)
+            except TelegramAPIError as exc:
+                log.warning("could not publish the command menu (%s, %s): %s", lang, scope.type, exc)
 
 
 async def migrate_or_explain(url: str) -> None:

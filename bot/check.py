@@ -7,6 +7,8 @@ in one line, from `bot.__main__`).
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -56,7 +58,15 @@ class Report:
 async def _database(settings: Settings, report: Report) -> tuple[list[tuple[int, str, str]], list[int]] | None:
     """Reachability and schema; the chats bound in the database and its admins (None when it has
     no schema yet)."""
-    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    url = make_url(settings.database_url)
+    shown = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not Path(url.database).exists():
+        # The doctor changes nothing: opening the file would create it (and its folders).
+        where = Path(url.database).resolve().parent
+        state = "exists" if where.is_dir() else "does not exist yet either"
+        report.add(OK, "database", f"{shown}: no file yet (`run` creates it; its folder {where} {state})")
+        return None
     try:
         engine = make_engine(settings.database_url)
     except Exception as exc:  # noqa: BLE001 — any failure to open is reported, not raised

@@ -30,6 +30,11 @@ Role = Literal["grid_volunteer", "building_leader", "dispatcher", "handler", "le
 KINDS = ("consultation", "help", "complaint", "suggestion", "report")
 
 
+# A Telegram id as the database stores it (BIGINT): two ids typed together overflow it, and
+# the database's refusal would come as a traceback, not a line naming the key.
+TgId = Annotated[int, Field(gt=-(2**63), lt=2**63)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -41,7 +46,7 @@ Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,24}$")]
 class AreaSpec(_Strict):
     code: Code
     name: str
-    chats: list[int] = []
+    chats: list[TgId] = []
     # Where the area lies, for private appeals with a shared location (bot/domain/areas.py):
     # two opposite corners [[lat, lon], [lat, lon]] of a box, or three or more polygon points.
     bounds: list[tuple[float, float]] | None = None
@@ -57,21 +62,21 @@ class AreaSpec(_Strict):
 class DutySpec(_Strict):
     """An on-duty handler for urgent matters outside working hours."""
 
-    user: int
+    user: TgId
     weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
 
 
 class DepartmentSpec(_Strict):
     code: Code
     name: str
-    chat: int | None = None
-    handlers: list[int] = []
-    leader: int | None = None
+    chat: TgId | None = None
+    handlers: list[TgId] = []
+    leader: TgId | None = None
     duty: list[DutySpec] = []
 
 
 class PersonSpec(_Strict):
-    id: int
+    id: TgId
     role: Role
     area: str | None = None
     department: str | None = None
@@ -160,9 +165,9 @@ class HotspotsSpec(_Strict):
 class OrgFile(_Strict):
     timezone: str = "Asia/Shanghai"
     locale: Literal["zh", "en"] = "zh"
-    admins: list[int] = []
-    dispatch_chat: int | None = None
-    leaders_chat: int | None = None
+    admins: list[TgId] = []
+    dispatch_chat: TgId | None = None
+    leaders_chat: TgId | None = None
     areas: list[AreaSpec] = []
     departments: list[DepartmentSpec] = []
     people: list[PersonSpec] = []

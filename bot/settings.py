@@ -27,16 +27,17 @@ class Settings(BaseSettings):
     webhook_secret: str | None = Field(default=None, validation_alias="WEBHOOK_SECRET")
     webhook_path: str = Field(default="/telegram/webhook", validation_alias="WEBHOOK_PATH")
     listen_host: str = Field(default="0.0.0.0", validation_alias="LISTEN_HOST")
-    listen_port: int = Field(default=8080, validation_alias="LISTEN_PORT")
+    listen_port: int = Field(default=8080, ge=0, le=65535, validation_alias="LISTEN_PORT")
     # The console's public base (its root); Open311 lives under {CONSOLE_URL}open311/v2/.
     console_url: str | None = Field(default=None, validation_alias="CONSOLE_URL")
     console_cache_dir: Path = Field(default=Path("data/console-cache"), validation_alias="CONSOLE_CACHE_DIR")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     # Outbox pacing: Telegram's limits as the Bot API FAQ states them (30 msg/s overall, 1 msg/s per
     # chat, 20 msg/min per group). The flood gate keeps them exactly (bot/ratelimit.py), so no margin here.
-    outbox_global_per_second: float = Field(default=30.0, validation_alias="OUTBOX_GLOBAL_PER_SECOND")
-    outbox_chat_interval: float = Field(default=1.0, validation_alias="OUTBOX_CHAT_INTERVAL")
-    outbox_group_per_minute: int = Field(default=20, validation_alias="OUTBOX_GROUP_PER_MINUTE")
+    # A rate of 0 would mean "send nothing", never "no limit": refused, as a negative one is.
+    outbox_global_per_second: float = Field(default=30.0, gt=0, validation_alias="OUTBOX_GLOBAL_PER_SECOND")
+    outbox_chat_interval: float = Field(default=1.0, ge=0, validation_alias="OUTBOX_CHAT_INTERVAL")
+    outbox_group_per_minute: int = Field(default=20, gt=0, validation_alias="OUTBOX_GROUP_PER_MINUTE")
     album_debounce: float = Field(default=1.5, validation_alias="ALBUM_DEBOUNCE_SECONDS")
     run_scheduler: bool = Field(default=True, validation_alias="RUN_SCHEDULER")
     # Extra admins on top of the org file's `admins:` (comma-separated Telegram user ids), so a
@@ -58,7 +59,7 @@ class Settings(BaseSettings):
     @classmethod
     def _admin_ids(cls, v: str) -> str:
         parts = [p.strip() for p in v.split(",") if p.strip()]
-        if not all(p.isdigit() for p in parts):
+        if not all(p.isdigit() and 0 < int(p) < 2**63 for p in parts):  # two ids run together overflow
             raise ValueError("expected Telegram user ids separated by commas, like 12345,67890 "
                              "(send /id to the bot to learn yours)")
         return ",".join(parts)
@@ -113,6 +114,21 @@ class Settings(BaseSettings):
         # webhook sends it; a polling deployment's leftover secret is none of Telegram's business.
         if v and info.data.get("webhook_url") and (len(v) > 256 or not all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in v)):
             raise ValueError("WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (at most 256), as Telegram asks")
+        return v
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _api_address(cls, v: str | None) -> str | None:
+        # Without a scheme aiohttp's error quotes the whole request URL, the token in it.
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("TELEGRAM_API_URL must start with http:// or https:// (a local Bot API server's address)")
+        return v
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _webhook_route(cls, v: str) -> str:
+        if not v.startswith("/"):
+            raise ValueError("WEBHOOK_PATH must start with / (like /telegram/webhook)")
         return v
 
     @field_validator("console_url")

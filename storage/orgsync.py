@@ -6,7 +6,7 @@ chat languages changed with /lang all survive).
 """
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.org import OrgFile
@@ -26,6 +26,20 @@ async def _chat(session: AsyncSession, chat_id: int, kind: str, locale: str, **b
         setattr(c, key, value)
 
 
+async def _desk(session: AsyncSession, chat_id: int, kind: str, locale: str) -> None:
+    """The one dispatch (or leaders') chat the file names: a new id moves the desk there, the old
+    chat stops being one (as /bind does). A chat the file still names that /bind has since moved
+    away from stays as /bind left it: the runtime choice survives a restart."""
+    others = list((await session.execute(select(Chat).where(Chat.kind == kind, Chat.active, Chat.id != chat_id)))
+                  .scalars())
+    named = await session.get(Chat, chat_id)
+    if named is not None and named.kind == kind and not named.active and others:
+        return
+    await _chat(session, chat_id, kind, locale)
+    for other in others:
+        other.active = False
+
+
 async def import_org(session: AsyncSession, org: OrgFile) -> None:
     locale = org.locale
     for a in org.areas:
@@ -39,7 +53,7 @@ async def import_org(session: AsyncSession, org: OrgFile) -> None:
         if row is None:
             session.add(Department(code=d.code, name=d.name, chat_id=d.chat, leader_id=d.leader))
         else:
-            row.name, row.leader_id = d.name, d.leader or row.leader_id
+            row.name, row.leader_id = d.name, d.leader  # a leader taken out of the file is out
             if d.chat is not None:
                 # Keep a migrated chat id: the file may still name the old group.
                 old = await session.get(Chat, d.chat)
@@ -52,9 +66,9 @@ async def import_org(session: AsyncSession, org: OrgFile) -> None:
         if d.chat is not None:
             await _chat(session, d.chat, "department", locale, department_code=d.code)
     if org.dispatch_chat is not None:
-        await _chat(session, org.dispatch_chat, "dispatch", locale)
+        await _desk(session, org.dispatch_chat, "dispatch", locale)
     if org.leaders_chat is not None:
-        await _chat(session, org.leaders_chat, "leaders", locale)
+        await _desk(session, org.leaders_chat, "leaders", locale)
 
     # Roles from the file are replaced wholesale; roles given by command stay.
     await session.execute(delete(PersonRole).where(PersonRole.source == "org"))
