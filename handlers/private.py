@@ -77,7 +77,7 @@ async def guided(message: Message, session: DbSession, app: App, roles: access.R
     d = await drafts.current(session, message.from_user.id)
     tr = current_tr()
     if d is None and not pics and (t := await ratings.typed_rating(session, tr, message.from_user.id, text)):
-        reply(session, app, message, _("rate.use_buttons", code=f"#{t.code}"))
+        reply(session, app, message, _("rate.typed", code=f"#{t.code}"))
         return
     if d is None:
         await drafts.begin(session, app, message.from_user.id, tr, text, pics, area=_area(roles))

@@ -161,7 +161,7 @@ async def test_typing_the_rating_word_in_private_does_not_start_a_new_appeal(wor
     answers = [m["text"] for m in world.sb.bot_messages(RESIDENT)[n0:]]
     # The bot is waiting for this person's rating: "有现场照片吗？" (a new guided appeal "非常满意") is wrong.
     assert ZH("flow.ask_photos") not in answers, answers
-    assert answers == [ZH("rate.use_buttons", code="#2026-000001")], answers
+    assert answers == [ZH("rate.typed", code="#2026-000001")], answers
 
 
 async def test_a_volunteer_mentioning_the_bot_under_a_residents_message_files_the_residents_words(world: World):
