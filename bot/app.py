@@ -11,7 +11,8 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import (TelegramAPIError, TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter,
+                                TelegramServerError)
 from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, BotCommandScopeDefault
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,7 +23,7 @@ from bot.domain import duplicates
 from bot.i18n import t
 from bot.inbox import InboxWorkers
 from bot.org import OrgFile, as_deployed, load_org
-from bot.receiving import ALLOWED_UPDATES, Poller
+from bot.receiving import ALLOWED_UPDATES, RETRY_PAUSES, Poller
 from bot.sender import OutboxSender
 from bot.settings import Settings, SettingsError
 from handlers import build_router
@@ -218,12 +219,7 @@ async def serve_bot(settings: Settings, stop: asyncio.Event | None = None) -> No
                       settings.listen_port, exc.strerror or exc)
         try:
             if webhook:
-                try:
-                    await bot.set_webhook(settings.webhook_url, secret_token=settings.webhook_secret,
-                                          allowed_updates=ALLOWED_UPDATES)
-                except TelegramBadRequest as exc:
-                    raise SettingsError(f"WEBHOOK_URL / WEBHOOK_SECRET: Telegram refused the webhook "
-                                        f"({exc.message})") from None
+                await set_webhook_patiently(bot, settings, stop)
                 if warning := webhook_path_warning(settings):
                     log.warning("%s", warning)
                 log.info("webhook on %s:%s%s", settings.listen_host, settings.listen_port, settings.webhook_path)
@@ -249,6 +245,31 @@ async def serve_bot(settings: Settings, stop: asyncio.Event | None = None) -> No
             if runner is not None:
                 await runner.cleanup()
     log.info("stopped")
+
+
+async def set_webhook_patiently(bot: Bot, settings: Settings, stop: asyncio.Event) -> None:
+    """setWebhook, waiting out what passes: instances deployed together all set it, and Telegram
+    may answer the later ones 429 (or a 5xx). A refusal is a setting to fix: one line."""
+    for pause in (*RETRY_PAUSES, *[RETRY_PAUSES[-1]] * 20):
+        try:
+            await bot.set_webhook(settings.webhook_url, secret_token=settings.webhook_secret,
+                                  allowed_updates=ALLOWED_UPDATES)
+            return
+        except TelegramBadRequest as exc:
+            raise SettingsError(f"WEBHOOK_URL / WEBHOOK_SECRET: Telegram refused the webhook ({exc.message})") from None
+        except TelegramRetryAfter as exc:
+            pause = max(pause, exc.retry_after)
+            log.warning("setWebhook: Telegram asks to wait %s s", exc.retry_after)
+        except (TelegramServerError, TelegramNetworkError) as exc:
+            log.warning("setWebhook failed (%s); again in %s s", exc, pause)
+        if stop.is_set():
+            return
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=pause)
+            return
+        except TimeoutError:
+            pass
+    raise SettingsError("WEBHOOK_URL: Telegram did not take the webhook for several minutes; try again later")
 
 
 async def run_polling(settings: Settings) -> None:

@@ -40,6 +40,10 @@ ANSWER_TYPES = _answer_types()
 # to the pool's 30 s. An answer that has not come in 20 s is taken as a network failure (the
 # update or the outbox row is tried again later), not waited for with the whole bot (aiogram: 60 s).
 REQUEST_TIMEOUT = 20.0
+# The outbox holds no database connection while it waits, and a send that times out is sent again
+# (Telegram may have delivered it meanwhile: the reader sees it twice), so it waits as long as
+# aiogram would.
+OUTBOX_REQUEST_TIMEOUT = 60.0
 
 
 class OutboxSession(AiohttpSession):
@@ -107,5 +111,6 @@ def _sent(result: Any) -> Any:
 
 def make_bot(settings: Settings, *, for_outbox: bool = False) -> Bot:
     where = {"api": TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/"))} if settings.telegram_api_url else {}
-    session = (OutboxSession if for_outbox else AiohttpSession)(timeout=REQUEST_TIMEOUT, **where)
+    session = (OutboxSession(timeout=OUTBOX_REQUEST_TIMEOUT, **where) if for_outbox
+               else AiohttpSession(timeout=REQUEST_TIMEOUT, **where))
     return Bot(settings.require_token(), session=session, default=DefaultBotProperties(parse_mode=None))

@@ -186,7 +186,9 @@ class OutboxWorker:
             log.warning("outbox: chat %s became %s; following it", chat_id, exc.migrate_to_chat_id)
         except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:
             SENDS.labels("retry").inc()
-            await self._retry(row, min(2 ** row.attempts, 300), str(exc))
+            # Telegram or the network is down: however long that lasts, the row waits it out
+            # (every 5 minutes at most); only a refusal or a bug ends a row.
+            await self._retry(row, min(2 ** row.attempts, 300), str(exc), give_up=False)
         except TelegramBadRequest as exc:
             SENDS.labels("bad_request").inc()
             await self._bad_request(row, exc)
@@ -262,8 +264,9 @@ class OutboxWorker:
         if fb:
             self.app.wake_outbox()
 
-    async def _retry(self, row: OutboxMessage, after: float, error: str, count: bool = True) -> None:
-        if count and row.attempts >= MAX_ATTEMPTS:
+    async def _retry(self, row: OutboxMessage, after: float, error: str, count: bool = True,
+                     give_up: bool = True) -> None:
+        if count and give_up and row.attempts >= MAX_ATTEMPTS:
             log.error("outbox: row %s gave up after %d attempts: %s", row.id, row.attempts, error)
             await self._update(row, status="failed", error=error)
             return

@@ -12,6 +12,7 @@ from bot.domain import duty as duty_rules
 from bot.services import notify, sla_views
 from bot.services.access import Roles
 from handlers.common import _, alert, answer, current_tr, reply
+from handlers.facts import thread_of
 from handlers.membership import ChatMembers
 from handlers.event_filters import CommandsOnly
 
@@ -60,6 +61,8 @@ def build_deadlines_router() -> Router:
             return
         text, pages = await sla_views.cards_listing(session, app, current_tr(), scope, 0)
         reply(session, app, message, text, keyboard=_nav(0, pages))
+        for piece in await sla_views.cards_history(session, app, current_tr(), scope):
+            notify.send(session, app, message.chat.id, piece, thread_id=thread_of(message))
 
     @router.callback_query(CardsPage.filter())
     async def cards_page(query: CallbackQuery, callback_data: CardsPage, session: DbSession, app: App,

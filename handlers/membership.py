@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 
 from bot.context import App, DbSession
@@ -43,8 +43,10 @@ class Membership:
         try:
             member = await bot.get_chat_member(chat_id, user_id)
             ok = member.status in MEMBER_STATUSES
+        except (TelegramServerError, TelegramRetryAfter, TelegramNetworkError):
+            raise  # Telegram could not say now: the update is tried again later, nothing remembered
         except TelegramAPIError:
-            ok = False  # cannot tell: treat as not a member (no rights granted by accident)
+            ok = False  # Telegram says no (not in the chat, no such user): no rights granted by accident
         self._seen[key] = (now, ok)
         return ok
 

@@ -112,7 +112,30 @@ def may_pass(exc: BaseException) -> bool:
     """Database trouble that may pass by itself: busy, connection lost, no free connection in
     the pool.  (A constraint violation or a bad statement would fail the same way again.)"""
     exc = _cause(exc)
-    return is_transient(exc) or isinstance(exc, (OperationalError, InterfaceError, PoolTimeout))
+    return is_transient(exc) or isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)) or _connection_lost(exc)
+
+
+# SQLSTATE classes and codes of a connection that went away or a server not taking connections yet:
+# 08 connection exception, 53 insufficient resources, 57P01–57P03 shutdown / crash / starting up.
+_CONNECTION_STATES = ("08", "53", "57P01", "57P02", "57P03")
+_CONNECTION_WORDS = ("connection was closed", "connection is closed", "terminating connection",
+                     "the database system is starting up", "the database system is shutting down",
+                     "not currently accepting connections", "server closed the connection")
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """asyncpg reports a connection PostgreSQL closed (a restart, a failover, a proxy's idle timeout)
+    as a plain DBAPIError: the update is tried again on a fresh connection, never parked as dead."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(code, str) and code.startswith(_CONNECTION_STATES):
+        return True
+    text = str(exc).lower()
+    return any(w in text for w in _CONNECTION_WORDS)
 
 
 def refuses_the_rows(exc: BaseException) -> bool:

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.org import OrgFile
-from storage.common import insert_ignore
+from storage.common import insert_ignore, serialize
 from storage.models import Area, Chat, Department, Person, PersonRole
 
 
@@ -41,6 +41,9 @@ async def _desk(session: AsyncSession, chat_id: int, kind: str, locale: str) -> 
 
 
 async def import_org(session: AsyncSession, org: OrgFile) -> None:
+    # Instances started together import one after the other (each their own transaction), so
+    # neither trips over the rows the other is inserting.
+    await serialize(session, "org import")
     locale = org.locale
     for a in org.areas:
         row = await session.get(Area, a.code)

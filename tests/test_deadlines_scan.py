@@ -196,8 +196,11 @@ async def test_cards_are_paged_latest_first(world: World):
     await world.send(DISPATCHER, LEADERS_CHAT, "/cards")
     first = await world.reply_from_bot(LEADERS_CHAT, contains="共 12 张")
     assert "11-12 10:00" in first["text"] and "11-02 10:00" not in first["text"] and "第 1/2 页" in first["text"]
-    # Under the department's record, the dates of its latest eight cards, oldest first.
-    lines = first["text"].splitlines()
+    # Then, in a message of its own, each department's record and under it the dates of its latest
+    # eight cards, oldest first (a district's many 承办单位 would outgrow the page's message).
+    history = await world.reply_from_bot(LEADERS_CHAT, contains="各部门红黄牌记录")
+    assert "城市管理局：黄牌 6" not in first["text"]
+    lines = history["text"].splitlines()
     at = lines.index("城市管理局：黄牌 6，红牌 6；连续黄牌 0，连续红牌 0")
     assert lines[at + 1:at + 4] == ["　（更早的 4 张从略）", "　2026-11-05：🟨#2026-000001", "　2026-11-06：🟥#2026-000001"]
     assert "　2026-11-12：🟥#2026-000001" in lines and "　2026-11-04：🟥#2026-000001" not in lines

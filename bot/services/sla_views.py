@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import App
 from bot.domain.codes import display
 from bot.i18n import Translator
-from bot.services import escalation, oversight
+from bot.services import escalation, notify, oversight
 from bot.services.access import Roles
 from bot.services.addressing import person_label
 from bot.services.ticket_lines import local
@@ -49,11 +49,17 @@ async def cards_listing(session: AsyncSession, app: App, tr: Translator, scope: 
         dept = await directory.department(session, scope)
         if dept is not None:
             lines.append(tr("cards.streak", dept=dept.name, streak=await store.streak(session, scope)))
-    else:  # the leaders' and dispatch chats: each department's record too
-        lines += ["", await oversight.card_history(session, app, tr)]
     if pages > 1:
         lines.append(tr("list.page", page=page + 1, pages=pages))
     return "\n".join(lines), pages
+
+
+async def cards_history(session: AsyncSession, app: App, tr: Translator, scope: str) -> list[str]:
+    """The leaders' and dispatch chats' /cards also shows each department's record: messages of their
+    own after the page of cards, as many as a district's 承办单位 need (one would be clipped)."""
+    if scope:
+        return []
+    return notify.pieces(await oversight.card_history(session, app, tr))
 
 
 @dataclass(frozen=True)

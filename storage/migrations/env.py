@@ -12,6 +12,7 @@ from storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+MIGRATION_LOCK = 0x68757969  # "huyi": one key for the schema's migrations across instances
 
 
 def _run(connection) -> None:  # noqa: ANN001
@@ -20,6 +21,10 @@ def _run(connection) -> None:  # noqa: ANN001
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
                       transactional_ddl=True, on_version_apply=config.attributes.get("on_version_apply"))
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Instances started together (a scaled deploy) migrate one after the other: the next
+            # one waits here, then finds the schema at head. SQLite's BEGIN serialises them already.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         context.run_migrations()
 
 
