@@ -29,7 +29,9 @@ def build_leaders_router() -> Router:
 
         async def op() -> None:
             t = await supervision.take_by_code(session, app, words[0] if words else "", roles)
-            reply(session, app, message, _("take.done", code="#" + t.code))
+            heard = await supervision.hears_in_private(session, roles.user_id)
+            reply(session, app, message, _("take.done" if heard else "take.done_start_private", code="#" + t.code,
+                                           bot=app.bot_username))
 
         await reply_op(session, app, message, op)
 
@@ -53,7 +55,8 @@ def build_leaders_router() -> Router:
         async def op() -> str:
             t = await supervision.load(session, callback_data.ticket_id)
             await supervision.take(session, app, t, roles)
-            return "take.pressed"
+            return "take.pressed" if await supervision.hears_in_private(session, roles.user_id) \
+                else "take.pressed_start_private"
         await press_op(session, app, query, op)
 
     @router.callback_query(Supervise.filter(F.action == "raise"))

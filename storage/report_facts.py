@@ -12,6 +12,7 @@ Two shapes of the same facts:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, bindparam, case, extract, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -130,9 +131,11 @@ async def figures(session: AsyncSession, start: datetime, end: datetime, as_of: 
             fig(dept).red += n
         elif colour == "yellow":
             fig(dept).yellow += n
-    oq = (select(T.lead_dept, func.count()).select_from(TicketEvent).join(T, T.id == TicketEvent.ticket_id)
-          .where(TicketEvent.to_status == Status.REOPENED.value, _in(TicketEvent.at, start, end, as_of), T.lead_dept.is_not(None))
-          .group_by(T.lead_dept))
+    reopened_dept = _reopened_dept().label("dept")
+    oq = (select(reopened_dept, func.count()).select_from(TicketEvent).join(T, T.id == TicketEvent.ticket_id)
+          .where(TicketEvent.to_status == Status.REOPENED.value, _in(TicketEvent.at, start, end, as_of),
+                 reopened_dept.is_not(None))
+          .group_by(reopened_dept))
     for dept, n in (await session.execute(oq)).all():
         fig(dept).reopened += n
     return out
@@ -211,9 +214,21 @@ async def card_facts(session: AsyncSession, start: datetime, end: datetime) -> l
     return [CardFact(*row) for row in (await session.execute(q)).all()]
 
 
+def _reopened_dept() -> Any:
+    """The department a reopening belongs to: the one that had the ticket then — whose result was
+    rejected — from its dispatch (`assignments`), not whoever has the ticket now. A 改派 after a
+    later review must not move last month's reopening (and the 通报 already sent) to another."""
+    then = (select(Assignment.dept_code).where(Assignment.ticket_id == TicketEvent.ticket_id,
+                                               Assignment.dispatched_at <= TicketEvent.at)
+            .order_by(Assignment.dispatched_at.desc(), Assignment.id.desc()).limit(1)
+            .correlate(TicketEvent).scalar_subquery())
+    return func.coalesce(then, T.lead_dept)
+
+
 async def reopen_facts(session: AsyncSession, start: datetime, end: datetime) -> list[ReopenFact]:
-    q = (select(T.lead_dept, TicketEvent.at).select_from(TicketEvent).join(T, T.id == TicketEvent.ticket_id)
-         .where(TicketEvent.to_status == Status.REOPENED.value, T.lead_dept.is_not(None),
+    reopened_dept = _reopened_dept()
+    q = (select(reopened_dept, TicketEvent.at).select_from(TicketEvent).join(T, T.id == TicketEvent.ticket_id)
+         .where(TicketEvent.to_status == Status.REOPENED.value, reopened_dept.is_not(None),
                 TicketEvent.at >= _at("p_start", start), TicketEvent.at < _at("p_end", end))
          .order_by(TicketEvent.id))
     return [ReopenFact(*row) for row in (await session.execute(q)).all()]

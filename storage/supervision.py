@@ -28,10 +28,12 @@ async def reset_red(session: AsyncSession, dept: str) -> None:
                           .execution_options(synchronize_session=False, **COUNTERS_ONLY))
 
 
-async def take(session: AsyncSession, ticket_id: int, leader_id: int, name: str, now: datetime) -> bool:
-    """领导包案: only when nobody (or this same leader) has it."""
+async def take(session: AsyncSession, ticket_id: int, leader_id: int, name: str, now: datetime,
+               replacing: int | None = None) -> bool:
+    """领导包案: only when nobody (or this same leader, or `replacing`, who is a leader no more) has it."""
+    holders = [leader_id] + ([replacing] if replacing is not None else [])
     result = await session.execute(
-        update(Ticket).where(Ticket.id == ticket_id, or_(Ticket.leader_id.is_(None), Ticket.leader_id == leader_id))
+        update(Ticket).where(Ticket.id == ticket_id, or_(Ticket.leader_id.is_(None), Ticket.leader_id.in_(holders)))
         .values(leader_id=leader_id, leader_name=name[:255], taken_at=func.coalesce(Ticket.taken_at, now))
         .execution_options(synchronize_session=False))
     return result.rowcount == 1

@@ -42,10 +42,17 @@ async def test_stale_extension_request_cannot_move_a_reopened_deadline(world):
     t = await ticket(world)
     assert t.status == "REOPENED"
     reopen_due = t.resolve_due
-    answer = await press(world, DISPATCHER, DISPATCH_CHAT, world.sb.message(DISPATCH_CHAT, request["message_id"]),
-                         "批准延期")
+    # The request lapsed at 办结: its card offers no 批准延期 to press (tests/test_story_desk_review.py),
+    # and a forged press is refused as stale.
+    assert world.sb.buttons(world.sb.message(DISPATCH_CHAT, request["message_id"])) == []
+    from bot.callbacks import ExtDecision
+    from storage.models import Extension
+    from tests.steps import press_raw
+    [ext] = await world.rows(select(Extension))
+    answer = await press_raw(world, DISPATCHER, DISPATCH_CHAT, request["message_id"],
+                             ExtDecision(action="approve", extension_id=ext.id).pack())
     t = await ticket(world)
-    assert t.resolve_due == reopen_due, (reopen_due, t.resolve_due)   # fails: moved to 2026-12-10 23:59
+    assert t.resolve_due == reopen_due, (reopen_due, t.resolve_due)
     refused(answer, "error.stale")
 
 

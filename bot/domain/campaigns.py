@@ -179,11 +179,12 @@ def report(members: Iterable[MemberFacts]) -> CampaignReport:
 
 _DATE_RE = re.compile(
     r"(?:截止|截至|deadline|due|by)?\s*[:：]?\s*"
-    r"(?:(?P<y>\d{4})[-/.年])?(?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})日?\s*[。.!！]?\s*$",
+    r"(?:(?P<y>\d{4})[-/.年])?(?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})[日号]?\s*(?:之前|以前|前|为止)?\s*(?:完成|办结)?"
+    r"\s*[。.!！]?\s*$",
     re.IGNORECASE,
 )
 _SPAN_RE = re.compile(r"(?:截止|截至|deadline|due|within|in|限)?\s*[:：]?\s*(?P<span>\d+\s*(?:天|日|周|个月|d|days?|weeks?|w))"
-                      r"\s*(?:内|以内)?\s*[。.!！]?\s*$", re.IGNORECASE)
+                      r"\s*(?:内|以内|之内)?\s*(?:完成|办结)?\s*[。.!！]?\s*$", re.IGNORECASE)
 _SPAN_UNITS = {"天": 1, "日": 1, "d": 1, "day": 1, "days": 1, "周": 7, "w": 7, "week": 7, "weeks": 7, "个月": 30}
 
 
@@ -193,7 +194,15 @@ def goal_and_deadline(text: str, now: datetime, tz: ZoneInfo, default_days: int 
     "两周内清理3号楼垃圾点 2026-12-31" / "… 截止12月31日" / "… 30天" / "… in 2 weeks"; no date → the
     default. A date is the end of that local day; a year-less date that has passed means next year.
     """
-    clean = unicodedata.normalize("NFKC", text or "").strip()
+    original = (text or "").strip()
+    clean = unicodedata.normalize("NFKC", original)
+    # Matched on the normalised text; the goal keeps the leader's own punctuation where the two
+    # line up character for character (they do, but for rare compatibility characters).
+    shown = original if len(original) == len(clean) else clean
+
+    def goal_before(at: int) -> str:
+        return shown[:at].rstrip(" ，,;；。")
+
     m = _DATE_RE.search(clean)
     if m:
         local = now.astimezone(tz)
@@ -201,16 +210,14 @@ def goal_and_deadline(text: str, now: datetime, tz: ZoneInfo, default_days: int 
         try:
             day = date(year, int(m.group("m")), int(m.group("d")))
         except ValueError:
-            day = None
-        if day is not None:
-            if not m.group("y") and day < local.date():
-                day = day.replace(year=year + 1)
-            goal = clean[: m.start()].rstrip(" ，,;；。")
-            return goal, datetime.combine(day, time(23, 59), tzinfo=tz)
+            raise CampaignRefusal("campaign.bad_deadline", date=m.group(0).strip()) from None
+        if not m.group("y") and day < local.date():
+            day = day.replace(year=year + 1)
+        return goal_before(m.start()), datetime.combine(day, time(23, 59), tzinfo=tz)
     s = _SPAN_RE.search(clean)
     if s:
         num = int(re.match(r"\d+", s.group("span")).group(0))  # type: ignore[union-attr]
         unit = re.sub(r"[\d\s]", "", s.group("span")).lower()
-        goal = clean[: s.start()].rstrip(" ，,;；。")
-        return goal, now + timedelta(days=num * _SPAN_UNITS.get(unit, 1))
-    return clean, now + timedelta(days=default_days)
+        return goal_before(s.start()), now + timedelta(days=num * _SPAN_UNITS.get(unit, 1))
+    return shown, now + timedelta(days=default_days)
+

@@ -19,7 +19,7 @@ from bot.domain.report import CampaignLine, campaign_running_at
 from bot.i18n import Translator
 from bot.services import hotspot_alerts, notify
 from bot.services.access import Roles
-from bot.services.addressing import dept_names, dispatch_chat_id, leaders_chat_id, person_name
+from bot.services.addressing import able_to_take, dept_names, dispatch_chat_id, leaders_chat_id, person_name
 from storage import directory, tickets
 from storage import matter as repo
 from storage.common import serialize
@@ -88,14 +88,15 @@ async def open_from_alert(session: AsyncSession, app: App, alert_id: int, roles:
     if alert is None:
         raise Refusal("error.bad_button")
     now = app.now()
-    goal, deadline = rules.goal_and_deadline(text, now, app.tz, DEFAULT_DAYS)
     lead = lead_for(app, alert.category)
     await serialize(session, "campaign", alert.area_code, alert.category)
     try:
+        goal, deadline = rules.goal_and_deadline(text, now, app.tz, DEFAULT_DAYS)
         rules.check_open(is_leader=roles.leader, goal=goal, deadline=deadline, now=now, lead_dept=lead,
                          already_open=await repo.open_campaign_for(session, alert.area_code, alert.category) is not None)
     except rules.CampaignRefusal as exc:
         raise _refuse(exc) from None
+    await able_to_take(session, lead)  # its 成因排查 and reminders go to the lead's chat: one it can read
     c = await repo.create_campaign(session, area_code=alert.area_code, category=alert.category, lead_dept=lead,
                                    leader_id=roles.user_id, goal=goal, deadline=deadline, alert_id=alert.id,
                                    opened_at=now, reminded=0.0, overdue_sent=False)

@@ -10,12 +10,13 @@ from bot.context import App
 from bot.domain.codes import display
 from bot.i18n import Translator
 from bot.services import notify
+from bot.services.access import roles_of
 from storage.models import Ticket
 
 
 async def tell_leader(session: AsyncSession, app: App, t: Ticket, event: str) -> None:
-    if not t.leader_id:
-        return
+    if not t.leader_id or not (await roles_of(session, t.leader_id)).leader:
+        return  # nobody took it, or they left the office (the case waits for another leader)
     tr = await notify.person_translator(session, app, t.leader_id)
     step = _step_name(tr, event)
     notify.send(session, app, t.leader_id, tr("case.step", code=display(t.code), step=step,

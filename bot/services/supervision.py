@@ -18,7 +18,7 @@ from bot.domain.intake import summary
 from bot.domain.lifecycle import Refusal, Status, is_open
 from bot.i18n import Translator
 from bot.services import department_cards, dispatch, dispatch_cards, notify
-from bot.services.access import Roles
+from bot.services.access import Roles, roles_of
 from bot.services.addressing import dept_names, dispatch_chat_id, leaders_chat_id, load, person_name  # noqa: F401
 from bot.services.oversight import take_button
 from storage import directory, tickets
@@ -32,6 +32,8 @@ async def raise_dispute(session: AsyncSession, app: App, ticket_id: int, roles: 
         raise Refusal("error.forbidden")
     if not t.disputed_at or t.lead_decided_by or t.status != Status.TRIAGE:
         raise Refusal("error.stale")
+    if any(e.kind == "dispute_raised" and e.at >= t.disputed_at for e in await tickets.events(session, t.id)):
+        raise Refusal("dispute.already_raised")  # one notice for the leaders to decide, once
     chat_id = await leaders_chat_id(session, app)
     if chat_id is None:
         raise Refusal("dispute.no_leaders")
@@ -55,6 +57,14 @@ async def decide(session: AsyncSession, app: App, ticket_id: int, roles: Roles, 
                  chat_id: int, message_id: int) -> str:
     t = await load(session, ticket_id)
     leader = _leader(roles)
+    if not t.lead_decided_by and t.status != Status.TRIAGE:
+        # The dispatchers moved it on meanwhile (派单, 合并 …): no leader decided, and the notice
+        # is settled so nobody else presses it.
+        tr = await notify.chat_translator(session, app, chat_id)
+        notify.edit(session, app, chat_id, message_id,
+                    tr("dispute.moved_on", code=display(t.code), status=tr(f"status.{t.status}")),
+                    [[take_button(tr, t)]] if is_open(t.status) else None, ticket=t)
+        return "dispute.moved_on_alert"  # said, not refused: the settled notice is kept
     if t.lead_decided_by or t.status != Status.TRIAGE:
         raise Refusal("dispute.decided")
     if not await store.decide(session, t.id, leader):
@@ -71,6 +81,12 @@ async def decide(session: AsyncSession, app: App, ticket_id: int, roles: Roles, 
 
 
 # -- 领导包案 and 批示 --------------------------------------------------------------------------
+
+
+async def hears_in_private(session: AsyncSession, user_id: int | None) -> bool:
+    """Whether a leader's private news can reach them: Telegram lets a bot write only to someone
+    who opened a private chat with it."""
+    return user_id is not None and await notify.in_private(session, user_id) is not None
 
 
 def _leader(roles: Roles) -> int:
@@ -116,7 +132,9 @@ async def take(session: AsyncSession, app: App, t: Ticket, roles: Roles) -> Tick
         raise Refusal("take.already_yours", code=display(t.code))
     now = app.now()
     name = await person_name(session, roles.user_id) or str(roles.user_id)
-    if t.leader_id or not await store.take(session, t.id, leader, name, now):
+    # A holder no longer a leader (taken out of the org file) leaves the case to be taken over.
+    gone = t.leader_id if t.leader_id and not (await roles_of(session, t.leader_id)).leader else None
+    if (t.leader_id and gone is None) or not await store.take(session, t.id, leader, name, now, replacing=gone):
         raise Refusal("take.taken", code=display(t.code), leader=t.leader_name or t.leader_id)
     await tickets.add_event(session, t.id, "taken", now, actor_id=roles.user_id)
     t = await tickets.get(session, t.id) or t
