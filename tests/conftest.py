@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
 import yaml
 
-from bot.app import inbox_workers, running
-from bot.receiving import Poller
 from bot.sandbox import TelegramSandbox
-from tests.harness import DATA, TOKEN, ShiftedClock, World, fresh_database, populate, test_settings
+from tests.harness import DATA, TOKEN, fresh_database, polling_world, populate, test_settings
 
 
 @pytest.fixture
@@ -28,19 +25,7 @@ async def world(tmp_path, request):
     populate(sb)
     db_url = await fresh_database(tmp_path)
     settings = test_settings(db_url, TELEGRAM_API_URL=sb.base_url, **overrides)
-    clock = ShiftedClock()
-    async with running(settings, clock=clock, with_scheduler=False) as (app, bot, dp):
-        # The real receiving path: getUpdates → the inbox → the inbox workers → the Dispatcher.
-        poller = Poller(app, bot, timeout=1)
-        w = World(sb=sb, clock=clock, app=app, bot=bot, dp=dp, inbox=inbox_workers(dp))
-        polling = asyncio.create_task(poller.run())
-        try:
-            yield w
-        finally:
-            poller.stop()
-            try:
-                await asyncio.wait_for(polling, timeout=5)
-            except (TimeoutError, asyncio.CancelledError):
-                polling.cancel()
+    async with polling_world(sb, settings) as w:
+        yield w
     await sb.stop()
     logging.getLogger(__name__).debug("world stopped")

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.app import inbox_workers, running
 from bot.clock import ShiftedClock as BaseShiftedClock
+from bot.receiving import Poller
 from bot.sandbox import TelegramSandbox
 from bot.settings import Settings
 from storage.models import OutboxMessage
@@ -123,3 +126,22 @@ def test_settings(db_url: str, **overrides: Any) -> Settings:
                   OUTBOX_GLOBAL_PER_SECOND=10_000, RUN_SCHEDULER=False)
     values.update({k: v for k, v in overrides.items()})
     return Settings(**values)
+
+
+@contextlib.asynccontextmanager
+async def polling_world(sb: TelegramSandbox, settings: Settings) -> AsyncIterator[World]:
+    """A running bot on `settings`: the real receiving path — getUpdates → the inbox → the inbox
+    workers → the Dispatcher — and the outbox, against the sandbox."""
+    clock = ShiftedClock()
+    async with running(settings, clock=clock, with_scheduler=False) as (app, bot, dp):
+        poller = Poller(app, bot, timeout=1)
+        w = World(sb=sb, clock=clock, app=app, bot=bot, dp=dp, inbox=inbox_workers(dp))
+        polling = asyncio.create_task(poller.run())
+        try:
+            yield w
+        finally:
+            poller.stop()
+            try:
+                await asyncio.wait_for(polling, timeout=5)
+            except (TimeoutError, asyncio.CancelledError):
+                polling.cancel()

@@ -2,19 +2,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import signal
 from pathlib import Path
-from typing import AsyncIterator
 
 import yaml
 
-from bot.app import inbox_workers, running
-from bot.receiving import Poller
 from bot.sandbox import TelegramSandbox
 from tests.harness import (
-    CGJ_LEADER, DATA, DISPATCH_CHAT, DISPATCHER, LEADERS_CHAT, RESIDENT, TOKEN, ShiftedClock, World, fresh_database, populate,
+    CGJ_LEADER, DATA, DISPATCH_CHAT, DISPATCHER, LEADERS_CHAT, RESIDENT, TOKEN, World, fresh_database, polling_world,
+    populate,
     test_settings as settings_for,
 )
 from scheduler.jobs import scan
@@ -31,22 +28,8 @@ def org_file(tmp_path: Path, name: str, **changes: object) -> Path:
     return path
 
 
-@contextlib.asynccontextmanager
-async def world_on(sb: TelegramSandbox, db_url: str, org: Path, **overrides: object) -> AsyncIterator[World]:
-    settings = settings_for(db_url, TELEGRAM_API_URL=sb.base_url, HUYING_ORG_FILE=str(org), **overrides)
-    clock = ShiftedClock()
-    async with running(settings, clock=clock, with_scheduler=False) as (app, bot, dp):
-        poller = Poller(app, bot, timeout=1)
-        w = World(sb=sb, clock=clock, app=app, bot=bot, dp=dp, inbox=inbox_workers(dp))
-        polling = asyncio.create_task(poller.run())
-        try:
-            yield w
-        finally:
-            poller.stop()
-            try:
-                await asyncio.wait_for(polling, timeout=5)
-            except (TimeoutError, asyncio.CancelledError):
-                polling.cancel()
+def world_on(sb: TelegramSandbox, db_url: str, org: Path, **overrides: object):  # noqa: ANN201
+    return polling_world(sb, settings_for(db_url, TELEGRAM_API_URL=sb.base_url, HUYING_ORG_FILE=str(org), **overrides))
 
 
 OLD_DISPATCH, OLD_LEADERS = -1001000000050, -1001000000051
