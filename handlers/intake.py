@@ -87,7 +87,8 @@ async def group_appeal(message: Message, session: DbSession, app: App, roles: ac
             # A reply in a staff chat to a bot message that is no ticket's: say where words go.
             reply(session, app, message, _("staff.reply_hint"))
         return
-    if (told := retold(message, roles, app.bot_id, app.bot_username)) is not None:
+    if (told := retold(message, roles, app.bot_id, app.bot_username)) is not None \
+            and not await intake.is_appeal(session, told.chat.id, told.message_id):
         await file(message, session, app, decision, area=chat.area_code, retelling=told)
         return
     if decision.action == "empty":
@@ -159,14 +160,24 @@ def build_reporter_router() -> Router:
         if message.contact:  # a phone card for the department (staff chats only ever see notes)
             c = message.contact
             words = " ".join(x for x in (words, "📇", c.first_name, c.last_name or "", c.phone_number) if x)
+        unkept = bool(message.video or message.video_note or message.voice or message.audio
+                      or (message.document and not photos(message)))
         if not (words or photos(message) or loc):
-            if message.video or message.video_note or message.voice or message.audio or message.document:
+            if unkept:
                 # Something the reporter means for the department that cannot reach it: say so,
                 # rather than let them think it was added.
                 reply(session, app, message, _("intake.media_not_kept"))
             return  # nothing to add (a sticker, a poll): confirming an addition would be untrue
+        if message.chat.type == "private" and words and await intake.is_over(session, link.ticket_id):
+            # Their ticket is over: "it is back" is a new appeal, related to the old one (in a
+            # group the neighbours' reply rules decide the same, bot/services/support.py).
+            await file(message, session, app, rules.Decision("appeal", text=words, reasons=("reply",)), area=None,
+                       related_to=link.ticket_id)
+            return
         t = await intake.supplement(session, app, link.ticket_id, message.from_user.id, words, photos(message), loc)
-        if t is not None:
+        if t is not None and unkept:  # the words are added; the video is not
+            reply(session, app, message, _("intake.words_kept_media_not", code=f"#{t.code}"))
+        elif t is not None:
             noted(session, app, message, _("intake.supplement_added", code=f"#{t.code}"))
 
     @router.callback_query(TicketAct.filter(F.action == "nohelp"))

@@ -46,3 +46,7 @@ async def lapse_pending(session: AsyncSession, ticket_id: int, now: datetime) ->
                                                       Extension.status == "pending")
                               .values(status="lapsed", decided_at=now))
     return pending
+
+
+async def of_ticket(session: AsyncSession, ticket_id: int) -> list[Extension]:
+    return list((await session.execute(select(Extension).where(Extension.ticket_id == ticket_id))).scalars())

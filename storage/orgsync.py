@@ -27,14 +27,12 @@ async def _chat(session: AsyncSession, chat_id: int, kind: str, locale: str, **b
 
 
 async def _desk(session: AsyncSession, chat_id: int, kind: str, locale: str) -> None:
-    """The one dispatch (or leaders') chat the file names: a new id moves the desk there, the old
-    chat stops being one (as /bind does). A chat the file still names that /bind has since moved
-    away from stays as /bind left it: the runtime choice survives a restart."""
+    """The one dispatch (or leaders') chat the file names is that desk after every import, as the
+    file says (a new id, or back to an earlier one); any other chat of that kind stops being one,
+    as with /bind. A desk moved with /bind while the file names another lasts until the next start:
+    to move it for good, change the file (or leave the key out and use /bind)."""
     others = list((await session.execute(select(Chat).where(Chat.kind == kind, Chat.active, Chat.id != chat_id)))
                   .scalars())
-    named = await session.get(Chat, chat_id)
-    if named is not None and named.kind == kind and not named.active and others:
-        return
     await _chat(session, chat_id, kind, locale)
     for other in others:
         other.active = False

@@ -210,7 +210,7 @@ def goal_and_deadline(text: str, now: datetime, tz: ZoneInfo, default_days: int 
         try:
             day = date(year, int(m.group("m")), int(m.group("d")))
         except ValueError:
-            raise CampaignRefusal("campaign.bad_deadline", date=m.group(0).strip()) from None
+            raise CampaignRefusal("campaign.no_such_day", date=m.group(0).strip()) from None
         if not m.group("y") and day < local.date():
             day = day.replace(year=year + 1)
         return goal_before(m.start()), datetime.combine(day, time(23, 59), tzinfo=tz)

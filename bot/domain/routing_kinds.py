@@ -69,6 +69,13 @@ def _en_phrases(phrases: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(rf"(?<![a-z]){re.escape(p)}(?![a-z])" for p in phrases))
 
 
+def says_report_in_chinese(text: str) -> bool:
+    """举报 / 检举 written out: the one way another channel's words make a 举报 (an English form's
+    "report" means any problem reported)."""
+    t = normalize(text)
+    return any(c in t for c in _REPORT_ZH)
+
+
 def stated_kind(text: str) -> str | None:
     """The kind the text states outright, or None (report > complaint > consultation > suggestion)."""
     t = normalize(text)

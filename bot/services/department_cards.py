@@ -104,8 +104,11 @@ async def refresh(session: AsyncSession, app: App, t: Ticket, note: Note = None,
     photos = await appeal_photo_count(session, t)
     current = _of_dispatch(t)["dispatch"]
     for link in await tickets.links_of(session, t.id, "dept_card", lead.chat_id):
-        if (link.data or {}).get("dispatch", current) != current:
-            continue  # a card of an earlier dispatch (returned): it keeps what it said then
+        if "dispatch" in (link.data or {}):
+            if link.data["dispatch"] != current:
+                continue  # a card of an earlier dispatch (returned): it keeps what it said then
+        elif t.dispatched_at is not None and link.created_at < t.dispatched_at:
+            continue  # the same, for a card sent before cards named their dispatch
         tr = await notify.chat_translator(session, app, link.chat_id)
         text = card_text(tr, app, t, photos, "lead", co_names, owner, note(tr) if callable(note) else note,
                          extra=await matter_lines.card_lines(session, app, tr, t))

@@ -267,8 +267,14 @@ async def _lapse_extensions(session: AsyncSession, app: App, t: Ticket) -> None:
     """Requests nobody decided before the round ended (办结, 退单) are overtaken: marked so, and their
     cards in the dispatch chat say so instead of offering 批准 / 不予 that could only be refused."""
     lapsed = await extensions.lapse_pending(session, t.id, app.now())
+    if not lapsed:
+        return
+    asked = sorted(await extensions.of_ticket(session, t.id), key=lambda e: (e.created_at, e.id))
     for link in await tickets.links_of(session, t.id, "ext_card"):
-        ext = next((e for e in lapsed if e.id == (link.data or {}).get("extension")), None)
+        wanted = (link.data or {}).get("extension")
+        if wanted is None:  # a card sent before cards named their request: the last one asked before it
+            wanted = next((e.id for e in reversed(asked) if e.created_at <= link.created_at), None)
+        ext = next((e for e in lapsed if e.id == wanted), None)
         if ext is not None and ext.new_due is not None:
             tr = await notify.chat_translator(session, app, link.chat_id)
             notify.edit(session, app, link.chat_id, link.message_id,

@@ -12,7 +12,7 @@ from bot.domain.appeal import Appeal, ChannelAppeal, Photo
 from bot.domain.areas import area_at
 from bot.domain.codes import display
 from bot.domain.lifecycle import WORKING, Status
-from bot.domain.routing_kinds import stated_kind
+from bot.domain.routing_kinds import says_report_in_chinese
 from bot.services import campaigns, dispatch_cards, group_ack, hotspot_alerts, notify, support, triage
 from storage import directory, outbox, tickets
 from storage import matter as matter_repo
@@ -109,9 +109,10 @@ async def file_channel_appeal(session: AsyncSession, app: App, appeal: ChannelAp
     now = app.now()
     suggestion = app.matcher.suggest(appeal.text)
     route = suggestion_json(suggestion) if suggestion else {}
-    # The kind the words state wins over the service's, as in a chat: a 举报 stays a 举报 (never
-    # published) whichever service the channel filed it under.
-    kind = stated_kind(appeal.text) or appeal.kind
+    # A 举报 stays a 举报 (never published) whichever service the channel filed it under. Only
+    # that kind, and only as the words state it in Chinese: an English form "reports" every
+    # problem, and the service the channel chose is otherwise the kind.
+    kind = "report" if says_report_in_chinese(appeal.text) else appeal.kind
     route.update(category=appeal.category, lead=appeal.lead, co=list(appeal.co), kind=kind,
                  confidence=1.0, matched=[], chosen_by=appeal.channel)
     ticket = await tickets.create(
@@ -209,7 +210,35 @@ async def record_edit(session: AsyncSession, app: App, chat_id: int, message_id:
     ticket = await tickets.find_by_origin(session, chat_id, message_id)
     if ticket is not None:
         await tickets.add_event(session, ticket.id, "appeal_edited", app.now(), actor_id=user_id, data={"text": text})
-        await _reach_staff(session, app, ticket, "dept.appeal_edited", text, [], None)
+        carrier = await carrier_of(session, ticket)  # merged: the ticket that carries the matter hears it
+        if carrier.id != ticket.id:
+            await tickets.add_event(session, carrier.id, "appeal_edited", app.now(), actor_id=user_id,
+                                    data={"text": text, "from": ticket.code})
+        await _reach_staff(session, app, carrier, "dept.appeal_edited", text, [], None)
+
+
+async def carrier_of(session: AsyncSession, t: Ticket) -> Ticket:
+    """The ticket that carries a merged one's matter (through a merge of merges), else itself."""
+    seen = {t.id}
+    while t.merged_into_id is not None and t.merged_into_id not in seen:
+        seen.add(t.merged_into_id)
+        nxt = await tickets.get(session, t.merged_into_id)
+        if nxt is None:
+            break
+        t = nxt
+    return t
+
+
+async def is_over(session: AsyncSession, ticket_id: int) -> bool:
+    """A ticket nothing more will be done on (closed, answered, diverted, rejected): the same line
+    the neighbours' replies follow (support.OVER)."""
+    t = await tickets.get(session, ticket_id)
+    return t is not None and Status(t.status) in support.OVER
+
+
+async def is_appeal(session: AsyncSession, chat_id: int, message_id: int) -> bool:
+    """Whether a message is already a ticket's appeal (a hashtag appeal, one passed on before)."""
+    return await tickets.find_by_origin(session, chat_id, message_id) is not None
 
 
 async def find_link(session: AsyncSession, chat_id: int, message_id: int):  # noqa: ANN201

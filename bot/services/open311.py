@@ -174,25 +174,14 @@ def _status_notes(tr: Translator, t: Ticket, reporter: list[str]) -> str:
     return ""
 
 
-async def _survivor(session: AsyncSession, t: Ticket) -> Ticket | None:
-    """The ticket that carries a merged one's matter (through a merge of merges)."""
-    seen = {t.id}
-    while t.merged_into_id is not None and t.merged_into_id not in seen:
-        seen.add(t.merged_into_id)
-        if (nxt := await tickets.get(session, t.merged_into_id, refresh=False)) is None:
-            return None
-        t = nxt
-    return t if t.status != Status.MERGED.value else None
-
-
 async def _view(session: AsyncSession, app: App, tr: Translator, t: Ticket) -> tuple[str, str]:
     """Status and notes. A merged request follows the ticket that carries it — open until that
     closes, then its result — and names it when that one is public, so the channel can call its
     requester back with the outcome. A consultation the knowledge base answered shows the answer:
     nobody else tells the channel's caller."""
     if t.status == Status.MERGED.value:
-        survivor = await _survivor(session, t)
-        if survivor is None:
+        survivor = await intake.carrier_of(session, t)
+        if survivor.status == Status.MERGED.value:  # a merge that leads nowhere
             return "closed", tr("open311.note_merged")
         public = bool(await store.public_requests(session, codes=[survivor.code], categories=None,
                                                   start=app.now(), end=app.now(), statuses=None, limit=1))

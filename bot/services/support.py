@@ -71,8 +71,10 @@ async def on_reply(session: AsyncSession, app: App, ticket_id: int, user_id: int
     verdict = classify(ReplyFacts(facts.text, facts.sticker_emoji, facts.has_media, facts.has_location, t.text))
     if own and t.status in OVER:
         # Their ticket is over: "it is back" is a matter again (filed, related to this one, as a
-        # neighbour's would be); thanks and chatter are their own business.
-        return Outcome("substance" if verdict.verdict is Verdict.SUBSTANCE else "chatter", t)
+        # neighbour's would be).
+        # Words shared with the ticket ("又堆满了") are the point here: told it is closed and how to
+        # file again, as a neighbour's +1 on it is — never met with silence.
+        return Outcome("substance" if verdict.verdict is Verdict.SUBSTANCE else "closed", t)
     if own:
         # The reporter's own "+1" counts for nothing; anything else they say adds to the ticket.
         return Outcome("own" if verdict.verdict is Verdict.AGREE else "supplement", t)
