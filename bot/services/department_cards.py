@@ -104,8 +104,9 @@ async def refresh(session: AsyncSession, app: App, t: Ticket, note: Note = None,
     photos = await appeal_photo_count(session, t)
     current = _of_dispatch(t)["dispatch"]
     for link in await tickets.links_of(session, t.id, "dept_card", lead.chat_id):
-        if "dispatch" in (link.data or {}):
-            if link.data["dispatch"] != current:
+        mark = link.data or {}
+        if "dispatch" in mark:
+            if mark["dispatch"] != current:
                 continue  # a card of an earlier dispatch (returned): it keeps what it said then
         elif t.dispatched_at is not None and link.created_at < t.dispatched_at:
             continue  # the same, for a card sent before cards named their dispatch
