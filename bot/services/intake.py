@@ -219,14 +219,7 @@ async def record_edit(session: AsyncSession, app: App, chat_id: int, message_id:
 
 async def carrier_of(session: AsyncSession, t: Ticket) -> Ticket:
     """The ticket that carries a merged one's matter (through a merge of merges), else itself."""
-    seen = {t.id}
-    while t.merged_into_id is not None and t.merged_into_id not in seen:
-        seen.add(t.merged_into_id)
-        nxt = await tickets.get(session, t.merged_into_id)
-        if nxt is None:
-            break
-        t = nxt
-    return t
+    return (await tickets.merge_path(session, t))[-1]
 
 
 async def is_over(session: AsyncSession, ticket_id: int) -> bool:

@@ -176,7 +176,8 @@ async def tell_reporter(
     """
     await _tell_one(session, app, ticket, key, purpose, keyboard, awaiting, rating, group_key, params)
     if keyboard is None and not awaiting:
-        followers = [m for m in await tickets_repo.merged_into(session, ticket.id) if m.reporter_id != ticket.reporter_id]
+        followers = [m for m in await tickets_repo.merged_under(session, ticket.id)
+                     if m.reporter_id != ticket.reporter_id]
         # Another resident: the department's words with this ticket's reporter's numbers, door and names masked.
         shown = await for_neighbours(session, ticket, params) if followers else params
         for merged in followers:

@@ -17,22 +17,9 @@ async def reporter_names(session: AsyncSession, t: Ticket) -> list[str]:
     caller. A department's result may name them, and a public text masks these
     (bot.domain.rating.scrub)."""
     names: list[str] = []
-    for one in [t, *await _merged_in(session, t.id)]:
+    for one in [t, *await tickets.merged_under(session, t.id)]:
         names += await _names_of(session, one)
     return list(dict.fromkeys(n for n in names if n))
-
-
-async def _merged_in(session: AsyncSession, ticket_id: int) -> list[Ticket]:
-    """The tickets merged into this one, and into those (a merge of merges), each once."""
-    found: list[Ticket] = []
-    seen, todo = {ticket_id}, [ticket_id]
-    while todo:
-        for child in await tickets.merged_into(session, todo.pop()):
-            if child.id not in seen:
-                seen.add(child.id)
-                found.append(child)
-                todo.append(child.id)
-    return found
 
 
 async def _names_of(session: AsyncSession, t: Ticket) -> list[str]:

@@ -49,13 +49,10 @@ async def surviving_for(session: AsyncSession, ticket_id: int, user_id: int | No
     A merged ticket's reporter replying to their own acknowledgement adds to the matter (before, a
     photo filed a new ticket and a "+1" counted their voice a second time)."""
     t = await tickets.get(session, ticket_id)
-    own = t is not None and _speaks_for(t, user_id)
-    seen = set()
-    while t is not None and t.status == Status.MERGED and t.merged_into_id and t.id not in seen:
-        seen.add(t.id)
-        t = await tickets.get(session, t.merged_into_id)
-        own = own or (t is not None and _speaks_for(t, user_id))
-    return t, own
+    if t is None:
+        return None, False
+    path = await tickets.merge_path(session, t)
+    return path[-1], any(_speaks_for(one, user_id) for one in path)
 
 
 def _speaks_for(t: Ticket, user_id: int | None) -> bool:
