@@ -340,6 +340,13 @@ async def knowledge_answer(session: AsyncSession, ticket_id: int) -> str:
     return str((answered[-1].data or {}).get("answer") or "") if answered else ""
 
 
+def dispatch_mark(t: Ticket) -> float | None:
+    """The ticket's 派单 moment to the millisecond, as a card or a question posted for this dispatch
+    records it (link data): after a 退单 and a new 派单 to the same department, what was posted for
+    the old dispatch no longer acts on the ticket."""
+    return round(t.dispatched_at.timestamp(), 3) if t.dispatched_at else None
+
+
 async def merged_into(session: AsyncSession, ticket_id: int) -> list[Ticket]:
     q = select(Ticket).where(Ticket.merged_into_id == ticket_id).order_by(Ticket.id)
     return list((await session.execute(q)).scalars())

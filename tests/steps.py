@@ -193,3 +193,13 @@ async def supported(world: World, user: int, ack: dict, words: str = "+1", chat:
     assert world.sb.bot_reaction(chat, reply["message_id"]) == "👍", world.sb.bot_messages(chat)[-1:]
     return reply
 
+
+async def lose_chat(world: World, chat_id: int) -> None:
+    """A department's chat is deleted in Telegram and the bot has noticed (its binding inactive)."""
+    from storage import directory
+
+    world.sb.delete_chat(chat_id)
+    async with world.app.sessions() as s:
+        chat = await directory.chat(s, chat_id)
+        chat.active = False
+        await s.commit()

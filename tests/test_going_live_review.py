@@ -32,6 +32,22 @@ def world_on(sb: TelegramSandbox, db_url: str, org: Path, **overrides: object): 
     return polling_world(sb, settings_for(db_url, TELEGRAM_API_URL=sb.base_url, HUYING_ORG_FILE=str(org), **overrides))
 
 
+async def run_refused(tmp_path: Path, **env: str) -> tuple[int | None, str]:
+    """`python -m bot run` against a sandbox with these settings on top of a working set: its exit
+    code and what it wrote to stderr (stopped with SIGTERM if it is still running after 120 s)."""
+    async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot") as sb:
+        populate(sb)
+        proc = await run_cli({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": sb.base_url,
+                              "DATABASE_URL": await fresh_database(tmp_path), "RUN_SCHEDULER": "false",
+                              "HUYING_ORG_FILE": str(DATA / "org.yaml"), "LOG_LEVEL": "ERROR", **env}, "run")
+        try:
+            _, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+        except TimeoutError:
+            proc.send_signal(signal.SIGTERM)
+            _, err = await proc.communicate()
+    return proc.returncode, err.decode()
+
+
 OLD_DISPATCH, OLD_LEADERS = -1001000000050, -1001000000051
 
 
@@ -119,19 +135,9 @@ async def test_a_listen_port_out_of_range_is_one_line_not_a_traceback(tmp_path):
     """DESIGN §6: "A missing or wrong setting gives one clear line that names it, never a traceback."
     LISTEN_PORT=80800 (a digit too many) passes the settings and crashes at bind with a traceback and
     exit code 1, after the bot has already taken its leases and published its commands."""
-    async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot") as sb:
-        populate(sb)
-        proc = await run_cli({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": sb.base_url, "LISTEN_PORT": "80800",
-                              "DATABASE_URL": await fresh_database(tmp_path), "RUN_SCHEDULER": "false",
-                              "HUYING_ORG_FILE": str(DATA / "org.yaml"), "LOG_LEVEL": "ERROR"}, "run")
-        try:
-            _, err = await asyncio.wait_for(proc.communicate(), timeout=120)
-        except TimeoutError:
-            proc.send_signal(signal.SIGTERM)
-            _, err = await proc.communicate()
-    text = err.decode()
+    returncode, text = await run_refused(tmp_path, LISTEN_PORT="80800")
     assert "Traceback" not in text, text[-600:]
-    assert proc.returncode == 2 and "LISTEN_PORT" in text, text[-600:]
+    assert returncode == 2 and "LISTEN_PORT" in text, text[-600:]
 
 
 async def test_check_changes_nothing_on_a_sqlite_url(tmp_path):
@@ -188,39 +194,17 @@ async def test_outbox_global_per_second_zero_is_refused_or_works(tmp_path):
 async def test_a_webhook_path_without_its_slash_is_one_line(tmp_path):
     """DESIGN §6: a wrong setting gives one clear line that names it, never a traceback.
     WEBHOOK_PATH=telegram/webhook (no leading /) ends `run` with a ValueError traceback, exit 1."""
-    async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot") as sb:
-        populate(sb)
-        proc = await run_cli({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": sb.base_url,
-                              "WEBHOOK_URL": "https://desk.example.org/telegram/webhook",
-                              "WEBHOOK_PATH": "telegram/webhook", "WEBHOOK_SECRET": "s3cret",
-                              "LISTEN_HOST": "127.0.0.1", "LISTEN_PORT": "0",
-                              "DATABASE_URL": await fresh_database(tmp_path), "RUN_SCHEDULER": "false",
-                              "HUYING_ORG_FILE": str(DATA / "org.yaml"), "LOG_LEVEL": "ERROR"}, "run")
-        try:
-            _, err = await asyncio.wait_for(proc.communicate(), timeout=120)
-        except TimeoutError:
-            proc.send_signal(signal.SIGTERM)
-            _, err = await proc.communicate()
-    text = err.decode()
+    returncode, text = await run_refused(tmp_path, WEBHOOK_URL="https://desk.example.org/telegram/webhook",
+                                         WEBHOOK_PATH="telegram/webhook", WEBHOOK_SECRET="s3cret",
+                                         LISTEN_HOST="127.0.0.1", LISTEN_PORT="0")
     assert "Traceback" not in text, text[-400:]
-    assert proc.returncode == 2 and "WEBHOOK_PATH" in text, text[-400:]
+    assert returncode == 2 and "WEBHOOK_PATH" in text, text[-400:]
 
 
 async def test_huying_admins_out_of_range_is_one_line(tmp_path):
     """README: a malformed HUYING_ADMINS is one line with exit code 2. Two user ids run together without
     their comma (12345678901234567890) pass the check (all digits) and end `run` with an
     OverflowError traceback from the database, exit code 1."""
-    async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot") as sb:
-        populate(sb)
-        proc = await run_cli({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": sb.base_url,
-                              "HUYING_ADMINS": "12345678901234567890", "LISTEN_PORT": "0",
-                              "DATABASE_URL": await fresh_database(tmp_path), "RUN_SCHEDULER": "false",
-                              "HUYING_ORG_FILE": str(DATA / "org.yaml"), "LOG_LEVEL": "ERROR"}, "run")
-        try:
-            _, err = await asyncio.wait_for(proc.communicate(), timeout=120)
-        except TimeoutError:
-            proc.send_signal(signal.SIGTERM)
-            _, err = await proc.communicate()
-    text = err.decode()
+    returncode, text = await run_refused(tmp_path, HUYING_ADMINS="12345678901234567890", LISTEN_PORT="0")
     assert "Traceback" not in text, text[-400:]
-    assert proc.returncode == 2 and "HUYING_ADMINS" in text, text[-400:]
+    assert returncode == 2 and "HUYING_ADMINS" in text, text[-400:]

@@ -20,7 +20,7 @@ from tests.harness import (
     ZJJ_HANDLER,
     World,
 )
-from tests.steps import ZH, event_kinds, has_button, press, refused, resolve_on, showing, ticket
+from tests.steps import ZH, event_kinds, has_button, lose_chat, press, refused, resolve_on, showing, ticket
 from tests.test_dispatchers_waiting_and_answers import REVIEW_BUTTONS, under_review
 
 GARBAGE = "@huying_bot 小区门口垃圾三天没人清运了，异味很大"
@@ -153,13 +153,7 @@ async def test_an_open_extension_request_is_settled_when_the_ticket_is_resolved(
 
 async def test_review_send_back_to_a_department_without_a_chat_is_refused_like_a_dispatch(world: World):
     review = await under_review(world)
-    world.sb.delete_chat(CGJ_CHAT)
-    async with world.app.sessions() as s:
-        from storage import directory
-
-        chat = await directory.chat(s, CGJ_CHAT)
-        chat.active = False
-        await s.commit()
+    await lose_chat(world, CGJ_CHAT)
     answer = await press(world, DISPATCHER, DISPATCH_CHAT, review, "退回重办")
     # 派单 to the same department is refused (test_department_without_chat_cannot_be_dispatched).
     refused(answer, "dispatch.no_chat", dept="城市管理局")

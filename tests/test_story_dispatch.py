@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Attachment, Extension
-from tests.steps import ZH, ack_line, press, press_raw, refused, ticket
+from tests.steps import ZH, ack_line, lose_chat, press, press_raw, refused, ticket
 from tests.steps import event_kinds as events
 from tests.harness import (
     CGJ_CHAT,
@@ -279,13 +279,7 @@ async def test_queue_and_open_lists(world: World):
 
 async def test_department_without_chat_cannot_be_dispatched(world: World):
     card = await file_garbage_appeal(world)
-    world.sb.delete_chat(CGJ_CHAT)
-    async with world.app.sessions() as s:
-        from storage import directory
-
-        chat = await directory.chat(s, CGJ_CHAT)
-        chat.active = False
-        await s.commit()
+    await lose_chat(world, CGJ_CHAT)
     answer = await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
     refused(answer, "dispatch.no_chat", dept="城市管理局")
     assert (await ticket(world)).status == "TRIAGE"

@@ -12,7 +12,7 @@ from tests.harness import (
     CGJ_CHAT, CGJ_LEADER, DATA, DISPATCH_CHAT, DISPATCHER, HANDLER_A, LEADER, LEADERS_CHAT, SW_CHAT, TOKEN, World,
     fresh_database, populate,
 )
-from tests.steps import dispatched, has_button, messages_saying, press, ticket_by_code
+from tests.steps import dispatched, has_button, lose_chat, messages_saying, press, ticket_by_code
 
 
 async def return_it(world: World, dept_chat: int, handler: int, card: dict, why: str) -> dict:
@@ -165,7 +165,6 @@ async def test_a_campaign_led_by_a_department_without_a_chat_is_not_opened_in_si
     and is reminded at 50 %/80 % of the time. When that department's chat is gone, a 派单 or a 退回重办 to it
     is refused ("还没有绑定工作群"). Opening the 专项 is accepted as if all was well: the department never
     hears of it, the 成因排查 can never come, the reminders go nowhere — and the leaders are not told."""
-    from storage import directory
     from tests.steps import appeal
     from tests.harness import RESIDENT_2, STRANGER
 
@@ -173,11 +172,7 @@ async def test_a_campaign_led_by_a_department_without_a_chat_is_not_opened_in_si
                        (STRANGER, "河边有人倒建筑垃圾，堆了一大片")):
         await appeal(world, user, text)
     alert = await world.reply_from_bot(LEADERS_CHAT, contains="高频共性问题")
-    world.sb.delete_chat(CGJ_CHAT)
-    async with world.app.sessions() as s:
-        chat = await directory.chat(s, CGJ_CHAT)
-        chat.active = False
-        await s.commit()
+    await lose_chat(world, CGJ_CHAT)
     await press(world, LEADER, LEADERS_CHAT, alert, "开设专项")
     prompt = await world.reply_from_bot(LEADERS_CHAT, contains="治理目标")
     before = len(world.sb.bot_messages(LEADERS_CHAT))

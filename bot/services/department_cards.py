@@ -91,7 +91,7 @@ async def post_cards(session: AsyncSession, app: App, t: Ticket, lead: str, co: 
 def _of_dispatch(t: Ticket) -> dict:
     """Which dispatch a card was posted for (its 派单 moment, to the millisecond): after a 退单 and
     a new 派单 to the same department, the old card is another dispatch's and stays disarmed."""
-    return {"dispatch": round(t.dispatched_at.timestamp(), 3) if t.dispatched_at else None}
+    return {"dispatch": tickets.dispatch_mark(t)}
 
 
 async def refresh(session: AsyncSession, app: App, t: Ticket, note: Note = None, with_buttons: bool = True) -> None:

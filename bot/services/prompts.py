@@ -18,7 +18,7 @@ def asked_in(t: Ticket) -> list:
     """Which dispatch and which round of the ticket a question belongs to (its 派单 moment, to the
     millisecond, and its reopenings): the answer is for that one only. A colleague's reply under
     last round's 退单 or 办结 question must not return or resolve the next dispatch."""
-    return [round(t.dispatched_at.timestamp(), 3) if t.dispatched_at else None, t.reopen_count]
+    return [tickets.dispatch_mark(t), t.reopen_count]
 
 
 async def still_asked(session: AsyncSession, link: MessageLink) -> bool:
