@@ -65,12 +65,12 @@ class Period:
     def key(self) -> str:
         """The canonical spelling: 2026-11, 2026-Q4, 2026-H2, 2026 (also the durable record's key)."""
         if self.kind is PeriodKind.MONTH:
-            return f"{self.year}-{self.index:02d}"
+            return f"{self.year:04d}-{self.index:02d}"
         if self.kind is PeriodKind.QUARTER:
-            return f"{self.year}-Q{self.index}"
+            return f"{self.year:04d}-Q{self.index}"
         if self.kind is PeriodKind.HALF:
-            return f"{self.year}-H{self.index}"
-        return f"{self.year}"
+            return f"{self.year:04d}-H{self.index}"
+        return f"{self.year:04d}"
 
     def __str__(self) -> str:
         return self.key
@@ -108,7 +108,10 @@ class Period:
 
 
 def _midnight(day: date, tz: tzinfo) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(timezone.utc)
+    try:
+        return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(timezone.utc)
+    except OverflowError:  # 1 January of year 1 east of Greenwich is still year 0 in UTC (`/report 0001`)
+        return datetime.min.replace(tzinfo=timezone.utc)
 
 
 def containing(day: date, kind: PeriodKind) -> Period:
