@@ -13,14 +13,13 @@ from typing import AsyncIterator
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (TelegramAPIError, TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter,
                                 TelegramServerError)
-from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, BotCommandScopeDefault
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.client import make_bot
+from bot.command_menus import publish_commands, publish_desk_menus
 from bot.context import App, Clock, system_clock
 from bot.domain import duplicates
-from bot.i18n import t
 from bot.inbox import InboxWorkers
 from bot.org import OrgFile, as_deployed, load_org
 from bot.receiving import ALLOWED_UPDATES, RETRY_PAUSES, Poller
@@ -60,25 +59,6 @@ def make_dispatcher(app: App) -> Dispatcher:
     dp.include_router(build_router(membership))
     dp.include_router(build_errors_router(app))
     return dp
-
-
-# The menus people see (README "Commands people use"): a private chat has the guided flow's
-# /cancel; a group has no /my (it answers in private) nor /lang (admins only there).
-PRIVATE_COMMANDS = ("appeal", "ticket", "my", "help", "lang", "id", "cancel")
-GROUP_COMMANDS = ("appeal", "ticket", "help", "id")
-MENUS = ((BotCommandScopeDefault(), PRIVATE_COMMANDS[:-1]), (BotCommandScopeAllPrivateChats(), PRIVATE_COMMANDS),
-         (BotCommandScopeAllGroupChats(), GROUP_COMMANDS))
-
-
-async def publish_commands(bot: Bot) -> None:
-    """The command menus in both languages, per kind of chat; a failure here must not stop the bot."""
-    for lang, code in (("zh_CN", None), ("en", "en")):
-        for scope, names in MENUS:
-            commands = [BotCommand(command=c, description=t(lang, f"cmd.{c}")) for c in names]
-            try:
-                await bot.set_my_commands(commands, scope=scope, language_code=code)
-            except TelegramAPIError as exc:
-                log.warning("could not publish the command menu (%s, %s): %s", lang, scope.type, exc)
 
 
 async def migrate_or_explain(url: str) -> None:
@@ -139,6 +119,7 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
     await publish_commands(bot)
     async with app.sessions() as session:
         chats = await health.bound_chats(session)
+    await publish_desk_menus(bot, [(chat_id, kind) for chat_id, kind, _code in chats])
     warnings = asyncio.create_task(log_startup_warnings(bot, me, org.admins, chats), name="startup-warnings")
     dp = make_dispatcher(app)
     holder = instance_id()

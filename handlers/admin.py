@@ -10,6 +10,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message, TelegramObject, Update
 
+from bot.command_menus import publish_desk_menu
 from bot.context import App, DbSession
 from bot.services import access, admin_svc
 from bot.services import health as health_svc
@@ -84,6 +85,7 @@ def build_admin_router() -> Router:
                     else await sees_everything(bot, app, message.chat.id)):
                 text += "\n\n" + _("bind.privacy_note", bot=app.bot_username)
             reply(session, app, message, text)
+            await publish_desk_menu(bot, message.chat.id, words[0])
 
         await reply_op(session, app, message, op)
 
