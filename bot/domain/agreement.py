@@ -101,8 +101,16 @@ _EMOTION_EN = ("terrible", "awful", "so bad", "unbearable", "ridiculous", "for d
 _CHATTER_ZH = ("谢谢", "感谢", "多谢", "辛苦了", "辛苦", "好的", "收到", "知道了", "明白", "哈哈", "呵呵",
                "嘿嘿", "嗯嗯", "嗯", "好", "谢",
                # News that it is done: the department hears the reporter's rating, not a new appeal.
-               "已经解决了", "已经解决", "已解决", "解决了", "修好了", "弄好了", "清走了", "清理了", "搞定了")
-_CHATTER_EN = ("thank you", "thanks", "thx", "ok", "okay", "lol", "haha", "noted", "got it")
+               "已经解决了", "已经解决", "已解决", "解决了", "修好了", "弄好了", "清走了", "清理了", "搞定了",
+               # Praise and satisfaction, most often under the 正面回应 ("感谢大家的监督与支持！"):
+               # answered in kind, not a new matter (README: thanks stay unanswered).
+               "给你们点个赞", "给你们点赞", "为你们点赞", "点个赞", "点赞", "好评", "非常满意", "很满意", "满意",
+               "太好了", "真好", "好样的", "真棒", "很棒", "棒棒", "给力", "厉害", "效率真高", "效率很高", "效率高",
+               "速度真快", "真快", "终于", "干净了", "同志们", "工作人员", "为民办实事", "办实事", "你们", "大家")
+_CHATTER_EN = ("thank you", "thanks", "thx", "ok", "okay", "lol", "haha", "noted", "got it", "great job",
+               "good job", "nice job", "well done", "nice work", "good work", "great work", "much appreciated",
+               "appreciated", "very satisfied", "satisfied", "awesome", "excellent", "great", "brilliant",
+               "all clean now", "clean now", "you guys", "guys", "team")
 # Disagreement is not support ("不同意", "我家没有", "不一样").
 _DISAGREE_RE = re.compile(r"(不|没)(同意|支持|赞同|赞成|一样|是这样|这回事)|反对|(没有|没)(这个)?(问题|事)|"
                           r"(我家|我们|我这|我们这|这边)(没有|不是|没)(这个|这种|这样的)?(问题|事|情况)?|\bdisagree\b|\bnot (here|us|me)\b")
