@@ -138,6 +138,13 @@ def public_condition() -> Any:
                 or_(Ticket.status != lifecycle.Status.REJECTED.value, Ticket.channel != "telegram"))
 
 
+async def is_public(session: AsyncSession, ticket_id: int) -> bool:
+    """Whether anyone may be shown this ticket (`public_condition`): its code in a neighbours' group
+    or on Open311."""
+    q = select(Ticket.id).where(Ticket.id == ticket_id, public_condition())
+    return (await session.execute(q)).first() is not None
+
+
 async def public_requests(session: AsyncSession, *, codes: list[str] | None, categories: list[str] | None,
                           start: datetime, end: datetime, statuses: list[str] | None,
                           limit: int) -> list[Ticket]:

@@ -183,8 +183,7 @@ async def _view(session: AsyncSession, app: App, tr: Translator, t: Ticket) -> t
         survivor = await intake.carrier_of(session, t)
         if survivor.status == Status.MERGED.value:  # a merge that leads nowhere
             return "closed", tr("open311.note_merged")
-        public = bool(await store.public_requests(session, codes=[survivor.code], categories=None,
-                                                  start=app.now(), end=app.now(), statuses=None, limit=1))
+        public = await store.is_public(session, survivor.id)
         status, notes = await _view(session, app, tr, survivor) if public else ("", "")
         status = status or ("closed" if Status(survivor.status) in CLOSED else "open")
         head = tr("open311.note_merged_into", code=survivor.code) if public else tr("open311.note_merged")
