@@ -45,6 +45,16 @@ def enqueue(
     return row
 
 
+async def asked_lately(session: AsyncSession, *, chat_id: int, ticket_id: int, purpose: str, user_id: int | None,
+                       since: datetime) -> list[dict]:
+    """The link data of this question (its purpose, about this ticket, awaiting this person) as it
+    went to the chat at or after `since`, sent or still queued: one per time it was asked."""
+    q = select(OutboxMessage.payload).where(
+        OutboxMessage.ticket_id == ticket_id, OutboxMessage.chat_id == chat_id, OutboxMessage.purpose == purpose,
+        OutboxMessage.awaiting_user_id == user_id, OutboxMessage.created_at >= since)
+    return [(payload or {}).get("link_data") or {} for payload in (await session.execute(q)).scalars()]
+
+
 # The outbox's round runs these several times a second in a burst: built once, here.
 _OUT = OutboxMessage.__table__
 _HEAD_LEVELS = (select(_OUT.c.chat_id, _OUT.c.priority, _OUT.c.status, func.min(_OUT.c.id))

@@ -5,12 +5,16 @@ The question is linked to the ticket with the person it awaits; their reply find
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
 from bot.domain.codes import display
+from bot.domain.lifecycle import Refusal
 from bot.services import notify
-from storage import tickets
+from storage import outbox, tickets
+from storage.common import serialize
 from storage.models import MessageLink, Ticket
 
 
@@ -30,8 +34,21 @@ async def still_asked(session: AsyncSession, link: MessageLink) -> bool:
     return t is not None and asked == asked_in(t)
 
 
+# A second press of the same button within this time is a double tap (or a slow network): the
+# question above still stands, and asking it again would only fill the chat. Later, the first may
+# have scrolled away, and it is asked again.
+ASKED_AGAIN_AFTER = timedelta(minutes=2)
+
+
 async def prompt(session: AsyncSession, app: App, chat_id: int, t: Ticket, user_id: int | None, purpose: str,
                  key: str, reply_to: int | None = None) -> None:
+    """Ask; refused (`prompt.already_asked`) when the same question of the same round went to the
+    same person lately."""
+    await serialize(session, "prompt", chat_id, t.id, user_id)
+    lately = await outbox.asked_lately(session, chat_id=chat_id, ticket_id=t.id, purpose=purpose, user_id=user_id,
+                                       since=app.now() - ASKED_AGAIN_AFTER)
+    if any(data.get("asked_in") == asked_in(t) for data in lately):  # this round's question, not last round's
+        raise Refusal("prompt.already_asked")
     tr = await notify.chat_translator(session, app, chat_id)
     notify.send(session, app, chat_id, tr(key, code=display(t.code)), ticket=t, purpose=purpose,
                 awaiting_user_id=user_id, force_reply=True, reply_to=reply_to, link_data={"asked_in": asked_in(t)})
