@@ -100,8 +100,9 @@ def build_department_desk_router() -> Router:
         staff = await members.in_chat(session, roles, message.chat.id)
 
         async def op() -> str:
-            await department_work.progress(session, app, link.ticket_id, staff, words, pics, album)
-            return "done.progress"
+            t = await department_work.progress(session, app, link.ticket_id, staff, words, pics, album)
+            # Not "passed on" to a reporter the bot cannot write to: the note stays with the ticket.
+            return "done.progress" if await notify.reporters_in_private(session, t) else "done.progress_kept"
 
         # "已记录进展" is about the ticket: a handler's reply to it is the next note, not a stray message.
         await reply_op(session, app, message, op, done_link={"ticket_id": link.ticket_id, "purpose": "dept_note"})

@@ -95,7 +95,7 @@ async def test_co_department_can_report_progress_as_it_is_told(world):
     progress_due = (await ticket(world)).progress_due
     await world.send(HANDLER_A, CGJ_CHAT, "已派人查看电梯周边环境", reply_to=co_card["message_id"])
     await world.settle()
-    assert world.sb.bot_messages(CGJ_CHAT)[-1]["text"] == ZH("done.progress")
+    assert world.sb.bot_messages(CGJ_CHAT)[-1]["text"] == ZH("done.progress_kept")  # the reporter never started the bot
     assert (await event_kinds(world))[-1] == "co_progress"
     note = ZH("co.progress_to_lead", code="#2026-000001", dept="城市管理局", text="已派人查看电梯周边环境")
     assert world.sb.bot_messages(ZJJ_CHAT)[-1]["text"] == note
@@ -143,10 +143,10 @@ async def test_a_reply_to_the_progress_confirmation_is_the_next_note(world):
     await world.send(HANDLER_A, CGJ_CHAT, "已联系环卫所", reply_to=card["message_id"])
     await world.settle()
     confirmation = world.sb.bot_messages(CGJ_CHAT)[-1]
-    assert confirmation["text"] == ZH("done.progress")
+    assert confirmation["text"] == ZH("done.progress_kept")
     await world.send(HANDLER_A, CGJ_CHAT, "环卫车下午两点到", reply_to=confirmation["message_id"])
     await world.settle()
-    assert world.sb.bot_messages(CGJ_CHAT)[-1]["text"] == ZH("done.progress")
+    assert world.sb.bot_messages(CGJ_CHAT)[-1]["text"] == ZH("done.progress_kept")
     assert (await event_kinds(world))[-2:] == ["progress", "progress"]
 
 

@@ -191,14 +191,20 @@ async def for_neighbours(session: AsyncSession, ticket: Ticket, params: dict[str
     return {k: scrub(v, names) if isinstance(v, str) else v for k, v in params.items()}
 
 
-async def _tell_one(
-    session: AsyncSession, app: App, ticket: Ticket, key: str, purpose: str, keyboard: Keyboard, awaiting: bool,
-    rating: bool, group_key: str | None, params: dict[str, object],
-) -> None:
+async def reporters_in_private(session: AsyncSession, ticket: Ticket) -> list[Person]:
+    """The reporter and the person reported for, those of them the bot may write to in private."""
     reachable = []
     for person_id in dict.fromkeys(x for x in (ticket.reporter_id, ticket.on_behalf_user_id) if x):
         if (person := await in_private(session, person_id)) is not None:
             reachable.append(person)
+    return reachable
+
+
+async def _tell_one(
+    session: AsyncSession, app: App, ticket: Ticket, key: str, purpose: str, keyboard: Keyboard, awaiting: bool,
+    rating: bool, group_key: str | None, params: dict[str, object],
+) -> None:
+    reachable = await reporters_in_private(session, ticket)
     in_group = rating and bool(ticket.origin_chat_id and ticket.origin_chat_id < 0)
     if not reachable:
         if in_group:
