@@ -50,6 +50,11 @@ class Membership:
         self._seen[key] = (now, ok)
         return ok
 
+    def forget(self, chat_id: int, user_ids: list[int]) -> None:
+        """People who joined or left the chat: their next press asks Telegram again, not the cache."""
+        for user_id in user_ids:
+            self._seen.pop((chat_id, user_id), None)
+
 
 @dataclasses.dataclass
 class ChatMembers:
@@ -96,6 +101,21 @@ def acting_in_group(update: Update) -> tuple[int, int] | None:
     return None
 
 
+def comings_and_goings(update: Update) -> list[tuple[int, list[int]]]:
+    """(chat, people) who joined or left a group in this update: a service message or a member update."""
+    found = []
+    message = update.message
+    if isinstance(message, Message) and message.chat.type != "private":
+        people = [u.id for u in message.new_chat_members or []]
+        if message.left_chat_member is not None:
+            people.append(message.left_chat_member.id)
+        if people:
+            found.append((message.chat.id, people))
+    if update.chat_member is not None:
+        found.append((update.chat_member.chat.id, [update.chat_member.new_chat_member.user.id]))
+    return found
+
+
 def _asking_command(message: Message) -> bool:
     # As aiogram's Command reads it: the text, or a photo's caption.
     return command_name(message) in ASKING_COMMANDS and len((message.text or message.caption or "").split(maxsplit=1)) > 1
@@ -110,6 +130,9 @@ class MembershipLookahead(BaseMiddleware):
 
     async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
                        event: TelegramObject, data: dict[str, Any]) -> Any:
+        if isinstance(event, Update):
+            for chat_id, user_ids in comings_and_goings(event):
+                self.membership.forget(chat_id, user_ids)
         acting = acting_in_group(event) if isinstance(event, Update) else None
         if acting is not None:
             try:
