@@ -31,7 +31,7 @@ def card_text(tr: Translator, app: App, t: Ticket, photos: int, role: str, co_na
     if t.latitude is not None:
         lines.append(tr("card.location", lat=f"{t.latitude:.5f}", lon=f"{t.longitude:.5f}"))
     if co_names:
-        lines.append(tr("card.co_depts", names="、".join(co_names)))
+        lines.append(tr("card.co_depts", names=tr("report.list_sep").join(co_names)))
     for clock, due in (("accept", t.accept_due), ("resolve", t.resolve_due)):
         if due is not None and not (clock == "accept" and t.accepted_at):
             lines.append(tr("card.due", clock=tr(f"clock.{clock}"), when=local(app, due)))

@@ -43,18 +43,18 @@ def card_text(tr: Translator, t: Ticket, photos: int, area: str | None, names: d
     if t.on_behalf_name:
         lines.append(tr("card.on_behalf"))
     if route.get("lead"):
-        co = "、".join(names.get(c, c) for c in route.get("co") or [])
+        co = tr("report.list_sep").join(names.get(c, c) for c in route.get("co") or [])
         lines.append(tr("card.suggest", dept=names.get(route["lead"], route["lead"]),
                         category=route.get("category") or "-", co=co or "-",
                         confidence=f"{route.get('confidence', 0):.0%}",
-                        why="、".join(route.get("matched") or []) or "-"))
+                        why=tr("report.list_sep").join(route.get("matched") or []) or "-"))
     else:
         lines.append(tr("card.no_suggestion"))
     if t.urgency == "urgent":
-        why = "、".join(route.get("urgent_matched") or []) if route.get("urgent") else ""
+        why = tr("report.list_sep").join(route.get("urgent_matched") or []) if route.get("urgent") else ""
         lines.append(tr("card.urgent_why", why=why) if why else tr("card.urgent_marked"))
     if route.get("divert"):
-        lines.append(tr("card.divert_hint", why="、".join(route.get("divert_matched") or [])))
+        lines.append(tr("card.divert_hint", why=tr("report.list_sep").join(route.get("divert_matched") or [])))
     if t.returns_count:
         lines.append(tr("card.returns", count=t.returns_count))
     if note:
@@ -164,7 +164,7 @@ async def status_note(session: AsyncSession, app: App, tr: Translator, t: Ticket
         return None
     names = await dept_names(session)
     co = [d.dept_code for d in await tickets.departments_of(session, t.id) if d.role == "co"]
-    who = names.get(t.lead_dept, t.lead_dept) + (" + " + "、".join(names.get(c, c) for c in co) if co else "")
+    who = names.get(t.lead_dept, t.lead_dept) + (" + " + tr("report.list_sep").join(names.get(c, c) for c in co) if co else "")
     current = await assignments.current(session, t.id)
     if current is not None and current.dispatched_by is None and t.urgency == "urgent":
         return tr("card.dispatched_urgent", dept=who)

@@ -49,7 +49,7 @@ async def history_lines(session: AsyncSession, tr: Translator, t: Ticket) -> lis
         answer = results[r.round - 1] if 0 < r.round <= len(results) else (t.result_text or "")
         verdict = tr(SCORE_KEYS[r.result_level]) if r.result_level in SCORE_KEYS else tr("rate.not_rated")
         if r.result_level == rules.UNSATISFIED:
-            verdict += "（" + reason_text(tr, r.reason, r.comment) + "）"
+            verdict = tr("review.verdict_why", verdict=verdict, why=reason_text(tr, r.reason, r.comment))
         lines.append(tr("review.round", round=r.round, answer=rules.clip(answer, 200), verdict=verdict))
     return lines
 

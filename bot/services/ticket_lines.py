@@ -32,4 +32,4 @@ def local(app: App, when: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
 def reason_text(tr: Translator, code: str | None, words: str | None) -> str:
     """Why a reporter was not satisfied: the reason's label and their words."""
     label = tr(f"rate.reason.{code}") if code and code in (*rating_rules.REASONS, rating_rules.NO_REASON) else "-"
-    return f"{label}：{rating_rules.clip(words, 300)}" if words else label
+    return tr("rate.reason_with_words", reason=label, words=rating_rules.clip(words, 300)) if words else label
