@@ -323,7 +323,8 @@ async def decide_extension(session: AsyncSession, app: App, extension_id: int, r
     if dept and dept.chat_id:
         tr = await notify.chat_translator(session, app, dept.chat_id)
         notify.send(session, app, dept.chat_id,
-                    tr("ext.approved" if approve else "ext.refused", code=display(t.code), until=until),
+                    tr("ext.approved" if approve else "ext.refused", code=display(t.code), until=until,
+                       due=local(app, t.resolve_due) if t.resolve_due else "-"),
                     ticket=t, purpose="dept_note")
     for link in await tickets.links_of(session, t.id, "ext_card"):
         tr = await notify.chat_translator(session, app, link.chat_id)
