@@ -234,9 +234,10 @@ async def _waiting(session: AsyncSession, app: App, t: Ticket, state: dict,
 async def _waiting_due(session: AsyncSession, app: App, t: Ticket, now: datetime) -> None:
     state = dict(t.clock_state or {})
     nag.tidy(state, ())
-    at = parse_hhmm(app.org.scheduler.nag_at)  # a wait on the dispatchers is chased once per working day
-    entry, due = nag.waiting_step(await _waiting(session, app, t, state), now,
-                                  lambda after: nag.next_nag_time(app.calendar, after, at))
+    # A wait on the dispatchers is chased as a department's overdue clock is: once per working
+    # day, an urgent ticket around the clock (one reminder on the eve of National Day, then none
+    # for a week, left an urgent appeal no catalogue row matched with nobody).
+    entry, due = nag.waiting_step(await _waiting(session, app, t, state), now, _nag_cadence(app, t))
     state["waiting"] = entry
     if due:
         await _remind_dispatchers(session, app, t, entry)
