@@ -197,6 +197,10 @@ async def _tell(session: AsyncSession, app: App, t: Ticket, actions: list[nag.Ac
             lines.append(tr("sla.reminder", code=code, clock=clock, when=when, pct=round(fraction * 100)))
         elif kind is nag.Overdue:
             lines.append(tr("sla.overdue", code=code, clock=clock, when=when))
+        elif t.urgency == "urgent":  # chased around the clock: late by the clock, not by working days
+            minutes = max(1, int((now - due).total_seconds() // 60))
+            lines.append(tr("sla.nag_urgent", code=code, clock=clock, when=when, hours=minutes // 60,
+                            minutes=minutes % 60))
         else:
             days = max(1, app.calendar.working_days_between(due, now))
             lines.append(tr("sla.nag", code=code, clock=clock, when=when, days=days))
