@@ -104,6 +104,11 @@ async def test_after_a_long_outage_the_rating_reminder_is_not_followed_a_minute_
     await scan_at(world, when=sh(2026, 12, 3, 10, 1))
     kinds = await event_kinds(world)
     assert not ("rating_reminded" in kinds and "closed_unrated" in kinds), kinds
+    # The reminder leaves as long as one sent on time would (7 d − 2 d): closed five days after it.
+    await scan_at(world, when=sh(2026, 12, 8, 9, 59))
+    assert "closed_unrated" not in await event_kinds(world)
+    await scan_at(world, when=sh(2026, 12, 8, 10, 1))
+    assert (await event_kinds(world))[-1] == "closed_unrated"
 
 
 

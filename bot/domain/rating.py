@@ -112,9 +112,13 @@ def next_check(*, status: str, resolved_at: datetime | None, closed_at: datetime
         asked = r.asked_at or resolved_at
         if asked is None:
             return None
+        remind_at = timers.rating_reminder.after(asked, timers.calendar)
         if not r.reminded_at:
-            return timers.rating_reminder.after(asked, timers.calendar)
-        return timers.rating_close.after(asked, timers.calendar)
+            return remind_at
+        close_at = timers.rating_close.after(asked, timers.calendar)
+        # A reminder sent late (the scan was down) leaves as long to answer as one sent on time:
+        # it was followed by "closed, not rated" a minute later.
+        return max(close_at, r.reminded_at + max(close_at - remind_at, timedelta(0)))
     if status == Status.CLOSED and close_reason in PUBLIC_RESPONSE_AFTER and not public_response_done:
         return closed_at
     return None
