@@ -19,7 +19,7 @@ from bot.services import dispatch as dispatch_service
 from bot.services import dispatch_cards, ratings, reviews, supervision
 from bot.services.console_auth import Staff
 from storage import console as store
-from storage import directory, tickets
+from storage import directory, merges, tickets
 from storage import matter as matter_store
 from storage import ratings as ratings_store
 from storage.console import QueueFilter
@@ -140,7 +140,7 @@ async def ticket_page(session: AsyncSession, app: App, staff: Staff, code_text: 
         departments=[(d.dept_code, d.role, names.get(d.dept_code, d.dept_code))
                      for d in await tickets.departments_of(session, t.id)],
         ratings=await ratings_store.of_ticket(session, t.id), cards=await store.cards_of(session, t.id),
-        contact=contact, merged=await tickets.merged_into(session, t.id), merged_into=merged_into,
+        contact=contact, merged=await merges.merged_into(session, t.id), merged_into=merged_into,
         area=next((a.name for a in app.org.areas if a.code == t.area_code), ""), dept_names=names,
         people=people, due=current_due(t), overdue=is_overdue(t, app.now()), supporters=supporters,
         related_to=await matter_store.related_to(session, t.id),

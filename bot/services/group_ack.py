@@ -25,7 +25,7 @@ from bot.services import notify
 from bot.services.addressing import dept_names
 from bot.services.ticket_lines import local
 from storage import console as console_store
-from storage import extensions, outbox, tickets
+from storage import extensions, merges, outbox, tickets
 from storage import matter as matter_repo
 from storage.models import Ticket
 
@@ -168,7 +168,7 @@ async def status_line(session: AsyncSession, app: App, tr: Translator, t: Ticket
         case Status.MERGED:
             # The ticket that carries the matter, named only when the public may see it (never a
             # 举报 or an appeal made in private: Open311 follows the same rule).
-            target = (await tickets.merge_path(session, t))[-1]
+            target = (await merges.merge_path(session, t))[-1]
             if target.id == t.id or not await console_store.is_public(session, target.id):
                 return tr("ack.status", state=tr("ack.state.MERGED_ELSEWHERE"))
             return tr("ack.status", state=tr("ack.state.MERGED", code=display(target.code)))

@@ -14,7 +14,7 @@ from bot.domain.codes import display
 from bot.domain.lifecycle import WORKING, Status
 from bot.domain.routing_kinds import says_report_in_chinese
 from bot.services import campaigns, dispatch_cards, group_ack, hotspot_alerts, notify, support, triage
-from storage import directory, outbox, tickets
+from storage import directory, merges, outbox, tickets
 from storage import matter as matter_repo
 from storage.common import serialize
 from storage.models import Ticket
@@ -219,7 +219,7 @@ async def record_edit(session: AsyncSession, app: App, chat_id: int, message_id:
 
 async def carrier_of(session: AsyncSession, t: Ticket) -> Ticket:
     """The ticket that carries a merged one's matter (through a merge of merges), else itself."""
-    return (await tickets.merge_path(session, t))[-1]
+    return (await merges.merge_path(session, t))[-1]
 
 
 async def is_over(session: AsyncSession, ticket_id: int) -> bool:

@@ -9,7 +9,7 @@ from bot.context import App
 from bot.domain.rating import scrub
 from bot.i18n import Translator, person_language
 from bot.services.reporter_names import reporter_names
-from storage import directory, outbox
+from storage import directory, merges, outbox
 from storage import tickets as tickets_repo
 from storage.models import Person, Ticket
 
@@ -176,7 +176,7 @@ async def tell_reporter(
     """
     await _tell_one(session, app, ticket, key, purpose, keyboard, awaiting, rating, group_key, params)
     if keyboard is None and not awaiting:
-        followers = [m for m in await tickets_repo.merged_under(session, ticket.id)
+        followers = [m for m in await merges.merged_under(session, ticket.id)
                      if m.reporter_id != ticket.reporter_id]
         # Another resident: the department's words with this ticket's reporter's numbers, door and names masked.
         shown = await for_neighbours(session, ticket, params) if followers else params

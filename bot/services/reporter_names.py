@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import console as console_store
-from storage import directory, tickets
+from storage import directory, merges
 from storage.models import Ticket
 
 
@@ -17,7 +17,7 @@ async def reporter_names(session: AsyncSession, t: Ticket) -> list[str]:
     caller. A department's result may name them, and a public text masks these
     (bot.domain.rating.scrub)."""
     names: list[str] = []
-    for one in [t, *await tickets.merged_under(session, t.id)]:
+    for one in [t, *await merges.merged_under(session, t.id)]:
         names += await _names_of(session, one)
     return list(dict.fromkeys(n for n in names if n))
 

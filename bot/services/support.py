@@ -18,7 +18,7 @@ from bot.domain.agreement import ReplyFacts, Verdict, classify
 from bot.domain.codes import display
 from bot.domain.lifecycle import WORKING, Status
 from bot.services import department_cards, dispatch_cards, group_ack, hotspot_alerts, notify
-from storage import directory, tickets
+from storage import directory, merges, tickets
 from storage import matter as repo
 from storage.models import Ticket
 
@@ -51,7 +51,7 @@ async def surviving_for(session: AsyncSession, ticket_id: int, user_id: int | No
     t = await tickets.get(session, ticket_id)
     if t is None:
         return None, False
-    path = await tickets.merge_path(session, t)
+    path = await merges.merge_path(session, t)
     return path[-1], any(_speaks_for(one, user_id) for one in path)
 
 
