@@ -16,7 +16,7 @@ from bot.context import App, DbSession
 from bot.services import department_work, notify, prompts, workviews
 from bot.services.access import Roles
 from handlers.event_filters import RepliesOrCommands
-from handlers.common import _, current_tr, press_op, reply, reply_op
+from handlers.common import _, alert, current_tr, press_op, reply, reply_op
 from handlers.facts import message_text, photos
 from handlers.membership import ChatMembers
 from handlers.reply_filter import ReplyTo, awaited
@@ -122,6 +122,11 @@ def build_department_desk_router() -> Router:
     @router.callback_query(Page.filter(F.listing != "queue"))
     async def page(query: CallbackQuery, callback_data: Page, session: DbSession, app: App, roles: Roles) -> None:
         msg = query.message
+        asked_by = msg.reply_to_message.from_user if msg.reply_to_message else None
+        if callback_data.listing == "mine" and asked_by is not None and asked_by.id != query.from_user.id:
+            # Someone's /mine is their list: a colleague's press would redraw it with the colleague's.
+            await alert(session, app, query, "page.not_yours")
+            return
 
         async def op() -> None:
             text, kb = await workviews.listing(session, app, current_tr(), callback_data.listing, msg.chat.id,

@@ -156,3 +156,19 @@ async def test_a_handler_is_not_told_a_progress_note_reached_a_reporter_it_canno
         "message_id") == note["message_id"])
     assert RESIDENT not in world.sb.world.chats or not world.sb.bot_messages(RESIDENT)
     assert "转告诉求人" not in said["text"], said["text"]
+
+
+async def test_a_colleague_cannot_page_someone_elses_mine(world: World):
+    from bot.callbacks import Page
+    from tests.harness import HANDLER_B
+    from tests.steps import press_raw
+
+    await accept(world, HANDLER_A, CGJ_CHAT, await dispatched(world, "小区门口垃圾三天没人清运了"))
+    await world.send(HANDLER_A, CGJ_CHAT, "/mine")
+    listing = await world.reply_from_bot(CGJ_CHAT, contains="#2026-000001")
+    data = Page(listing="mine", page=0).pack()
+    answer = await press_raw(world, HANDLER_B, CGJ_CHAT, listing["message_id"], data)
+    refused(answer, "page.not_yours")
+    assert world.sb.message(CGJ_CHAT, listing["message_id"])["text"] == listing["text"]
+    answer = await press_raw(world, HANDLER_A, CGJ_CHAT, listing["message_id"], data)
+    assert not answer.get("show_alert"), answer
