@@ -290,7 +290,7 @@ async def test_consultation_answered_from_knowledge_base_then_not_helpful(world:
     answer = await world.reply_from_bot(COMMUNITY, contains="派出所")
     assert (await ticket(world)).status == "ANSWERED"
     # Someone else cannot reopen it.
-    refused(await press(world, STRANGER, COMMUNITY, answer, "没有解决我的问题"), "error.forbidden")
+    refused(await press(world, STRANGER, COMMUNITY, answer, "没有解决我的问题"), "nohelp.not_yours")
     await press(world, RESIDENT, COMMUNITY, answer, "没有解决我的问题")
     await world.reply_from_bot(DISPATCH_CHAT, contains="居住证")
     assert (await ticket(world)).status == "TRIAGE"

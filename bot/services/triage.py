@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import TicketAct, button
 from bot.context import App
 from bot.domain.codes import display
+from bot.domain.lifecycle import Actor, Refusal, Status
 from bot.services import dispatch, notify, transition
 from bot.services.access import Roles
 from bot.services.addressing import load
@@ -35,7 +36,10 @@ async def after_intake(session: AsyncSession, app: App, ticket: Ticket) -> None:
 async def not_helpful(session: AsyncSession, app: App, ticket_id: int, roles: Roles) -> Ticket:
     """没有解决我的问题 under a knowledge answer: the consultation goes to the dispatchers."""
     t = await load(session, ticket_id)
-    t = await transition.move(session, app, t, "triage", roles.actors_for(t), event="not_helpful",
+    actors = roles.actors_for(t)
+    if Actor.REPORTER not in actors and t.status == Status.ANSWERED:
+        raise Refusal("nohelp.not_yours")  # a neighbour under someone's question: say whose it is
+    t = await transition.move(session, app, t, "triage", actors, event="not_helpful",
                               actor_id=roles.user_id)
     await dispatch.to_triage(session, app, t)
     await notify.tell_reporter(session, app, t, "reporter.to_triage", code=display(t.code))
