@@ -167,9 +167,21 @@ async def bind_chat(
     c.title = title or c.title
     if locale:
         c.locale = locale
-    if department:
-        await session.execute(update(Department).where(Department.code == department).values(chat_id=chat_id))
+    await one_desk_per_department(session, chat_id, department)
     return c
+
+
+async def one_desk_per_department(session: AsyncSession, chat_id: int, department: str | None) -> None:
+    """A chat is one thing at a time, and a department has one chat: a department whose chat this was
+    (it is now a community's, a desk's or another department's) has none until it is given one —
+    its cards went on into a neighbours' group — and the department's earlier chat, if it had one,
+    stops being its chat (its members would keep acting for it)."""
+    await session.execute(update(Department).where(Department.chat_id == chat_id,
+                                                   Department.code != (department or "")).values(chat_id=None))
+    if department:
+        await session.execute(update(Chat).where(Chat.kind == "department", Chat.department_code == department,
+                                                 Chat.id != chat_id).values(active=False))
+        await session.execute(update(Department).where(Department.code == department).values(chat_id=chat_id))
 
 
 async def set_chat_locale(session: AsyncSession, chat_id: int, locale: str, kind: str = "unknown") -> None:

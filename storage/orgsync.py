@@ -10,20 +10,24 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.org import OrgFile
+from storage import directory
 from storage.common import insert_ignore, serialize
 from storage.models import Area, Chat, Department, Person, PersonRole
 
 
-async def _chat(session: AsyncSession, chat_id: int, kind: str, locale: str, **binding: str | None) -> None:
+async def _chat(session: AsyncSession, chat_id: int, kind: str, locale: str, *, area_code: str | None = None,
+                department_code: str | None = None) -> None:
+    """The chat is what the file says, and only that (a department's chat named as a community's is
+    no longer the department's)."""
     c = await session.get(Chat, chat_id)
     if c is None:
-        session.add(Chat(id=chat_id, kind=kind, locale=None, **binding))
+        session.add(Chat(id=chat_id, kind=kind, locale=None, area_code=area_code, department_code=department_code))
+    elif c.migrated_to:  # the group moved on; the file still names its old id
         return
-    if c.migrated_to:  # the group moved on; the file still names its old id
-        return
-    c.kind, c.active = kind, True
-    for key, value in binding.items():
-        setattr(c, key, value)
+    else:
+        c.kind, c.active, c.area_code, c.department_code = kind, True, area_code, department_code
+    await session.flush()
+    await directory.one_desk_per_department(session, chat_id, department_code)
 
 
 async def _desk(session: AsyncSession, chat_id: int, kind: str, locale: str) -> None:

@@ -53,7 +53,7 @@ async def able_to_take(session: AsyncSession, code: str | None) -> Department:
     if dept is None:
         raise Refusal("error.bad_button")
     chat = await directory.chat(session, dept.chat_id) if dept.chat_id else None
-    if chat is None or not chat.active:
+    if chat is None or not chat.active or chat.kind != "department" or chat.department_code != dept.code:
         raise Refusal("dispatch.no_chat", dept=dept.name)
     return dept
 
@@ -61,7 +61,7 @@ async def able_to_take(session: AsyncSession, code: str | None) -> Department:
 async def department_of_chat(session: AsyncSession, chat_id: int | None) -> str | None:
     """The department a chat is bound to (None for any other chat)."""
     chat = await directory.chat(session, chat_id) if chat_id is not None else None
-    return chat.department_code if chat and chat.kind == "department" else None
+    return chat.department_code if chat and chat.kind == "department" and chat.active else None
 
 
 async def chat_kind(session: AsyncSession, chat_id: int) -> str | None:
