@@ -24,6 +24,7 @@ from bot.inbox import InboxWorkers
 from bot.org import OrgFile, as_deployed, load_org
 from bot.receiving import ALLOWED_UPDATES, RETRY_PAUSES, Poller
 from bot.sender import OutboxSender
+from bot.services import department_cards, dispatch_cards
 from bot.settings import Settings, SettingsError
 from handlers import build_router
 from handlers.errors import build_errors_router
@@ -69,17 +70,24 @@ async def migrate_or_explain(url: str) -> None:
         raise database_error(url, exc) from None
 
 
-async def _open_database(settings: Settings, org: OrgFile) -> AsyncEngine:
+async def _open_database(settings: Settings, org: OrgFile, clock: Clock) -> tuple[App, AsyncEngine]:
     await migrate_or_explain(settings.database_url)
     engine = make_engine(settings.database_url)
+    app = App(settings=settings, org=org, sessions=make_sessionmaker(engine), clock=clock)
     try:
-        async with make_sessionmaker(engine)() as session:
-            await import_org(session, org)
+        async with app.sessions() as session:
+            moved = await import_org(session, org)
+            # The file moved a department or the dispatch desk to another group: the open
+            # tickets' cards, the only place with their buttons, follow (in the import's transaction).
+            for code in moved.departments:
+                await department_cards.post_again(session, app, code)
+            if moved.dispatch:
+                await dispatch_cards.post_again(session, app)
             await session.commit()
     except (OSError, DBAPIError) as exc:
         await engine.dispose()
         raise database_error(settings.database_url, exc) from None
-    return engine
+    return app, engine
 
 
 def warm_word_lists(app: App) -> None:
@@ -106,11 +114,10 @@ async def running(settings: Settings, org: OrgFile | None = None, clock: Clock =
     bot = make_bot(settings)
     me = await who_am_i(bot, settings)  # a rejected token stops us before the database is touched
     try:
-        engine = await _open_database(settings, org)
+        app, engine = await _open_database(settings, org, clock)
     except BaseException:
         await bot.session.close()
         raise
-    app = App(settings=settings, org=org, sessions=make_sessionmaker(engine), clock=clock)
     app.bot_id, app.bot_username = me.id, me.username or app.bot_username
     # The word lists routing and the duplicate check cut appeals with (jieba's dictionary, some
     # 80 MB, a second to load): now, not inside the first appeal's transaction.

@@ -55,9 +55,20 @@ class Report:
             c.problem(self.reads_all) is not None for c in self.chats)
 
 
-async def _database(settings: Settings, report: Report) -> tuple[list[tuple[int, str, str]], list[int]] | None:
-    """Reachability and schema; the chats bound in the database and its admins (None when it has
-    no schema yet)."""
+@dataclass
+class Bound:
+    """What the database says of the deployment: its bound chats, its admins, and the groups that
+    became supergroups (old id → new id)."""
+
+    chats: list[tuple[int, str, str]]
+    admins: list[int]
+    moved: dict[int, int]
+
+
+async def _database(settings: Settings, report: Report) -> Bound | None:
+    """Reachability and schema; the chats bound in the database — a department's chat too when the
+    bot lost it (a send was refused), which is when it most needs looking at — and its admins
+    (None when it has no schema yet)."""
     url = make_url(settings.database_url)
     shown = url.render_as_string(hide_password=True)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
@@ -82,7 +93,9 @@ async def _database(settings: Settings, report: Report) -> tuple[list[tuple[int,
             report.add(OK, "database", f"{shown}: reachable, schema at {revision}")
             moved = await health.migrated_chats(session)
             chats = [(moved.get(cid, cid), kind, bound) for cid, kind, bound in await health.bound_chats(session)]
-            return chats, await health.admin_ids(session)
+            listed = {c[0] for c in chats}
+            chats += [c for c in await health.department_chats(session) if c[0] not in listed]
+            return Bound(chats, await health.admin_ids(session), moved)
     except Exception as exc:  # noqa: BLE001
         report.add(PROBLEM, "database", str(database_error(settings.database_url, exc)))
         return None
@@ -135,11 +148,18 @@ async def run_check(settings: Settings, out: TextIO = sys.stdout) -> int:
         report.add(PROBLEM, "org file", str(exc))
     if warning := webhook_path_warning(settings):
         report.add(WARN, "webhook", warning)
-    db_chats, db_admins = await _database(settings, report) or ([], [])
+    bound = await _database(settings, report) or Bound([], [], {})
+    db_chats, db_admins = bound.chats, bound.admins
     # Admins granted with /role count as much as the org file's (a first run adds them so).
     if org is not None and (warning := no_admin_warning(sorted({*org.admins, *db_admins}))):
         report.add(PROBLEM, "admins", warning)
-    chats: dict[int, tuple[int, str, str]] = {c[0]: c for c in (chat_uses(org) if org else [])}
+    chats: dict[int, tuple[int, str, str]] = {}
+    for cid, kind, code in chat_uses(org) if org else []:
+        if cid in bound.moved:  # the bot followed the group to its supergroup; the file names the old id
+            report.add(WARN, "org chats", f"chat {cid} ({kind} {code}) became the supergroup {bound.moved[cid]}: "
+                                          "write the new id in the org file")
+            cid = bound.moved[cid]
+        chats[cid] = (cid, kind, code)
     chats.update({c[0]: c for c in db_chats})
     try:
         token_ok = bool(settings.require_token())

@@ -8,7 +8,7 @@ from typing import Any
 from aiogram import BaseMiddleware, Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message, TelegramObject, Update
+from aiogram.types import ChatMemberUpdated, Message, TelegramObject, Update
 
 from bot.command_menus import publish_desk_menu
 from bot.context import App, DbSession
@@ -88,6 +88,11 @@ def build_admin_router() -> Router:
             await publish_desk_menu(bot, message.chat.id, words[0])
 
         await reply_op(session, app, message, op)
+
+    @router.my_chat_member()
+    async def bot_membership(event: ChatMemberUpdated, session: DbSession, app: App) -> None:
+        """The bot added back to a chat it had lost: see admin_svc.bot_membership."""
+        await admin_svc.bot_membership(session, app, event.chat.id, event.new_chat_member.status)
 
     @router.message(Command("health"))
     async def health(message: Message, session: DbSession, app: App, roles: Roles) -> None:

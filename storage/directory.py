@@ -184,6 +184,10 @@ async def one_desk_per_department(session: AsyncSession, chat_id: int, departmen
         await session.execute(update(Department).where(Department.code == department).values(chat_id=chat_id))
 
 
+async def reactivate(session: AsyncSession, chat_id: int) -> None:
+    await session.execute(update(Chat).where(Chat.id == chat_id).values(active=True))
+
+
 async def set_chat_locale(session: AsyncSession, chat_id: int, locale: str, kind: str = "unknown") -> None:
     c = await session.get(Chat, chat_id)
     if c is None:

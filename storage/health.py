@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from storage.models import Chat, InboxUpdate, OutboxMessage, PersonRole, Ticket
+from storage.models import Chat, Department, InboxUpdate, OutboxMessage, PersonRole, Ticket
 
 BOUND_KINDS = ("community", "dispatch", "department", "leaders")
 
@@ -34,6 +34,12 @@ async def bound_chats(session: AsyncSession) -> list[tuple[int, str, str]]:
         .where(Chat.kind.in_(BOUND_KINDS), Chat.active.is_(True), Chat.migrated_to.is_(None))
         .order_by(Chat.kind, Chat.id))
     return [(cid, kind, area or dept or "") for cid, kind, area, dept in rows]
+
+
+async def department_chats(session: AsyncSession) -> list[tuple[int, str, str]]:
+    """(chat id, "department", code) of every department's chat, active or not."""
+    rows = await session.execute(select(Department.chat_id, Department.code).where(Department.chat_id.is_not(None)))
+    return [(cid, "department", code) for cid, code in rows]
 
 
 async def admin_ids(session: AsyncSession) -> list[int]:

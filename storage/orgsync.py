@@ -6,6 +6,8 @@ chat languages changed with /lang all survive).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,7 +32,15 @@ async def _chat(session: AsyncSession, chat_id: int, kind: str, locale: str, *, 
     await directory.one_desk_per_department(session, chat_id, department_code)
 
 
-async def _desk(session: AsyncSession, chat_id: int, kind: str, locale: str) -> None:
+@dataclass
+class Moved:
+    """What an import moved to another chat: departments (by code), and whether the dispatch desk."""
+
+    departments: list[str] = field(default_factory=list)
+    dispatch: bool = False
+
+
+async def _desk(session: AsyncSession, chat_id: int, kind: str, locale: str) -> bool:
     """The one dispatch (or leaders') chat the file names is that desk after every import, as the
     file says (a new id, or back to an earlier one); any other chat of that kind stops being one,
     as with /bind. A desk moved with /bind while the file names another lasts until the next start:
@@ -40,12 +50,16 @@ async def _desk(session: AsyncSession, chat_id: int, kind: str, locale: str) -> 
     await _chat(session, chat_id, kind, locale)
     for other in others:
         other.active = False
+    return bool(others)
 
 
-async def import_org(session: AsyncSession, org: OrgFile) -> None:
+async def import_org(session: AsyncSession, org: OrgFile) -> Moved:
+    """Import the file; returns what it moved to another chat (the open tickets' cards, with their
+    buttons, are in the chat they had)."""
     # Instances started together import one after the other (each their own transaction), so
     # neither trips over the rows the other is inserting.
     await serialize(session, "org import")
+    moved = Moved()
     locale = org.locale
     for a in org.areas:
         row = await session.get(Area, a.code)
@@ -62,7 +76,10 @@ async def import_org(session: AsyncSession, org: OrgFile) -> None:
             if d.chat is not None:
                 # Keep a migrated chat id: the file may still name the old group.
                 old = await session.get(Chat, d.chat)
-                row.chat_id = old.migrated_to if old is not None and old.migrated_to else d.chat
+                chat_id = old.migrated_to if old is not None and old.migrated_to else d.chat
+                if row.chat_id is not None and row.chat_id != chat_id:
+                    moved.departments.append(d.code)
+                row.chat_id = chat_id
     await session.flush()
     for a in org.areas:
         for chat_id in a.chats:
@@ -71,7 +88,7 @@ async def import_org(session: AsyncSession, org: OrgFile) -> None:
         if d.chat is not None:
             await _chat(session, d.chat, "department", locale, department_code=d.code)
     if org.dispatch_chat is not None:
-        await _desk(session, org.dispatch_chat, "dispatch", locale)
+        moved.dispatch = await _desk(session, org.dispatch_chat, "dispatch", locale)
     if org.leaders_chat is not None:
         await _desk(session, org.leaders_chat, "leaders", locale)
 
@@ -96,3 +113,4 @@ async def import_org(session: AsyncSession, org: OrgFile) -> None:
             person.area_code = p.area
         if p.name:
             person.full_name = p.name
+    return moved

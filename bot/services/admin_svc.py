@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import App
 from bot.domain.lifecycle import Refusal
+from bot.services import department_cards
 from bot.services.access import Roles, require_admin
 from storage import directory
 
@@ -46,7 +47,10 @@ async def _bind(session: AsyncSession, app: App, chat_id: int, title: str | None
         dept = await directory.department(session, code or "")
         if dept is None:
             raise Refusal("bind.unknown_department", code=code or "")
+        moved = dept.chat_id != chat_id
         await directory.bind_chat(session, chat_id, kind, department=dept.code, title=title)
+        if moved:  # its open tickets' cards, with their buttons, are in the chat it had
+            await department_cards.post_again(session, app, dept.code)
         return dept.name
     for other in await directory.chats_of_kind(session, kind):
         if other.id != chat_id:
@@ -93,3 +97,20 @@ async def role_command(session: AsyncSession, app: App, roles: Roles, words: lis
     change = RoleChange(target, words[0].lstrip("-"), words[0].startswith("-"))
     await _set_role(session, app, target, change.role, words[1] if len(words) > 1 else None, change.revoke)
     return change
+
+
+BOT_PRESENT = frozenset({"member", "administrator", "creator"})
+
+
+async def bot_membership(session: AsyncSession, app: App, chat_id: int, status: str) -> None:
+    """The bot was added back to a chat it had lost (removed, or a send refused with 403, which
+    stops the outbox writing there): the chat works again at once, and a department's chat gets
+    the cards of its open tickets, which may have failed meanwhile."""
+    chat = await directory.chat(session, chat_id)
+    if status not in BOT_PRESENT or chat is None or chat.active or chat.migrated_to:
+        return
+    await directory.reactivate(session, chat_id)
+    if chat.kind == "department" and chat.department_code:
+        dept = await directory.department(session, chat.department_code)
+        if dept is not None and dept.chat_id == chat_id:
+            await department_cards.post_again(session, app, dept.code)

@@ -14,7 +14,7 @@ from bot.i18n import Translator
 from bot.services import matter_lines, notify
 from bot.services.addressing import dept_names, lead_department, person_name
 from bot.services.ticket_lines import head, local, reason_text
-from storage import directory, outbox, tickets
+from storage import directory, outbox, tickets, worklists
 from storage.models import Ticket
 
 Note = str | Callable[[Translator], str] | None
@@ -66,13 +66,14 @@ async def appeal_photo_count(session: AsyncSession, t: Ticket) -> int:
     return await tickets.count_attachments(session, t.id, source="appeal")
 
 
-async def post_cards(session: AsyncSession, app: App, t: Ticket, lead: str, co: list[str]) -> None:
+async def post_cards(session: AsyncSession, app: App, t: Ticket, lead: str, co: list[str],
+                     lead_only: bool = False) -> None:
     """A dispatch reaches the departments: the photos and the card with 签收 / 退单 for the lead,
-    a card with 协办签收 for each co-department."""
+    a card with 协办签收 for each co-department (`lead_only`: the lead's alone)."""
     names = await dept_names(session)
     photos = [a.file_id for a in await tickets.attachments(session, t.id, "appeal") if a.kind == "photo"]
     count = await appeal_photo_count(session, t)
-    for code, role in [(lead, "lead")] + [(c, "co") for c in co if c != lead]:
+    for code, role in [(lead, "lead")] + [(c, "co") for c in co if c != lead and not lead_only]:
         dept = await directory.department(session, code)
         if dept is None or dept.chat_id is None:
             continue
@@ -86,6 +87,24 @@ async def post_cards(session: AsyncSession, app: App, t: Ticket, lead: str, co: 
         text = card_text(tr, app, t, count, role, co_names, extra=await matter_lines.card_lines(session, app, tr, t))
         notify.send(session, app, dept.chat_id, text, keyboard=keyboard(tr, t, role), ticket=t,
                     purpose="dept_card" if role == "lead" else "co_card", link_data=_of_dispatch(t))
+
+
+async def post_again(session: AsyncSession, app: App, dept_code: str) -> int:
+    """The department's chat changed under its open tickets (a group upgraded to a supergroup, a new
+    group in the org file or by /bind, the bot added back after a card failed): each ticket it leads
+    gets its card there again, the only place with its buttons. Returns how many."""
+    dept = await directory.department(session, dept_code)
+    if dept is None or dept.chat_id is None:
+        return 0
+    open_ = await worklists.department_open(session, dept_code, None, 0, REPOST_AT_MOST)
+    for t in open_[0]:
+        co = [d.dept_code for d in await tickets.departments_of(session, t.id) if d.role == "co"]
+        await post_cards(session, app, t, dept_code, co, lead_only=True)
+    return len(open_[0])
+
+
+# A department with more open tickets than this finds the rest with /open.
+REPOST_AT_MOST = 50
 
 
 def _of_dispatch(t: Ticket) -> dict:

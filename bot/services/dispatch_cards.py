@@ -16,7 +16,7 @@ from bot.i18n import Translator
 from bot.services import escalation, matter_lines, notify
 from bot.services.addressing import dept_names, dispatch_chat_id
 from bot.services.ticket_lines import head
-from storage import assignments, directory, outbox, tickets
+from storage import assignments, directory, outbox, tickets, worklists
 from storage.models import Department, Ticket
 
 DIVERT_CHANNELS = ("litigation", "arbitration", "reconsideration", "discipline")
@@ -169,6 +169,19 @@ async def status_note(session: AsyncSession, app: App, tr: Translator, t: Ticket
     if current is not None and current.dispatched_by is None and t.urgency == "urgent":
         return tr("card.dispatched_urgent", dept=who)
     return tr("card.dispatched", dept=who)
+
+
+async def post_again(session: AsyncSession, app: App) -> int:
+    """The dispatch desk moved to another group: each ticket waiting for a dispatcher gets its card
+    there again (the old group is no desk any more). Returns how many."""
+    waiting, _total = await worklists.waiting(session, 0, REPOST_AT_MOST)
+    for t in waiting:
+        await post(session, app, t)
+    return len(waiting)
+
+
+# A desk with more waiting tickets than this finds the rest with /queue.
+REPOST_AT_MOST = 50
 
 
 async def post(session: AsyncSession, app: App, t: Ticket, note: str | None = None) -> None:

@@ -13,7 +13,9 @@ from bot.domain.areas import area_at
 from bot.domain.codes import display
 from bot.domain.lifecycle import WORKING, Status
 from bot.domain.routing_kinds import says_report_in_chinese
-from bot.services import campaigns, dispatch_cards, group_ack, hotspot_alerts, notify, support, triage
+from bot.services import (
+    addressing, campaigns, department_cards, dispatch_cards, group_ack, hotspot_alerts, notify, support, triage,
+)
 from storage import directory, merges, outbox, tickets
 from storage import matter as matter_repo
 from storage.common import serialize
@@ -201,6 +203,9 @@ async def follow_migration(session: AsyncSession, app: App, old_id: int, new_id:
     if await directory.migrate_chat(session, old_id, new_id):
         await outbox.reroute_chat(session, old_id, new_id)
         log.warning("chat %s migrated to %s; bindings moved", old_id, new_id)
+        dept = await addressing.department_of_chat(session, new_id)
+        if dept is not None:  # the old group is read-only history: the cards, with their buttons, come along
+            await department_cards.post_again(session, app, dept)
 
 
 async def record_edit(session: AsyncSession, app: App, chat_id: int, message_id: int, text: str,
