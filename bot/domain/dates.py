@@ -13,6 +13,9 @@ _SHORT = re.compile(r"(?<![\d.])(\d{1,2})([-/.月])(\d{1,2})"
 _TO_DAY = re.compile(r"(?:至|到|延期|延长|截止|截至|until|to|by)\s*$", re.IGNORECASE)
 
 
+JUST_PAST_DAYS = 60
+
+
 def split_date(text: str, today: date) -> tuple[date | None, str]:
     """The date in `text` and the words around it (an extension's reason).
 
@@ -36,7 +39,11 @@ def split_date(text: str, today: date) -> tuple[date | None, str]:
         d = date(today.year, int(m.group(1)), int(m.group(3)))
     except ValueError:
         return None, _without(text, m)
-    return (d if d >= today else date(today.year + 1, d.month, d.day)), _without(text, m)
+    # Next year only for a day far behind (1月5日 written in late December); a day just past is a
+    # slip and stays this year, where the caller refuses it (a request for 11月20日 on 11-23 was
+    # read as a year's extension, one tap from being approved).
+    far_behind = (today - d).days > JUST_PAST_DAYS
+    return (date(today.year + 1, d.month, d.day) if far_behind else d), _without(text, m)
 
 
 def _without(text: str, m: re.Match[str] | None) -> str:

@@ -31,7 +31,7 @@ from bot.services.prompts import prompt
 from bot.services.ticket_lines import local
 from storage import assignments, directory, extensions, tickets
 from storage.common import serialize
-from storage.models import Extension, Ticket
+from storage.models import Extension, MessageLink, Ticket
 
 
 async def accept(session: AsyncSession, app: App, ticket_id: int, roles: Roles) -> Ticket:
@@ -263,17 +263,25 @@ async def request_extension(session: AsyncSession, app: App, ticket_id: int, rol
     return day
 
 
+async def _request_cards(session: AsyncSession, t: Ticket) -> list[tuple[MessageLink, int | None]]:
+    """The ticket's extension-request cards in the dispatch chat, each with the request it asks for."""
+    asked = sorted(await extensions.of_ticket(session, t.id), key=lambda e: (e.created_at, e.id))
+    cards = []
+    for link in await tickets.links_of(session, t.id, "ext_card"):
+        wanted = (link.data or {}).get("extension")
+        if wanted is None:  # a card sent before cards named their request: the last one asked before it
+            wanted = next((e.id for e in reversed(asked) if e.created_at <= link.created_at), None)
+        cards.append((link, wanted))
+    return cards
+
+
 async def _lapse_extensions(session: AsyncSession, app: App, t: Ticket) -> None:
     """Requests nobody decided before the round ended (办结, 退单) are overtaken: marked so, and their
     cards in the dispatch chat say so instead of offering 批准 / 不予 that could only be refused."""
     lapsed = await extensions.lapse_pending(session, t.id, app.now())
     if not lapsed:
         return
-    asked = sorted(await extensions.of_ticket(session, t.id), key=lambda e: (e.created_at, e.id))
-    for link in await tickets.links_of(session, t.id, "ext_card"):
-        wanted = (link.data or {}).get("extension")
-        if wanted is None:  # a card sent before cards named their request: the last one asked before it
-            wanted = next((e.id for e in reversed(asked) if e.created_at <= link.created_at), None)
+    for link, wanted in await _request_cards(session, t):
         ext = next((e for e in lapsed if e.id == wanted), None)
         if ext is not None and ext.new_due is not None:
             tr = await notify.chat_translator(session, app, link.chat_id)
@@ -326,7 +334,9 @@ async def decide_extension(session: AsyncSession, app: App, extension_id: int, r
                     tr("ext.approved" if approve else "ext.refused", code=display(t.code), until=until,
                        due=local(app, t.resolve_due) if t.resolve_due else "-"),
                     ticket=t, purpose="dept_note")
-    for link in await tickets.links_of(session, t.id, "ext_card"):
+    for link, wanted in await _request_cards(session, t):
+        if wanted != ext.id:
+            continue  # another request's card: still to be decided, with its own date
         tr = await notify.chat_translator(session, app, link.chat_id)
         notify.edit(session, app, link.chat_id, link.message_id,
                     tr("ext.decided", code=display(t.code), until=until,
