@@ -119,6 +119,9 @@ async def set_duty(session: AsyncSession, app: App, tr: Translator, desk: DutyDe
         return tr("duty.usage")
     if target.full_name or target.username:
         await directory.remember_person(session, user_id, target.full_name, target.username)
+    if desk.dispatch and not {r.role for r in await directory.roles(session, user_id)} & {"dispatcher", "admin"}:
+        # Urgent cards name the one on duty: someone who cannot press 派单 would leave them unanswered.
+        return tr("duty.not_dispatcher", who=await person_label(session, user_id, tr))
     if desk.dispatch:
         until = await escalation.set_duty_dispatcher(session, app, user_id, app.now())
     else:
