@@ -111,8 +111,10 @@ async def return_ticket(session: AsyncSession, app: App, ticket_id: int, roles: 
         # A co-department working alongside hears that the lead gave the ticket back.
         await department_cards.tell_department(session, app, t, co, "co.lead_returned", dept=names.get(dept, dept))
     tr = await dispatch_translator(session, app)
-    await dispatch_cards.post(session, app, t, tr("card.returned_note", dept=names.get(dept, dept), reason=reason,
-                                                  count=t.returns_count))
+    note = tr("card.returned_note", dept=names.get(dept, dept), reason=reason, count=t.returns_count)
+    # The earlier card said "已派单：<dept>"; it says the ticket came back, and the new card decides.
+    await dispatch_cards.refresh(session, app, t, note)
+    await dispatch_cards.post(session, app, t, note)
     return t
 
 
