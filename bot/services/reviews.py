@@ -168,7 +168,9 @@ async def ledger(session: AsyncSession, app: App, tr: Translator, page: int = 0,
     for t, n in rows:
         unhappy: list[RatingRound] = [r for r in by_ticket.get(t.id, []) if r.result_level == rules.UNSATISFIED]
         last = unhappy[-1] if unhappy else None
-        lines.append(tr("ledger.line", code=display(t.code), dept=names.get(t.lead_dept, t.lead_dept or "-"),
+        # The department whose result was rated 不满意 (a 改派 since does not move the blame).
+        rated = (last.dept_code if last is not None else None) or t.lead_dept
+        lines.append(tr("ledger.line", code=display(t.code), dept=names.get(rated, rated or "-"),
                         count=n, state=follow_up(tr, app, t),
                         reason=reason_text(tr, last.reason, last.comment) if last else "-",
                         text=summary(t.text, 30)))
