@@ -116,9 +116,12 @@ def next_check(*, status: str, resolved_at: datetime | None, closed_at: datetime
         if not r.reminded_at:
             return remind_at
         close_at = timers.rating_close.after(asked, timers.calendar)
-        # A reminder sent late (the scan was down) leaves as long to answer as one sent on time:
-        # it was followed by "closed, not rated" a minute later.
-        return max(close_at, r.reminded_at + max(close_at - remind_at, timedelta(0)))
+        # A reminder sent so late (the scan was down) that less than half the usual time to answer
+        # is left leaves the whole of it: it was followed by "closed, not rated" a minute later.
+        answer_time = max(close_at - remind_at, timedelta(0))
+        if r.reminded_at - remind_at > answer_time / 2:
+            return r.reminded_at + answer_time
+        return close_at
     if status == Status.CLOSED and close_reason in PUBLIC_RESPONSE_AFTER and not public_response_done:
         return closed_at
     return None
