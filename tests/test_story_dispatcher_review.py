@@ -1,4 +1,5 @@
-"""Review: the dispatchers' working day (派单员) — cards, extensions, reviews, races."""
+"""The dispatchers' working day: extension requests, a date just past, the 不满意台账 after 改派, /duty, a returned
+ticket's earlier card."""
 from __future__ import annotations
 
 import pytest
@@ -120,20 +121,3 @@ async def test_returned_ticket_old_dispatch_card_stops_saying_dispatched(world: 
     assert (await ticket(world)).status == "TRIAGE"
     old = world.sb.message(DISPATCH_CHAT, card["message_id"])
     assert "✅ 已派单：城市管理局" not in old["text"], old["text"]
-
-
-# 6. /queue: an urgent appeal waiting hours past its 30-minute window shows no lateness at all.
-async def test_queue_marks_an_urgent_appeal_waiting_past_its_window(world: World):
-    await world.send(RESIDENT, COMMUNITY, "@huying_bot 紧急！路口井盖丢了，有老人摔倒受伤")
-    await world.reply_from_bot(DISPATCH_CHAT, contains="#2026-000001")
-    await file_garbage(world, "小区门口垃圾三天没人清运了")
-    t = await ticket(world)
-    assert t.status == "TRIAGE" and t.urgency == "urgent"
-    world.clock.advance(hours=3)  # 12:00: 2½ hours past the urgent accept window
-    await world.send(DISPATCHER, DISPATCH_CHAT, "/queue")
-    listing = await world.reply_from_bot(DISPATCH_CHAT, contains="待派单工单")
-    lines = listing["text"].split("\n")
-    assert lines[0] == "待派单工单（共 2 件，紧急优先、先到先办）："
-    assert lines[1].startswith("🔴 #2026-000001 待派单")
-    assert "⏰" in lines[1], lines[1]
-    assert "⏰" not in lines[3], lines[3]  # the normal one is inside its working-day wait
