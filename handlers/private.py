@@ -9,7 +9,7 @@ from bot.callbacks import Flow
 from bot.context import App, DbSession
 from bot.domain import intake as rules
 from bot.services import access, drafts, ratings
-from handlers.common import _, alert, answer, current_tr, reply
+from handlers.common import _, alert, answer, current_tr, reply, reply_op
 from handlers.facts import facts, message_text, photos
 from handlers.intake import file
 from handlers.event_filters import OnLoop
@@ -76,6 +76,12 @@ async def guided(message: Message, session: DbSession, app: App, roles: access.R
     loc = (message.location.latitude, message.location.longitude) if message.location else None
     d = await drafts.current(session, message.from_user.id)
     tr = current_tr()
+    if d is None and not pics and len(text.strip()) >= 2 and (
+            waiting := await ratings.reason_awaited_in_private(session, app, message.from_user.id)):
+        await reply_op(session, app, message, lambda: ratings.reason(
+            session, app, ticket_id=waiting.id, round_=None, reason_code="other", user_id=message.from_user.id,
+            words=text.strip()), quiet=True)
+        return
     if d is None and not pics and (t := await ratings.typed_rating(session, tr, message.from_user.id, text)):
         reply(session, app, message, _("rate.typed", code=f"#{t.code}"))
         return

@@ -292,6 +292,16 @@ async def find_link(session: AsyncSession, chat_id: int, message_id: int) -> Mes
     return await session.get(MessageLink, (chat_id, message_id))
 
 
+async def question_awaiting(session: AsyncSession, chat_id: int, user_id: int, purpose: str,
+                            since: datetime) -> MessageLink | None:
+    """The latest question of this purpose in the chat that waits for this person's words, asked
+    at or after `since`."""
+    q = (select(MessageLink).where(MessageLink.chat_id == chat_id, MessageLink.awaiting_user_id == user_id,
+                                   MessageLink.purpose == purpose, MessageLink.created_at >= since)
+         .order_by(MessageLink.message_id.desc()).limit(1))
+    return (await session.execute(q)).scalar_one_or_none()
+
+
 async def links_of(session: AsyncSession, ticket_id: int, purpose: str | tuple[str, ...],
                    chat_id: int | None = None) -> list[MessageLink]:
     purposes = (purpose,) if isinstance(purpose, str) else purpose

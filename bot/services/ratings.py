@@ -65,6 +65,18 @@ async def typed_rating(session: AsyncSession, tr: Translator, user_id: int, text
     return await store.awaiting_rating_by(session, user_id)
 
 
+async def reason_awaited_in_private(session: AsyncSession, app: App, user_id: int) -> Ticket | None:
+    """The ticket whose 不满意 reason this person was just asked for in private and has not given:
+    their next words there are the reason even without Telegram's reply (typed under the question,
+    they started a new appeal and the department never heard why)."""
+    link = await tickets.question_awaiting(session, user_id, user_id, "rate_reason", app.now() - rules.REASON_WAIT)
+    t = await tickets.get(session, link.ticket_id) if link is not None else None
+    if t is None or t.status != Status.RESOLVED:
+        return None
+    clock = await clocks.round_clock(session, t)
+    return t if clock is not None and clock.reason_asked_at is not None else None
+
+
 def _may_rate(t: Ticket, user_id: int | None) -> None:
     if not rules.may_rate(user_id, t.reporter_id, t.on_behalf_user_id):
         raise Refusal("rate.not_yours")
