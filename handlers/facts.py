@@ -75,6 +75,13 @@ def photos(message: Message) -> list[Photo]:
     return []
 
 
+def media_not_kept(message: Message) -> bool:
+    """Something the sender means for the department that the bot cannot pass on yet: a video, a
+    voice message, a sound file or a document that is no picture."""
+    return bool(message.video or message.video_note or message.voice or message.audio
+                or (message.document and not photos(message)))
+
+
 def origin(message: Message) -> tuple[str | None, int | None, str | None]:
     """Who a forwarded message came from: (kind, user id, display name)."""
     o = message.forward_origin

@@ -13,7 +13,7 @@ from bot.domain import intake as rules
 from bot.domain.appeal import Appeal
 from bot.services import access, intake, triage
 from handlers.common import _, noted, press_op, reply
-from handlers.facts import facts, message_text, origin, photos, thread_of
+from handlers.facts import facts, media_not_kept, message_text, origin, photos, thread_of
 from handlers.reply_filter import ReplyTo
 from handlers.event_filters import OnLoop, RepliesOrCommands
 
@@ -160,8 +160,7 @@ def build_reporter_router() -> Router:
         if message.contact:  # a phone card for the department (staff chats only ever see notes)
             c = message.contact
             words = " ".join(x for x in (words, "📇", c.first_name, c.last_name or "", c.phone_number) if x)
-        unkept = bool(message.video or message.video_note or message.voice or message.audio
-                      or (message.document and not photos(message)))
+        unkept = media_not_kept(message)
         if not (words or photos(message) or loc):
             if unkept:
                 # Something the reporter means for the department that cannot reach it: say so,

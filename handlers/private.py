@@ -10,7 +10,7 @@ from bot.context import App, DbSession
 from bot.domain import intake as rules
 from bot.services import access, drafts, ratings
 from handlers.common import _, alert, answer, current_tr, reply, reply_op
-from handlers.facts import facts, message_text, photos
+from handlers.facts import facts, media_not_kept, message_text, photos
 from handlers.intake import file
 from handlers.event_filters import OnLoop
 
@@ -74,7 +74,7 @@ async def guided(message: Message, session: DbSession, app: App, roles: access.R
     text = message_text(message)
     pics = photos(message)
     loc = (message.location.latitude, message.location.longitude) if message.location else None
-    d = await drafts.current(session, message.from_user.id)
+    d = await drafts.fresh(session, app, message.from_user.id)
     tr = current_tr()
     if d is None and not pics and len(text.strip()) >= 2 and (
             waiting := await ratings.reason_awaited_in_private(session, app, message.from_user.id)):
@@ -85,6 +85,8 @@ async def guided(message: Message, session: DbSession, app: App, roles: access.R
     if d is None and not pics and (t := await ratings.typed_rating(session, tr, message.from_user.id, text)):
         reply(session, app, message, _("rate.typed", code=f"#{t.code}"))
         return
+    if media_not_kept(message):  # the caption is kept; the file, the video or the voice is not
+        reply(session, app, message, _("intake.media_not_kept"))
     if d is None:
         await drafts.begin(session, app, message.from_user.id, tr, text, pics, area=_area(roles))
         if loc:

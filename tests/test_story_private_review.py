@@ -1,4 +1,5 @@
-"""Residents and businesses using the bot in a private chat (a review from outside)."""
+"""Residents and businesses in a private chat with the bot: a reason typed without a reply, yesterday's draft, a long
+appeal, a file in the guided flow."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -36,27 +37,6 @@ async def private_ticket_resolved(world: World, user: int, text: str) -> None:
     await world.settle()
 
 
-async def test_a_resident_who_blocked_the_bot_can_still_rate_once_they_come_back(world: World):
-    await world.send(RESIDENT, RESIDENT, "/appeal 小区门口垃圾三天没人清运了，异味很大")
-    await world.reply_from_bot(RESIDENT, contains="#2026-000001")
-    card = await world.reply_from_bot(DISPATCH_CHAT, predicate=has_button("派单"))
-    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
-    dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
-    await accept(world, HANDLER_A, CGJ_CHAT, dept_card)
-    world.sb.block_bot(RESIDENT)  # the resident blocks the bot for a while
-    await submit_result(world, HANDLER_A, CGJ_CHAT, dept_card, "已清运完毕")
-    await world.settle()
-    assert not [m for m in world.sb.bot_messages(RESIDENT) if has_button("非常满意")(m)]
-    # Unblocked the next day, the resident types the rating word as the README invites.
-    world.clock.advance(hours=20)
-    world.sb.unblock_bot(RESIDENT)
-    await world.send(RESIDENT, RESIDENT, "非常满意")
-    await world.settle()
-    # They are pointed to "the buttons under the rating message" — the buttons must be there to press.
-    with_buttons = [m for m in world.sb.bot_messages(RESIDENT) if has_button("非常满意")(m)]
-    assert with_buttons, [m.get("text", "")[:60] for m in world.sb.bot_messages(RESIDENT)]
-
-
 async def resolved_in_private(world: World, text: str = "小区门口垃圾三天没人清运了，异味很大") -> dict:
     """A private /appeal, 派单, 签收 and 办结; returns the rating question in the private chat."""
     await world.send(RESIDENT, RESIDENT, f"/appeal {text}")
@@ -84,17 +64,6 @@ async def test_the_reason_for_unsatisfied_typed_in_private_is_the_reason_not_a_n
     assert not [m for m in world.sb.bot_messages(RESIDENT) if m["text"] == ZH("flow.ask_photos")]
 
 
-async def test_an_album_in_the_photos_step_is_answered_once_not_once_per_photo(world: World):
-    await world.send(RESIDENT, RESIDENT, OLD)
-    ask = await world.reply_from_bot(RESIDENT, contains="照片")
-    await world.sb.user_sends_album(RESIDENT, RESIDENT, count=4)
-    await world.settle()
-    counts = [shown["text"] for m in world.sb.bot_messages(RESIDENT) if m["message_id"] > ask["message_id"]
-              for shown in [world.sb.message(RESIDENT, m["message_id"])]]
-    # One album, one answer (a community chat's acknowledgement counts an album once, too).
-    assert counts == [ZH("flow.photo_count", count=4)], counts
-
-
 LONG = ("小区门口的垃圾已经三天没人清运了，" + "天气热，垃圾桶周围苍蝇很多，气味非常难闻，老人孩子进出都要捂着鼻子，" * 18
         + "具体位置：幸福路88号北门东侧的三个绿色垃圾桶。")
 
@@ -114,21 +83,6 @@ async def test_a_long_appeal_reaches_the_department_whole(world: World):
     # Where exactly the bins are is the last sentence of what the resident wrote: it must reach the
     # department somewhere in its chat (the card cuts at 500 characters, /ticket at 300).
     assert "幸福路88号" in seen, seen[-400:]
-
-
-async def test_a_location_sent_before_it_was_asked_for_is_not_asked_for_again(world: World):
-    await world.send(RESIDENT, RESIDENT, OLD)
-    photos = await world.reply_from_bot(RESIDENT, contains="照片")
-    # The resident shares where it is straight away, before the bot got to the place question.
-    await world.send(RESIDENT, RESIDENT, location=(22.50, 113.93))
-    await world.settle()
-    latest = world.sb.bot_messages(RESIDENT)[-1]
-    await world.sb.press(RESIDENT, RESIDENT, latest["message_id"], "跳过")
-    await world.settle()
-    after = [m["text"] for m in world.sb.bot_messages(RESIDENT) if m["message_id"] > photos["message_id"]]
-    # The place is on the draft already: asking "请发送位置" again reads as if it was lost.
-    assert ZH("flow.ask_location") not in after, after
-    assert after[-1] == ZH("flow.ask_area"), after
 
 
 async def test_a_file_sent_in_the_guided_flow_is_not_dropped_in_silence(world: World):

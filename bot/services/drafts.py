@@ -7,6 +7,7 @@ from one button per area (asked only when there are two or more).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -91,6 +92,20 @@ async def current(session: AsyncSession, user_id: int) -> Draft | None:
     """The person's draft; the lock keeps an album's photos from racing on it (PostgreSQL)."""
     await serialize(session, "draft", user_id)
     return await drafts.get(session, user_id, refresh=True)
+
+
+# A draft nobody touched for this long is left behind: the next words start a new one. Glued onto
+# yesterday's blocked drain, today's broken street lamp made one ticket of two matters.
+STALE_AFTER = timedelta(hours=6)
+
+
+async def fresh(session: AsyncSession, app: App, user_id: int) -> Draft | None:
+    """The person's draft, unless it has lain idle past `STALE_AFTER` (then it is dropped)."""
+    d = await current(session, user_id)
+    if d is not None and d.updated_at is not None and app.now() - d.updated_at > STALE_AFTER:
+        await drafts.drop(session, user_id)
+        return None
+    return d
 
 
 async def feed(session: AsyncSession, app: App, d: Draft, tr: Translator, *, text: str = "",

@@ -50,6 +50,9 @@ async def view(session: AsyncSession, ticket: Ticket) -> TicketView:
     return TicketView(ticket, await tickets.events(session, ticket.id), photos, await matter.support_count(session, ticket.id))
 
 
+FULL_TEXT = 2000
+
+
 def status_name(tr: Translator, status: str) -> str:
     return tr(f"status.{status}")
 
@@ -62,7 +65,9 @@ def render(tr: Translator, v: TicketView, app: App) -> str:
              tr("ticket.kind_line", kind=tr(f"kind.{t.kind}"), urgency=tr(f"urgency.{t.urgency}"))]
     if t.category:
         lines.append(tr("ticket.category_line", category=t.category))
-    lines.append(tr("ticket.text_line", text=summary(t.text or "", 300)))
+    # The words whole, or nearly: cards cut them, and /ticket is where a handler going out reads
+    # the place a long appeal names at its end (a message holds 4,096 characters, history included).
+    lines.append(tr("ticket.text_line", text=summary(t.text or "", FULL_TEXT)))
     if v.photo_count:
         lines.append(tr("ticket.photos_line", count=v.photo_count))
     if t.latitude is not None:
