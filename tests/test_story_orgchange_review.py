@@ -113,6 +113,18 @@ def edited_org(tmp_path, name: str, edit) -> Path:  # noqa: ANN001
     return path
 
 
+def department_chat_in(tmp_path, name: str, dept: str, chat: int | None) -> Path:  # noqa: ANN001
+    """The test org file with `dept`'s `chat:` set to `chat` (None: left out)."""
+    def edit(org: dict) -> None:
+        for d in org["departments"]:
+            if d["code"] == dept:
+                if chat is None:
+                    d.pop("chat", None)
+                else:
+                    d["chat"] = chat
+    return edited_org(tmp_path, name, edit)
+
+
 async def test_check_does_not_call_a_group_the_bot_followed_to_its_supergroup_a_problem(tmp_path):
     """The org file names 城管局's chat by the id it had as a basic group; the group was upgraded and
     the bot followed it (README: "a group that becomes a supergroup changes its id — the bot
@@ -123,12 +135,7 @@ async def test_check_does_not_call_a_group_the_bot_followed_to_its_supergroup_a_
 
     basic, new_id = -4000000020, -1002000000020
 
-    def edit(org: dict) -> None:
-        for d in org["departments"]:
-            if d["code"] == "cgj":
-                d["chat"] = basic
-
-    path = edited_org(tmp_path, "basic.yaml", edit)
+    path = department_chat_in(tmp_path, "basic.yaml", "cgj", basic)
     async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot", privacy_mode=False) as sb:
         populate(sb)
         sb.add_chat(basic, type="group", title="城管局工作群", members={HANDLER_A: "member"})
@@ -152,12 +159,7 @@ async def test_check_still_lists_a_bound_department_chat_the_bot_was_removed_fro
 
     group = -1003000000022
 
-    def edit(org: dict) -> None:
-        for d in org["departments"]:
-            if d["code"] == "sw":
-                d.pop("chat", None)
-
-    path = edited_org(tmp_path, "nochat.yaml", edit)
+    path = department_chat_in(tmp_path, "nochat.yaml", "sw", None)
     async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot", privacy_mode=False) as sb:
         populate(sb)
         sb.add_chat(group, type="supergroup", title="水务局新群", members={22001: "member"})
@@ -188,12 +190,7 @@ async def test_moving_a_department_to_a_new_group_in_the_org_file_takes_its_open
     (the new group is where its nags and every new card now go)."""
     new_group = -1003000000020
 
-    def edit(org: dict) -> None:
-        for d in org["departments"]:
-            if d["code"] == "cgj":
-                d["chat"] = new_group
-
-    moved = edited_org(tmp_path, "moved.yaml", edit)
+    moved = department_chat_in(tmp_path, "moved.yaml", "cgj", new_group)
     async with TelegramSandbox(bot_token=TOKEN, bot_username="huying_bot", privacy_mode=False) as sb:
         populate(sb)
         sb.add_chat(new_group, type="supergroup", title="城管局新群", members={HANDLER_A: "member"})

@@ -26,17 +26,6 @@ async def test_coming_back_the_next_day_does_not_glue_a_new_problem_onto_yesterd
     assert d.text == NEW, d.text
 
 
-async def private_ticket_resolved(world: World, user: int, text: str) -> None:
-    await world.send(user, user, f"/appeal {text}")
-    await world.reply_from_bot(user, contains="#2026-000001")
-    card = await world.reply_from_bot(DISPATCH_CHAT, predicate=has_button("派单"))
-    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
-    dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
-    await accept(world, HANDLER_A, CGJ_CHAT, dept_card)
-    await submit_result(world, HANDLER_A, CGJ_CHAT, dept_card, "已清运完毕")
-    await world.settle()
-
-
 async def resolved_in_private(world: World, text: str = "小区门口垃圾三天没人清运了，异味很大") -> dict:
     """A private /appeal, 派单, 签收 and 办结; returns the rating question in the private chat."""
     await world.send(RESIDENT, RESIDENT, f"/appeal {text}")
