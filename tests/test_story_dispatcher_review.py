@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Extension
-from tests.steps import ZH, has_button, messages_saying, press, ticket
+from tests.steps import ZH, has_button, messages_saying, press, refused, ticket
 from tests.harness import (
     CGJ_CHAT,
     COMMUNITY,
@@ -121,3 +121,11 @@ async def test_returned_ticket_old_dispatch_card_stops_saying_dispatched(world: 
     assert (await ticket(world)).status == "TRIAGE"
     old = world.sb.message(DISPATCH_CHAT, card["message_id"])
     assert "✅ 已派单：城市管理局" not in old["text"], old["text"]
+
+
+async def test_the_lead_department_is_not_its_own_co_department(world: World):
+    card = await file_garbage(world)  # the catalogue suggests 城市管理局 to lead
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "协办部门")
+    shown = world.sb.message(DISPATCH_CHAT, card["message_id"])
+    refused(await press(world, DISPATCHER, DISPATCH_CHAT, shown, "城市管理局"), "co.is_lead")
+    assert ((await ticket(world)).route or {}).get("co") == []

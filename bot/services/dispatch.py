@@ -80,6 +80,7 @@ async def dispatch(session: AsyncSession, app: App, ticket_id: int, roles: Roles
     actors = roles.actors_for(t) if roles else SYSTEM
     authorise("dispatch", t.status, actors)
     await able_to_take(session, lead)
+    co = [c for c in dict.fromkeys(co) if c != lead]  # the lead is no co-department of itself
     now = app.now()
     t = await transition.move(
         session, app, t, "dispatch", actors, event="dispatched", actor_id=roles.user_id if roles else None,
@@ -100,6 +101,8 @@ async def set_co(session: AsyncSession, app: App, ticket_id: int, roles: Roles, 
     t = await load(session, ticket_id)
     authorise("dispatch", t.status, roles.actors_for(t))
     route = dict(t.route or {})
+    if dept == route.get("lead"):
+        raise Refusal("co.is_lead")  # "城市管理局（协办：城市管理局）" on the card and in the record
     co = list(route.get("co") or [])
     route["co"] = [c for c in co if c != dept] if dept in co else co + [dept]
     await tickets.touch(session, t.id, {"route": route}, app.now())
