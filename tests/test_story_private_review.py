@@ -81,3 +81,18 @@ async def test_a_file_sent_in_the_guided_flow_is_not_dropped_in_silence(world: W
     said = [m["text"] for m in world.sb.bot_messages(RESIDENT)]
     # As in a reply to an acknowledgement (README, "What residents add"): told the file cannot be passed on.
     assert ZH("intake.media_not_kept") in said, said
+
+
+async def test_a_location_sent_before_it_was_asked_for_is_not_asked_for_again(world: World):
+    await world.send(RESIDENT, RESIDENT, OLD)
+    photos = await world.reply_from_bot(RESIDENT, contains="照片")
+    # The resident shares where it is straight away, before the bot got to the place question.
+    await world.send(RESIDENT, RESIDENT, location=(22.50, 113.93))
+    await world.settle()
+    latest = world.sb.bot_messages(RESIDENT)[-1]
+    await world.sb.press(RESIDENT, RESIDENT, latest["message_id"], "跳过")
+    await world.settle()
+    after = [m["text"] for m in world.sb.bot_messages(RESIDENT) if m["message_id"] > photos["message_id"]]
+    # The place is on the draft already: asking "请发送位置" again reads as if it was lost.
+    assert ZH("flow.ask_location") not in after, after
+    assert after[-1] == ZH("flow.ask_area"), after

@@ -135,7 +135,8 @@ async def step(session: AsyncSession, app: App, d: Draft, tr: Translator, action
                origin_message_id: int) -> Ticket | None:
     d.updated_at = app.now()
     if action == "photos_done" and d.step == "photos":
-        d.step = "location"
+        # A place shared before it was asked for is not asked for again.
+        d.step = "location" if d.latitude is None else await _after_location(session, app, d)
     elif action == "location_skip" and d.step == "location":
         d.step = await _after_location(session, app, d)
     elif action == "area" and d.step == "area" and value in {a.code for a in await areas(session, app)}:
