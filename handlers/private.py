@@ -88,9 +88,10 @@ async def guided(message: Message, session: DbSession, app: App, roles: access.R
     if media_not_kept(message):  # the caption is kept; the file, the video or the voice is not
         reply(session, app, message, _("intake.media_not_kept"))
     if d is None:
-        await drafts.begin(session, app, message.from_user.id, tr, text, pics, area=_area(roles))
+        await drafts.begin(session, app, message.from_user.id, tr, text, pics, area=_area(roles),
+                           album=bool(message.media_group_id))
         if loc:
             d = await drafts.current(session, message.from_user.id)
             await drafts.feed(session, app, d, tr, location=loc)
         return
-    await drafts.feed(session, app, d, tr, text=text, photos=pics, location=loc)
+    await drafts.feed(session, app, d, tr, text=text, photos=pics, location=loc, album=bool(message.media_group_id))

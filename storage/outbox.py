@@ -181,6 +181,14 @@ async def pending_for(session: AsyncSession, ticket_id: int, purpose: str) -> Ou
     return (await session.execute(q)).scalars().first()
 
 
+async def pending_in_chat(session: AsyncSession, chat_id: int, purpose: str) -> OutboxMessage | None:
+    """A message of this purpose to the chat not sent yet (the latest)."""
+    q = select(OutboxMessage).where(
+        OutboxMessage.chat_id == chat_id, OutboxMessage.purpose == purpose, OutboxMessage.status == "pending"
+    ).order_by(OutboxMessage.id.desc())
+    return (await session.execute(q)).scalars().first()
+
+
 async def rewrite_pending(session: AsyncSession, row_id: int, payload: dict[str, Any]) -> bool:
     """New contents for a row not sent yet; False when the worker has taken it meanwhile."""
     result = await session.execute(

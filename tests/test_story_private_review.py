@@ -96,3 +96,15 @@ async def test_a_location_sent_before_it_was_asked_for_is_not_asked_for_again(wo
     # The place is on the draft already: asking "请发送位置" again reads as if it was lost.
     assert ZH("flow.ask_location") not in after, after
     assert after[-1] == ZH("flow.ask_area"), after
+
+
+async def test_an_album_in_the_photos_step_is_answered_once_not_once_per_photo(world: World):
+    await world.send(RESIDENT, RESIDENT, OLD)
+    ask = await world.reply_from_bot(RESIDENT, contains="照片")
+    await world.sb.user_sends_album(RESIDENT, RESIDENT, count=4)
+    await world.reply_from_bot(RESIDENT, contains="张照片")  # held as long as an album's acknowledgement
+    await world.settle()
+    counts = [shown["text"] for m in world.sb.bot_messages(RESIDENT) if m["message_id"] > ask["message_id"]
+              for shown in [world.sb.message(RESIDENT, m["message_id"])]]
+    # One album, one answer (a community chat's acknowledgement counts an album once, too).
+    assert counts == [ZH("flow.photo_count", count=4)], counts

@@ -17,7 +17,7 @@ from bot.domain.appeal import Appeal, Photo
 from bot.domain.intake import MIN_APPEAL_CHARS, summary
 from bot.i18n import Translator
 from bot.services import intake, notify
-from storage import directory, drafts
+from storage import directory, drafts, outbox
 from storage.common import serialize
 from storage.models import Area, Draft, Ticket
 
@@ -29,14 +29,24 @@ def _kb(tr: Translator, *pairs: tuple[str, Flow]) -> list[list[dict]]:
     return [[button(tr(k), cb) for k, cb in pairs]]
 
 
-async def prompt(session: AsyncSession, app: App, user_id: int, tr: Translator, d: Draft) -> None:
+async def prompt(session: AsyncSession, app: App, user_id: int, tr: Translator, d: Draft,
+                 album: bool = False) -> None:
     cancel = ("flow.cancel", Flow(step="cancel"))
     if d.step == "describe":
         notify.send(session, app, user_id, tr("flow.ask_describe"), keyboard=_kb(tr, cancel))
     elif d.step == "photos":
         text = tr("flow.ask_photos") if not d.photos else tr("flow.photo_count", count=len(d.photos))
         label = "flow.done" if d.photos else "flow.skip"
-        notify.send(session, app, user_id, text, keyboard=_kb(tr, (label, Flow(step="photos_done")), cancel))
+        kb = _kb(tr, (label, Flow(step="photos_done")), cancel)
+        if album:
+            # An album's photos come as one message each: one count, held as long as an album's
+            # acknowledgement is, rewritten by each photo (ten photos gave ten answers).
+            waiting = await outbox.pending_in_chat(session, user_id, "flow_photos")
+            if waiting is not None and await outbox.rewrite_pending(
+                    session, waiting.id, {**waiting.payload, "text": notify.clip(text), "keyboard": kb}):
+                return
+        notify.send(session, app, user_id, text, keyboard=kb, purpose="flow_photos" if album else None,
+                    delay=app.settings.album_debounce if album else 0.0)
     elif d.step == "location":
         notify.send(session, app, user_id, tr("flow.ask_location"),
                     keyboard=_kb(tr, ("flow.skip", Flow(step="location_skip")), cancel))
@@ -77,14 +87,14 @@ async def _after_location(session: AsyncSession, app: App, d: Draft) -> str:
 
 
 async def begin(session: AsyncSession, app: App, user_id: int, tr: Translator, text: str,
-                photos: list[Photo], area: str | None = None) -> Draft:
+                photos: list[Photo], area: str | None = None, album: bool = False) -> Draft:
     """A new draft; `area` is the volunteer's own (they keep it whatever place they share)."""
     text = text.strip()
     await serialize(session, "draft", user_id)
     d = await drafts.start(session, user_id, app.now(), text=text,
                            step="photos" if len(text) >= MIN_APPEAL_CHARS else "describe", area_code=area)
     d.photos = [p.__dict__ for p in photos][:MAX_PHOTOS]
-    await prompt(session, app, user_id, tr, d)
+    await prompt(session, app, user_id, tr, d, album=album)
     return d
 
 
@@ -109,7 +119,8 @@ async def fresh(session: AsyncSession, app: App, user_id: int) -> Draft | None:
 
 
 async def feed(session: AsyncSession, app: App, d: Draft, tr: Translator, *, text: str = "",
-               photos: Sequence[Photo] = (), location: tuple[float, float] | None = None) -> None:
+               photos: Sequence[Photo] = (), location: tuple[float, float] | None = None,
+               album: bool = False) -> None:
     """A message during the flow: it fills the current step (or adds what it carries)."""
     d.updated_at = app.now()
     if photos:
@@ -128,7 +139,7 @@ async def feed(session: AsyncSession, app: App, d: Draft, tr: Translator, *, tex
         d.step = await _after_location(session, app, d)
     elif d.step == "area" and d.area_code:  # a place shared instead of a button pressed
         d.step = "kind"
-    await prompt(session, app, d.user_id, tr, d)
+    await prompt(session, app, d.user_id, tr, d, album=album)
 
 
 async def step(session: AsyncSession, app: App, d: Draft, tr: Translator, action: str, value: str,
