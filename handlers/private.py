@@ -83,7 +83,10 @@ async def guided(message: Message, session: DbSession, app: App, roles: access.R
             words=text.strip()), quiet=True)
         return
     if d is None and not pics and (t := await ratings.typed_rating(session, tr, message.from_user.id, text)):
-        reply(session, app, message, _("rate.typed", code=f"#{t.code}"))
+        # The buttons come with the answer: the rating question itself may never have arrived (the
+        # bot was blocked when the ticket was resolved, and a private chat has no group to fall back on).
+        reply(session, app, message, _("rate.typed", code=f"#{t.code}"),
+              keyboard=ratings.result_keyboard(tr, t.id, t.rating_round))
         return
     if media_not_kept(message):  # the caption is kept; the file, the video or the voice is not
         reply(session, app, message, _("intake.media_not_kept"))

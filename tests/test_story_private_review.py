@@ -1,5 +1,5 @@
 """Residents and businesses in a private chat with the bot: a reason typed without a reply, yesterday's draft, a long
-appeal, a file in the guided flow."""
+appeal, a file, an album and a place in the guided flow, a rating after the bot was blocked."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -108,3 +108,26 @@ async def test_an_album_in_the_photos_step_is_answered_once_not_once_per_photo(w
               for shown in [world.sb.message(RESIDENT, m["message_id"])]]
     # One album, one answer (a community chat's acknowledgement counts an album once, too).
     assert counts == [ZH("flow.photo_count", count=4)], counts
+
+
+async def test_a_resident_who_blocked_the_bot_can_still_rate_once_they_come_back(world: World):
+    await world.send(RESIDENT, RESIDENT, "/appeal 小区门口垃圾三天没人清运了，异味很大")
+    await world.reply_from_bot(RESIDENT, contains="#2026-000001")
+    card = await world.reply_from_bot(DISPATCH_CHAT, predicate=has_button("派单"))
+    await press(world, DISPATCHER, DISPATCH_CHAT, card, "派单")
+    dept_card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
+    await accept(world, HANDLER_A, CGJ_CHAT, dept_card)
+    world.sb.block_bot(RESIDENT)  # the resident blocks the bot for a while
+    await submit_result(world, HANDLER_A, CGJ_CHAT, dept_card, "已清运完毕")
+    await world.settle()
+    assert not [m for m in world.sb.bot_messages(RESIDENT) if has_button("非常满意")(m)]
+    # Unblocked the next day, the resident types the rating word as the README invites.
+    world.clock.advance(hours=20)
+    world.sb.unblock_bot(RESIDENT)
+    await world.send(RESIDENT, RESIDENT, "非常满意")
+    await world.settle()
+    # They are pointed to "the buttons under the rating message" — the buttons must be there to press.
+    with_buttons = [m for m in world.sb.bot_messages(RESIDENT) if has_button("非常满意")(m)]
+    assert with_buttons, [m.get("text", "")[:60] for m in world.sb.bot_messages(RESIDENT)]
+    await press(world, RESIDENT, RESIDENT, with_buttons[-1], "非常满意")
+    assert (await world.scalar(select(Ticket).where(Ticket.id == 1))).status == "CLOSED"
