@@ -129,3 +129,14 @@ async def test_the_lead_department_is_not_its_own_co_department(world: World):
     shown = world.sb.message(DISPATCH_CHAT, card["message_id"])
     refused(await press(world, DISPATCHER, DISPATCH_CHAT, shown, "城市管理局"), "co.is_lead")
     assert ((await ticket(world)).route or {}).get("co") == []
+
+
+async def test_an_extension_whose_day_has_passed_cannot_be_approved(world: World):
+    card = await dispatched_and_accepted(world)
+    request = await ask_extension(world, card, "需要协调环卫车辆 2026-12-10", "2026-12-10")
+    world.clock.advance(days=20)  # the dispatchers get to it after the day it asked for
+    answer = await press(world, DISPATCHER, DISPATCH_CHAT, request, "批准延期")
+    refused(answer, "ext.day_passed", until="2026-12-10")
+    assert [e.status for e in await world.rows(select(Extension))] == ["pending"]
+    await press(world, DISPATCHER, DISPATCH_CHAT, world.sb.message(DISPATCH_CHAT, request["message_id"]), "不予延期")
+    assert [e.status for e in await world.rows(select(Extension))] == ["refused"]

@@ -317,6 +317,9 @@ async def decide_extension(session: AsyncSession, app: App, extension_id: int, r
         raise Refusal("error.bad_button")
     if not await _of_this_round(session, ext, t):
         raise NotAllowed("decide_extension", t.status)  # asked before a 办结, a 退单 or a 改派: stale
+    if approve and ext.new_due <= now:
+        # Approved after the day it asked for: the clock would restart at a deadline already past.
+        raise Refusal("ext.day_passed", until=local(app, ext.new_due, "%Y-%m-%d"))
     if not await extensions.decide(session, ext.id, "approved" if approve else "refused", roles.user_id, now):
         raise Refusal("ext.already")
     if approve:
