@@ -40,3 +40,8 @@ async def merge_path(session: AsyncSession, t: Ticket) -> list[Ticket]:
         path.append(nxt)
         t = nxt
     return path
+
+
+async def carrier(session: AsyncSession, t: Ticket) -> Ticket:
+    """The ticket that carries a merged one's matter (through a merge of merges), else itself."""
+    return (await merge_path(session, t))[-1]

@@ -9,6 +9,8 @@ from bot.domain.lifecycle import WORKING, Status
 
 WAITING = (Status.TRIAGE, Status.REVIEW)
 DEPT_OPEN = tuple(WORKING)
+# A desk whose group changed gets at most this many cards again; it finds the rest with /queue or /open.
+REPOST_AT_MOST = 50
 
 
 async def waiting(session: AsyncSession, offset: int, limit: int) -> tuple[list[Ticket], int]:

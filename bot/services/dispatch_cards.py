@@ -174,14 +174,11 @@ async def status_note(session: AsyncSession, app: App, tr: Translator, t: Ticket
 async def post_again(session: AsyncSession, app: App) -> int:
     """The dispatch desk moved to another group: each ticket waiting for a dispatcher gets its card
     there again (the old group is no desk any more). Returns how many."""
-    waiting, _total = await worklists.waiting(session, 0, REPOST_AT_MOST)
+    waiting, _total = await worklists.waiting(session, 0, worklists.REPOST_AT_MOST)
     for t in waiting:
         await post(session, app, t)
     return len(waiting)
 
-
-# A desk with more waiting tickets than this finds the rest with /queue.
-REPOST_AT_MOST = 50
 
 
 async def post(session: AsyncSession, app: App, t: Ticket, note: str | None = None) -> None:

@@ -23,7 +23,7 @@ from bot.domain.appeal import ChannelAppeal
 from bot.services import group_ack, intake
 from bot.services.reporter_names import reporter_names
 from storage import console as store
-from storage import directory, tickets
+from storage import directory, merges, tickets
 from storage.models import Ticket
 
 # GET /requests: the spec's default window and its widest span.
@@ -180,7 +180,7 @@ async def _view(session: AsyncSession, app: App, tr: Translator, t: Ticket) -> t
     requester back with the outcome. A consultation the knowledge base answered shows the answer:
     nobody else tells the channel's caller."""
     if t.status == Status.MERGED.value:
-        survivor = await intake.carrier_of(session, t)
+        survivor = await merges.carrier(session, t)
         if survivor.status == Status.MERGED.value:  # a merge that leads nowhere
             return "closed", tr("open311.note_merged")
         public = await store.is_public(session, survivor.id)
