@@ -20,8 +20,8 @@ from storage.models import OutboxMessage
 
 # outbox method → Bot API method
 API_METHODS = {
-    "message": "sendMessage", "photo": "sendPhoto", "album": "sendMediaGroup", "location": "sendLocation",
-    "document": "sendDocument", "edit_text": "editMessageText", "edit_markup": "editMessageReplyMarkup",
+    "message": "sendMessage", "photo": "sendPhoto", "video": "sendVideo", "album": "sendMediaGroup",
+    "location": "sendLocation", "document": "sendDocument", "edit_text": "editMessageText", "edit_markup": "editMessageReplyMarkup",
     "delete": "deleteMessage", "react": "setMessageReaction",
 }
 
@@ -50,7 +50,7 @@ def api_call(method: str, chat_id: int, thread_id: int | None, p: dict) -> tuple
         params["message_thread_id"] = thread_id
         if p.get("reply_to"):
             params["reply_parameters"] = {"message_id": p["reply_to"], "allow_sending_without_reply": True}
-    if method in ("message", "photo"):
+    if method in ("message", "photo", "video", "document"):
         params["reply_markup"] = {"force_reply": True, "selective": True} if p.get("force_reply") \
             else keyboard(p.get("keyboard"))
     elif method in ("edit_text", "edit_markup"):
@@ -60,10 +60,12 @@ def api_call(method: str, chat_id: int, thread_id: int | None, p: dict) -> tuple
             params["text"] = p["text"]
         case "photo":
             params.update(photo=p["photo"], caption=p.get("caption"))
+        case "video":
+            params.update(video=p["video"], caption=p.get("caption"))
         case "document":
             params.update(document=p["document"], caption=p.get("caption"))
-        case "album":
-            media = [{"type": "photo", "media": f} for f in p["media"]]
+        case "album":  # a bare file id is a photo (rows queued before videos were kept say only that)
+            media = [dict(m) if isinstance(m, dict) else {"type": "photo", "media": m} for m in p["media"]]
             if p.get("caption"):
                 media[0]["caption"] = p["caption"]
             params["media"] = media

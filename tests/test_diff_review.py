@@ -182,18 +182,17 @@ async def test_an_extension_card_posted_before_the_upgrade_is_disarmed_when_the_
     assert world.sb.buttons(shown) == [], (world.sb.buttons(shown), shown["text"])
 
 
-# ---------------------------------------------------------------- a video with words
+# ---------------------------------------------------------------- a voice message with words
 
-async def test_a_captioned_video_added_to_the_ack_is_not_confirmed_as_added(world: World):
-    """README (today): "A video, voice message or file in such a reply is answered ('cannot be passed
-    on yet: add words or photos'), not dropped in silence." handlers/intake.py says so only when the
-    reply has no words at all. People caption their video ("就是这一堆"): the caption is added, the
-    reporter sees 👌 "已补充" — and the video, the evidence they meant to send, is dropped in silence."""
+async def test_a_captioned_voice_message_added_to_the_ack_is_not_confirmed_as_added(world: World):
+    """README: a voice message or a file in such a reply is answered ('cannot be passed on yet'), not
+    dropped in silence — also when it carries a caption: the words are added, the recording is not,
+    and the reporter must hear which."""
     ack = await appeal(world, RESIDENT, RUBBISH)
-    video = {"video": {"file_id": "video-1", "file_unique_id": "vid-1", "width": 640, "height": 360, "duration": 9},
-             "caption": "你们看，就是门口这一堆"}
-    sent = await world.send(RESIDENT, COMMUNITY, reply_to=ack["message_id"], extra=video)
-    assert sent.get("caption") and "video" in sent
+    voice = {"voice": {**world.sb.world.new_document(b"OggS-sandbox", None, "audio/ogg", "voice"), "duration": 9},
+             "caption": "你们听，就是门口这一堆"}
+    sent = await world.send(RESIDENT, COMMUNITY, reply_to=ack["message_id"], extra=voice)
+    assert sent.get("caption") and "voice" in sent
     await world.settle()
     said = [m.get("text") or "" for m in world.sb.bot_messages(COMMUNITY)]
     assert ZH("intake.words_kept_media_not", code="#2026-000001") in said, (

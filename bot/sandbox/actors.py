@@ -94,6 +94,7 @@ class UserActions:
         forward_from: dict[str, Any] | None = None,
         sticker: bool = False,
         document: bool | bytes = False,
+        video: bool = False,
         extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """A person posts a message; returns the stored Message dict (a copy)."""
@@ -114,7 +115,7 @@ class UserActions:
         if thread_id and not (chat.is_forum and thread_id in chat.topics):
             raise SandboxError(f"{thread_id} is not a topic of chat {chat_id}")
         content: dict[str, Any] = {}
-        has_media = bool(photo or document or sticker or location)
+        has_media = bool(photo or document or video or sticker or location)
         if has_media and caption is None and text is not None:
             caption, text = text, None
         if photo:
@@ -122,6 +123,8 @@ class UserActions:
         if document:
             data = document if isinstance(document, bytes) else b"%PDF-1.4\n% sandbox document\n"
             content["document"] = world.new_document(data, "document.pdf", "application/pdf")
+        if video:
+            content["video"] = world.new_document(b"\x00\x00\x00\x18ftypmp42", "video.mp4", "video/mp4", "video")
         if sticker:
             content["sticker"] = world.new_sticker()
         if location:
@@ -160,14 +163,17 @@ class UserActions:
         caption: str | None = None,
         thread_id: int | None = None,
         reply_to: int | None = None,
+        videos: int = 0,
     ) -> list[dict[str, Any]]:
-        """Several photo messages sharing a media_group_id; the caption rides on the first."""
+        """Several photo messages sharing a media_group_id (the last `videos` of them videos); the
+        caption rides on the first."""
         group_id = str(next(_album_ids))
         return [
             await self.user_sends(
                 user_id,
                 chat_id,
-                photo=True,
+                photo=i < count - videos,
+                video=i >= count - videos,
                 caption=caption if i == 0 else None,
                 thread_id=thread_id,
                 reply_to=reply_to,

@@ -22,7 +22,7 @@ _dumps = functools.partial(json.dumps, ensure_ascii=False)
 _COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 # Camel-case names for the call log; lookup is case-insensitive like Telegram's.
 METHODS = (
-    "getMe getUpdates setWebhook deleteWebhook getWebhookInfo sendMessage sendPhoto "
+    "getMe getUpdates setWebhook deleteWebhook getWebhookInfo sendMessage sendPhoto sendVideo "
     "sendMediaGroup sendLocation sendDocument forwardMessage copyMessage editMessageText "
     "editMessageReplyMarkup editMessageCaption deleteMessage setMessageReaction answerCallbackQuery getFile "
     "getChat getChatMember getChatAdministrators getChatMemberCount setMyCommands "

@@ -71,7 +71,7 @@ async def post_cards(session: AsyncSession, app: App, t: Ticket, lead: str, co: 
     """A dispatch reaches the departments: the photos and the card with 签收 / 退单 for the lead,
     a card with 协办签收 for each co-department (`lead_only`: the lead's alone)."""
     names = await dept_names(session)
-    photos = [a.file_id for a in await tickets.attachments(session, t.id, "appeal") if a.kind == "photo"]
+    photos = await tickets.attachments(session, t.id, "appeal")
     count = await appeal_photo_count(session, t)
     for code, role in [(lead, "lead")] + [(c, "co") for c in co if c != lead and not lead_only]:
         dept = await directory.department(session, code)
@@ -96,15 +96,12 @@ async def post_again(session: AsyncSession, app: App, dept_code: str) -> int:
     dept = await directory.department(session, dept_code)
     if dept is None or dept.chat_id is None:
         return 0
-    open_ = await worklists.department_open(session, dept_code, None, 0, REPOST_AT_MOST)
+    open_ = await worklists.department_open(session, dept_code, None, 0, worklists.REPOST_AT_MOST)
     for t in open_[0]:
         co = [d.dept_code for d in await tickets.departments_of(session, t.id) if d.role == "co"]
         await post_cards(session, app, t, dept_code, co, lead_only=True)
     return len(open_[0])
 
-
-# A department with more open tickets than this finds the rest with /open.
-REPOST_AT_MOST = 50
 
 
 def _of_dispatch(t: Ticket) -> dict:

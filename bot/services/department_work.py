@@ -5,6 +5,7 @@ Comes after bot/services/dispatch.py; a resolution asks the reporter to rate it
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -150,7 +151,7 @@ async def album_item(session: AsyncSession, app: App, ticket_id: int, album: Alb
     source = "result" if done.kind == "resolved" else "progress"
     t = await load(session, ticket_id)
     await _attach(session, app, t, photos, source, user_id)
-    await _media_to_reporter(session, app, t, [p.file_id for p in photos if p.kind == "photo"], f"{source}_media")
+    await _media_to_reporter(session, app, t, photos, f"{source}_media")
 
 
 async def _attach(session: AsyncSession, app: App, t: Ticket, photos: list[Photo], source: str,
@@ -179,7 +180,7 @@ async def progress(session: AsyncSession, app: App, ticket_id: int, roles: Roles
                                 values=first,
                                 data={"text": text, "photos": len(photos), "album": album.group if album else None})
     await notify.tell_reporter(session, app, t, "reporter.progress", code=display(t.code), text=text or "📷")
-    await _media_to_reporter(session, app, t, [p.file_id for p in photos if p.kind == "photo"], "progress_media")
+    await _media_to_reporter(session, app, t, photos, "progress_media")
     return t
 
 
@@ -194,18 +195,19 @@ async def _co_progress(session: AsyncSession, app: App, t: Ticket, actors: set[A
     name = (await dept_names(session)).get(dept, dept)
     await department_cards.tell(session, app, t, "co.progress_to_lead", dept=name, text=text or "📷")
     await notify.tell_reporter(session, app, t, "reporter.progress", code=display(t.code), text=text or "📷")
-    await _media_to_reporter(session, app, t, [p.file_id for p in photos if p.kind == "photo"], "progress_media")
+    await _media_to_reporter(session, app, t, photos, "progress_media")
     return t
 
 
-async def _media_to_reporter(session: AsyncSession, app: App, t: Ticket, file_ids: list[str], purpose: str) -> None:
+async def _media_to_reporter(session: AsyncSession, app: App, t: Ticket, photos: Sequence[notify.Media],
+                            purpose: str) -> None:
     """Progress and result photos go to the reporter in private only: a community chat sees the
     ticket's state on its acknowledgement, never the department's photos of someone's home."""
-    if not file_ids:
+    if not photos:
         return
     reporter = await notify.in_private(session, t.reporter_id)
     if reporter is not None:
-        notify.send_media(session, app, reporter.id, file_ids, None, ticket=t, purpose=purpose)
+        notify.send_media(session, app, reporter.id, photos, None, ticket=t, purpose=purpose)
 
 
 async def resolve(session: AsyncSession, app: App, ticket_id: int, roles: Roles, text: str,
@@ -227,7 +229,7 @@ async def resolve(session: AsyncSession, app: App, ticket_id: int, roles: Roles,
     await department_cards.refresh(session, app, t, lambda tr: tr("card.resolved"), with_buttons=False)
     await notify.tell_reporter(session, app, t, "reporter.resolved", code=display(t.code), text=text)
     await support.tell_supporters(session, app, t, "supporter.result", result=text)  # 附议 hear the result too
-    await _media_to_reporter(session, app, t, [p.file_id for p in photos if p.kind == "photo"], "result_media")
+    await _media_to_reporter(session, app, t, photos, "result_media")
     await ratings.ask(session, app, t)
     return t
 

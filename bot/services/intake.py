@@ -215,16 +215,11 @@ async def record_edit(session: AsyncSession, app: App, chat_id: int, message_id:
     ticket = await tickets.find_by_origin(session, chat_id, message_id)
     if ticket is not None:
         await tickets.add_event(session, ticket.id, "appeal_edited", app.now(), actor_id=user_id, data={"text": text})
-        carrier = await carrier_of(session, ticket)  # merged: the ticket that carries the matter hears it
+        carrier = await merges.carrier(session, ticket)  # merged: the ticket that carries the matter hears it
         if carrier.id != ticket.id:
             await tickets.add_event(session, carrier.id, "appeal_edited", app.now(), actor_id=user_id,
                                     data={"text": text, "from": ticket.code})
         await _reach_staff(session, app, carrier, "dept.appeal_edited", text, [], None)
-
-
-async def carrier_of(session: AsyncSession, t: Ticket) -> Ticket:
-    """The ticket that carries a merged one's matter (through a merge of merges), else itself."""
-    return (await merges.merge_path(session, t))[-1]
 
 
 async def is_over(session: AsyncSession, ticket_id: int) -> bool:
@@ -310,7 +305,7 @@ async def _reach_staff(session: AsyncSession, app: App, t: Ticket, key: str, tex
         where = tr("dept.supplement_location") if location else ""
         notify.send(session, app, dept.chat_id, tr(key, code=display(t.code), text=text or "📷", where=where),
                     ticket=t, purpose="dept_note")
-        notify.send_media(session, app, dept.chat_id, [p.file_id for p in photos if p.kind == "photo"], None,
+        notify.send_media(session, app, dept.chat_id, photos, None,
                           ticket=t, purpose="dept_media")
     elif text and t.status in (Status.TRIAGE, Status.REVIEW):
         await dispatch_cards.redraw(session, app, t)

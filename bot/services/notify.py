@@ -1,7 +1,8 @@
 """Queue messages in the outbox in the reader's language (no sending here)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Sequence
+from typing import Any, Callable, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,27 +84,44 @@ def send(
     )
 
 
+class Media(Protocol):
+    """What a department's or a reporter's file is sent as: an appeal's `Photo` or a stored `Attachment`."""
+    kind: str  # photo | video | document (a picture sent as a file)
+    file_id: str
+
+
+# sendMediaGroup takes 2–10 items; photos and videos may share one, documents only go with documents.
+ALBUM_AT_MOST = 10
+
+
 def send_media(
-    session: AsyncSession, app: App, chat_id: int, file_ids: list[str], caption: str | None, *,
+    session: AsyncSession, app: App, chat_id: int, items: Sequence[Media], caption: str | None, *,
     thread_id: int | None = None, reply_to: int | None = None, ticket: Ticket | None = None,
     purpose: str | None = None, keyboard: list[list[dict]] | None = None,
 ) -> None:
-    """One photo (with buttons) or an album (buttons cannot ride on an album)."""
-    if not file_ids:
-        return
-    if len(file_ids) == 1:
-        payload: dict[str, Any] = {"photo": file_ids[0], "caption": clip(caption, CAPTION_LIMIT)}
-        method = "photo"
-        if keyboard:
-            payload["keyboard"] = keyboard
-    else:
-        payload, method = {"media": file_ids[:10], "caption": clip(caption, CAPTION_LIMIT)}, "album"
-    if reply_to:
-        payload["reply_to"] = reply_to
-    outbox.enqueue(
-        session, chat_id=chat_id, method=method, payload=payload, now=app.now(), thread_id=thread_id,
-        ticket_id=ticket.id if ticket else None, purpose=purpose,
-    )
+    """Every file as it came: one photo, video or picture file alone (it can carry buttons), else
+    albums of ten, the pictures and videos apart from the files; the caption rides on the first."""
+    visual = [i for i in items if i.kind != "document"]
+    files = [i for i in items if i.kind == "document"]
+    groups = [g[k:k + ALBUM_AT_MOST] for g in (visual, files) for k in range(0, len(g), ALBUM_AT_MOST)]
+    for n, group in enumerate(groups):
+        text = clip(caption, CAPTION_LIMIT) if n == 0 else None
+        payload: dict[str, Any]
+        if len(group) == 1:
+            method = group[0].kind if group[0].kind in ("video", "document") else "photo"
+            payload = {method: group[0].file_id, "caption": text}
+            if keyboard and len(groups) == 1:
+                payload["keyboard"] = keyboard
+        else:
+            method = "album"
+            payload = {"media": [i.file_id if i.kind == "photo" else {"type": i.kind, "media": i.file_id}
+                                 for i in group], "caption": text}
+        if reply_to:
+            payload["reply_to"] = reply_to
+        outbox.enqueue(
+            session, chat_id=chat_id, method=method, payload=payload, now=app.now(), thread_id=thread_id,
+            ticket_id=ticket.id if ticket else None, purpose=purpose,
+        )
 
 
 def edit(

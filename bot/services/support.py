@@ -152,12 +152,11 @@ async def _photos_follow(session: AsyncSession, app: App, merged: Ticket, target
     await tickets.add_event(session, target.id, "photos_added", now, data={"count": len(moved), "from": merged.code})
     await dispatch_cards.recount(session, app, target)
     dept = await directory.department(session, target.lead_dept) if target.lead_dept else None
-    pictures = [a.file_id for a in moved if a.kind == "photo"]
-    if dept and dept.chat_id and target.status in WORKING and pictures:
+    if dept and dept.chat_id and target.status in WORKING:
         tr = await notify.chat_translator(session, app, dept.chat_id)
-        notify.send_media(session, app, dept.chat_id, pictures,
+        notify.send_media(session, app, dept.chat_id, moved,
                           tr("dept.merged_photos", code=display(target.code), merged=display(merged.code),
-                             count=len(pictures)), ticket=target, purpose="dept_media")
+                             count=len(moved)), ticket=target, purpose="dept_media")
 
 
 async def tell_supporters(session: AsyncSession, app: App, t: Ticket, key: str, **params: object) -> int:
