@@ -136,7 +136,7 @@ async def ticket_page(session: AsyncSession, app: App, staff: Staff, code_text: 
     merged_into = await tickets.get(session, t.merged_into_id) if t.merged_into_id else None
     return TicketPage(
         ticket=t, channel=t.channel or "telegram", events=events,
-        photos=[a for a in await tickets.attachments(session, t.id) if a.kind == "photo"],
+        photos=[a for a in await tickets.attachments(session, t.id) if a.kind in ("photo", "document")],  # pictures
         departments=[(d.dept_code, d.role, names.get(d.dept_code, d.dept_code))
                      for d in await tickets.departments_of(session, t.id)],
         ratings=await ratings_store.of_ticket(session, t.id), cards=await store.cards_of(session, t.id),
