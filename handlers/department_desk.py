@@ -78,6 +78,9 @@ def build_department_desk_router() -> Router:
 
         async def op() -> str | None:
             outcome = await run()
+            if link.purpose == "resolve_prompt" and words.strip():  # an edit of it corrects the result
+                await department_work.keep_words(session, app, message.chat.id, message.message_id, tid, "result",
+                                                 words.strip())
             if isinstance(outcome, date):  # the day as understood, so a misreading is caught at once
                 reply(session, app, message, _(done, until=outcome.isoformat()))
                 return None
@@ -101,6 +104,9 @@ def build_department_desk_router() -> Router:
 
         async def op() -> str:
             t = await department_work.progress(session, app, link.ticket_id, staff, words, pics, album)
+            if words.strip():
+                await department_work.keep_words(session, app, message.chat.id, message.message_id, t.id, "progress",
+                                                 words.strip())
             # Not "passed on" to a reporter the bot cannot write to: the note stays with the ticket.
             return "done.progress" if await notify.reporters_in_private(session, t) else "done.progress_kept"
 

@@ -11,7 +11,7 @@ from bot.callbacks import TicketAct
 from bot.context import App, DbSession
 from bot.domain import intake as rules
 from bot.domain.appeal import Appeal
-from bot.services import access, intake, triage
+from bot.services import access, department_work, intake, triage
 from handlers.common import _, noted, press_op, reply
 from handlers.facts import facts, media_not_kept, message_text, origin, photos, thread_of
 from handlers.reply_filter import ReplyTo
@@ -64,10 +64,16 @@ def build_intake_router() -> Router:
         await group_appeal(message, session, app, roles)
 
     @router.edited_message(OnLoop(F.from_user))
-    async def edited(message: Message, session: DbSession, app: App) -> None:
+    async def edited(message: Message, session: DbSession, app: App, roles: access.Roles) -> None:
         # Edits never make a second ticket; an edited appeal keeps its new words in the history.
-        await intake.record_edit(session, app, message.chat.id, message.message_id, message_text(message),
-                                 message.from_user.id if message.from_user else None)
+        if await intake.record_edit(session, app, message.chat.id, message.message_id, message_text(message),
+                                    message.from_user.id if message.from_user else None):
+            return
+        if await department_work.correct_words(session, app, message.chat.id, message.message_id,
+                                               message_text(message), message.from_user.id if message.from_user else None):
+            return
+        if message.chat.type in GROUPS:  # the mention forgotten and added by editing: the appeal it now is
+            await _edited_into_appeal(message, session, app, roles)
 
     return router
 
@@ -81,8 +87,8 @@ async def group_appeal(message: Message, session: DbSession, app: App, roles: ac
             await _untriggered(message, session, app)
         return
     if chat is None or chat.kind != "community":
-        if chat is None or chat.kind == "unknown":
-            reply(session, app, message, _("intake.chat_not_bound"))
+        if (chat is None or chat.kind == "unknown") and not await intake.told_not_bound(session, app, message.chat.id):
+            reply(session, app, message, _("intake.chat_not_bound"), purpose=intake.NOT_BOUND)
         elif f.reply_to_bot:
             # A reply in a staff chat to a bot message that is no ticket's: say where words go.
             reply(session, app, message, _("staff.reply_hint"))
@@ -95,6 +101,17 @@ async def group_appeal(message: Message, session: DbSession, app: App, roles: ac
         reply(session, app, message, _("intake.empty"))
         return
     await file(message, session, app, decision, area=chat.area_code)
+
+
+async def _edited_into_appeal(message: Message, session: DbSession, app: App, roles: access.Roles) -> None:
+    """A community message that made no ticket and calls the bot since its edit is filed, once (the
+    next edit finds its ticket). Replies are left alone: their words went where they were meant."""
+    chat = await intake.chat_info(session, message.chat.id)
+    decision = rules.decide(facts(message, app.bot_id, app.bot_username, volunteer=roles.volunteer),
+                            app.bot_username, community=True)
+    if chat is not None and chat.kind == "community" and decision.action == "appeal" \
+            and "reply" not in decision.reasons and message.reply_to_message is None:
+        await file(message, session, app, decision, area=chat.area_code)
 
 
 def retold(message: Message, roles: access.Roles, bot_id: int, bot_username: str) -> Message | None:
@@ -128,6 +145,9 @@ async def file(message: Message, session: DbSession, app: App, decision: rules.D
         on_behalf_kind=kind, on_behalf_user_id=uid, on_behalf_name=name, urgent=decision.urgent,
         related_to=related_to,
     )
+    if retelling is None and (joined := await intake.join_forwarded(session, app, appeal)) is not None:
+        noted(session, app, message, _("intake.supplement_added", code=f"#{joined.code}"))
+        return
     await intake.file_appeal(session, app, appeal)
 
 

@@ -55,6 +55,13 @@ async def asked_lately(session: AsyncSession, *, chat_id: int, ticket_id: int, p
     return [(payload or {}).get("link_data") or {} for payload in (await session.execute(q)).scalars()]
 
 
+async def said_lately(session: AsyncSession, *, chat_id: int, purpose: str, since: datetime) -> bool:
+    """Whether a message of this purpose went to the chat at or after `since` (sent or still queued)."""
+    q = select(OutboxMessage.id).where(OutboxMessage.chat_id == chat_id, OutboxMessage.purpose == purpose,
+                                       OutboxMessage.created_at >= since).limit(1)
+    return (await session.execute(q)).first() is not None
+
+
 # The outbox's round runs these several times a second in a burst: built once, here.
 _OUT = OutboxMessage.__table__
 _HEAD_LEVELS = (select(_OUT.c.chat_id, _OUT.c.priority, _OUT.c.status, func.min(_OUT.c.id))

@@ -349,3 +349,31 @@ async def decide_extension(session: AsyncSession, app: App, extension_id: int, r
                     tr("ext.decided", code=display(t.code), until=until,
                        decision=tr("ext.yes" if approve else "ext.no")), None, ticket=t)
     return t, approve
+
+
+# A handler's own message that said a result or a progress note: an edit of it corrects what it said.
+WORDS = "dept_words"
+
+
+async def keep_words(session: AsyncSession, app: App, chat_id: int, message_id: int, ticket_id: int, said_as: str,
+                     text: str) -> None:
+    await tickets.link(session, chat_id, message_id, ticket_id, WORDS, app.now(), data={"as": said_as, "text": text})
+
+
+async def correct_words(session: AsyncSession, app: App, chat_id: int, message_id: int, text: str,
+                        user_id: int | None) -> bool:
+    """A handler fixed their result or note by editing it (the wrong building, a typo): the correction
+    is in the history, a result still standing is the corrected one, and the reporter hears it.
+    False when the message said no such thing."""
+    link = await tickets.find_link(session, chat_id, message_id)
+    if link is None or link.purpose != WORDS or not text.strip():
+        return False
+    said_as, was, text = (link.data or {}).get("as"), (link.data or {}).get("text"), text.strip()
+    t = await load(session, link.ticket_id)
+    now = app.now()
+    await tickets.add_event(session, t.id, f"{said_as}_edited", now, actor_id=user_id, data={"text": text, "was": was})
+    if said_as == "result" and t.result_text == was and len(text) >= 2:
+        await tickets.touch(session, t.id, {"result_text": text}, now)
+        await notify.tell_reporter(session, app, t, "reporter.result_corrected", code=display(t.code), text=text)
+    link.data = {"as": said_as, "text": text}
+    return True

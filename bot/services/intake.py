@@ -209,17 +209,20 @@ async def follow_migration(session: AsyncSession, app: App, old_id: int, new_id:
 
 
 async def record_edit(session: AsyncSession, app: App, chat_id: int, message_id: int, text: str,
-                      user_id: int | None) -> None:
+                      user_id: int | None) -> bool:
     """An appeal corrected by editing it (the Telegram way to fix a wrong building): kept beside the
-    words it was filed with, on the cards, and told to a department that has the ticket."""
+    words it was filed with, on the cards, and told to a department that has the ticket. False when
+    the message is no ticket's appeal."""
     ticket = await tickets.find_by_origin(session, chat_id, message_id)
-    if ticket is not None:
-        await tickets.add_event(session, ticket.id, "appeal_edited", app.now(), actor_id=user_id, data={"text": text})
-        carrier = await merges.carrier(session, ticket)  # merged: the ticket that carries the matter hears it
-        if carrier.id != ticket.id:
-            await tickets.add_event(session, carrier.id, "appeal_edited", app.now(), actor_id=user_id,
-                                    data={"text": text, "from": ticket.code})
-        await _reach_staff(session, app, carrier, "dept.appeal_edited", text, [], None)
+    if ticket is None:
+        return False
+    await tickets.add_event(session, ticket.id, "appeal_edited", app.now(), actor_id=user_id, data={"text": text})
+    carrier = await merges.carrier(session, ticket)  # merged: the ticket that carries the matter hears it
+    if carrier.id != ticket.id:
+        await tickets.add_event(session, carrier.id, "appeal_edited", app.now(), actor_id=user_id,
+                                data={"text": text, "from": ticket.code})
+    await _reach_staff(session, app, carrier, "dept.appeal_edited", text, [], None)
+    return True
 
 
 async def is_over(session: AsyncSession, ticket_id: int) -> bool:
@@ -244,6 +247,15 @@ async def link_on_its_way(session: AsyncSession, chat_id: int) -> bool:
     return await outbox.link_on_its_way(session, chat_id)
 
 
+# A group nobody has bound yet hears so once in this while: its neighbours' hashtags are not all for the bot.
+NOT_BOUND = "not_bound"
+NOT_BOUND_QUIET = timedelta(hours=6)
+
+
+async def told_not_bound(session: AsyncSession, app: App, chat_id: int) -> bool:
+    return await outbox.said_lately(session, chat_id=chat_id, purpose=NOT_BOUND, since=app.now() - NOT_BOUND_QUIET)
+
+
 async def chat_info(session: AsyncSession, chat_id: int):  # noqa: ANN201
     return await directory.chat(session, chat_id)
 
@@ -253,6 +265,28 @@ async def ticket(session: AsyncSession, ticket_id: int) -> Ticket | None:
 
 
 RECENT_LOCATION_WINDOW = timedelta(minutes=30)
+# Telegram forwards a selection of messages one by one: the words, a photo, a pin.
+FORWARD_BATCH = timedelta(minutes=2)
+
+
+async def join_forwarded(session: AsyncSession, app: App, appeal: Appeal) -> Ticket | None:
+    """A volunteer forwarding one neighbour's messages: those that follow the first within two minutes
+    add to its ticket (a photo, a place, more words), not a ticket each. None when it starts one."""
+    if appeal.on_behalf_kind is None or appeal.media_group_id:
+        return None  # an album is one ticket by its own rule
+    recent = await tickets.recent_by_reporter(session, appeal.chat_id, appeal.user_id, app.now() - FORWARD_BATCH)
+    if recent is None or Status(recent.status) in support.OVER or (
+            recent.on_behalf_kind, recent.on_behalf_user_id, recent.on_behalf_name) != (
+            appeal.on_behalf_kind, appeal.on_behalf_user_id, appeal.on_behalf_name):
+        return None
+    if appeal.photos:
+        await add_photos(session, app, recent, appeal.photos, appeal.user_id)
+    if appeal.location and recent.latitude is None:
+        await set_location(session, app, recent, appeal.location[0], appeal.location[1], appeal.user_id)
+    if appeal.text:
+        await add_note(session, app, recent, appeal.text, appeal.user_id)
+    await _reach_staff(session, app, recent, "dept.supplement", appeal.text, appeal.photos, appeal.location)
+    return recent
 
 
 async def locate_recent(session: AsyncSession, app: App, chat_id: int, user_id: int, lat: float, lon: float) -> bool:
@@ -303,9 +337,13 @@ async def _reach_staff(session: AsyncSession, app: App, t: Ticket, key: str, tex
     if dept and dept.chat_id and t.status in WORKING:
         tr = await notify.chat_translator(session, app, dept.chat_id)
         where = tr("dept.supplement_location") if location else ""
-        notify.send(session, app, dept.chat_id, tr(key, code=display(t.code), text=text or "📷", where=where),
+        said = text or ("📷" if photos else "")  # a bare pin claims no photo
+        notify.send(session, app, dept.chat_id, tr(key, code=display(t.code), text=said, where=where),
                     ticket=t, purpose="dept_note")
         notify.send_media(session, app, dept.chat_id, photos, None,
                           ticket=t, purpose="dept_media")
+        if location:  # the pin itself, as a dispatch's card brings it: the handler going out opens it
+            outbox.enqueue(session, chat_id=dept.chat_id, method="location", now=app.now(), ticket_id=t.id,
+                           purpose="dept_media", payload={"latitude": location[0], "longitude": location[1]})
     elif text and t.status in (Status.TRIAGE, Status.REVIEW):
         await dispatch_cards.redraw(session, app, t)
