@@ -37,6 +37,7 @@ from storage.db import make_engine, make_sessionmaker, migrate
 from scheduler.jobs import instance_id, release_lease
 from scheduler.setup import start_scheduler
 from storage.orgsync import import_org
+from storage.sqlite_owner import FileInUse, sole_owner
 from web.app import STOPPING, build_web_app, serve
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,14 @@ async def serve_bot(settings: Settings, stop: asyncio.Event | None = None) -> No
     application on LISTEN_HOST:LISTEN_PORT either way.  Returns after a graceful stop."""
     stop = stop or stop_on_signals()
     webhook = bool(settings.webhook_url)
+    try:
+        with sole_owner(settings.database_url):
+            await _serve(settings, stop, webhook)
+    except FileInUse as exc:  # raised on entering only: one line for the operator
+        raise SettingsError(str(exc)) from None
+
+
+async def _serve(settings: Settings, stop: asyncio.Event, webhook: bool) -> None:
     async with running(settings) as (app, bot, dp):
         web_app = build_web_app(app, bot, webhook=webhook)
         try:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from bot.context import App
 from bot.domain.periods import PeriodError
 from bot.i18n import Translator
@@ -30,6 +32,11 @@ async def run_export(settings: Settings, form_word: str, period_words: list[str]
         form = exports.form_of(form_word)
     except exports.UnknownForm as exc:
         raise ExportError(tr("export.unknown_form", given=exc.given)) from None
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not Path(url.database).exists():  # a read creates nothing: a typo would look like an empty desk
+        raise ExportError(f"DATABASE_URL {url.render_as_string(hide_password=True)}: no database there "
+                          f"({Path(url.database).resolve()} does not exist)")
     try:
         await migrate(settings.database_url)
     except Exception as exc:  # noqa: BLE001 — whatever the driver raises, the operator gets one line

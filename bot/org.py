@@ -63,7 +63,8 @@ class DutySpec(_Strict):
     """An on-duty handler for urgent matters outside working hours."""
 
     user: TgId
-    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
+    # 0 = Monday … 6 = Sunday (Python's weekday(); a roster written 1–7 would leave Monday unmanned)
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
 
 
 class DepartmentSpec(_Strict):
@@ -225,7 +226,10 @@ class OrgFile(_Strict):
                     raise ValueError(f"catalog: {row.category!r} names unknown department {code!r}")
         WorkCalendar.from_org(self.holidays, self.timezone)
         SlaPolicy.from_org(self.sla)
-        parse_duration(self.scheduler.scan_every)
+        try:
+            parse_duration(self.scheduler.scan_every)
+        except ValueError as exc:
+            raise ValueError(f"scheduler.scan_every: {exc}") from None
         try:
             HotspotPolicy.from_org(self.hotspots.threshold, self.hotspots.window, self.hotspots.matter)
         except ValueError as exc:
@@ -281,16 +285,38 @@ class OrgFileError(Exception):
     """The org file cannot be used; the message is one line naming the problem."""
 
 
+class _OnceLoader(yaml.SafeLoader):
+    """YAML that refuses a key given twice in one mapping: PyYAML keeps the last silently, and a
+    second `people:` block added at the bottom would drop the first block's roles at the next start."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_org(path: Path | str) -> OrgFile:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.load(text, Loader=_OnceLoader)  # noqa: S506 — a SafeLoader
     except OSError as exc:
         raise OrgFileError(f"HUYING_ORG_FILE {path}: cannot read it ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise OrgFileError(f"HUYING_ORG_FILE {path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise OrgFileError(f"HUYING_ORG_FILE {path}: not valid YAML{where}") from None
+        problem = getattr(exc, "problem", None)
+        why = f": {problem}" if problem and "twice" in problem else ""
+        raise OrgFileError(f"HUYING_ORG_FILE {path}: not valid YAML{where}{why}") from None
+    if raw is None:  # empty or only comments: a half-written copy, not an office with nobody in it
+        raise OrgFileError(f"HUYING_ORG_FILE {path}: the file is empty")
     if not isinstance(raw, dict):
         raise OrgFileError(f"HUYING_ORG_FILE {path}: expected a mapping of keys at the top")
     try:
