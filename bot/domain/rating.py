@@ -172,10 +172,14 @@ _FLAT_IN_BUILDING = re.compile(rf"((?:\d+\s*(?:号楼|栋|幢|座)\s*(?:{_UNIT}(
                                r"(?!\s*(?:户|人|袋|车|个|米|元|平|吨|件|次|天|辆|棵|盏|处))(\s*(?:室|号|房))?")
 _FLAT = re.compile(r"(?<![\d-])\d{3,4}(\s*(?:室|房间|房))")
 _FLAT_DASHED = re.compile(r"(?<![\d-])(\d{1,3}-\d{1,2}-)\d{3,4}(?![\d-])")
+# The everyday short form 楼号-门牌 ("3-502"): the door goes, the building stays. Not a quantity or a
+# price ("3-500米", "2-300元"), and never a date or a phone (their parts are longer or shorter).
+_FLAT_SHORT = re.compile(r"(?<![\d-])(\d{1,3}-)\d{3,4}(?![\d-])"
+                         r"(?!\s*(?:户|人|袋|车|个|米|元|平|吨|件|次|天|辆|棵|盏|处|号楼|栋|km|m\b))")
 # The same in English: "Flat 502", "Room 1203", "Apt. 5B", "Unit #12" (a block or building stays:
 # it is where the matter is), and "Mr. Wang", "Mrs Li", "Dr. Chen".
-_FLAT_EN = re.compile(r"\b(flat|room|rm|apartment|apt|unit|suite|door)(\.?\s*(?:no\.?\s*|#\s*)?)[0-9][0-9a-z]*\b",
-                      re.IGNORECASE)
+_FLAT_EN = re.compile(r"\b(flat|room|rm|apartment|apt|unit|suite|door)(\.?\s*(?:no\.?\s*|#\s*)?)"
+                      r"((?:[0-9][0-9a-z]*-)?)[0-9][0-9a-z]*\b", re.IGNORECASE)  # "unit 3-1204": the door
 _TITLED_EN = re.compile(r"\b((?i:mr|mrs|ms|miss|mx|dr|madam|auntie|uncle))(\.?\s+)[A-Z][a-z]+\b")
 # A person named by surname and title (王先生, 李阿姨): the surname is masked. Common surnames only,
 # so 物业师傅 or 各位老师 stay as written.
@@ -200,7 +204,8 @@ def scrub(text: str, names: Iterable[str] = ()) -> str:
     text = _FLAT.sub(r"***\1", text)
     text = _FLAT_DASHED.sub(r"\1***", text)
     text = _TITLED.sub(lambda m: "*" * len(m.group(1)) + m.group(2), text)
-    text = _FLAT_EN.sub(lambda m: m.group(1) + m.group(2) + "***", text)
+    text = _FLAT_EN.sub(lambda m: m.group(1) + m.group(2) + m.group(3) + "***", text)
+    text = _FLAT_SHORT.sub(r"\1***", text)  # after the English: "unit 3-1204" keeps its building
     text = _TITLED_EN.sub(lambda m: m.group(1) + m.group(2) + "***", text)
     return _known_names(text, names)  # last: a name with digits must not break a number's mask
 

@@ -94,7 +94,8 @@ def _dues(t: Ticket) -> dict[str, datetime | None]:
     return {"accept": t.accept_due, "progress": t.progress_due, "resolve": t.resolve_due}
 
 
-def _active(t: Ticket) -> tuple[str, ...]:
+def running(t: Ticket) -> tuple[str, ...]:
+    """The clocks the ticket's department is on now (a step done has no clock to miss)."""
     return nag.active_clocks(t.status, progress_done=t.first_progress_at is not None,
                              resolved_before=t.resolved_at is not None or bool(t.reopen_count))
 
@@ -141,7 +142,7 @@ async def settle(session: AsyncSession, app: App, t: Ticket, now: datetime, *,
         await _store(session, t, state, None)
         return
     state, fresh = nag.sync(state, _dues(t), now, app.sla.reminders, t.dispatched_at)
-    active = _active(t)
+    active = running(t)
     nag.tidy(state, active)
     if "accept" in fresh and t.status == Status.DISPATCHED and t.urgency == "urgent":
         await escalation.duty_call(session, app, t, now)
@@ -157,7 +158,7 @@ async def on_due(session: AsyncSession, app: App, t: Ticket, now: datetime) -> N
         await settle(session, app, t, now)
         return
     state, _fresh = nag.sync(t.clock_state, _dues(t), now, app.sla.reminders, t.dispatched_at)
-    active = _active(t)
+    active = running(t)
     state, actions = nag.step(state, active, now, app.sla.reminders, _nag_cadence(app, t))
     if actions:
         await _tell(session, app, t, actions, now)

@@ -10,10 +10,10 @@ from bot.domain.appeal import is_reporter
 from bot.domain.codes import display, parse_code
 from bot.domain.intake import summary
 from bot.i18n import Translator
+from bot.services import clocks
 from bot.services.access import Roles
 from storage import directory, matter, tickets
 from storage.models import Ticket, TicketEvent
-from bot.domain.lifecycle import WORKING
 
 
 @dataclass
@@ -83,12 +83,12 @@ def render(tr: Translator, v: TicketView, app: App) -> str:
 
 
 def deadline_lines(tr: Translator, t: Ticket, app: App) -> list[str]:
-    now, out = app.now(), []
+    now, out, on = app.now(), [], clocks.running(t)
     for clock, due in (("accept", t.accept_due), ("progress", t.progress_due), ("resolve", t.resolve_due)):
         if due is None:
             continue
         local = due.astimezone(app.tz).strftime("%Y-%m-%d %H:%M")
-        overdue = now > due and t.status in WORKING
+        overdue = now > due and clock in on  # a deadline met (签收 in time, progress given) is not missed
         key = "ticket.deadline_overdue" if overdue else "ticket.deadline"
         out.append(tr(key, clock=tr(f"clock.{clock}"), when=local))
     return out
