@@ -137,8 +137,9 @@ async def ticket_page(session: AsyncSession, app: App, staff: Staff, code_text: 
     return TicketPage(
         ticket=t, channel=t.channel or "telegram", events=events,
         photos=[a for a in await tickets.attachments(session, t.id) if a.kind in ("photo", "document")],  # pictures
+        # After a 退单 the rows stay until the next dispatch; the page names no department the ticket left.
         departments=[(d.dept_code, d.role, names.get(d.dept_code, d.dept_code))
-                     for d in await tickets.departments_of(session, t.id)],
+                     for d in await tickets.departments_of(session, t.id)] if t.lead_dept else [],
         ratings=await ratings_store.of_ticket(session, t.id), cards=await store.cards_of(session, t.id),
         contact=contact, merged=await merges.merged_into(session, t.id), merged_into=merged_into,
         area=next((a.name for a in app.org.areas if a.code == t.area_code), ""), dept_names=names,

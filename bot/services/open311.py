@@ -249,6 +249,7 @@ async def find_requests(session: AsyncSession, app: App, params: dict[str, str])
     if end - start > DEFAULT_WINDOW:
         raise Open311Error(400, "start_date and end_date may not span more than 90 days")
     statuses: list[str] = []
+    wanted: set[str] = set()
     for word in (params.get("status") or "").split(","):
         word = word.strip().lower()
         if word == "open":
@@ -257,10 +258,14 @@ async def find_requests(session: AsyncSession, app: App, params: dict[str, str])
             statuses += [s.value for s in CLOSED]
         elif word:
             raise Open311Error(400, "status must be open or closed")
+        wanted |= {word} if word else set()
+    if statuses:  # a merged request shows its carrier's status: read it whatever, filter on what it shows
+        statuses.append(Status.MERGED.value)
     categories = [c.strip() for c in (params.get("service_code") or "").split(",") if c.strip()]
     rows = await store.public_requests(session, codes=None, categories=categories or None, start=start, end=end,
                                        statuses=statuses or None, limit=MAX_RESULTS)
-    return await public_view(session, app, rows)
+    shown = await public_view(session, app, rows)
+    return [r for r in shown if r.status in wanted] if wanted else shown
 
 
 async def find_request(session: AsyncSession, app: App, request_id: str) -> PublicRequest:

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from bot.context import App
 from bot.domain.lifecycle import TransitionError
-from bot.domain.rating import REASONS
+from bot.domain.rating import NO_REASON, REASONS
 from bot.i18n import Translator, normalize_locale
 from bot.services import console_auth
 from bot.services.console_auth import LoginRefused, Staff
@@ -114,12 +114,15 @@ def render(console: Console, request: web.Request, v: Visit, template: str, stat
     def channel_label(name: str) -> str:
         return tr("console.channel_telegram") if name == "telegram" else name
 
-    def score_label(score: int | None) -> str:
-        return tr(SCORES[score]) if score in SCORES else tr("console.not_rated")
+    def score_label(score: int | None, awaited: bool = False) -> str:
+        """A level in words; none given is 未评价 once the round closed without it, 待评价 while it may come."""
+        if score in SCORES:
+            return tr(SCORES[score])
+        return tr("console.rating_awaited") if awaited else tr("console.not_rated")
 
     def reason_label(reason: str | None) -> str:
         """A rating's reason code in words (办理太慢); any other reason (a 退单's) as written."""
-        return tr(f"rate.reason.{reason}") if reason in REASONS else (reason or "")
+        return tr(f"rate.reason.{reason}") if reason in (*REASONS, NO_REASON) else (reason or "")
 
     other = "en" if tr.locale.startswith("zh") else "zh"
     query = {k: v for k, v in request.query.items() if k not in ("lang", "msg", "err")}
