@@ -8,7 +8,7 @@ import re
 
 from openpyxl import load_workbook
 
-from tests.harness import CGJ_CHAT, COMMUNITY, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, RESIDENT_2, World
+from tests.harness import CGJ_CHAT, DISPATCH_CHAT, DISPATCHER, HANDLER_A, RESIDENT, RESIDENT_2, World
 from tests.steps import accept, appeal, dispatched, has_button, press, rate, resolve, scan_at, sh
 from tests.test_open311 import get as open311_get
 from tests.webharness import Browser, login_token, serving
