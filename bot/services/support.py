@@ -16,6 +16,7 @@ from bot.context import App
 from bot.domain.appeal import is_reporter
 from bot.domain.agreement import ReplyFacts, Verdict, classify
 from bot.domain.codes import display
+from bot.domain.intake import summary
 from bot.domain.lifecycle import WORKING, Status
 from bot.services import department_cards, dispatch_cards, group_ack, hotspot_alerts, notify
 from storage import directory, merges, tickets
@@ -132,28 +133,32 @@ async def after_merge(session: AsyncSession, app: App, merged: Ticket, target: T
     """合并: the merged ticket's supporters follow the surviving ticket; a much-repeated matter is hot."""
     skip = {x for x in (target.reporter_id, target.on_behalf_user_id) if x}
     await repo.move_supporters(session, merged.id, target.id, skip=skip, now=app.now())
-    await _photos_follow(session, app, merged, target)
+    await _merge_follows(session, app, merged, target)
     await _refresh_cards(session, app, target)
     await group_ack.refresh(session, app, target, counts=True)
     await hotspot_alerts.check(session, app, target, supported=True)
 
 
-async def _photos_follow(session: AsyncSession, app: App, merged: Ticket, target: Ticket) -> None:
+async def _merge_follows(session: AsyncSession, app: App, merged: Ticket, target: Ticket) -> None:
     """The merged appeal's photos become the surviving ticket's: the department sees all the
     evidence of the matter (the only photo of it could be on the duplicate). A department already
-    at work gets them at once."""
+    at work hears of the merged appeal at once — its words (the exact place, often) and its photos."""
     now, moved = app.now(), []
     for a in await tickets.attachments(session, merged.id, "appeal"):
         if await tickets.add_attachment(session, target.id, file_id=a.file_id, file_unique_id=a.file_unique_id,
                                         kind=a.kind, source="appeal", now=now, added_by=a.added_by):
             moved.append(a)
-    if not moved:
-        return
-    await tickets.add_event(session, target.id, "photos_added", now, data={"count": len(moved), "from": merged.code})
-    await dispatch_cards.recount(session, app, target)
+    if moved:
+        await tickets.add_event(session, target.id, "photos_added", now, data={"count": len(moved), "from": merged.code})
+        await dispatch_cards.recount(session, app, target)
     dept = await directory.department(session, target.lead_dept) if target.lead_dept else None
-    if dept and dept.chat_id and target.status in WORKING:
-        tr = await notify.chat_translator(session, app, dept.chat_id)
+    if dept is None or dept.chat_id is None or target.status not in WORKING:
+        return
+    tr = await notify.chat_translator(session, app, dept.chat_id)
+    notify.send(session, app, dept.chat_id, tr("dept.merged_appeal", code=display(target.code),
+                                               merged=display(merged.code), text=summary(merged.text or "", 300)),
+                ticket=target, purpose="dept_note")
+    if moved:
         notify.send_media(session, app, dept.chat_id, moved,
                           tr("dept.merged_photos", code=display(target.code), merged=display(merged.code),
                              count=len(moved)), ticket=target, purpose="dept_media")
