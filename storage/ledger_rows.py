@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -52,17 +52,17 @@ def _people():  # noqa: ANN202
     return aliased(Person, name="reporter"), aliased(Person, name="handler"), aliased(Person, name="leader")
 
 
-def _columns(rep, han, lea, dept_name, result=T.result_text):  # noqa: ANN001, ANN202
+def _columns(rep, han, lea, dept_name, result=T.result_text, owner=T.owner_id):  # noqa: ANN001, ANN202
     return (T.code, T.text, T.status, T.close_reason, dept_name, T.reporter_id, rep.full_name, rep.username,
-            T.on_behalf_name, result, T.owner_id, han.full_name, han.username, T.leader_id,
+            T.on_behalf_name, result, owner, han.full_name, han.username, T.leader_id,
             func.coalesce(T.leader_name, lea.full_name), T.disputed_at.is_not(None), ChannelRequest.phone,
             ChannelRequest.email,
             func.nullif(func.coalesce(ChannelRequest.last_name, "") + func.coalesce(ChannelRequest.first_name, ""), ""),
             select(Card.id).where(Card.ticket_id == T.id).exists())  # uq_card_round leads with ticket_id
 
 
-def _joined(q, rep, han, lea):  # noqa: ANN001, ANN202
-    return (q.outerjoin(rep, rep.id == T.reporter_id).outerjoin(han, han.id == T.owner_id)
+def _joined(q, rep, han, lea, owner=T.owner_id):  # noqa: ANN001, ANN202
+    return (q.outerjoin(rep, rep.id == T.reporter_id).outerjoin(han, han.id == owner)
             .outerjoin(lea, lea.id == T.leader_id).outerjoin(ChannelRequest, ChannelRequest.ticket_id == T.id))
 
 
@@ -91,10 +91,14 @@ async def dispatched(session: AsyncSession, start: datetime, end: datetime,
     latest = latest.group_by(A.ticket_id).subquery()
     rep, han, lea = _people()
     d = aliased(Department)
-    q = (select(*_columns(rep, han, lea, func.coalesce(d.name, A.dept_code)), A.resolved_at.is_not(None))
+    # The row is the dispatch's: its department's handler, and the result only if the ticket did not
+    # leave it by 退单 (another department's result and contact are not this one's).
+    result = case((A.returned_at.is_(None), T.result_text), else_=None)
+    q = (select(*_columns(rep, han, lea, func.coalesce(d.name, A.dept_code), result, A.accepted_by),
+                A.resolved_at.is_not(None))
          .select_from(A).join(latest, latest.c.id == A.id).join(T, T.id == A.ticket_id)
          .outerjoin(d, d.code == A.dept_code))
-    q = _joined(q, rep, han, lea)
+    q = _joined(q, rep, han, lea, A.accepted_by)
     return [LedgerRow(*row) for row in (await session.execute(q.order_by(A.dispatched_at, A.id))).all()]
 
 
