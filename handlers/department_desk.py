@@ -62,14 +62,17 @@ def build_department_desk_router() -> Router:
             return
         words, pics, tid, album = message_text(message), photos(message), link.ticket_id, _album(message)
         if link.purpose == "resolve_prompt" and album and not words.strip():
-            await department_work.album_item(session, app, tid, album, message.message_id, message.from_user.id,
-                                             pics)
+            kept = await department_work.album_item(session, app, tid, album, message.message_id,
+                                                    message.from_user.id, pics)
+            if kept == "kept_first":  # the photos wait for the result's words: say so, once per album
+                reply(session, app, message, _("resolve.photos_wait_for_words"))
             return
         staff = await members.in_chat(session, roles, message.chat.id)
         operations = {
             "return_prompt": (lambda: department_work.return_ticket(session, app, tid, staff, words),
                               "done.returned"),
-            "resolve_prompt": (lambda: department_work.resolve(session, app, tid, staff, words, pics, album),
+            "resolve_prompt": (lambda: department_work.resolve(session, app, tid, staff, words, pics, album,
+                                                               asked=link),
                                "done.resolved"),
             "extend_prompt": (lambda: department_work.request_extension(session, app, tid, staff, words),
                               "done.extension_asked"),
@@ -96,10 +99,10 @@ def build_department_desk_router() -> Router:
         if not words.strip() and not pics:
             reply(session, app, message, _("progress.words_or_photos"))
             return
-        if album and not words.strip():
-            await department_work.album_item(session, app, link.ticket_id, album, message.message_id,
-                                             message.from_user.id, pics)
-            return
+        if album and not words.strip() and await department_work.album_item(
+                session, app, link.ticket_id, album, message.message_id, message.from_user.id, pics,
+                may_start=True) != "start":
+            return  # a later photo of an album whose first made the note
         staff = await members.in_chat(session, roles, message.chat.id)
 
         async def op() -> str:

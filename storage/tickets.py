@@ -260,6 +260,22 @@ async def take_buffered(session: AsyncSession, chat_id: int, media_group_id: str
     return rows
 
 
+async def take_buffered_from(session: AsyncSession, chat_id: int, user_id: int, since: datetime) -> list[MediaBuffer]:
+    """What this person sent wordless in this chat since `since` (a department chat's albums: the
+    after-photos sent before the result's words)."""
+    q = select(MediaBuffer).where(MediaBuffer.chat_id == chat_id, MediaBuffer.user_id == user_id,
+                                  MediaBuffer.created_at >= since)
+    rows = list((await session.execute(q.order_by(MediaBuffer.message_id))).scalars())
+    for row in rows:
+        await session.delete(row)
+    return rows
+
+
+async def has_buffered(session: AsyncSession, chat_id: int, media_group_id: str) -> bool:
+    q = select(MediaBuffer.id).where(MediaBuffer.chat_id == chat_id, MediaBuffer.media_group_id == media_group_id)
+    return (await session.execute(q.limit(1))).first() is not None
+
+
 async def link(
     session: AsyncSession, chat_id: int, message_id: int, ticket_id: int, purpose: str, now: datetime,
     awaiting_user_id: int | None = None, data: dict | None = None,
@@ -370,7 +386,8 @@ async def mark_co_accepted(session: AsyncSession, ticket_id: int, dept: str, use
 
 async def event_for_album(session: AsyncSession, ticket_id: int, group: str) -> TicketEvent | None:
     """The progress note or result that an album's captioned photo made, if it was handled."""
-    q = (select(TicketEvent).where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind.in_(("progress", "resolved")))
+    q = (select(TicketEvent).where(TicketEvent.ticket_id == ticket_id,
+                                   TicketEvent.kind.in_(("progress", "co_progress", "resolved")))
          .order_by(TicketEvent.id.desc()).limit(10))
     for event in (await session.execute(q)).scalars():
         if (event.data or {}).get("album") == group:

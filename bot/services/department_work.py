@@ -137,21 +137,28 @@ async def _with_album(session: AsyncSession, album: Album | None, photos: list[P
 
 
 async def album_item(session: AsyncSession, app: App, ticket_id: int, album: Album, message_id: int,
-                     user_id: int, photos: list[Photo]) -> None:
+                     user_id: int, photos: list[Photo], *, may_start: bool = False) -> str:
     """A wordless photo of an album replying to a card or the 办结 prompt: it belongs with its
-    captioned sibling — attached (and passed on) if that one was handled, else kept until it is."""
+    sibling's note — attached (and passed on) if that one was made ("attached"). Else a progress
+    album's first item makes the note itself ("start": the caller records it, its later items
+    follow it; an album of photos alone is a progress note as one photo is), and a result's is kept
+    until the result's words come ("kept_first" for the album's first, which the sender is told)."""
     await serialize(session, "album", album.chat_id, album.group)
     done = await tickets.event_for_album(session, ticket_id, album.group)
     if done is None:
+        first = not await tickets.has_buffered(session, album.chat_id, album.group)
+        if may_start and first:
+            return "start"
         for p in photos:
             await tickets.buffer_media(session, chat_id=album.chat_id, message_id=message_id,
                                        media_group_id=album.group, user_id=user_id, kind=p.kind, file_id=p.file_id,
                                        file_unique_id=p.file_unique_id, created_at=app.now())
-        return
+        return "kept_first" if first else "kept"
     source = "result" if done.kind == "resolved" else "progress"
     t = await load(session, ticket_id)
     await _attach(session, app, t, photos, source, user_id)
     await _media_to_reporter(session, app, t, photos, f"{source}_media")
+    return "attached"
 
 
 async def _attach(session: AsyncSession, app: App, t: Ticket, photos: list[Photo], source: str,
@@ -211,7 +218,9 @@ async def _media_to_reporter(session: AsyncSession, app: App, t: Ticket, photos:
 
 
 async def resolve(session: AsyncSession, app: App, ticket_id: int, roles: Roles, text: str,
-                  photos: list[Photo], album: Album | None = None) -> Ticket:
+                  photos: list[Photo], album: Album | None = None, *, asked: MessageLink | None = None) -> Ticket:
+    """办结 with the result's words. `asked`: the prompt they answer — the after-photos its asker sent
+    under it before the words (an album without a caption) go with the result."""
     t = await load(session, ticket_id)
     actors = roles.actors_for(t)
     authorise("resolve", t.status, actors)
@@ -219,6 +228,10 @@ async def resolve(session: AsyncSession, app: App, ticket_id: int, roles: Roles,
     if len(text) < 2:
         raise Refusal("resolve.no_result")
     photos = await _with_album(session, album, photos)
+    if asked is not None and roles.user_id is not None:
+        early = await tickets.take_buffered_from(session, asked.chat_id, roles.user_id, asked.created_at)
+        photos += [Photo(b.file_id, b.file_unique_id, b.kind) for b in early
+                   if (b.kind, b.file_unique_id) not in {(p.kind, p.file_unique_id) for p in photos}]
     t = await transition.move(
         session, app, t, "resolve", actors, event="resolved", actor_id=roles.user_id,
         values={"resolved_at": app.now(), "result_text": text, "owner_id": t.owner_id or roles.user_id},
