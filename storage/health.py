@@ -67,10 +67,12 @@ async def tickets_by_status(session: AsyncSession) -> dict[str, int]:
     return {status: int(n) for status, n in rows}
 
 
-async def inbox_state(session: AsyncSession) -> tuple[int, int, datetime | None]:
-    """Pending and dead inbox rows and the newest arrival (real time: the inbox's clock); done
-    rows are pruned after an hour, so the newest arrival is None after an hour of silence."""
-    pending, dead, newest = (await session.execute(select(
+async def inbox_state(session: AsyncSession, recent_since: datetime) -> tuple[int, int, int, datetime | None]:
+    """Pending and dead inbox rows, the dead received since `recent_since`, and the newest arrival
+    (real time: the inbox's clock); done rows are pruned after an hour, so the newest arrival is
+    None after an hour of silence. Dead rows stay (their update, for whoever looks into it)."""
+    pending, dead, recent, newest = (await session.execute(select(
         func.count().filter(InboxUpdate.status == "pending"), func.count().filter(InboxUpdate.status == "dead"),
+        func.count().filter(InboxUpdate.status == "dead", InboxUpdate.received_at >= recent_since),
         func.max(InboxUpdate.received_at)))).one()
-    return int(pending or 0), int(dead or 0), newest
+    return int(pending or 0), int(dead or 0), int(recent or 0), newest

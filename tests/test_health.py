@@ -9,13 +9,13 @@ import pytest
 from aiohttp import web
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot import metrics
 from scheduler.bulletins import bulletin_job
 from scheduler.jobs import scan_job
-from storage.models import OutboxMessage
+from storage.models import InboxUpdate, OutboxMessage
 from tests.harness import COMMUNITY, DISPATCH_CHAT, DISPATCHER, RESIDENT, World
 from storage.db import make_sessionmaker
 from tests.test_entrypoint import free_port
@@ -74,12 +74,21 @@ async def test_healthz_and_metrics_count_the_inbox_rows_a_dead_one_too(world: Wo
     async with http.get("/healthz") as resp:
         body = await resp.json()
     age = body["inbox"].pop("last_received_age_seconds")
-    assert body["inbox"] == {"pending": 0, "dead": 1, "storing_failing_seconds": None}
+    assert body["inbox"] == {"pending": 0, "dead": 1, "dead_last_day": 1, "storing_failing_seconds": None}
     assert 0 <= age < 60 and body["last_update_age_seconds"] == age  # known from the database, after a restart too
     assert body["status"] == "degraded" and body["warnings"] == ["dead updates in the inbox"]
     async with http.get("/metrics") as resp:
         got = samples(await resp.text())
     assert (got[("huying_inbox_dead", ())], got[("huying_inbox_pending", ())]) == (1, 0)
+    # A day later the dead row is still there to look into, but no longer news: health is ok again
+    # (an alarm that never clears gets ignored, and hides the next one).
+    async with world.app.sessions() as s:
+        await s.execute(update(InboxUpdate).where(InboxUpdate.status == "dead")
+                        .values(received_at=datetime.now(timezone.utc) - timedelta(days=1, minutes=1)))
+        await s.commit()
+    async with http.get("/healthz") as resp:
+        body = await resp.json()
+    assert (body["status"], body["inbox"]["dead"], body["inbox"]["dead_last_day"]) == ("ok", 1, 0)
 
 
 async def test_healthz_is_503_when_the_database_is_gone(world: World, http, tmp_path):
@@ -108,6 +117,7 @@ async def test_metrics_count_tickets_by_status_and_the_backlog(world: World, htt
         assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/plain")
         got = samples(await resp.text())
     assert got[("huying_tickets", (("status", "triage"),))] == 1
+    assert got[("huying_tickets", (("status", "closed"),))] == 0  # a status with none is 0, not a missing series
     assert got[("huying_outbox_backlog", ())] == 0
     assert ("huying_deadline_scan_seconds_count", ()) in got
     assert before >= 0

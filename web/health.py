@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from bot import metrics
 from bot.context import App
+from bot.domain.lifecycle import Status
 from bot.receiving import TOKEN_REFUSED
 from storage import health
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 OUTBOX_STUCK_AFTER = 300.0  # seconds: older undelivered messages mean the sender is not keeping up
 STORING_STUCK_AFTER = 30.0  # seconds of updates that cannot be stored: intake has stopped
 POLLING_STUCK_AFTER = 30.0  # seconds of getUpdates failing: nothing arrives (a network blip is shorter)
+DEAD_IS_NEWS_FOR = timedelta(days=1)  # a dead update degrades health for a day after it arrived
 
 
 def _age(now: datetime, then: datetime | None) -> int | None:
@@ -38,7 +40,7 @@ async def snapshot(app: App) -> dict[str, Any]:
         await health.ping(session)
         backlog, oldest = await health.outbox_backlog(session)
         tickets = {status.lower(): n for status, n in (await health.tickets_by_status(session)).items()}
-        inbox = await health.inbox_state(session)
+        inbox = await health.inbox_state(session, datetime.now(timezone.utc) - DEAD_IS_NEWS_FOR)
     last = REGISTRY.get_sample_value("huying_last_update_timestamp_seconds") or None  # this instance's memory
     body: dict[str, Any] = {
         "database": "ok",
@@ -47,9 +49,10 @@ async def snapshot(app: App) -> dict[str, Any]:
         "tickets": tickets,
     }
     # The inbox keeps real time (its claims and back-offs do), not the business clock.
-    pending, dead, newest = inbox
+    pending, dead, dead_lately, newest = inbox
     received = _age(datetime.now(timezone.utc), newest)
-    body["inbox"] = {"pending": pending, "dead": dead, "last_received_age_seconds": received}
+    body["inbox"] = {"pending": pending, "dead": dead, "dead_last_day": dead_lately,
+                     "last_received_age_seconds": received}
     if received is not None:  # any instance's last update, and known after a restart too
         body["last_update_age_seconds"] = received
     failing = app.storing_failing_since
@@ -70,7 +73,7 @@ def add_health_routes(web_app: web.Application, app: App) -> None:
         warnings = []
         if (body["outbox"]["oldest_age_seconds"] or 0) > OUTBOX_STUCK_AFTER:
             warnings.append("outbox behind")
-        if body["inbox"]["dead"]:
+        if body["inbox"]["dead_last_day"]:  # news for a day; an old one would keep the alarm on for good
             warnings.append("dead updates in the inbox")
         if (body["inbox"]["storing_failing_seconds"] or 0) > STORING_STUCK_AFTER:
             warnings.append("updates cannot be stored")
@@ -88,9 +91,8 @@ def add_health_routes(web_app: web.Application, app: App) -> None:
             metrics.DATABASE_UP.set(0)
         else:
             metrics.DATABASE_UP.set(1)
-            metrics.TICKETS.clear()
-            for status, n in body["tickets"].items():
-                metrics.TICKETS.labels(status).set(n)
+            for status in Status:  # every status, 0 when none: a series that vanished reads as "no data"
+                metrics.TICKETS.labels(status.value.lower()).set(body["tickets"].get(status.value.lower(), 0))
             metrics.OUTBOX_BACKLOG.set(body["outbox"]["backlog"])
             metrics.OUTBOX_OLDEST_AGE.set(body["outbox"]["oldest_age_seconds"] or 0)
             metrics.INBOX_DEAD.set(body["inbox"]["dead"])
