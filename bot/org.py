@@ -126,7 +126,7 @@ class DispatchSpec(_Strict):
     # Urgent tickets go straight to the department when the catalogue match is confident, even
     # with `auto: false` (seed 004: 7×24 response); the dispatch and leaders' chats are told.
     urgent_auto: bool = True
-    confidence: float = 0.6
+    confidence: Annotated[float, Field(ge=0, le=1)] = 0.6  # a share of the catalogue's evidence, 0–1
     # The on-duty dispatcher's roster (a day runs from one working-hours start to the next);
     # /duty in the dispatch chat overrides it. Urgent tickets name the one on duty.
     duty: list[DutySpec] = []
@@ -215,6 +215,12 @@ class OrgFile(_Strict):
                 raise ValueError(f"people: {p.id} names unknown area {p.area!r}")
             if p.department and p.department not in depts:
                 raise ValueError(f"people: {p.id} names unknown department {p.department!r}")
+            if p.role == "handler" and not p.department:  # /role refuses it too: a handler of nothing
+                raise ValueError(f"people: {p.id} is a handler without a department")
+        start, end = self.working_hours
+        if not 0 <= start < end <= 24:
+            raise ValueError(f"working_hours: expected [start, end] hours with 0 <= start < end <= 24, got "
+                             f"[{start}, {end}]")
         names = [c.name for c in self.channels]
         if "telegram" in names or len(set(names)) != len(names):
             raise ValueError("channels: names must be unique and not 'telegram'")

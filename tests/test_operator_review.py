@@ -161,3 +161,24 @@ async def test_a_second_instance_on_the_same_sqlite_file_is_refused(tmp_path):
             await asyncio.wait_for(first.communicate(), timeout=30)
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and "DATABASE_URL" in lines[0], (code, err[-800:])
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"working_hours": [9, 25]}, "working_hours"),
+    ({"working_hours": [18, 9]}, "working_hours"),
+    ({"dispatch": {"confidence": 5}}, "dispatch.confidence"),
+    ({"sla": {"normal": {"accept": "0 min"}}}, "sla.normal.accept: must be longer than zero"),
+    ({"people": [{"id": 50001, "role": "handler"}]}, "50001 is a handler without a department"),
+], ids=["hour-25", "hours-reversed", "confidence-5", "zero-deadline", "handler-of-nothing"])
+def test_an_org_value_that_cannot_work_is_refused_naming_it(tmp_path, change, named):
+    """Values the bot would trip over later (an hour of 25 inside the scan, a confidence no match
+    reaches, a deadline at the moment of dispatch, a handler of no department) are refused at start."""
+    org = yaml.safe_load((DATA / "org.yaml").read_text(encoding="utf-8"))
+    for key, value in change.items():
+        org[key] = {**org.get(key, {}), **value} if isinstance(value, dict) and isinstance(org.get(key), dict) \
+            else value
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml.safe_dump(org, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(OrgFileError) as refused:
+        load_org(path)
+    assert named in str(refused.value), str(refused.value)

@@ -274,7 +274,9 @@ class SlaPolicy:
                     if clock not in CLOCKS:
                         raise ValueError(f"sla.{key}.{clock}: unknown clock "
                                          f"(expected one of {', '.join(CLOCKS)})")
-                    windows[(section, clock)] = _duration_at(f"sla.{key}.{clock}", text)
+                    windows[(section, clock)] = window = _duration_at(f"sla.{key}.{clock}", text)
+                    if window.amount <= 0:  # a deadline at the moment of dispatch would card every ticket
+                        raise ValueError(f"sla.{key}.{clock}: must be longer than zero")
             else:
                 raise ValueError(
                     f"sla.{key}: unknown key (expected normal, urgent, <kind>, <kind>_urgent, "
