@@ -8,6 +8,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.callbacks import Flow
 from bot.context import App, DbSession
 from bot.domain import intake as rules
+from bot.domain.lifecycle import Status
 from bot.services import access, drafts, ratings
 from handlers.common import _, alert, answer, current_tr, reply, reply_op
 from handlers.facts import facts, media_not_kept, message_text, photos
@@ -82,7 +83,10 @@ async def guided(message: Message, session: DbSession, app: App, roles: access.R
             session, app, ticket_id=waiting.id, round_=None, reason_code="other", user_id=message.from_user.id,
             words=text.strip()), quiet=True)
         return
-    if d is None and not pics and (t := await ratings.typed_rating(session, tr, message.from_user.id, text)):
+    if d is None and not pics and (t := await ratings.typed_rating(session, app, message.from_user.id, text)):
+        if t.status != Status.RESOLVED:  # closed unrated before the answer came
+            reply(session, app, message, _("rate.typed_too_late", code=f"#{t.code}"))
+            return
         # The buttons come with the answer: the rating question itself may never have arrived (the
         # bot was blocked when the ticket was resolved, and a private chat has no group to fall back on).
         reply(session, app, message, _("rate.typed", code=f"#{t.code}"),

@@ -183,9 +183,21 @@ _DATE_RE = re.compile(
     r"\s*[。.!！]?\s*$",
     re.IGNORECASE,
 )
-_SPAN_RE = re.compile(r"(?:截止|截至|deadline|due|within|in|限)?\s*[:：]?\s*(?P<span>\d+\s*(?:天|日|周|个月|d|days?|weeks?|w))"
+_SPAN_RE = re.compile(r"(?:截止|截至|deadline|due|within|in|限)?\s*[:：]?\s*"
+                      r"(?P<span>\d+\s*(?:天|日|周|个月|d|days?|weeks?|w|months?))"
                       r"\s*(?:内|以内|之内)?\s*(?:完成|办结)?\s*[。.!！]?\s*$", re.IGNORECASE)
-_SPAN_UNITS = {"天": 1, "日": 1, "d": 1, "day": 1, "days": 1, "周": 7, "w": 7, "week": 7, "weeks": 7, "个月": 30}
+_SPAN_UNITS = {"天": 1, "日": 1, "d": 1, "day": 1, "days": 1, "周": 7, "w": 7, "week": 7, "weeks": 7, "个月": 30,
+               "month": 30, "months": 30}
+# The English way to write a day: "by 31 December", "due Dec 31", "December 31st".
+_MONTHS = {m: i + 1 for i, names in enumerate(
+    ("january jan", "february feb", "march mar", "april apr", "may", "june jun", "july jul", "august aug",
+     "september sep sept", "october oct", "november nov", "december dec")) for m in names.split()}
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DATE_EN_RE = re.compile(
+    rf"(?:deadline|due|by|before)?\s*[:：]?\s*(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<m1>{_MONTH})\.?"
+    rf"|(?P<m2>{_MONTH})\.?\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?)(?:,?\s*(?P<y>\d{{4}}))?\s*[.!]?\s*$",
+    re.IGNORECASE,
+)
 
 
 def goal_and_deadline(text: str, now: datetime, tz: ZoneInfo, default_days: int = 30) -> tuple[str, datetime]:
@@ -204,14 +216,22 @@ def goal_and_deadline(text: str, now: datetime, tz: ZoneInfo, default_days: int 
         return shown[:at].rstrip(" ，,;；。")
 
     m = _DATE_RE.search(clean)
-    if m:
+    e = None if m else _DATE_EN_RE.search(clean)
+    if m or e:
         local = now.astimezone(tz)
-        year = int(m.group("y")) if m.group("y") else local.year
+        if m:
+            y, mon, d = m.group("y"), int(m.group("m")), int(m.group("d"))
+        else:
+            assert e is not None
+            y, mon = e.group("y"), _MONTHS[(e.group("m1") or e.group("m2")).lower()]
+            d = int(e.group("d1") or e.group("d2"))
+            m = e
+        year = int(y) if y else local.year
         try:
-            day = date(year, int(m.group("m")), int(m.group("d")))
+            day = date(year, mon, d)
         except ValueError:
             raise CampaignRefusal("campaign.no_such_day", date=m.group(0).strip()) from None
-        if not m.group("y") and day < local.date():
+        if not y and day < local.date():
             day = day.replace(year=year + 1)
         return goal_before(m.start()), datetime.combine(day, time(23, 59), tzinfo=tz)
     s = _SPAN_RE.search(clean)

@@ -225,8 +225,8 @@ def rank_groups(groups: Iterable[GroupFacts], policy: HotspotPolicy, per_area: i
 
 _PERIOD_WORDS = {
     "today": "day", "今天": "day", "今日": "day", "day": "day",
-    "week": "week", "本周": "week", "这周": "week", "周": "week",
-    "month": "month", "本月": "month", "这个月": "month", "月": "month",
+    "week": "week", "本周": "week", "这周": "week", "周": "week", "this week": "week",
+    "month": "month", "本月": "month", "这个月": "month", "月": "month", "this month": "month",
 }
 
 

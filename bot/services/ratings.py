@@ -9,7 +9,7 @@ bot/services/deadline_scan.py.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,12 +57,24 @@ def reason_keyboard(tr: Translator, ticket_id: int, round_: int) -> list[list[di
 
 # ---------------------------------------------------------------- helpers
 
-async def typed_rating(session: AsyncSession, tr: Translator, user_id: int, text: str) -> Ticket | None:
-    """A rating typed as words ("非常满意") by someone whose ticket waits for their rating: the
-    ticket, so they are shown the buttons rather than starting a new appeal with those words."""
-    if text.strip().strip("。.!！") not in {tr(k) for k in LABELS.values()}:
+# A rating typed this long after the ticket closed unrated is still an answer to it, not a new appeal.
+LATE_RATING_WINDOW = timedelta(days=30)
+
+
+async def typed_rating(session: AsyncSession, app: App, user_id: int, text: str) -> Ticket | None:
+    """A rating typed as words ("非常满意", "very satisfied", in either language and any case) by
+    someone whose ticket waits for their rating — or was closed unrated lately (the answer came too
+    late): that ticket, so they are answered about it rather than starting a new appeal with those words."""
+    said = text.strip().strip("。.!！").casefold()
+    if said not in {t(k).casefold() for t in (Translator("zh_CN"), Translator("en")) for k in LABELS.values()}:
         return None
-    return await store.awaiting_rating_by(session, user_id)
+    waiting = await store.awaiting_rating_by(session, user_id)
+    if waiting is not None:
+        return waiting
+    since = app.now() - LATE_RATING_WINDOW
+    return next((t for t in await tickets.list_by_reporter(session, user_id, limit=5)
+                 if t.status == Status.CLOSED and t.close_reason == "not_rated" and t.closed_at
+                 and t.closed_at >= since), None)
 
 
 async def reason_awaited_in_private(session: AsyncSession, app: App, user_id: int) -> Ticket | None:
