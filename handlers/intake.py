@@ -93,8 +93,13 @@ async def group_appeal(message: Message, session: DbSession, app: App, roles: ac
             # A reply in a staff chat to a bot message that is no ticket's: say where words go.
             reply(session, app, message, _("staff.reply_hint"))
         return
-    if (told := retold(message, roles, app.bot_id, app.bot_username)) is not None \
-            and not await intake.is_appeal(session, told.chat.id, told.message_id):
+    if message.forward_origin is not None and origin(message)[1] == app.bot_id:
+        return  # the bot's own message passed on (a rating question shown to the family): nobody's appeal
+    if (told := retold(message, roles, app.bot_id, app.bot_username)) is not None:
+        if await intake.is_appeal(session, told.chat.id, told.message_id):
+            # Passed on before (by another volunteer, or by this one twice): one matter, one ticket.
+            noted(session, app, message, _("intake.already_passed_on"))
+            return
         await file(message, session, app, decision, area=chat.area_code, retelling=told)
         return
     if decision.action == "empty":
@@ -123,6 +128,8 @@ def retold(message: Message, roles: access.Roles, bot_id: int, bot_username: str
         return None
     if reply_to.from_user.is_bot or reply_to.from_user.id in (bot_id, message.from_user.id if message.from_user else 0):
         return None
+    if reply_to.sender_chat is not None or reply_to.is_automatic_forward:
+        return None  # a channel's post (Telegram's 777000 carries it): nobody's appeal to pass on
     own = facts(reply_to, bot_id, bot_username, volunteer=False)
     if own.mentions_bot or own.command == "appeal":
         return None  # the neighbour filed it themselves: this is the volunteer's own word on it
@@ -132,6 +139,8 @@ def retold(message: Message, roles: access.Roles, bot_id: int, bot_username: str
 async def file(message: Message, session: DbSession, app: App, decision: rules.Decision,
                area: str | None, related_to: int | None = None, retelling: Message | None = None) -> None:
     kind, uid, name = origin(message) if decision.on_behalf else (None, None, None)
+    if kind == "user" and message.from_user and uid == message.from_user.id:
+        kind, uid, name = None, None, None  # a volunteer forwarding their own words files for themself
     text, pics = decision.text, photos(message)
     if retelling is not None and retelling.from_user is not None:  # the neighbour's words first, then the volunteer's
         kind, uid, name = "user", retelling.from_user.id, retelling.from_user.full_name
@@ -148,7 +157,9 @@ async def file(message: Message, session: DbSession, app: App, decision: rules.D
     if retelling is None and (joined := await intake.join_forwarded(session, app, appeal)) is not None:
         noted(session, app, message, _("intake.supplement_added", code=f"#{joined.code}"))
         return
-    await intake.file_appeal(session, app, appeal)
+    ticket, _created = await intake.file_appeal(session, app, appeal)
+    if retelling is not None:
+        await intake.remember_retold(session, app, retelling.chat.id, retelling.message_id, ticket)
 
 
 async def _untriggered(message: Message, session: DbSession, app: App) -> None:

@@ -132,6 +132,20 @@ async def find_by_origin(session: AsyncSession, chat_id: int, message_id: int) -
     return None if found is None else await get(session, found)
 
 
+# A neighbour's message a volunteer passed on: the ticket is filed from the volunteer's reply, and
+# this link finds it from the neighbour's own message (a second volunteer, the neighbour's edit).
+RETOLD = "retold"
+
+
+async def find_by_words(session: AsyncSession, chat_id: int, message_id: int) -> Ticket | None:
+    """The ticket whose appeal a message's words are: its own, or a neighbour's passed on."""
+    found = await find_by_origin(session, chat_id, message_id)
+    if found is None and (link := await find_link(session, chat_id, message_id)) is not None \
+            and link.purpose == RETOLD:
+        found = await get(session, link.ticket_id)
+    return found
+
+
 async def find_by_album(session: AsyncSession, chat_id: int, media_group_id: str) -> Ticket | None:
     q = select(Ticket).where(Ticket.origin_chat_id == chat_id, Ticket.media_group_id == media_group_id)
     return (await session.execute(q)).scalar_one_or_none()

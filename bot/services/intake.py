@@ -213,7 +213,7 @@ async def record_edit(session: AsyncSession, app: App, chat_id: int, message_id:
     """An appeal corrected by editing it (the Telegram way to fix a wrong building): kept beside the
     words it was filed with, on the cards, and told to a department that has the ticket. False when
     the message is no ticket's appeal."""
-    ticket = await tickets.find_by_origin(session, chat_id, message_id)
+    ticket = await tickets.find_by_words(session, chat_id, message_id)
     if ticket is None:
         return False
     await tickets.add_event(session, ticket.id, "appeal_edited", app.now(), actor_id=user_id, data={"text": text})
@@ -234,7 +234,12 @@ async def is_over(session: AsyncSession, ticket_id: int) -> bool:
 
 async def is_appeal(session: AsyncSession, chat_id: int, message_id: int) -> bool:
     """Whether a message is already a ticket's appeal (a hashtag appeal, one passed on before)."""
-    return await tickets.find_by_origin(session, chat_id, message_id) is not None
+    return await tickets.find_by_words(session, chat_id, message_id) is not None
+
+
+async def remember_retold(session: AsyncSession, app: App, chat_id: int, message_id: int, ticket: Ticket) -> None:
+    """The neighbour's message a volunteer passed on is that ticket's words from now on."""
+    await tickets.link(session, chat_id, message_id, ticket.id, tickets.RETOLD, app.now())
 
 
 async def find_link(session: AsyncSession, chat_id: int, message_id: int):  # noqa: ANN201
