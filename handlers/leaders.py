@@ -40,8 +40,8 @@ def build_leaders_router() -> Router:
         code, _sep, words = (command.args or "").strip().partition(" ")
 
         async def op() -> None:
-            t = await supervision.instruct_by_code(session, app, code, words, roles)
-            reply(session, app, message, _("instruct.done", code="#" + t.code))
+            t, done = await supervision.instruct_by_code(session, app, code, words, roles)
+            reply(session, app, message, _(done, code="#" + t.code))
 
         await reply_op(session, app, message, op)
 

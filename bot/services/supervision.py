@@ -19,7 +19,9 @@ from bot.domain.lifecycle import Refusal, Status, is_open
 from bot.i18n import Translator
 from bot.services import department_cards, dispatch, dispatch_cards, notify
 from bot.services.access import Roles, roles_of
-from bot.services.addressing import dept_names, dispatch_chat_id, leaders_chat_id, load, person_name  # noqa: F401
+from bot.services.addressing import (  # noqa: F401
+    department_of_chat, dept_names, dispatch_chat_id, leaders_chat_id, load, person_name,
+)
 from bot.services.oversight import take_button
 from storage import directory, tickets
 from storage import supervision as store
@@ -112,7 +114,8 @@ async def take_by_code(session: AsyncSession, app: App, code_text: str, roles: R
     return await take(session, app, t, roles)
 
 
-async def instruct_by_code(session: AsyncSession, app: App, code_text: str, words: str, roles: Roles) -> Ticket:
+async def instruct_by_code(session: AsyncSession, app: App, code_text: str, words: str,
+                           roles: Roles) -> tuple[Ticket, str]:
     """/instruct <code> <words>: only a leader may; then a ticket and the words are needed."""
     _leader(roles)
     if not code_text or not words.strip():
@@ -120,8 +123,7 @@ async def instruct_by_code(session: AsyncSession, app: App, code_text: str, word
     t = await find(session, code_text)
     if t is None:
         raise Refusal("ticket.not_found", code=code_text)
-    await instruct(session, app, t, roles, words)
-    return t
+    return t, await instruct(session, app, t, roles, words)
 
 
 async def take(session: AsyncSession, app: App, t: Ticket, roles: Roles) -> Ticket:
@@ -153,8 +155,10 @@ async def take(session: AsyncSession, app: App, t: Ticket, roles: Roles) -> Tick
     return t
 
 
-async def instruct(session: AsyncSession, app: App, t: Ticket, roles: Roles, words: str) -> None:
-    """批示: the leader's words reach the department chat (or the dispatch chat while no department has it)."""
+async def instruct(session: AsyncSession, app: App, t: Ticket, roles: Roles, words: str) -> str:
+    """批示: the leader's words reach the department chat — or the dispatch chat while no department
+    has it or the department's chat is lost. Returns the key that tells the leader which; the leader
+    who took the case (包案) hears another leader's 批示 in private."""
     _leader(roles)
     if not is_open(t.status):
         raise Refusal("take.closed", code=display(t.code))
@@ -162,7 +166,10 @@ async def instruct(session: AsyncSession, app: App, t: Ticket, roles: Roles, wor
     if len(words) < 2:
         raise Refusal("instruct.usage")
     dept = await directory.department(session, t.lead_dept) if t.lead_dept else None
-    chat_id = dept.chat_id if dept and dept.chat_id else await dispatch_chat_id(session, app)
+    chat_id = dept.chat_id if dept and await department_of_chat(session, dept.chat_id) == dept.code else None
+    done = "instruct.done"
+    if chat_id is None:
+        chat_id, done = await dispatch_chat_id(session, app), "instruct.done_dispatch"
     if chat_id is None:
         raise Refusal("instruct.nowhere")
     name = await person_name(session, roles.user_id) or str(roles.user_id)
@@ -170,6 +177,14 @@ async def instruct(session: AsyncSession, app: App, t: Ticket, roles: Roles, wor
     notify.send(session, app, chat_id, tr("instruct.note", code=display(t.code), leader=name, words=words[:1500]),
                 ticket=t, purpose="instruction")
     await tickets.add_event(session, t.id, "instruction", app.now(), actor_id=roles.user_id, data={"words": words})
+    if t.leader_id and t.leader_id != roles.user_id and (await roles_of(session, t.leader_id)).leader:
+        told = await notify.person_translator(session, app, t.leader_id)
+        notify.send(session, app, t.leader_id, told("instruct.note", code=display(t.code), leader=name,
+                                                    words=words[:1500]), ticket=t, purpose="leader_case")
+    return done
+
+
+MINE_AT_MOST = 40  # lines of /mine; a case line is under 80 characters, a message holds 4,096
 
 
 async def my_cases(session: AsyncSession, app: App, roles: Roles, tr: Translator) -> str:
@@ -178,7 +193,10 @@ async def my_cases(session: AsyncSession, app: App, roles: Roles, tr: Translator
         return tr("mine.cases_none")
     names = await dept_names(session)
     lines = [tr("mine.cases_header", count=len(rows))]
-    for t in rows:
+    # The cases still open first, the latest finished after them, as many as a message holds:
+    # a long record of old cases must not push today's out of the list.
+    shown = sorted(rows, key=lambda t: (not is_open(t.status), -(t.taken_at or t.created_at).timestamp()))
+    for t in shown[:MINE_AT_MOST]:
         lines.append(tr("mine.case_line", code=display(t.code), status=tr(f"status.{t.status}"),
                         dept=names.get(t.lead_dept or "", "-"), summary=summary(t.text or "", 30)))
     return "\n".join(lines)
