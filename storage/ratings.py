@@ -97,9 +97,12 @@ async def add_comment(session: AsyncSession, ticket_id: int, round_: int, text: 
     return True
 
 
-async def unsatisfied_rounds(session: AsyncSession, ticket_id: int) -> int:
+async def unsatisfied_rounds(session: AsyncSession, ticket_id: int, dept_code: str | None = None) -> int:
+    """Unsatisfied rounds of the ticket — of one department's answers when `dept_code` is given."""
     q = select(func.count()).select_from(RatingRound).where(RatingRound.ticket_id == ticket_id,
                                                             RatingRound.result_level == UNSATISFIED)
+    if dept_code is not None:
+        q = q.where(RatingRound.dept_code == dept_code)
     return (await session.execute(q)).scalar_one()
 
 

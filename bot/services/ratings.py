@@ -270,7 +270,10 @@ async def unsatisfied(session: AsyncSession, app: App, ticket_id: int, round_: i
     since = await _asked_at(session, t)
     if not await store.set_reason(session, t.id, round_, reason_code, words):
         raise Refusal("rate.reason_already")
-    target = rules.after_unsatisfied(await store.unsatisfied_rounds(session, t.id))
+    # Counted per department: one the review handed the case to (改派) gets its own redo first.
+    # (A round with no department on record, from before rounds named it, counts for the ticket.)
+    target = rules.after_unsatisfied(await store.unsatisfied_rounds(session, t.id, t.lead_dept)
+                                     or await store.unsatisfied_rounds(session, t.id))
     data = {"round": round_, "reason": reason_code, "text": words}
     if target == Status.REOPENED:
         due = app.sla.reopen.after(app.now(), app.calendar)

@@ -57,7 +57,7 @@ async def history_lines(session: AsyncSession, tr: Translator, t: Ticket) -> lis
 async def _review_text(session: AsyncSession, app: App, tr: Translator, t: Ticket, note: str | None) -> str:
     names = await dept_names(session)
     lines = [tr("review.head", code=display(t.code), dept=names.get(t.lead_dept, t.lead_dept or "-"),
-                count=await store.unsatisfied_rounds(session, t.id)),
+                count=await store.unsatisfied_rounds(session, t.id, t.lead_dept)),
              tr("card.summary", text=summary(t.text, 300))]
     lines += await history_lines(session, tr, t)
     lines.append(note or tr("review.hint"))
