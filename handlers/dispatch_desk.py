@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import ExtDecision, Page, PickDept, Reclassify, Review, TicketAct
@@ -166,10 +166,15 @@ def build_dispatch_desk_router() -> Router:
         await press_op(session, app, query, op)
 
     @router.message(Command("unsatisfied"))
-    async def unsatisfied(message: Message, session: DbSession, app: App, roles: Roles) -> None:
+    async def unsatisfied(message: Message, command: CommandObject, session: DbSession, app: App,
+                          roles: Roles) -> None:
+        """/unsatisfied [page]: the 不满意台账, fifteen a page (the page as the ledger's last line says)."""
+        arg = (command.args or "").strip()
+        page = int(arg) - 1 if arg.isascii() and arg.isdigit() and 0 < int(arg) < 10_000 else 0
+
         async def op() -> None:
             await reviews.may_see_ledger(session, roles, message.chat.id, message.chat.type)
-            reply(session, app, message, await reviews.ledger(session, app, current_tr()))
+            reply(session, app, message, await reviews.ledger(session, app, current_tr(), page))
 
         await reply_op(session, app, message, op)
 

@@ -174,8 +174,9 @@ async def ledger(session: AsyncSession, app: App, tr: Translator, page: int = 0,
                         count=n, state=follow_up(tr, app, t),
                         reason=reason_text(tr, last.reason, last.comment) if last else "-",
                         text=summary(t.text, 30)))
-    if total > size * (page + 1):
-        lines.append(tr("ledger.more", shown=size * (page + 1), total=total))
+    if total > size * (page + 1) or page:
+        lines.append(tr("ledger.more", first=page * size + 1, last=page * size + len(rows), total=total,
+                        next=page + 2 if total > size * (page + 1) else 1))
     return "\n".join(lines)
 
 
