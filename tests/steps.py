@@ -203,3 +203,19 @@ async def lose_chat(world: World, chat_id: int) -> None:
         chat = await directory.chat(s, chat_id)
         chat.active = False
         await s.commit()
+
+
+async def return_it(world: World, dept_chat: int, handler: int, card: dict, why: str) -> dict:
+    await press(world, handler, dept_chat, card, "退单")
+    prompt = await world.reply_from_bot(dept_chat, contains="理由")
+    await world.send(handler, dept_chat, why, reply_to=prompt["message_id"])
+    return await world.reply_from_bot(DISPATCH_CHAT, contains=why)
+
+
+async def disputed(world: World) -> dict:
+    """A rubbish ticket returned twice by 城市管理局: the dispatch card offering 提请领导决定."""
+    card = await dispatched(world, "小区门口垃圾没人清运")
+    dispatch_card = await return_it(world, CGJ_CHAT, HANDLER_A, card, "这是物业管理的范围")
+    await press(world, DISPATCHER, DISPATCH_CHAT, dispatch_card, "派单")
+    card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
+    return await return_it(world, CGJ_CHAT, HANDLER_A, card, "还是不归我们管")

@@ -12,23 +12,9 @@ from tests.harness import (
     CGJ_CHAT, CGJ_LEADER, DATA, DISPATCH_CHAT, DISPATCHER, HANDLER_A, LEADER, LEADERS_CHAT, SW_CHAT, TOKEN, World,
     fresh_database, populate,
 )
-from tests.steps import dispatched, has_button, lose_chat, messages_saying, press, ticket_by_code
-
-
-async def return_it(world: World, dept_chat: int, handler: int, card: dict, why: str) -> dict:
-    await press(world, handler, dept_chat, card, "退单")
-    prompt = await world.reply_from_bot(dept_chat, contains="理由")
-    await world.send(handler, dept_chat, why, reply_to=prompt["message_id"])
-    return await world.reply_from_bot(DISPATCH_CHAT, contains=why)
-
-
-async def disputed(world: World) -> dict:
-    """A rubbish ticket returned twice by 城市管理局: the dispatch card offering 提请领导决定."""
-    card = await dispatched(world, "小区门口垃圾没人清运")
-    dispatch_card = await return_it(world, CGJ_CHAT, HANDLER_A, card, "这是物业管理的范围")
-    await press(world, DISPATCHER, DISPATCH_CHAT, dispatch_card, "派单")
-    card = await world.reply_from_bot(CGJ_CHAT, predicate=has_button("签收"))
-    return await return_it(world, CGJ_CHAT, HANDLER_A, card, "还是不归我们管")
+from tests.steps import (
+    dispatched, disputed, has_button, lose_chat, messages_saying, press, ticket_by_code,
+)
 
 
 async def test_a_dispute_is_laid_before_the_leaders_once(world: World):
