@@ -18,7 +18,6 @@ from storage.object_builder import as_loaded, transient
 from storage.models import (
     Attachment,
     Counter,
-    MediaBuffer,
     MessageLink,
     RatingRound,
     Ticket,
@@ -260,34 +259,6 @@ async def count_attachments(session: AsyncSession, ticket_id: int, source: str |
     if source is not None:
         q = q.where(Attachment.source == source)
     return (await session.execute(q)).scalar_one()
-
-
-async def buffer_media(session: AsyncSession, **values: Any) -> None:
-    await insert_ignore(session, MediaBuffer, values)
-
-
-async def take_buffered(session: AsyncSession, chat_id: int, media_group_id: str) -> list[MediaBuffer]:
-    q = select(MediaBuffer).where(MediaBuffer.chat_id == chat_id, MediaBuffer.media_group_id == media_group_id)
-    rows = list((await session.execute(q.order_by(MediaBuffer.message_id))).scalars())
-    for row in rows:
-        await session.delete(row)
-    return rows
-
-
-async def take_buffered_from(session: AsyncSession, chat_id: int, user_id: int, since: datetime) -> list[MediaBuffer]:
-    """What this person sent wordless in this chat since `since` (a department chat's albums: the
-    after-photos sent before the result's words)."""
-    q = select(MediaBuffer).where(MediaBuffer.chat_id == chat_id, MediaBuffer.user_id == user_id,
-                                  MediaBuffer.created_at >= since)
-    rows = list((await session.execute(q.order_by(MediaBuffer.message_id))).scalars())
-    for row in rows:
-        await session.delete(row)
-    return rows
-
-
-async def has_buffered(session: AsyncSession, chat_id: int, media_group_id: str) -> bool:
-    q = select(MediaBuffer.id).where(MediaBuffer.chat_id == chat_id, MediaBuffer.media_group_id == media_group_id)
-    return (await session.execute(q.limit(1))).first() is not None
 
 
 async def link(

@@ -30,7 +30,7 @@ from bot.services.addressing import (
 )
 from bot.services.prompts import prompt
 from bot.services.ticket_lines import local
-from storage import assignments, directory, extensions, tickets
+from storage import assignments, directory, extensions, media_buffer, tickets
 from storage.common import serialize
 from storage.models import Extension, MessageLink, Ticket
 
@@ -132,7 +132,7 @@ async def _with_album(session: AsyncSession, album: Album | None, photos: list[P
     if album is None:
         return photos
     await serialize(session, "album", album.chat_id, album.group)
-    early = await tickets.take_buffered(session, album.chat_id, album.group)
+    early = await media_buffer.take_buffered(session, album.chat_id, album.group)
     return photos + [Photo(b.file_id, b.file_unique_id, b.kind) for b in early]
 
 
@@ -146,11 +146,11 @@ async def album_item(session: AsyncSession, app: App, ticket_id: int, album: Alb
     await serialize(session, "album", album.chat_id, album.group)
     done = await tickets.event_for_album(session, ticket_id, album.group)
     if done is None:
-        first = not await tickets.has_buffered(session, album.chat_id, album.group)
+        first = not await media_buffer.has_buffered(session, album.chat_id, album.group)
         if may_start and first:
             return "start"
         for p in photos:
-            await tickets.buffer_media(session, chat_id=album.chat_id, message_id=message_id,
+            await media_buffer.buffer_media(session, chat_id=album.chat_id, message_id=message_id,
                                        media_group_id=album.group, user_id=user_id, kind=p.kind, file_id=p.file_id,
                                        file_unique_id=p.file_unique_id, created_at=app.now())
         return "kept_first" if first else "kept"
@@ -229,7 +229,7 @@ async def resolve(session: AsyncSession, app: App, ticket_id: int, roles: Roles,
         raise Refusal("resolve.no_result")
     photos = await _with_album(session, album, photos)
     if asked is not None and roles.user_id is not None:
-        early = await tickets.take_buffered_from(session, asked.chat_id, roles.user_id, asked.created_at)
+        early = await media_buffer.take_buffered_from(session, asked.chat_id, roles.user_id, asked.created_at)
         photos += [Photo(b.file_id, b.file_unique_id, b.kind) for b in early
                    if (b.kind, b.file_unique_id) not in {(p.kind, p.file_unique_id) for p in photos}]
     t = await transition.move(

@@ -16,7 +16,7 @@ from bot.domain.routing_kinds import says_report_in_chinese
 from bot.services import (
     addressing, campaigns, department_cards, dispatch_cards, group_ack, hotspot_alerts, notify, support, triage,
 )
-from storage import directory, merges, outbox, tickets
+from storage import directory, media_buffer, merges, outbox, tickets
 from storage import matter as matter_repo
 from storage.common import serialize
 from storage.models import Ticket
@@ -60,7 +60,7 @@ async def file_appeal(session: AsyncSession, app: App, appeal: Appeal) -> tuple[
     photos = list(appeal.photos)
     if appeal.media_group_id:
         photos += [Photo(b.file_id, b.file_unique_id, b.kind)
-                   for b in await tickets.take_buffered(session, appeal.chat_id, appeal.media_group_id)]
+                   for b in await media_buffer.take_buffered(session, appeal.chat_id, appeal.media_group_id)]
     for p in photos:
         await tickets.add_attachment(session, ticket.id, file_id=p.file_id, file_unique_id=p.file_unique_id,
                                      kind=p.kind, now=now, added_by=appeal.user_id)
@@ -193,7 +193,7 @@ async def buffer_album_item(session: AsyncSession, app: App, chat_id: int, messa
     if ticket is not None:
         await add_photos(session, app, ticket, [photo], user_id)
         return ticket
-    await tickets.buffer_media(session, chat_id=chat_id, message_id=message_id, media_group_id=media_group_id,
+    await media_buffer.buffer_media(session, chat_id=chat_id, message_id=message_id, media_group_id=media_group_id,
                                user_id=user_id, kind=photo.kind, file_id=photo.file_id,
                                file_unique_id=photo.file_unique_id, created_at=app.now())
     return None
