@@ -8,10 +8,12 @@ from bot.callbacks import Rate, RateReason
 from bot.context import App, DbSession
 from bot.services import intake, ratings
 from handlers.event_filters import RepliesOrCommands
-from handlers.common import _, press_op, reply, reply_op
+from handlers.common import _, noted, press_op, reply, reply_op
 from handlers.facts import message_text
 from handlers.reply_filter import ReplyTo, awaited
 
+# Telegram's reactions have no pointing finger: 👀 under words typed at the rating request says "look at its buttons".
+LOOK_AT_BUTTONS = "👀"
 
 def in_group(message: Message) -> bool:
     return message.chat.type != "private"
@@ -50,8 +52,10 @@ def build_ratings_router() -> Router:
     async def reply_to_question(message: Message, link, session: DbSession, app: App) -> None:  # noqa: ANN001
         if await neighbours_word(message, link, session):
             return
-        mine = in_group(message) or awaited(message, link)  # in a group, someone it waits for got here
-        reply(session, app, message, _("rate.use_buttons" if mine else "rate.not_yours"))
+        if in_group(message):  # the neighbours' chat gets no fourth message of a ticket: a reaction says "the buttons"
+            noted(session, app, message, _("rate.use_buttons"), emoji=LOOK_AT_BUTTONS)
+            return
+        reply(session, app, message, _("rate.use_buttons" if awaited(message, link) else "rate.not_yours"))
 
     @router.message(ReplyTo("rate_reason"))
     async def reason_in_words(message: Message, link, session: DbSession, app: App) -> None:  # noqa: ANN001
@@ -60,7 +64,10 @@ def build_ratings_router() -> Router:
             return
         words = message_text(message).strip()
         if len(words) < 2:
-            reply(session, app, message, _("rate.reason_too_short"))
+            if in_group(message):
+                noted(session, app, message, _("rate.reason_too_short"), emoji=LOOK_AT_BUTTONS)
+            else:
+                reply(session, app, message, _("rate.reason_too_short"))
             return
         await reply_op(session, app, message, lambda: ratings.reason(
             session, app, ticket_id=link.ticket_id, round_=None, reason_code="other", user_id=message.from_user.id,

@@ -126,3 +126,24 @@ async def test_the_unsatisfied_ledger_in_the_chat_reaches_every_ticket(world: Wo
         seen += (await world.reply_from_bot(DISPATCH_CHAT, contains="不满意台账",
                                             predicate=lambda m: m["message_id"] > ledger["message_id"]))["text"]
     assert "#2026-000001" in seen
+
+
+async def test_words_typed_under_the_rating_request_in_the_group_add_no_bot_message(world: World):
+    """README "What the neighbours' group sees": a ticket adds at most three bot messages to the
+    community chat (acknowledgement, rating request, 正面回应), and the reporter's own messages under
+    the rating exchange are answered with a reaction. A reporter who answers the rating request in
+    words ("不满意，门口还是很脏") gets a fourth bot message in the neighbours' group instead
+    ("请点击上面消息中的按钮进行评价。"), and so does a one-character reason ("请多写几个字说明原因。")."""
+    await through_resolution(world, "小区门口垃圾三天没人清运了，异味很大")
+    question = await showing(world, COMMUNITY, "非常满意")
+    before = len(world.sb.bot_messages(COMMUNITY))
+    assert before == 2  # the acknowledgement and the rating request
+
+    typed = [await world.send(RESIDENT, COMMUNITY, "不满意，门口还是很脏", reply_to=question["message_id"])]
+    await world.settle()
+    await press(world, RESIDENT, COMMUNITY, question, "不满意")
+    typed.append(await world.send(RESIDENT, COMMUNITY, "脏", reply_to=question["message_id"]))
+    await world.settle()
+
+    assert [m.get("text", "")[:20] for m in world.sb.bot_messages(COMMUNITY)[before:]] == []
+    assert [world.sb.bot_reaction(COMMUNITY, m["message_id"]) for m in typed] == ["👀", "👀"]
