@@ -21,7 +21,7 @@ from tests.harness import (
     SW_HANDLER,
     World,
 )
-from tests.steps import ZH, accept, dispatched, event_kinds, has_button, press, sh, showing, ticket
+from tests.steps import ZH, accept, dispatched, event_kinds, has_button, press, sh, showing, submit_result, ticket
 
 GARBAGE = "小区门口垃圾三天没人清运了，异味很大"
 
@@ -159,3 +159,14 @@ async def test_the_department_at_work_hears_of_an_appeal_merged_into_its_ticket(
     assert (await ticket(world, 2)).status == "MERGED"
     told = [m.get("text") or m.get("caption") or "" for m in world.sb.bot_messages(CGJ_CHAT)]
     assert [t for t in told if "#2026-000002" in t and "3号楼东侧" in t], told
+
+
+async def test_a_resolved_card_no_longer_invites_progress_notes(world: World):
+    """After 办结 a reply to the card is refused as a progress note, so the card stops saying
+    "回复本消息即可反馈办理进展" (it invited a reply it would then refuse)."""
+    card = await accept(world, HANDLER_A, CGJ_CHAT, await dispatched(world, GARBAGE))
+    hint = ZH("card.reply_hint")
+    assert hint in world.sb.message(CGJ_CHAT, card["message_id"])["text"]
+    await submit_result(world, HANDLER_A, CGJ_CHAT, card, "已清运完毕")
+    await world.settle()
+    assert hint not in world.sb.message(CGJ_CHAT, card["message_id"])["text"]

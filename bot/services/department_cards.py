@@ -9,7 +9,7 @@ from bot.callbacks import TicketAct, button
 from bot.context import App
 from bot.domain.codes import display
 from bot.domain.intake import summary
-from bot.domain.lifecycle import Status
+from bot.domain.lifecycle import WORKING, Status
 from bot.i18n import Translator
 from bot.services import matter_lines, notify
 from bot.services.addressing import dept_names, lead_department, person_name
@@ -40,7 +40,8 @@ def card_text(tr: Translator, app: App, t: Ticket, photos: int, role: str, co_na
     if note:
         lines.append(note)
     lines.extend(extra or [])  # supporters, the 专项 (bot/services/matter_lines.py)
-    lines.append(tr("card.reply_hint"))
+    if t.status in WORKING:  # after 办结 a reply is no progress note: the card stops inviting one
+        lines.append(tr("card.reply_hint"))
     return "\n".join(lines)
 
 
