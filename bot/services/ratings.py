@@ -8,6 +8,7 @@ bot/services/deadline_scan.py.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime, timedelta
 
@@ -57,6 +58,12 @@ def reason_keyboard(tr: Translator, ticket_id: int, round_: int) -> list[list[di
 
 # ---------------------------------------------------------------- helpers
 
+@functools.cache
+def _rating_words() -> frozenset[str]:
+    """The rating buttons' words in both languages, case-folded: built once, not per private message."""
+    return frozenset(t(k).casefold() for t in (Translator("zh_CN"), Translator("en")) for k in LABELS.values())
+
+
 # A rating typed this long after the ticket closed unrated is still an answer to it, not a new appeal.
 LATE_RATING_WINDOW = timedelta(days=30)
 
@@ -65,8 +72,7 @@ async def typed_rating(session: AsyncSession, app: App, user_id: int, text: str)
     """A rating typed as words ("非常满意", "very satisfied", in either language and any case) by
     someone whose ticket waits for their rating — or was closed unrated lately (the answer came too
     late): that ticket, so they are answered about it rather than starting a new appeal with those words."""
-    said = text.strip().strip("。.!！").casefold()
-    if said not in {t(k).casefold() for t in (Translator("zh_CN"), Translator("en")) for k in LABELS.values()}:
+    if text.strip().strip("。.!！").casefold() not in _rating_words():
         return None
     waiting = await store.awaiting_rating_by(session, user_id)
     if waiting is not None:
